@@ -1,0 +1,238 @@
+/* pyautodiff — the one public header of the C core.
+ *
+ * Everything between CFFI_BEGIN and CFFI_END is read by cffi (tools/gen_cffi.py), so it
+ * must stay plain C declarations: no #include, no #ifdef, no macros.
+ *
+ * Conventions:
+ *  - Every function that can fail returns an int status: 0 on success, else a PA_ERR_*
+ *    code, after recording a message (pa_last_error_message) that names the op and the
+ *    shapes, dtypes or values at fault.  Results come back through out-pointers.
+ *  - Tensors are reference counted.  A function that returns a tensor through an
+ *    out-pointer hands the caller one reference, released with pa_tensor_release.
+ *    Input tensors are borrowed.
+ *  - Every argument is checked before memory is touched: the API is safe to call with
+ *    any input.
+ */
+#ifndef PYAUTODIFF_H
+#define PYAUTODIFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* CFFI_BEGIN */
+
+/* ---- status codes, dtypes ------------------------------------------------------- */
+enum {
+    PA_OK = 0,
+    PA_ERR_VALUE = 1,    /* bad shape or value: Python ValueError */
+    PA_ERR_TYPE = 2,     /* bad dtype: TypeError */
+    PA_ERR_INDEX = 3,    /* index or dim out of range: IndexError */
+    PA_ERR_MEMORY = 4,   /* allocation failed: MemoryError */
+    PA_ERR_RUNTIME = 5,  /* autograd misuse (second backward, ...): RuntimeError */
+    PA_ERR_CALLBACK = 6  /* a Python callback raised: re-raised by Python */
+};
+
+typedef enum {
+    PA_FLOAT32 = 0,
+    PA_FLOAT64 = 1,
+    PA_INT64 = 2,
+    PA_BOOL = 3
+} pa_dtype;
+
+enum { PA_MAX_DIMS = 8 };
+
+int pa_last_error_code(void);
+const char *pa_last_error_message(void);
+void pa_clear_error(void);
+
+/* ---- tensors -------------------------------------------------------------------- */
+typedef struct pa_storage pa_storage;
+typedef struct pa_node pa_node;
+
+/* A view: shape and strides (in elements) at `offset` elements into a storage.  The
+ * fields are public and read-only for bindings; change them only through the API. */
+typedef struct pa_tensor {
+    int64_t refcount;
+    pa_storage *storage;
+    char *data;                    /* storage data + offset * itemsize */
+    int64_t offset;
+    int64_t numel;
+    int64_t shape[8];
+    int64_t strides[8];
+    int32_t ndim;
+    int32_t dtype;                 /* a pa_dtype */
+    int32_t requires_grad;
+    int32_t retains_grad;          /* non-leaf that keeps its .grad (retain_grad()) */
+    struct pa_tensor *grad;        /* accumulated gradient, or NULL */
+    pa_node *grad_fn;              /* node that produced this tensor, NULL for leaves */
+} pa_tensor;
+
+void pa_tensor_retain(pa_tensor *t);
+void pa_tensor_release(pa_tensor *t);
+size_t pa_dtype_size(int dtype);
+int pa_tensor_is_contiguous(const pa_tensor *t);
+int64_t pa_tensor_version(const pa_tensor *t);   /* in-place modification counter */
+
+/* Creation.  `shape` has `ndim` entries, each >= 0. */
+int pa_empty(int ndim, const int64_t *shape, int dtype, pa_tensor **out);
+int pa_full(int ndim, const int64_t *shape, int dtype, double value, pa_tensor **out);
+int pa_arange(double start, double end, double step, int dtype, pa_tensor **out);
+int pa_linspace(double start, double end, int64_t steps, int dtype, pa_tensor **out);
+int pa_eye(int64_t n, int64_t m, int dtype, pa_tensor **out);
+/* Wraps memory owned by someone else (zero-copy from NumPy).  `strides` in elements.
+ * `release(ctx)` is called once when the last view of the storage dies. */
+int pa_from_blob(void *data, int ndim, const int64_t *shape, const int64_t *strides,
+                 int dtype, int64_t nbytes_available, void (*release)(void *),
+                 void *ctx, pa_tensor **out);
+/* Copies `nbytes` of contiguous data of the given dtype into a new tensor. */
+int pa_from_data(const void *data, int64_t nbytes, int ndim, const int64_t *shape,
+                 int dtype, pa_tensor **out);
+
+/* Random numbers: one process-wide generator (xoshiro256**), seeded by pa_manual_seed. */
+void pa_manual_seed(uint64_t seed);
+uint64_t pa_initial_seed(void);
+int pa_rand(int ndim, const int64_t *shape, int dtype, pa_tensor **out);
+int pa_randn(int ndim, const int64_t *shape, int dtype, pa_tensor **out);
+int pa_randint(int64_t low, int64_t high, int ndim, const int64_t *shape, pa_tensor **out);
+int pa_randperm(int64_t n, pa_tensor **out);
+/* In-place fills of a tensor that does not require grad (used by nn.init). */
+int pa_uniform_(pa_tensor *t, double low, double high);
+int pa_normal_(pa_tensor *t, double mean, double std);
+int pa_fill_(pa_tensor *t, double value);
+int pa_copy_(pa_tensor *dst, const pa_tensor *src);     /* broadcasts src, casts dtype */
+
+/* Values. */
+int pa_item(const pa_tensor *t, double *out);           /* numel must be 1 */
+int pa_to_contiguous_buffer(const pa_tensor *t, void *dst, int64_t nbytes);
+
+/* ---- threads -------------------------------------------------------------------- */
+void pa_set_num_threads(int n);
+int pa_get_num_threads(void);
+
+/* ---- autograd ------------------------------------------------------------------- */
+void pa_set_grad_enabled(int enabled);   /* thread-local */
+int pa_is_grad_enabled(void);
+int pa_set_requires_grad(pa_tensor *t, int requires_grad);
+/* The gradient of a tensor: a new reference, or NULL in *out. */
+int pa_get_grad(const pa_tensor *t, pa_tensor **out);
+int pa_set_grad(pa_tensor *t, pa_tensor *grad);         /* grad may be NULL */
+int pa_detach(pa_tensor *t, pa_tensor **out);            /* shares storage */
+const char *pa_node_name(const pa_node *node);
+/* Runs the backward engine from `root` (scalar unless `grad` is given). */
+int pa_backward(pa_tensor *root, pa_tensor *grad, int retain_graph);
+
+/* Live-object counters, for leak tests. */
+int64_t pa_live_tensors(void);
+int64_t pa_live_nodes(void);
+int64_t pa_live_storage_bytes(void);
+
+/* ---- elementwise ---------------------------------------------------------------- */
+enum {
+    PA_BIN_ADD = 0, PA_BIN_SUB, PA_BIN_MUL, PA_BIN_DIV, PA_BIN_POW,
+    PA_BIN_MAXIMUM, PA_BIN_MINIMUM,
+    PA_BIN_EQ, PA_BIN_NE, PA_BIN_LT, PA_BIN_LE, PA_BIN_GT, PA_BIN_GE,
+    PA_BIN_LOGICAL_AND, PA_BIN_LOGICAL_OR, PA_BIN_COUNT
+};
+enum {
+    PA_UN_NEG = 0, PA_UN_EXP, PA_UN_LOG, PA_UN_SQRT, PA_UN_ABS, PA_UN_TANH,
+    PA_UN_SIGMOID, PA_UN_RELU, PA_UN_GELU, PA_UN_GELU_TANH, PA_UN_SIN, PA_UN_COS,
+    PA_UN_LOGICAL_NOT, PA_UN_SIGN, PA_UN_RSQRT, PA_UN_LOG1P, PA_UN_EXPM1,
+    PA_UN_SQUARE, PA_UN_RECIPROCAL, PA_UN_COUNT
+};
+/* out = a (op) b with NumPy broadcasting and PyTorch type promotion. */
+int pa_binary(int op, pa_tensor *a, pa_tensor *b, pa_tensor **out);
+/* out = a (op) s, or s (op) a when scalar_first.  A Python float scalar
+ * (`scalar_is_float`) turns an integer tensor's result into float32. */
+int pa_binary_scalar(int op, pa_tensor *a, double s, int scalar_is_float,
+                     int scalar_first, pa_tensor **out);
+int pa_unary(int op, pa_tensor *a, pa_tensor **out);
+int pa_clamp(pa_tensor *a, double min, double max, int has_min, int has_max,
+             pa_tensor **out);
+int pa_where(pa_tensor *cond, pa_tensor *a, pa_tensor *b, pa_tensor **out);
+int pa_to_dtype(pa_tensor *a, int dtype, pa_tensor **out);
+/* In place on a tensor that does not require grad: a = a (op) b, b broadcast to a. */
+int pa_binary_(int op, pa_tensor *a, pa_tensor *b);
+int pa_binary_scalar_(int op, pa_tensor *a, double s);
+
+/* ---- reductions ----------------------------------------------------------------- */
+/* `dims` lists `ndims` dims (negative allowed); ndims == 0 reduces over all dims. */
+int pa_sum(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out);
+int pa_mean(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out);
+/* max/min over all elements (dim_given == 0: 0-dim results, the index into the
+ * flattened tensor) or along `dim`, with the index of the first extreme value.  NaN
+ * counts as the extreme, as in PyTorch.  `indices` may be NULL. */
+int pa_max(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **values,
+           pa_tensor **indices);
+int pa_min(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **values,
+           pa_tensor **indices);
+
+/* ---- shapes and views ----------------------------------------------------------- */
+/* reshape: a view when strides allow, else a copy.  view: a view or an error.
+ * One entry of `shape` may be -1. */
+int pa_reshape(pa_tensor *a, int ndim, const int64_t *shape, pa_tensor **out);
+int pa_view(pa_tensor *a, int ndim, const int64_t *shape, pa_tensor **out);
+int pa_permute(pa_tensor *a, int ndim, const int64_t *dims, pa_tensor **out);
+int pa_transpose(pa_tensor *a, int64_t dim0, int64_t dim1, pa_tensor **out);
+int pa_expand(pa_tensor *a, int ndim, const int64_t *shape, pa_tensor **out);
+/* A view of a[..., start:stop:step, ...] along `dim` (start/stop already clamped to
+ * [0, size] by the caller as Python does; step >= 1). */
+int pa_slice(pa_tensor *a, int64_t dim, int64_t start, int64_t stop, int64_t step,
+             pa_tensor **out);
+/* A view of a[..., index, ...] (the dim disappears); negative index counts from the end. */
+int pa_select(pa_tensor *a, int64_t dim, int64_t index, pa_tensor **out);
+int pa_unsqueeze(pa_tensor *a, int64_t dim, pa_tensor **out);
+/* squeeze one dim (dim_given) or all size-1 dims. */
+int pa_squeeze(pa_tensor *a, int dim_given, int64_t dim, pa_tensor **out);
+int pa_contiguous(pa_tensor *a, pa_tensor **out);      /* new ref to `a` if contiguous */
+int pa_clone(pa_tensor *a, pa_tensor **out);
+int pa_cat(int n, pa_tensor **tensors, int64_t dim, pa_tensor **out);
+int pa_stack(int n, pa_tensor **tensors, int64_t dim, pa_tensor **out);
+/* out[i] = a[index[i]] along `dim`; index is a 1-d int64 tensor. */
+int pa_index_select(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out);
+/* Rows `index` of each of n tensors (a DataLoader batch in one call). */
+int pa_gather_rows(int n, pa_tensor **tensors, pa_tensor *index, pa_tensor **outs);
+
+/* ---- linear algebra ------------------------------------------------------------- */
+/* torch.matmul semantics: 1-d and 2-d operands, batched with broadcast batch dims. */
+int pa_matmul(pa_tensor *a, pa_tensor *b, pa_tensor **out);
+/* y = x @ w^T + b (b may be NULL), x (..., in), w (out, in), b (out). */
+int pa_linear(pa_tensor *x, pa_tensor *w, pa_tensor *b, pa_tensor **out);
+/* Raw GEMM on caller buffers (row-major), sizes checked against the buffer lengths
+ * (in elements).  dtype PA_FLOAT32 or PA_FLOAT64. */
+int pa_gemm(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+            double alpha, const void *a, int64_t lda, int64_t a_numel,
+            const void *b, int64_t ldb, int64_t b_numel,
+            double beta, void *c, int64_t ldc, int64_t c_numel);
+int pa_set_gemm_isa(int isa);     /* -1 auto, 0 generic, 1 avx2, 2 avx512 */
+int pa_get_gemm_isa(void);
+
+/* ---- neural-network ops --------------------------------------------------------- */
+int pa_softmax(pa_tensor *a, int64_t dim, pa_tensor **out);
+int pa_log_softmax(pa_tensor *a, int64_t dim, pa_tensor **out);
+enum { PA_REDUCTION_NONE = 0, PA_REDUCTION_MEAN = 1, PA_REDUCTION_SUM = 2 };
+/* Fused log_softmax + nll over logits (N, C) or (N, C, d1, ...) and int64 targets
+ * (N) or (N, d1, ...).  weight (C) may be NULL. */
+int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight,
+                     int reduction, int64_t ignore_index, double label_smoothing,
+                     pa_tensor **out);
+
+/* ---- optimizers ----------------------------------------------------------------- */
+/* One fused SGD step over n parameters (PyTorch's algorithm).  momentum_buffers[i] is
+ * read and updated when momentum != 0 (created by the caller, zero-filled, and marked
+ * by `first_step` so the first step copies the gradient as PyTorch does).  Parameters
+ * without a gradient are skipped. */
+int pa_sgd_step(int n, pa_tensor **params, pa_tensor **momentum_buffers, double lr,
+                double momentum, double dampening, double weight_decay, int nesterov,
+                int maximize, int first_step);
+
+/* CFFI_END */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

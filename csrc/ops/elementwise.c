@@ -1,0 +1,721 @@
+/* Elementwise ops: binary arithmetic and comparisons with broadcasting and type
+ * promotion, unary math, clamp, where, dtype casts; forward and backward side by side. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "loops.h"
+
+#define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
+
+/* ---- the loop driver ----------------------------------------------------------- */
+void pa_broadcast_strides(const pa_tensor *t, int ndim, const int64_t *shape, int64_t *out) {
+    int lead = ndim - t->ndim;
+    for (int d = 0; d < ndim; d++) {
+        int td = d - lead;
+        out[d] = (td < 0 || (t->shape[td] == 1 && shape[d] != 1)) ? 0 : t->strides[td];
+    }
+}
+
+int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, int *ndim,
+                        int64_t *shape) {
+    int n = a->ndim > b->ndim ? a->ndim : b->ndim;
+    for (int d = 0; d < n; d++) {
+        int da = d - (n - a->ndim), db = d - (n - b->ndim);
+        int64_t sa = da < 0 ? 1 : a->shape[da], sb = db < 0 ? 1 : b->shape[db];
+        if (sa != sb && sa != 1 && sb != 1) {
+            char b1[128], b2[128];
+            return pa_error(PA_ERR_VALUE, "%s: shapes %s and %s cannot be broadcast together "
+                            "(dim %d: %lld vs %lld)", op, PA_SHAPE_STR(a, b1), PA_SHAPE_STR(b, b2),
+                            d, (long long)sa, (long long)sb);
+        }
+        shape[d] = sa == 1 ? sb : sa;
+    }
+    *ndim = n;
+    return PA_OK;
+}
+
+/* Runs elements [start, end) of the flattened iteration space. */
+static void run_range(pa_loop_fn loop, const pa_iter *it, char *const *data, const size_t *sizes,
+                      const double *params, int64_t start, int64_t end) {
+    int nops = it->nops, last = it->ndim - 1;
+    int64_t inner_strides[PA_ITER_MAX_OPS];
+    for (int k = 0; k < nops; k++) inner_strides[k] = it->strides[k][last];
+    int64_t row = start / it->inner, col = start % it->inner;
+    while (start < end) {
+        int64_t n = it->inner - col;
+        if (n > end - start) n = end - start;
+        int64_t off[PA_ITER_MAX_OPS];
+        pa_iter_offsets(it, row, off);
+        char *p[PA_ITER_MAX_OPS];
+        for (int k = 0; k < nops; k++)
+            p[k] = data[k] + (off[k] + col * inner_strides[k]) * (int64_t)sizes[k];
+        loop(n, p, inner_strides, params);
+        start += n;
+        row++;
+        col = 0;
+    }
+}
+
+void pa_run_loop(pa_loop_fn loop, int ndim, const int64_t *shape, int nops, char *const *data,
+                 const int64_t *const *strides, const size_t *sizes, const double *params) {
+    pa_iter it;
+    pa_iter_init(&it, ndim, shape, nops, strides);
+    int64_t total = it.rows * it.inner;
+    if (total == 0) return;
+    int nt = pa_threads_for_elements(total);
+    if (nt <= 1) {
+        run_range(loop, &it, data, sizes, params, 0, total);
+        return;
+    }
+    /* Fixed chunks of 2^14 elements, dealt out statically: the split never changes the
+     * arithmetic of any element, only who computes it. */
+    int64_t chunk = 1 << 14, nchunks = (total + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t c = 0; c < nchunks; c++) {
+        int64_t e = (c + 1) * chunk;
+        run_range(loop, &it, data, sizes, params, c * chunk, e < total ? e : total);
+    }
+}
+
+/* ---- binary loops -------------------------------------------------------------- */
+#define NAN_MAX(x, y) (((x) > (y) || (x) != (x)) ? (x) : (y))
+#define NAN_MIN(x, y) (((x) < (y) || (x) != (x)) ? (x) : (y))
+
+#define ARITH_LOOPS(SUFFIX, T)                                      \
+    PA_BINARY_LOOP(add_##SUFFIX, T, T, x + y)                       \
+    PA_BINARY_LOOP(sub_##SUFFIX, T, T, x - y)                       \
+    PA_BINARY_LOOP(mul_##SUFFIX, T, T, x * y)
+#define COMPARE_LOOPS(SUFFIX, T)                                    \
+    PA_BINARY_LOOP(max_##SUFFIX, T, T, NAN_MAX(x, y))               \
+    PA_BINARY_LOOP(min_##SUFFIX, T, T, NAN_MIN(x, y))               \
+    PA_BINARY_LOOP(eq_##SUFFIX, T, uint8_t, x == y)                 \
+    PA_BINARY_LOOP(ne_##SUFFIX, T, uint8_t, x != y)                 \
+    PA_BINARY_LOOP(lt_##SUFFIX, T, uint8_t, x < y)                  \
+    PA_BINARY_LOOP(le_##SUFFIX, T, uint8_t, x <= y)                 \
+    PA_BINARY_LOOP(gt_##SUFFIX, T, uint8_t, x > y)                  \
+    PA_BINARY_LOOP(ge_##SUFFIX, T, uint8_t, x >= y)
+ARITH_LOOPS(f32, float)
+ARITH_LOOPS(f64, double)
+ARITH_LOOPS(i64, int64_t)
+COMPARE_LOOPS(f32, float)
+COMPARE_LOOPS(f64, double)
+COMPARE_LOOPS(i64, int64_t)
+COMPARE_LOOPS(b8, uint8_t)
+PA_BINARY_LOOP(div_f32, float, float, x / y)
+PA_BINARY_LOOP(div_f64, double, double, x / y)
+PA_BINARY_LOOP(pow_f32, float, float, powf(x, y))
+PA_BINARY_LOOP(pow_f64, double, double, pow(x, y))
+PA_BINARY_LOOP(and_b8, uint8_t, uint8_t, x && y)
+PA_BINARY_LOOP(or_b8, uint8_t, uint8_t, x || y)
+
+/* Integer powers by squaring; a negative exponent gives 0 except for bases 1 and -1. */
+static int64_t ipow(int64_t base, int64_t e) {
+    if (e < 0) return base == 1 ? 1 : base == -1 ? (e % 2 ? -1 : 1) : 0;
+    int64_t r = 1;
+    while (e) {
+        if (e & 1) r *= base;
+        base *= base;
+        e >>= 1;
+    }
+    return r;
+}
+PA_BINARY_LOOP(pow_i64, int64_t, int64_t, ipow(x, y))
+
+#define ROW(name) {name##_f32, name##_f64, name##_i64, name##_b8}
+static const pa_loop_fn binary_loops[PA_BIN_COUNT][4] = {
+    [PA_BIN_ADD] = {add_f32, add_f64, add_i64, NULL},
+    [PA_BIN_SUB] = {sub_f32, sub_f64, sub_i64, NULL},
+    [PA_BIN_MUL] = {mul_f32, mul_f64, mul_i64, NULL},
+    [PA_BIN_DIV] = {div_f32, div_f64, NULL, NULL},
+    [PA_BIN_POW] = {pow_f32, pow_f64, pow_i64, NULL},
+    [PA_BIN_MAXIMUM] = ROW(max),
+    [PA_BIN_MINIMUM] = ROW(min),
+    [PA_BIN_EQ] = ROW(eq),
+    [PA_BIN_NE] = ROW(ne),
+    [PA_BIN_LT] = ROW(lt),
+    [PA_BIN_LE] = ROW(le),
+    [PA_BIN_GT] = ROW(gt),
+    [PA_BIN_GE] = ROW(ge),
+    [PA_BIN_LOGICAL_AND] = {NULL, NULL, NULL, and_b8},
+    [PA_BIN_LOGICAL_OR] = {NULL, NULL, NULL, or_b8},
+};
+#undef ROW
+
+static const char *const binary_names[PA_BIN_COUNT] = {
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt",
+    "ge", "logical_and", "logical_or"};
+
+static const pa_op binary_node_ops[PA_BIN_COUNT] = {
+    [PA_BIN_ADD] = PA_OP_ADD, [PA_BIN_SUB] = PA_OP_SUB, [PA_BIN_MUL] = PA_OP_MUL,
+    [PA_BIN_DIV] = PA_OP_DIV, [PA_BIN_POW] = PA_OP_POW, [PA_BIN_MAXIMUM] = PA_OP_MAXIMUM,
+    [PA_BIN_MINIMUM] = PA_OP_MINIMUM};
+
+static bool is_comparison(int op) { return op >= PA_BIN_EQ && op <= PA_BIN_GE; }
+static bool is_differentiable(int op) { return op <= PA_BIN_MINIMUM; }
+
+/* PyTorch's promotion: categories bool < integer < float; a 0-dim tensor only decides
+ * the dtype within its category when the other operand has dims. */
+static int category(int dtype) { return dtype == PA_BOOL ? 0 : dtype == PA_INT64 ? 1 : 2; }
+
+static int promote(const pa_tensor *a, const pa_tensor *b) {
+    if (a->dtype == b->dtype) return a->dtype;
+    bool a_scalar = a->ndim == 0 && b->ndim > 0, b_scalar = b->ndim == 0 && a->ndim > 0;
+    int ca = category(a->dtype), cb = category(b->dtype);
+    if (a_scalar && ca <= cb) return b->dtype;
+    if (b_scalar && cb <= ca) return a->dtype;
+    if (ca != cb) return ca > cb ? a->dtype : b->dtype;
+    return a->dtype == PA_FLOAT64 || b->dtype == PA_FLOAT64 ? PA_FLOAT64 : a->dtype;
+}
+
+static int compute_dtype(int op, int promoted) {
+    if (op == PA_BIN_LOGICAL_AND || op == PA_BIN_LOGICAL_OR) return PA_BOOL;
+    if (op == PA_BIN_DIV && !pa_is_float(promoted)) return PA_FLOAT32;
+    if (promoted == PA_BOOL && !is_comparison(op) && op != PA_BIN_MAXIMUM && op != PA_BIN_MINIMUM)
+        return PA_INT64;
+    return promoted;
+}
+
+/* Computes out = a op b for a, b of dtype `dt` into a new tensor (no graph). */
+static int binary_raw(int op, pa_tensor *a, pa_tensor *b, int dt, pa_tensor **out) {
+    int ndim;
+    int64_t shape[PA_MAX_DIMS];
+    TRY(pa_broadcast_shapes(binary_names[op], a, b, &ndim, shape));
+    pa_loop_fn loop = binary_loops[op][dt];
+    if (!loop)
+        return pa_error(PA_ERR_TYPE, "%s: not implemented for dtype %s", binary_names[op],
+                        pa_dtype_name(dt));
+    int out_dt = is_comparison(op) ? PA_BOOL : dt;
+    pa_tensor *ac = pa_cast_nograd(a, dt), *bc = ac ? pa_cast_nograd(b, dt) : NULL;
+    pa_tensor *o = bc ? pa_tensor_new(ndim, shape, out_dt) : NULL;
+    if (o) {
+        int64_t sa[PA_MAX_DIMS], sb[PA_MAX_DIMS];
+        pa_broadcast_strides(ac, ndim, shape, sa);
+        pa_broadcast_strides(bc, ndim, shape, sb);
+        char *data[3] = {o->data, ac->data, bc->data};
+        const int64_t *strides[3] = {o->strides, sa, sb};
+        size_t sizes[3] = {pa_dtype_size(out_dt), pa_dtype_size(dt), pa_dtype_size(dt)};
+        pa_run_loop(loop, ndim, shape, 3, data, strides, sizes, NULL);
+    }
+    pa_tensor_release(ac);
+    pa_tensor_release(bc);
+    *out = o;
+    return o ? PA_OK : PA_ERR_MEMORY;
+}
+
+static int record_binary(int op, pa_tensor *a, pa_tensor *b, pa_tensor *o) {
+    pa_tensor *inputs[2] = {a, b};
+    pa_node *node = pa_node_new(binary_node_ops[op], 2, inputs, o);
+    if (!node) return PA_ERR_MEMORY;
+    /* Save only what the backward formula reads. */
+    bool ga = pa_input_needs_grad(node, 0), gb = pa_input_needs_grad(node, 1);
+    int rc = PA_OK;
+    switch (op) {
+    case PA_BIN_MUL:
+        if (gb) rc = pa_node_save(node, 0, a);
+        if (ga && !rc) rc = pa_node_save(node, 1, b);
+        break;
+    case PA_BIN_DIV:
+        rc = pa_node_save(node, 1, b);
+        if (gb && !rc) rc = pa_node_save(node, 0, a);
+        break;
+    case PA_BIN_POW:
+    case PA_BIN_MAXIMUM:
+    case PA_BIN_MINIMUM:
+        rc = pa_node_save(node, 0, a);
+        if (!rc) rc = pa_node_save(node, 1, b);
+        if (!rc && op == PA_BIN_POW && gb) rc = pa_node_save(node, 2, o);
+        break;
+    default:
+        break;
+    }
+    return rc;
+}
+
+int pa_binary(int op, pa_tensor *a, pa_tensor *b, pa_tensor **out) {
+    if (op < 0 || op >= PA_BIN_COUNT) return pa_error(PA_ERR_VALUE, "binary: unknown op %d", op);
+    int dt = compute_dtype(op, promote(a, b));
+    TRY(binary_raw(op, a, b, dt, out));
+    if (is_differentiable(op) && pa_is_float(dt) && pa_needs_grad(2, (pa_tensor *[]){a, b})) {
+        int rc = record_binary(op, a, b, *out);
+        if (rc) {
+            pa_tensor_release(*out);
+            *out = NULL;
+            return rc;
+        }
+    }
+    return PA_OK;
+}
+
+/* A 0-dim tensor for a Python scalar next to tensor a: same category rules as PyTorch's
+ * wrapped numbers (a float scalar keeps a float tensor's dtype and makes an integer
+ * tensor's result float32). */
+static pa_tensor *scalar_for(const pa_tensor *a, double s, int scalar_is_float) {
+    int dt = scalar_is_float ? (pa_is_float(a->dtype) ? a->dtype : PA_FLOAT32)
+                             : (a->dtype == PA_BOOL ? PA_INT64 : a->dtype);
+    pa_tensor *t;
+    return pa_full(0, NULL, dt, s, &t) ? NULL : t;
+}
+
+int pa_binary_scalar(int op, pa_tensor *a, double s, int scalar_is_float, int scalar_first,
+                     pa_tensor **out) {
+    pa_tensor *st = scalar_for(a, s, scalar_is_float);
+    if (!st) return PA_ERR_MEMORY;
+    int rc = scalar_first ? pa_binary(op, st, a, out) : pa_binary(op, a, st, out);
+    pa_tensor_release(st);
+    return rc;
+}
+
+static int check_inplace(const char *op, pa_tensor *a) {
+    if (pa_is_grad_enabled() && (a->requires_grad || a->grad_fn))
+        return pa_error(PA_ERR_RUNTIME, "%s_: a tensor that requires grad is being used in an "
+                        "in-place operation (use an out-of-place op, or no_grad())", op);
+    return PA_OK;
+}
+
+int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
+    if (op < 0 || op >= PA_BIN_COUNT) return pa_error(PA_ERR_VALUE, "binary_: unknown op %d", op);
+    TRY(check_inplace(binary_names[op], a));
+    int dt = compute_dtype(op, promote(a, b));
+    int out_dt = is_comparison(op) ? PA_BOOL : dt;
+    if (out_dt != a->dtype && !(pa_is_float(a->dtype) && !pa_is_float(out_dt)))
+        return pa_error(PA_ERR_TYPE, "%s_: result type %s can't be cast to the desired output "
+                        "type %s", binary_names[op], pa_dtype_name(out_dt), pa_dtype_name(a->dtype));
+    int ndim;
+    int64_t shape[PA_MAX_DIMS];
+    TRY(pa_broadcast_shapes(binary_names[op], a, b, &ndim, shape));
+    if (ndim != a->ndim || memcmp(shape, a->shape, sizeof(int64_t) * (size_t)ndim)) {
+        char b1[128], b2[128];
+        return pa_error(PA_ERR_VALUE, "%s_: output with shape %s doesn't match the broadcast "
+                        "shape %s", binary_names[op], PA_SHAPE_STR(a, b1),
+                        pa_shape_str(ndim, shape, b2, sizeof b2));
+    }
+    pa_tensor *r;
+    /* Computed out of place: b may overlap a (x.add_(x.t())). */
+    TRY(binary_raw(op, a, b, a->dtype == out_dt ? dt : a->dtype, &r));
+    pa_copy_strided(a, r);
+    pa_tensor_release(r);
+    pa_bump_version(a);
+    return PA_OK;
+}
+
+int pa_binary_scalar_(int op, pa_tensor *a, double s) {
+    pa_tensor *st = scalar_for(a, s, pa_is_float(a->dtype));
+    if (!st) return PA_ERR_MEMORY;
+    int rc = pa_binary_(op, a, st);
+    pa_tensor_release(st);
+    return rc;
+}
+
+/* ---- binary backward ----------------------------------------------------------- */
+#define BW_TRY(expr) do { if ((rc = (expr))) goto done; } while (0)
+
+int pa_backward_ADD(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    (void)node;
+    pa_tensor_retain(g);
+    pa_tensor_retain(g);
+    grads[0] = g;
+    grads[1] = g;
+    return PA_OK;
+}
+
+int pa_backward_SUB(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    pa_tensor_retain(g);
+    grads[0] = g;
+    return pa_input_needs_grad(node, 1) ? pa_unary(PA_UN_NEG, g, &grads[1]) : PA_OK;
+}
+
+int pa_backward_MUL(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    int rc = PA_OK;
+    if (pa_input_needs_grad(node, 0)) TRY(pa_binary(PA_BIN_MUL, g, node->saved[1], &grads[0]));
+    if (pa_input_needs_grad(node, 1)) rc = pa_binary(PA_BIN_MUL, g, node->saved[0], &grads[1]);
+    return rc;
+}
+
+int pa_backward_DIV(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    pa_tensor *a = node->saved[0], *b = node->saved[1], *t1 = NULL, *t2 = NULL;
+    int rc = PA_OK;
+    if (pa_input_needs_grad(node, 0)) BW_TRY(pa_binary(PA_BIN_DIV, g, b, &grads[0]));
+    if (pa_input_needs_grad(node, 1)) {  /* -g * a / b^2 */
+        BW_TRY(pa_binary(PA_BIN_MUL, g, a, &t1));
+        BW_TRY(pa_binary(PA_BIN_MUL, b, b, &t2));
+        pa_tensor *q;
+        BW_TRY(pa_binary(PA_BIN_DIV, t1, t2, &q));
+        rc = pa_unary(PA_UN_NEG, q, &grads[1]);
+        pa_tensor_release(q);
+    }
+done:
+    pa_tensor_release(t1);
+    pa_tensor_release(t2);
+    return rc;
+}
+
+PA_BINARY_LOOP(pow_grad_base_f32, float, float, y == 0 ? 0.0f : y * powf(x, y - 1))
+PA_BINARY_LOOP(pow_grad_base_f64, double, double, y == 0 ? 0.0 : y * pow(x, y - 1))
+/* y here is the saved output a^b: d/db = a^b log a, taken as 0 where a == 0 (and b >= 0). */
+PA_BINARY_LOOP(pow_grad_exp_f32, float, float, x == 0 ? 0.0f : y * logf(x))
+PA_BINARY_LOOP(pow_grad_exp_f64, double, double, x == 0 ? 0.0 : y * log(x))
+
+/* o = f(x, y) * g over broadcast x, y with the loop f, then the product with g. */
+static int apply_binary_loop(pa_loop_fn f32, pa_loop_fn f64, pa_tensor *x, pa_tensor *y,
+                             pa_tensor *g, pa_tensor **out) {
+    int ndim;
+    int64_t shape[PA_MAX_DIMS];
+    TRY(pa_broadcast_shapes("backward", x, y, &ndim, shape));
+    pa_tensor *f = pa_tensor_new(ndim, shape, x->dtype);
+    PA_CHECK_OOM(f);
+    int64_t sx[PA_MAX_DIMS], sy[PA_MAX_DIMS];
+    pa_broadcast_strides(x, ndim, shape, sx);
+    pa_broadcast_strides(y, ndim, shape, sy);
+    char *data[3] = {f->data, x->data, y->data};
+    const int64_t *strides[3] = {f->strides, sx, sy};
+    size_t sz = pa_dtype_size(x->dtype), sizes[3] = {sz, sz, sz};
+    pa_run_loop(x->dtype == PA_FLOAT32 ? f32 : f64, ndim, shape, 3, data, strides, sizes, NULL);
+    int rc = pa_binary(PA_BIN_MUL, g, f, out);
+    pa_tensor_release(f);
+    return rc;
+}
+
+int pa_backward_POW(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    pa_tensor *a = node->saved[0], *b = node->saved[1];
+    if (b->dtype != a->dtype) return pa_error(PA_ERR_TYPE, "pow backward: dtype mismatch");
+    if (pa_input_needs_grad(node, 0))
+        TRY(apply_binary_loop(pow_grad_base_f32, pow_grad_base_f64, a, b, g, &grads[0]));
+    if (pa_input_needs_grad(node, 1))
+        TRY(apply_binary_loop(pow_grad_exp_f32, pow_grad_exp_f64, a, node->saved[2], g, &grads[1]));
+    return PA_OK;
+}
+
+/* d max(a, b)/da: 1 where a wins, 1/2 on ties (as PyTorch), 0 where b wins. */
+PA_BINARY_LOOP(max_grad_f32, float, float, x > y ? 1.0f : x == y ? 0.5f : 0.0f)
+PA_BINARY_LOOP(max_grad_f64, double, double, x > y ? 1.0 : x == y ? 0.5 : 0.0)
+
+static int minmax_backward(pa_node *node, pa_tensor *g, pa_tensor **grads, int sign) {
+    pa_tensor *a = node->saved[0], *b = node->saved[1];
+    /* For minimum, swap the roles: a wins where b > a. */
+    if (pa_input_needs_grad(node, 0))
+        TRY(apply_binary_loop(max_grad_f32, max_grad_f64, sign > 0 ? a : b, sign > 0 ? b : a, g,
+                              &grads[0]));
+    if (pa_input_needs_grad(node, 1))
+        TRY(apply_binary_loop(max_grad_f32, max_grad_f64, sign > 0 ? b : a, sign > 0 ? a : b, g,
+                              &grads[1]));
+    return PA_OK;
+}
+
+int pa_backward_MAXIMUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    return minmax_backward(node, g, grads, 1);
+}
+
+int pa_backward_MINIMUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    return minmax_backward(node, g, grads, -1);
+}
+
+/* ---- unary ops ----------------------------------------------------------------- */
+#define SIGN(x) (((x) > 0) - ((x) < 0))
+
+/* NOTE: tgmath-style names would pick float versions; explicit f-suffixed calls keep
+ * float32 math in float32, like PyTorch. */
+#define FLOAT_UNARY_LOOPS(SUFFIX, T, F)                                           \
+    PA_UNARY_LOOP(exp_##SUFFIX, T, T, exp##F(x))                                  \
+    PA_UNARY_LOOP(log_##SUFFIX, T, T, log##F(x))                                  \
+    PA_UNARY_LOOP(sqrt_##SUFFIX, T, T, sqrt##F(x))                                \
+    PA_UNARY_LOOP(tanh_##SUFFIX, T, T, tanh##F(x))                                \
+    PA_UNARY_LOOP(sigmoid_##SUFFIX, T, T, (T)1 / ((T)1 + exp##F(-x)))             \
+    PA_UNARY_LOOP(gelu_##SUFFIX, T, T, (T)0.5 * x * ((T)1 + erf##F(x * (T)0.70710678118654752440))) \
+    PA_UNARY_LOOP(gelu_tanh_##SUFFIX, T, T,                                       \
+                  (T)0.5 * x * ((T)1 + tanh##F((T)0.79788456080286535588 * (x + (T)0.044715 * x * x * x)))) \
+    PA_UNARY_LOOP(sin_##SUFFIX, T, T, sin##F(x))                                  \
+    PA_UNARY_LOOP(cos_##SUFFIX, T, T, cos##F(x))                                  \
+    PA_UNARY_LOOP(rsqrt_##SUFFIX, T, T, (T)1 / sqrt##F(x))                        \
+    PA_UNARY_LOOP(log1p_##SUFFIX, T, T, log1p##F(x))                              \
+    PA_UNARY_LOOP(expm1_##SUFFIX, T, T, expm1##F(x))                              \
+    PA_UNARY_LOOP(reciprocal_##SUFFIX, T, T, (T)1 / x)                            \
+    PA_UNARY_LOOP(abs_##SUFFIX, T, T, fabs##F(x))
+FLOAT_UNARY_LOOPS(f32, float, f)
+FLOAT_UNARY_LOOPS(f64, double, )
+
+#define SIGNED_UNARY_LOOPS(SUFFIX, T)                                       \
+    PA_UNARY_LOOP(neg_##SUFFIX, T, T, -x)                                   \
+    PA_UNARY_LOOP(relu_##SUFFIX, T, T, x > 0 ? x : (x != x ? x : (T)0))     \
+    PA_UNARY_LOOP(sign_##SUFFIX, T, T, (T)SIGN(x))                          \
+    PA_UNARY_LOOP(square_##SUFFIX, T, T, x * x)                             \
+    PA_UNARY_LOOP(not_##SUFFIX, T, uint8_t, !x)
+SIGNED_UNARY_LOOPS(f32, float)
+SIGNED_UNARY_LOOPS(f64, double)
+SIGNED_UNARY_LOOPS(i64, int64_t)
+PA_UNARY_LOOP(abs_i64, int64_t, int64_t, x < 0 ? -x : x)
+PA_UNARY_LOOP(not_b8, uint8_t, uint8_t, !x)
+
+#define FLOATS(name) {name##_f32, name##_f64, NULL, NULL}
+#define SIGNED(name) {name##_f32, name##_f64, name##_i64, NULL}
+static const pa_loop_fn unary_loops[PA_UN_COUNT][4] = {
+    [PA_UN_NEG] = SIGNED(neg),          [PA_UN_EXP] = FLOATS(exp),
+    [PA_UN_LOG] = FLOATS(log),          [PA_UN_SQRT] = FLOATS(sqrt),
+    [PA_UN_ABS] = SIGNED(abs),          [PA_UN_TANH] = FLOATS(tanh),
+    [PA_UN_SIGMOID] = FLOATS(sigmoid),  [PA_UN_RELU] = SIGNED(relu),
+    [PA_UN_GELU] = FLOATS(gelu),        [PA_UN_GELU_TANH] = FLOATS(gelu_tanh),
+    [PA_UN_SIN] = FLOATS(sin),          [PA_UN_COS] = FLOATS(cos),
+    [PA_UN_LOGICAL_NOT] = {not_f32, not_f64, not_i64, not_b8},
+    [PA_UN_SIGN] = SIGNED(sign),        [PA_UN_RSQRT] = FLOATS(rsqrt),
+    [PA_UN_LOG1P] = FLOATS(log1p),      [PA_UN_EXPM1] = FLOATS(expm1),
+    [PA_UN_SQUARE] = SIGNED(square),    [PA_UN_RECIPROCAL] = FLOATS(reciprocal),
+};
+#undef FLOATS
+#undef SIGNED
+
+static const char *const unary_names[PA_UN_COUNT] = {
+    "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "gelu", "gelu", "sin",
+    "cos", "logical_not", "sign", "rsqrt", "log1p", "expm1", "square", "reciprocal"};
+
+/* Which value each unary backward reads: the input (x) or the output (y). */
+enum { SAVE_NONE, SAVE_INPUT, SAVE_OUTPUT };
+static const int unary_saves[PA_UN_COUNT] = {
+    [PA_UN_EXP] = SAVE_OUTPUT,  [PA_UN_LOG] = SAVE_INPUT,      [PA_UN_SQRT] = SAVE_OUTPUT,
+    [PA_UN_ABS] = SAVE_INPUT,   [PA_UN_TANH] = SAVE_OUTPUT,    [PA_UN_SIGMOID] = SAVE_OUTPUT,
+    [PA_UN_RELU] = SAVE_OUTPUT, [PA_UN_GELU] = SAVE_INPUT,     [PA_UN_GELU_TANH] = SAVE_INPUT,
+    [PA_UN_SIN] = SAVE_INPUT,   [PA_UN_COS] = SAVE_INPUT,      [PA_UN_RSQRT] = SAVE_OUTPUT,
+    [PA_UN_LOG1P] = SAVE_INPUT, [PA_UN_EXPM1] = SAVE_OUTPUT,   [PA_UN_SQUARE] = SAVE_INPUT,
+    [PA_UN_RECIPROCAL] = SAVE_OUTPUT};
+
+static int run_unary(pa_loop_fn loop, pa_tensor *a, int out_dtype, const double *params,
+                     pa_tensor **out) {
+    pa_tensor *o = pa_tensor_new(a->ndim, a->shape, out_dtype);
+    PA_CHECK_OOM(o);
+    char *data[2] = {o->data, a->data};
+    const int64_t *strides[2] = {o->strides, a->strides};
+    size_t sizes[2] = {pa_dtype_size(out_dtype), pa_dtype_size(a->dtype)};
+    pa_run_loop(loop, a->ndim, a->shape, 2, data, strides, sizes, params);
+    *out = o;
+    return PA_OK;
+}
+
+int pa_unary(int op, pa_tensor *a, pa_tensor **out) {
+    if (op < 0 || op >= PA_UN_COUNT) return pa_error(PA_ERR_VALUE, "unary: unknown op %d", op);
+    int dt = a->dtype;
+    if (op == PA_UN_LOGICAL_NOT) {
+        if (!unary_loops[op][dt]) return pa_error(PA_ERR_TYPE, "logical_not: bad dtype");
+        return run_unary(unary_loops[op][dt], a, PA_BOOL, NULL, out);
+    }
+    if (!unary_loops[op][dt]) {
+        if (unary_loops[op][PA_INT64] || dt == PA_INT64 || op == PA_UN_NEG)
+            dt = dt == PA_BOOL && op != PA_UN_NEG ? PA_INT64 : PA_FLOAT32;
+        else
+            dt = PA_FLOAT32;  /* integer input to a float function: computed in float32 */
+        if (op == PA_UN_NEG && a->dtype == PA_BOOL)
+            return pa_error(PA_ERR_TYPE, "neg: negation, the `-` operator, on a bool tensor is "
+                            "not supported (use logical_not)");
+    }
+    if (!unary_loops[op][dt])
+        return pa_error(PA_ERR_TYPE, "%s: not implemented for %s", unary_names[op], pa_dtype_name(a->dtype));
+    pa_tensor *ac = pa_cast_nograd(a, dt);
+    PA_CHECK_OOM(ac);
+    int rc = run_unary(unary_loops[op][dt], ac, dt, NULL, out);
+    pa_tensor_release(ac);
+    if (rc || !pa_is_float(dt) || !pa_needs_grad(1, &a)) return rc;
+    pa_node *node = pa_node_new(PA_OP_UNARY, 1, &a, *out);
+    if (node) {
+        node->iarg[0] = op;
+        if (unary_saves[op] == SAVE_INPUT) rc = pa_node_save(node, 0, a);
+        if (unary_saves[op] == SAVE_OUTPUT) rc = pa_node_save(node, 0, *out);
+    }
+    if (!node || rc) {
+        pa_tensor_release(*out);
+        *out = NULL;
+        return rc ? rc : PA_ERR_MEMORY;
+    }
+    return PA_OK;
+}
+
+/* Backward loops: o = g * f'(s), x = g (p[1]), y = s (p[2]): the saved input or output. */
+#define GELU_PDF(T, F, s) ((T)0.39894228040143267794 * exp##F((T)-0.5 * s * s))
+#define GELU_TANH_GRAD(T, F, s)                                                             \
+    ({                                                                                      \
+        T k_ = (T)0.79788456080286535588, u_ = k_ * (s + (T)0.044715 * s * s * s);          \
+        T t_ = tanh##F(u_);                                                                 \
+        (T)0.5 * ((T)1 + t_) + (T)0.5 * s * ((T)1 - t_ * t_) * k_ * ((T)1 + (T)0.134145 * s * s); \
+    })
+#define UNARY_GRAD_LOOPS(SUFFIX, T, F)                                                          \
+    PA_BINARY_LOOP(exp_grad_##SUFFIX, T, T, x * y)                                              \
+    PA_BINARY_LOOP(log_grad_##SUFFIX, T, T, x / y)                                              \
+    PA_BINARY_LOOP(sqrt_grad_##SUFFIX, T, T, x / ((T)2 * y))                                    \
+    PA_BINARY_LOOP(abs_grad_##SUFFIX, T, T, x * (T)SIGN(y))                                     \
+    PA_BINARY_LOOP(tanh_grad_##SUFFIX, T, T, x * ((T)1 - y * y))                                \
+    PA_BINARY_LOOP(sigmoid_grad_##SUFFIX, T, T, x * y * ((T)1 - y))                             \
+    PA_BINARY_LOOP(relu_grad_##SUFFIX, T, T, y > 0 ? x : (T)0)                                  \
+    PA_BINARY_LOOP(gelu_grad_##SUFFIX, T, T,                                                    \
+                   x * ((T)0.5 * ((T)1 + erf##F(y * (T)0.70710678118654752440)) + y * GELU_PDF(T, F, y))) \
+    PA_BINARY_LOOP(gelu_tanh_grad_##SUFFIX, T, T, x * GELU_TANH_GRAD(T, F, y))                  \
+    PA_BINARY_LOOP(sin_grad_##SUFFIX, T, T, x * cos##F(y))                                      \
+    PA_BINARY_LOOP(cos_grad_##SUFFIX, T, T, -x * sin##F(y))                                     \
+    PA_BINARY_LOOP(rsqrt_grad_##SUFFIX, T, T, (T)-0.5 * x * y * y * y)                          \
+    PA_BINARY_LOOP(log1p_grad_##SUFFIX, T, T, x / ((T)1 + y))                                   \
+    PA_BINARY_LOOP(expm1_grad_##SUFFIX, T, T, x * (y + (T)1))                                   \
+    PA_BINARY_LOOP(square_grad_##SUFFIX, T, T, (T)2 * x * y)                                    \
+    PA_BINARY_LOOP(reciprocal_grad_##SUFFIX, T, T, -x * y * y)
+UNARY_GRAD_LOOPS(f32, float, f)
+UNARY_GRAD_LOOPS(f64, double, )
+
+#define PAIR(name) {name##_grad_f32, name##_grad_f64}
+static const pa_loop_fn unary_grad_loops[PA_UN_COUNT][2] = {
+    [PA_UN_EXP] = PAIR(exp),         [PA_UN_LOG] = PAIR(log),
+    [PA_UN_SQRT] = PAIR(sqrt),       [PA_UN_ABS] = PAIR(abs),
+    [PA_UN_TANH] = PAIR(tanh),       [PA_UN_SIGMOID] = PAIR(sigmoid),
+    [PA_UN_RELU] = PAIR(relu),       [PA_UN_GELU] = PAIR(gelu),
+    [PA_UN_GELU_TANH] = PAIR(gelu_tanh), [PA_UN_SIN] = PAIR(sin),
+    [PA_UN_COS] = PAIR(cos),         [PA_UN_RSQRT] = PAIR(rsqrt),
+    [PA_UN_LOG1P] = PAIR(log1p),     [PA_UN_EXPM1] = PAIR(expm1),
+    [PA_UN_SQUARE] = PAIR(square),   [PA_UN_RECIPROCAL] = PAIR(reciprocal),
+};
+#undef PAIR
+
+/* o = loop(g, s) elementwise over same-shaped g and s. */
+static int grad_loop(const pa_loop_fn *pair, pa_tensor *g, pa_tensor *s, const double *params,
+                     pa_tensor **out) {
+    pa_tensor *o = pa_tensor_new(s->ndim, s->shape, s->dtype);
+    PA_CHECK_OOM(o);
+    int64_t sg[PA_MAX_DIMS];
+    pa_broadcast_strides(g, s->ndim, s->shape, sg);
+    char *data[3] = {o->data, g->data, s->data};
+    const int64_t *strides[3] = {o->strides, sg, s->strides};
+    size_t sz = pa_dtype_size(s->dtype), sizes[3] = {sz, sz, sz};
+    pa_run_loop(pair[s->dtype == PA_FLOAT64], s->ndim, s->shape, 3, data, strides, sizes, params);
+    *out = o;
+    return PA_OK;
+}
+
+int pa_backward_UNARY(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    int op = (int)node->iarg[0];
+    if (op == PA_UN_NEG) return pa_unary(PA_UN_NEG, g, &grads[0]);
+    if (op == PA_UN_SIGN) return pa_full(node->out.ndim, node->out.shape, node->out.dtype, 0, &grads[0]);
+    return grad_loop(unary_grad_loops[op], g, node->saved[0], NULL, &grads[0]);
+}
+
+/* ---- clamp --------------------------------------------------------------------- */
+/* prm: {min, max, has_min, has_max}; NaN passes through, as in PyTorch. */
+#define CLAMP(T, x) \
+    (prm[2] != 0 && x < (T)prm[0] ? (T)prm[0] : prm[3] != 0 && x > (T)prm[1] ? (T)prm[1] : x)
+PA_UNARY_LOOP(clamp_f32, float, float, CLAMP(float, x))
+PA_UNARY_LOOP(clamp_f64, double, double, CLAMP(double, x))
+PA_UNARY_LOOP(clamp_i64, int64_t, int64_t, CLAMP(int64_t, x))
+/* The gradient passes where the input was inside [min, max] (bounds included). */
+PA_BINARY_LOOP(clamp_grad_f32, float, float,
+               (prm[2] != 0 && y < prm[0]) || (prm[3] != 0 && y > prm[1]) ? 0.0f : x)
+PA_BINARY_LOOP(clamp_grad_f64, double, double,
+               (prm[2] != 0 && y < prm[0]) || (prm[3] != 0 && y > prm[1]) ? 0.0 : x)
+
+int pa_clamp(pa_tensor *a, double min, double max, int has_min, int has_max, pa_tensor **out) {
+    if (!has_min && !has_max)
+        return pa_error(PA_ERR_VALUE, "clamp: at least one of 'min' or 'max' must not be None");
+    static const pa_loop_fn loops[4] = {clamp_f32, clamp_f64, clamp_i64, NULL};
+    if (!loops[a->dtype]) return pa_error(PA_ERR_TYPE, "clamp: not implemented for bool");
+    double prm[4] = {min, max, has_min, has_max};
+    TRY(run_unary(loops[a->dtype], a, a->dtype, prm, out));
+    if (!pa_needs_grad(1, &a)) return PA_OK;
+    pa_node *node = pa_node_new(PA_OP_CLAMP, 1, &a, *out);
+    int rc = node ? pa_node_save(node, 0, a) : PA_ERR_MEMORY;
+    if (!rc) memcpy(node->farg, prm, sizeof prm);
+    if (rc) {
+        pa_tensor_release(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int pa_backward_CLAMP(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    static const pa_loop_fn pair[2] = {clamp_grad_f32, clamp_grad_f64};
+    return grad_loop(pair, g, node->saved[0], node->farg, &grads[0]);
+}
+
+/* ---- where --------------------------------------------------------------------- */
+#define WHERE_LOOP(NAME, T)                                                               \
+    PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \
+        (void)prm;                                                                        \
+        T *o = (T *)p[0];                                                                 \
+        const uint8_t *c = (const uint8_t *)p[1];                                         \
+        const T *a = (const T *)p[2], *b = (const T *)p[3];                               \
+        for (int64_t i = 0; i < n; i++)                                                   \
+            o[i * s[0]] = c[i * s[1]] ? a[i * s[2]] : b[i * s[3]];                        \
+    }
+WHERE_LOOP(where_f32, float)
+WHERE_LOOP(where_f64, double)
+WHERE_LOOP(where_i64, int64_t)
+WHERE_LOOP(where_b8, uint8_t)
+
+static int where_raw(pa_tensor *cond, pa_tensor *a, pa_tensor *b, int dt, int ndim,
+                     const int64_t *shape, pa_tensor **out) {
+    static const pa_loop_fn loops[4] = {where_f32, where_f64, where_i64, where_b8};
+    pa_tensor *ac = pa_cast_nograd(a, dt), *bc = pa_cast_nograd(b, dt);
+    pa_tensor *o = ac && bc ? pa_tensor_new(ndim, shape, dt) : NULL;
+    if (o) {
+        int64_t sc[PA_MAX_DIMS], sa[PA_MAX_DIMS], sb[PA_MAX_DIMS];
+        pa_broadcast_strides(cond, ndim, shape, sc);
+        pa_broadcast_strides(ac, ndim, shape, sa);
+        pa_broadcast_strides(bc, ndim, shape, sb);
+        char *data[4] = {o->data, cond->data, ac->data, bc->data};
+        const int64_t *strides[4] = {o->strides, sc, sa, sb};
+        size_t sz = pa_dtype_size(dt), sizes[4] = {sz, 1, sz, sz};
+        pa_run_loop(loops[dt], ndim, shape, 4, data, strides, sizes, NULL);
+    }
+    pa_tensor_release(ac);
+    pa_tensor_release(bc);
+    *out = o;
+    return o ? PA_OK : PA_ERR_MEMORY;
+}
+
+int pa_where(pa_tensor *cond, pa_tensor *a, pa_tensor *b, pa_tensor **out) {
+    if (cond->dtype != PA_BOOL)
+        return pa_error(PA_ERR_TYPE, "where: expected condition to be a bool tensor, got %s",
+                        pa_dtype_name(cond->dtype));
+    int n1, ndim;
+    int64_t s1[PA_MAX_DIMS], shape[PA_MAX_DIMS];
+    TRY(pa_broadcast_shapes("where", a, b, &n1, s1));
+    pa_tensor ab = {.ndim = n1};
+    memcpy(ab.shape, s1, sizeof s1);
+    TRY(pa_broadcast_shapes("where", cond, &ab, &ndim, shape));
+    int dt = promote(a, b);
+    TRY(where_raw(cond, a, b, dt, ndim, shape, out));
+    if (!pa_is_float(dt) || !pa_needs_grad(2, (pa_tensor *[]){a, b})) return PA_OK;
+    pa_node *node = pa_node_new(PA_OP_WHERE, 2, (pa_tensor *[]){a, b}, *out);
+    int rc = node ? pa_node_save(node, 0, cond) : PA_ERR_MEMORY;
+    if (rc) {
+        pa_tensor_release(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int pa_backward_WHERE(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    pa_tensor *zero;
+    TRY(pa_full(0, NULL, g->dtype, 0, &zero));
+    int rc = PA_OK;
+    if (pa_input_needs_grad(node, 0))
+        rc = where_raw(node->saved[0], g, zero, g->dtype, g->ndim, g->shape, &grads[0]);
+    if (!rc && pa_input_needs_grad(node, 1))
+        rc = where_raw(node->saved[0], zero, g, g->dtype, g->ndim, g->shape, &grads[1]);
+    pa_tensor_release(zero);
+    return rc;
+}
+
+/* ---- dtype conversion ---------------------------------------------------------- */
+int pa_to_dtype(pa_tensor *a, int dtype, pa_tensor **out) {
+    if (dtype < PA_FLOAT32 || dtype > PA_BOOL)
+        return pa_error(PA_ERR_TYPE, "to: unknown dtype code %d", dtype);
+    if (a->dtype == dtype) {
+        pa_tensor_retain(a);
+        *out = a;
+        return PA_OK;
+    }
+    *out = pa_cast_nograd(a, dtype);
+    PA_CHECK_OOM(*out);
+    if (pa_is_float(dtype) && pa_is_float(a->dtype) && pa_needs_grad(1, &a) &&
+        !pa_node_new(PA_OP_CAST, 1, &a, *out)) {
+        pa_tensor_release(*out);
+        *out = NULL;
+        return PA_ERR_MEMORY;
+    }
+    return PA_OK;
+}
+
+int pa_backward_CAST(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    grads[0] = pa_cast_nograd(g, node->next[0].meta.dtype);
+    return grads[0] ? PA_OK : PA_ERR_MEMORY;
+}

@@ -1,0 +1,64 @@
+/* Elementwise loops, NumPy-ufunc style: a loop function runs one strided 1-d stretch
+ * of n elements over operands p[0] (the output) and p[1..], with element strides s[].
+ * The driver pa_run_loop walks any shape over such stretches, split across threads by
+ * a fixed chunking (so results never depend on the thread count). */
+#ifndef PA_OPS_LOOPS_H
+#define PA_OPS_LOOPS_H
+
+#include "../internal.h"
+#include "../iter.h"
+
+typedef void (*pa_loop_fn)(int64_t n, char **p, const int64_t *s, const double *params);
+
+/* Runs `loop` over `nops` operands of shape (ndim, shape); operand k has data pointer
+ * data[k], element strides strides[k] (0 on broadcast dims) and element size sizes[k]. */
+void pa_run_loop(pa_loop_fn loop, int ndim, const int64_t *shape, int nops, char *const *data,
+                 const int64_t *const *strides, const size_t *sizes, const double *params);
+
+/* Strides of t aligned to a broadcast shape of `ndim` dims (0 where t is broadcast). */
+void pa_broadcast_strides(const pa_tensor *t, int ndim, const int64_t *shape, int64_t *out);
+
+/* The broadcast shape of a and b, or an error naming `op`. */
+int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, int *ndim,
+                        int64_t *shape);
+
+/* The vectorised loop bodies are compiled for several ISAs; the best runs. */
+#define PA_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+
+/* Defines loop NAME computing o = EXPR from x (= p[1]) and y (= p[2]), with the common
+ * stride patterns (all contiguous, one side broadcast) as separate vectorisable loops. */
+#define PA_BINARY_LOOP(NAME, TI, TO, EXPR)                                               \
+    PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \
+        (void)prm;                                                                       \
+        TO *o = (TO *)p[0];                                                              \
+        const TI *a = (const TI *)p[1], *b = (const TI *)p[2];                           \
+        if (s[0] == 1 && s[1] == 1 && s[2] == 1) {                                       \
+            for (int64_t i = 0; i < n; i++) { TI x = a[i], y = b[i]; o[i] = (EXPR); }    \
+        } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {                                \
+            TI y = b[0];                                                                 \
+            for (int64_t i = 0; i < n; i++) { TI x = a[i]; o[i] = (EXPR); }              \
+        } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {                                \
+            TI x = a[0];                                                                 \
+            for (int64_t i = 0; i < n; i++) { TI y = b[i]; o[i] = (EXPR); }              \
+        } else {                                                                         \
+            for (int64_t i = 0; i < n; i++) {                                            \
+                TI x = a[i * s[1]], y = b[i * s[2]];                                     \
+                o[i * s[0]] = (EXPR);                                                    \
+            }                                                                            \
+        }                                                                                \
+    }
+
+/* Defines loop NAME computing o = EXPR from x (= p[1]); params in prm[]. */
+#define PA_UNARY_LOOP(NAME, TI, TO, EXPR)                                                \
+    PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \
+        (void)prm;                                                                       \
+        TO *o = (TO *)p[0];                                                              \
+        const TI *a = (const TI *)p[1];                                                  \
+        if (s[0] == 1 && s[1] == 1) {                                                    \
+            for (int64_t i = 0; i < n; i++) { TI x = a[i]; o[i] = (EXPR); }              \
+        } else {                                                                         \
+            for (int64_t i = 0; i < n; i++) { TI x = a[i * s[1]]; o[i * s[0]] = (EXPR); } \
+        }                                                                                \
+    }
+
+#endif

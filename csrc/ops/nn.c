@@ -1,0 +1,296 @@
+/* Neural-network ops: softmax, log_softmax and the fused cross-entropy loss.
+ *
+ * All three work on a (outer, C, inner) decomposition of a contiguous input around the
+ * class dim, so a (N, C) batch and an (N, C, H, W) segmentation map share one code. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "loops.h"
+
+#define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
+
+static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c, int64_t *inner) {
+    *outer = 1;
+    *inner = 1;
+    for (int k = 0; k < d; k++) *outer *= t->shape[k];
+    for (int k = (int)d + 1; k < t->ndim; k++) *inner *= t->shape[k];
+    *c = t->ndim ? t->shape[d] : 1;
+}
+
+/* Max and log-sum-exp of the C values x[0], x[inner], ... */
+#define ROW_LSE(T, x, C, inner, lse_out)                                           \
+    do {                                                                           \
+        T mx_ = -INFINITY;                                                         \
+        for (int64_t c_ = 0; c_ < (C); c_++)                                       \
+            if ((x)[c_ * (inner)] > mx_ || (x)[c_ * (inner)] != (x)[c_ * (inner)]) \
+                mx_ = (x)[c_ * (inner)];                                           \
+        double s_ = 0;                                                             \
+        if (isinf(mx_)) { lse_out = mx_; break; }                                  \
+        for (int64_t c_ = 0; c_ < (C); c_++) s_ += exp((double)((x)[c_ * (inner)] - mx_)); \
+        lse_out = (T)(mx_ + (T)log(s_));                                           \
+    } while (0)
+
+/* log_softmax (log = 1) or softmax (log = 0) of a contiguous x into y. */
+static void softmax_forward(const pa_tensor *x, pa_tensor *y, int64_t d, int take_log) {
+    int64_t outer, C, inner;
+    split_dims(x, d, &outer, &C, &inner);
+    int nt = pa_threads_for_elements(x->numel);
+    PA_DISPATCH_FLOAT(x->dtype, T, {
+        const T *xs = (const T *)x->data;
+        T *ys = (T *)y->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < inner; i++) {
+                const T *xr = xs + o * C * inner + i;
+                T *yr = ys + o * C * inner + i;
+                T lse;
+                ROW_LSE(T, xr, C, inner, lse);
+                for (int64_t c = 0; c < C; c++) {
+                    T v = xr[c * inner] - lse;
+                    yr[c * inner] = take_log ? v : (T)exp(v);
+                }
+            }
+    });
+}
+
+static int softmax_impl(pa_tensor *a, int64_t dim, int take_log, pa_tensor **out) {
+    const char *op = take_log ? "log_softmax" : "softmax";
+    int64_t d;
+    TRY(pa_normalize_dim(op, dim, a->ndim, &d));
+    if (!pa_is_float(a->dtype))
+        return pa_error(PA_ERR_TYPE, "%s: expected a floating-point tensor, got %s", op,
+                        pa_dtype_name(a->dtype));
+    pa_tensor *x = pa_contiguous_nograd(a);
+    PA_CHECK_OOM(x);
+    pa_tensor *y = pa_tensor_new_like(x);
+    if (y) softmax_forward(x, y, d, take_log);
+    pa_tensor_release(x);
+    PA_CHECK_OOM(y);
+    *out = y;
+    if (!pa_needs_grad(1, &a)) return PA_OK;
+    pa_node *node = pa_node_new(take_log ? PA_OP_LOG_SOFTMAX : PA_OP_SOFTMAX, 1, &a, y);
+    int rc = node ? pa_node_save(node, 0, y) : PA_ERR_MEMORY;
+    if (rc) {
+        pa_tensor_release(y);
+        *out = NULL;
+        return rc;
+    }
+    node->iarg[0] = d;
+    return PA_OK;
+}
+
+int pa_softmax(pa_tensor *a, int64_t dim, pa_tensor **out) { return softmax_impl(a, dim, 0, out); }
+int pa_log_softmax(pa_tensor *a, int64_t dim, pa_tensor **out) { return softmax_impl(a, dim, 1, out); }
+
+/* log_softmax: gx = g - exp(y) * sum(g);  softmax: gx = y * (g - sum(g * y)). */
+static int softmax_backward(pa_node *node, pa_tensor *grad, pa_tensor **grads, int take_log) {
+    pa_tensor *y = node->saved[0], *g = pa_contiguous_nograd(grad);
+    PA_CHECK_OOM(g);
+    pa_tensor *gx = pa_tensor_new_like(y);
+    if (!gx) {
+        pa_tensor_release(g);
+        return PA_ERR_MEMORY;
+    }
+    int64_t outer, C, inner;
+    split_dims(y, node->iarg[0], &outer, &C, &inner);
+    int nt = pa_threads_for_elements(y->numel);
+    PA_DISPATCH_FLOAT(y->dtype, T, {
+        const T *ys = (const T *)y->data, *gs = (const T *)g->data;
+        T *out = (T *)gx->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t base = o * C * inner + i;
+                double s = 0;
+                for (int64_t c = 0; c < C; c++)
+                    s += take_log ? (double)gs[base + c * inner]
+                             : (double)gs[base + c * inner] * (double)ys[base + c * inner];
+                for (int64_t c = 0; c < C; c++) {
+                    int64_t k = base + c * inner;
+                    out[k] = take_log ? (T)(gs[k] - exp((double)ys[k]) * s) : (T)(ys[k] * (gs[k] - s));
+                }
+            }
+    });
+    pa_tensor_release(g);
+    grads[0] = gx;
+    return PA_OK;
+}
+
+int pa_backward_SOFTMAX(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    return softmax_backward(node, g, grads, 0);
+}
+
+int pa_backward_LOG_SOFTMAX(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    return softmax_backward(node, g, grads, 1);
+}
+
+/* ---- cross entropy ------------------------------------------------------------- */
+static int check_cross_entropy(const pa_tensor *x, const pa_tensor *target, const pa_tensor *weight,
+                               int reduction, double eps) {
+    char b1[128], b2[128];
+    if (!pa_is_float(x->dtype))
+        return pa_error(PA_ERR_TYPE, "cross_entropy: expected floating-point logits, got %s",
+                        pa_dtype_name(x->dtype));
+    if (target->dtype != PA_INT64)
+        return pa_error(PA_ERR_TYPE, "cross_entropy: expected int64 class indices as target, got %s",
+                        pa_dtype_name(target->dtype));
+    if (reduction < PA_REDUCTION_NONE || reduction > PA_REDUCTION_SUM)
+        return pa_error(PA_ERR_VALUE, "cross_entropy: unknown reduction code %d", reduction);
+    if (!(eps >= 0 && eps <= 1))
+        return pa_error(PA_ERR_VALUE, "cross_entropy: label_smoothing must be between 0.0 and 1.0, "
+                        "got %g", eps);
+    bool ok = (x->ndim == 1 && target->ndim == 0) || (x->ndim >= 2 && target->ndim == x->ndim - 1);
+    for (int d = 0; ok && x->ndim >= 2 && d < target->ndim; d++)
+        ok = target->shape[d] == x->shape[d == 0 ? 0 : d + 1];
+    if (!ok)
+        return pa_error(PA_ERR_VALUE, "cross_entropy: input of shape %s and target of shape %s do "
+                        "not match (expected input (N, C, ...) and target (N, ...))",
+                        PA_SHAPE_STR(x, b1), PA_SHAPE_STR(target, b2));
+    int64_t C = x->ndim == 1 ? x->shape[0] : x->shape[1];
+    if (weight && (weight->ndim != 1 || weight->shape[0] != C || weight->dtype != x->dtype))
+        return pa_error(PA_ERR_VALUE, "cross_entropy: weight of shape %s and dtype %s must be 1-d with "
+                        "%lld entries (one per class) of dtype %s", PA_SHAPE_STR(weight, b1),
+                        pa_dtype_name(weight->dtype), (long long)C, pa_dtype_name(x->dtype));
+    return PA_OK;
+}
+
+int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight, int reduction,
+                     int64_t ignore_index, double eps, pa_tensor **out) {
+    TRY(check_cross_entropy(logits, target, weight, reduction, eps));
+    int64_t cdim = logits->ndim == 1 ? 0 : 1, N, C, inner;
+    split_dims(logits, cdim, &N, &C, &inner);
+    pa_tensor *x = pa_contiguous_nograd(logits), *t = x ? pa_contiguous_nograd(target) : NULL;
+    pa_tensor *w = t && weight ? pa_contiguous_nograd(weight) : NULL;
+    int64_t rows = N * inner;
+    pa_tensor *lse = NULL, *loss = NULL;
+    int rc = !x || !t || (weight && !w) ? PA_ERR_MEMORY : PA_OK;
+    /* Every target must be a class or ignore_index before anything is computed. */
+    const int64_t *tv = t ? (const int64_t *)t->data : NULL;
+    for (int64_t r = 0; !rc && r < rows; r++)
+        if (tv[r] != ignore_index && (tv[r] < 0 || tv[r] >= C))
+            rc = pa_error(PA_ERR_INDEX, "cross_entropy: target %lld is out of bounds for %lld "
+                          "classes (at flat position %lld)", (long long)tv[r], (long long)C,
+                          (long long)r);
+    if (!rc) {
+        lse = pa_tensor_new(1, &rows, logits->dtype);
+        loss = pa_tensor_new(target->ndim, target->shape, logits->dtype);
+        if (!lse || !loss) rc = PA_ERR_MEMORY;
+    }
+    double wsum = 0, total = 0, csum = 0;
+    if (!rc) {
+        int nt = pa_threads_for_elements(rows * C);
+        PA_DISPATCH_FLOAT(logits->dtype, T, {
+            const T *xs = (const T *)x->data, *ws = w ? (const T *)w->data : NULL;
+            T *ls = (T *)lse->data, *lo = (T *)loss->data;
+            for (int64_t c = 0; c < C; c++) csum += ws ? (double)ws[c] : 1.0;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+            for (int64_t r = 0; r < rows; r++) {
+                int64_t n = r / inner, i = r % inner;
+                const T *xr = xs + n * C * inner + i;
+                T l;
+                ROW_LSE(T, xr, C, inner, l);
+                ls[r] = l;
+                int64_t tr = tv[r];
+                if (tr == ignore_index) {
+                    lo[r] = 0;
+                    continue;
+                }
+                double wt = ws ? (double)ws[tr] : 1.0;
+                double v = -(double)(xr[tr * inner] - l) * wt * (1.0 - eps);
+                if (eps > 0) {
+                    double smooth = 0;
+                    for (int64_t c = 0; c < C; c++)
+                        smooth -= (ws ? (double)ws[c] : 1.0) * (double)(xr[c * inner] - l);
+                    v += smooth * eps / (double)C;
+                }
+                lo[r] = (T)v;
+            }
+            /* Sequential, fixed-order sums: the same for any thread count. */
+            for (int64_t r = 0; r < rows; r++) {
+                total += (double)lo[r];
+                if (tv[r] != ignore_index) wsum += ws ? (double)ws[tv[r]] : 1.0;
+            }
+        });
+    }
+    if (!rc && reduction != PA_REDUCTION_NONE) {
+        double v = reduction == PA_REDUCTION_MEAN ? total / wsum : total;
+        pa_tensor_release(loss);
+        loss = NULL;
+        rc = pa_full(0, NULL, logits->dtype, v, &loss);
+    }
+    pa_tensor *inputs[1] = {logits};
+    if (!rc && pa_needs_grad(1, inputs)) {
+        pa_node *node = pa_node_new(PA_OP_CROSS_ENTROPY, 1, inputs, loss);
+        if (!node) rc = PA_ERR_MEMORY;
+        if (!rc) rc = pa_node_save(node, 0, x);
+        if (!rc) rc = pa_node_save(node, 1, t);
+        if (!rc && w) rc = pa_node_save(node, 2, w);
+        if (!rc) rc = pa_node_save(node, 3, lse);
+        if (!rc) {
+            node->iarg[0] = reduction;
+            node->iarg[1] = ignore_index;
+            node->iarg[2] = cdim;
+            node->farg[0] = eps;
+            node->farg[1] = wsum;
+            node->farg[2] = csum;
+        }
+    }
+    pa_tensor_release(x);
+    pa_tensor_release(t);
+    pa_tensor_release(w);
+    pa_tensor_release(lse);
+    if (rc) {
+        pa_tensor_release(loss);
+        return rc;
+    }
+    *out = loss;
+    return PA_OK;
+}
+
+/* d loss_r / d x_c = s_r * ((1-eps) w_t (p_c - [c == t]) + eps/C (W p_c - w_c)), with
+ * s_r the incoming gradient of row r (divided by the weight sum for mean). */
+int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    pa_tensor *x = node->saved[0], *t = node->saved[1], *w = node->saved[2], *lse = node->saved[3];
+    int reduction = (int)node->iarg[0];
+    int64_t ignore_index = node->iarg[1], N, C, inner;
+    double eps = node->farg[0], wsum = node->farg[1], csum = node->farg[2];
+    split_dims(x, node->iarg[2], &N, &C, &inner);
+    pa_tensor *g = pa_contiguous_nograd(grad);
+    PA_CHECK_OOM(g);
+    pa_tensor *gx = pa_tensor_new_like(x);
+    if (!gx) {
+        pa_tensor_release(g);
+        return PA_ERR_MEMORY;
+    }
+    int64_t rows = N * inner;
+    const int64_t *tv = (const int64_t *)t->data;
+    int nt = pa_threads_for_elements(rows * C);
+    PA_DISPATCH_FLOAT(x->dtype, T, {
+        const T *xs = (const T *)x->data, *ls = (const T *)lse->data, *gs = (const T *)g->data;
+        const T *ws = w ? (const T *)w->data : NULL;
+        T *out = (T *)gx->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t n = r / inner, i = r % inner, tr = tv[r];
+            const T *xr = xs + n * C * inner + i;
+            T *orow = out + n * C * inner + i;
+            double s = reduction == PA_REDUCTION_NONE ? (double)gs[r]
+                       : reduction == PA_REDUCTION_MEAN ? (double)gs[0] / wsum : (double)gs[0];
+            if (tr == ignore_index) {
+                for (int64_t c = 0; c < C; c++) orow[c * inner] = 0;
+                continue;
+            }
+            double wt = (ws ? (double)ws[tr] : 1.0) * (1.0 - eps) * s;
+            double smooth = eps / (double)C * s;
+            for (int64_t c = 0; c < C; c++) {
+                double p = exp((double)(xr[c * inner] - ls[r]));
+                double v = wt * (p - (c == tr));
+                if (eps > 0) v += smooth * (csum * p - (ws ? (double)ws[c] : 1.0));
+                orow[c * inner] = (T)v;
+            }
+        }
+    });
+    pa_tensor_release(g);
+    grads[0] = gx;
+    return PA_OK;
+}

@@ -1,0 +1,378 @@
+/* Reductions: sum and mean over any set of dims, forward and backward.
+ *
+ * Accuracy and determinism: float32 is accumulated in double; long rows are summed in
+ * fixed blocks whose partial sums are added in order, so the result is the same for
+ * any thread count and a float32 sum of 1e7 elements agrees with float64. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "loops.h"
+
+#define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
+
+enum { SUM_BLOCK = 1 << 15 };
+
+/* Sum of n contiguous elements in double, 8 interleaved accumulators. */
+#define DEFINE_ROW_SUM(NAME, T)                                                    \
+    PA_CLONES static double NAME(const T *x, int64_t n) {                          \
+        double acc[8] = {0};                                                       \
+        int64_t i = 0;                                                             \
+        for (; i + 8 <= n; i += 8)                                                 \
+            for (int k = 0; k < 8; k++) acc[k] += (double)x[i + k];                \
+        for (; i < n; i++) acc[0] += (double)x[i];                                 \
+        return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); \
+    }
+DEFINE_ROW_SUM(row_sum_f32, float)
+DEFINE_ROW_SUM(row_sum_f64, double)
+DEFINE_ROW_SUM(row_sum_i64, int64_t)
+DEFINE_ROW_SUM(row_sum_b8, uint8_t)
+
+/* Integers are summed exactly in int64. */
+static int64_t row_sum_int(const void *x, int dtype, int64_t n) {
+    int64_t s = 0;
+    if (dtype == PA_INT64)
+        for (int64_t i = 0; i < n; i++) s += ((const int64_t *)x)[i];
+    else
+        for (int64_t i = 0; i < n; i++) s += ((const uint8_t *)x)[i];
+    return s;
+}
+
+static double row_sum(const void *x, int dtype, int64_t n) {
+    switch (dtype) {
+    case PA_FLOAT32: return row_sum_f32(x, n);
+    case PA_FLOAT64: return row_sum_f64(x, n);
+    case PA_INT64: return row_sum_i64(x, n);
+    default: return row_sum_b8(x, n);
+    }
+}
+
+/* out[o] = sum of row o (R contiguous elements), for `outer` rows. */
+static void sum_rows(const char *x, int dtype, int64_t outer, int64_t r, void *out, int out_dtype,
+                     double scale) {
+    size_t isz = pa_dtype_size(dtype);
+    if (outer == 1 && r > 2 * SUM_BLOCK && pa_is_float(dtype)) {
+        /* One long row: fixed blocks summed in parallel, partials added in order. */
+        int64_t nb = (r + SUM_BLOCK - 1) / SUM_BLOCK;
+        double *part = malloc((size_t)nb * sizeof *part);
+        if (part) {
+            int nt = pa_threads_for_elements(r);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+            for (int64_t b = 0; b < nb; b++) {
+                int64_t len = b == nb - 1 ? r - b * SUM_BLOCK : SUM_BLOCK;
+                part[b] = row_sum(x + (size_t)(b * SUM_BLOCK) * isz, dtype, len);
+            }
+            double s = 0;
+            for (int64_t b = 0; b < nb; b++) s += part[b];
+            free(part);
+            PA_DISPATCH_FLOAT(out_dtype, T, { *(T *)out = (T)(s * scale); });
+            return;
+        }
+    }
+    int nt = pa_threads_for_elements(outer * r);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t o = 0; o < outer; o++) {
+        const char *row = x + (size_t)(o * r) * isz;
+        if (out_dtype == PA_INT64)
+            ((int64_t *)out)[o] = row_sum_int(row, dtype, r);
+        else
+            PA_DISPATCH_FLOAT(out_dtype, T, { ((T *)out)[o] = (T)(row_sum(row, dtype, r) * scale); });
+    }
+}
+
+/* out[o, i] = sum_r x[o, r, i] for a contiguous (outer, R, inner) block: whole rows are
+ * added into a double accumulator chunk (kept in L1), which vectorises along i. */
+static int sum_cols(const char *x, int dtype, int64_t outer, int64_t r, int64_t inner, void *out,
+                    int out_dtype, double scale) {
+    size_t isz = pa_dtype_size(dtype);
+    int64_t chunk = inner < 4096 ? inner : 4096;  /* accumulator stays in L1 */
+    int64_t nchunks = (inner + chunk - 1) / chunk;
+    int nt = pa_threads_for_elements(outer * r * inner);
+    int failed = 0;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        double *acc = malloc((size_t)chunk * sizeof *acc);
+        if (!acc) failed = 1;
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < outer * nchunks; t++) {
+            if (!acc) continue;
+            int64_t o = t / nchunks, c0 = (t % nchunks) * chunk;
+            int64_t len = inner - c0 < chunk ? inner - c0 : chunk;
+            const char *base = x + (size_t)(o * r * inner + c0) * isz;
+            /* Each chunk sums a strided (r, len) block with row stride `inner`. */
+            for (int64_t i = 0; i < len; i++) acc[i] = 0;
+            for (int64_t k = 0; k < r; k++) {
+                const char *row = base + (size_t)(k * inner) * isz;
+                switch (dtype) {
+                case PA_FLOAT32: { const float *p = (const float *)row; for (int64_t i = 0; i < len; i++) acc[i] += p[i]; } break;
+                case PA_FLOAT64: { const double *p = (const double *)row; for (int64_t i = 0; i < len; i++) acc[i] += p[i]; } break;
+                case PA_INT64: { const int64_t *p = (const int64_t *)row; for (int64_t i = 0; i < len; i++) acc[i] += (double)p[i]; } break;
+                default: { const uint8_t *p = (const uint8_t *)row; for (int64_t i = 0; i < len; i++) acc[i] += p[i]; } break;
+                }
+            }
+            int64_t dst = o * inner + c0;
+            PA_DISPATCH_ALL(out_dtype, T, {
+                for (int64_t i = 0; i < len; i++) ((T *)out)[dst + i] = (T)(acc[i] * scale);
+            });
+        }
+        free(acc);
+    }
+    return failed ? pa_error(PA_ERR_MEMORY, "sum: out of memory") : PA_OK;
+}
+
+/* Parses `dims` into a mask; ndims == 0 means all dims. */
+static int reduce_mask(const char *op, const pa_tensor *a, int ndims, const int64_t *dims,
+                       bool *mask) {
+    for (int d = 0; d < PA_MAX_DIMS; d++) mask[d] = ndims == 0;
+    for (int k = 0; k < ndims; k++) {
+        int64_t d;
+        TRY(pa_normalize_dim(op, dims[k], a->ndim, &d));
+        if (a->ndim == 0) continue;
+        if (mask[d])
+            return pa_error(PA_ERR_VALUE, "%s: dim %lld appears multiple times in the list of "
+                            "dims", op, (long long)dims[k]);
+        mask[d] = true;
+    }
+    return PA_OK;
+}
+
+/* Shared forward of sum and mean.  `scale` multiplies the sums (1/count for mean). */
+static int reduce_sum(pa_tensor *a, const bool *mask, int keepdim,
+                      int out_dtype, bool mean, pa_tensor **out) {
+    int64_t oshape[PA_MAX_DIMS], kshape[PA_MAX_DIMS], count = 1;
+    int ond = 0;
+    for (int d = 0; d < a->ndim; d++) {
+        kshape[d] = mask[d] ? 1 : a->shape[d];
+        if (mask[d]) count *= a->shape[d];
+        if (!mask[d] || keepdim) oshape[ond++] = kshape[d];
+    }
+    pa_tensor *o = pa_tensor_new(ond, oshape, out_dtype);
+    PA_CHECK_OOM(o);
+    double scale = mean ? 1.0 / (double)count : 1.0;
+    if (mean && count == 0) scale = NAN;
+
+    /* Find whether the reduced dims form one block [first, last] of a contiguous a. */
+    int first = -1, last = -1;
+    bool block = true;
+    for (int d = 0; d < a->ndim; d++)
+        if (mask[d] && a->shape[d] != 1) {
+            if (first < 0) first = d;
+            else if (last != d - 1) block = false;
+            last = d;
+        }
+    int64_t outer = 1, r = 1, inner = 1;
+    for (int d = 0; d < a->ndim; d++) {
+        if (first >= 0 && d < first) outer *= a->shape[d];
+        else if (first >= 0 && d <= last) r *= a->shape[d];
+        else inner *= a->shape[d];
+    }
+    if (first < 0) { outer = a->numel; r = 1; inner = 1; }
+
+    int rc = PA_OK;
+    pa_tensor *src = NULL;
+    if (block && pa_tensor_is_contiguous(a)) {
+        src = a;
+        pa_tensor_retain(a);
+    } else {
+        /* General case: permute kept dims first, reduced dims last, and copy. */
+        int64_t perm_shape[PA_MAX_DIMS], perm_strides[PA_MAX_DIMS];
+        int n = 0;
+        for (int d = 0; d < a->ndim; d++)
+            if (!mask[d]) { perm_shape[n] = a->shape[d]; perm_strides[n++] = a->strides[d]; }
+        for (int d = 0; d < a->ndim; d++)
+            if (mask[d]) { perm_shape[n] = a->shape[d]; perm_strides[n++] = a->strides[d]; }
+        pa_tensor *v = pa_tensor_view_of(a, a->offset, a->ndim, perm_shape, perm_strides);
+        src = v ? pa_contiguous_nograd(v) : NULL;
+        pa_tensor_release(v);
+        outer = o->numel;
+        r = count;
+        inner = 1;
+    }
+    if (!src) rc = PA_ERR_MEMORY;
+    else if (inner == 1) sum_rows(src->data, a->dtype, outer, r, o->data, out_dtype, scale);
+    else rc = sum_cols(src->data, a->dtype, outer, r, inner, o->data, out_dtype, scale);
+    pa_tensor_release(src);
+    if (rc) {
+        pa_tensor_release(o);
+        return rc;
+    }
+    *out = o;
+    return PA_OK;
+}
+
+static int sum_or_mean(const char *op, bool mean, pa_tensor *a, int ndims, const int64_t *dims,
+                       int keepdim, pa_tensor **out) {
+    bool mask[PA_MAX_DIMS];
+    TRY(reduce_mask(op, a, ndims, dims, mask));
+    int out_dtype = pa_is_float(a->dtype) ? a->dtype : PA_INT64;
+    if (mean && !pa_is_float(a->dtype))
+        return pa_error(PA_ERR_TYPE, "mean: could not infer output dtype. Input dtype must be "
+                        "floating point, got %s", pa_dtype_name(a->dtype));
+    TRY(reduce_sum(a, mask, keepdim, out_dtype, mean, out));
+    if (!pa_needs_grad(1, &a)) return PA_OK;
+    pa_node *node = pa_node_new(mean ? PA_OP_MEAN : PA_OP_SUM, 1, &a, *out);
+    if (!node) {
+        pa_tensor_release(*out);
+        *out = NULL;
+        return PA_ERR_MEMORY;
+    }
+    for (int d = 0; d < a->ndim; d++) node->iarg[d] = mask[d];
+    return PA_OK;
+}
+
+int pa_sum(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out) {
+    return sum_or_mean("sum", false, a, ndims, dims, keepdim, out);
+}
+
+int pa_mean(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out) {
+    return sum_or_mean("mean", true, a, ndims, dims, keepdim, out);
+}
+
+/* The gradient of a sum is the output gradient broadcast back over the reduced dims. */
+static int sum_backward(pa_node *node, pa_tensor *g, double scale, pa_tensor **grads) {
+    const pa_meta *in = &node->next[0].meta;
+    int64_t kshape[PA_MAX_DIMS];
+    for (int d = 0; d < in->ndim; d++) kshape[d] = node->iarg[d] ? 1 : in->shape[d];
+    pa_tensor *k, *e;
+    TRY(pa_reshape(g, in->ndim, kshape, &k));
+    int rc = pa_expand(k, in->ndim, in->shape, &e);
+    pa_tensor_release(k);
+    if (rc) return rc;
+    if (scale == 1.0) {
+        grads[0] = e;
+        return PA_OK;
+    }
+    rc = pa_binary_scalar(PA_BIN_MUL, e, scale, 1, 0, &grads[0]);
+    pa_tensor_release(e);
+    return rc;
+}
+
+int pa_backward_SUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    return sum_backward(node, g, 1.0, grads);
+}
+
+int pa_backward_MEAN(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    const pa_meta *in = &node->next[0].meta;
+    int64_t count = 1;
+    for (int d = 0; d < in->ndim; d++)
+        if (node->iarg[d]) count *= in->shape[d];
+    return sum_backward(node, g, 1.0 / (double)count, grads);
+}
+
+/* ---- max / min ----------------------------------------------------------------- */
+/* Index of the extreme of R values x[0], x[inner], ... (sign +1: max, -1: min); the
+ * first NaN wins, as in PyTorch. */
+#define EXTREME_INDEX(T, x, R, inner, sign, out)                       \
+    do {                                                               \
+        int64_t best_ = 0;                                             \
+        T bv_ = (x)[0];                                                \
+        for (int64_t r_ = 1; r_ < (R) && bv_ == bv_; r_++) {           \
+            T v_ = (x)[r_ * (inner)];                                  \
+            if (v_ != v_ || ((sign) > 0 ? v_ > bv_ : v_ < bv_)) {      \
+                bv_ = v_;                                              \
+                best_ = r_;                                            \
+            }                                                          \
+        }                                                              \
+        out = best_;                                                   \
+    } while (0)
+
+static int extreme(const char *op, int sign, pa_tensor *a, int dim_given, int64_t dim, int keepdim,
+                   pa_tensor **values, pa_tensor **indices) {
+    int64_t d = 0;
+    if (dim_given) TRY(pa_normalize_dim(op, dim, a->ndim, &d));
+    if (a->dtype == PA_BOOL && !dim_given)
+        return pa_error(PA_ERR_TYPE, "%s: not implemented for bool tensors", op);
+    int64_t outer = 1, r = a->numel, inner = 1;
+    int64_t oshape[PA_MAX_DIMS];
+    int ond = 0;
+    if (dim_given && a->ndim > 0) {
+        for (int k = 0; k < a->ndim; k++) {
+            if (k < d) outer *= a->shape[k];
+            if (k > d) inner *= a->shape[k];
+            if (k != d || keepdim) oshape[ond++] = k == d ? 1 : a->shape[k];
+        }
+        r = a->shape[d];
+    }
+    if (r == 0)
+        return pa_error(PA_ERR_INDEX, "%s: expected reduction dim %lld to have non-zero size (the "
+                        "input has %lld elements)", op, (long long)d, (long long)a->numel);
+    pa_tensor *x = pa_contiguous_nograd(a);
+    PA_CHECK_OOM(x);
+    pa_tensor *v = pa_tensor_new(ond, oshape, a->dtype), *ix = pa_tensor_new(ond, oshape, PA_INT64);
+    if (!v || !ix) {
+        pa_tensor_release(x);
+        pa_tensor_release(v);
+        pa_tensor_release(ix);
+        return PA_ERR_MEMORY;
+    }
+    int64_t *ip = (int64_t *)ix->data;
+    PA_DISPATCH_ALL(a->dtype, T, {
+        const T *xs = (const T *)x->data;
+        T *vs = (T *)v->data;
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t best;
+                EXTREME_INDEX(T, xs + o * r * inner + i, r, inner, sign, best);
+                ip[o * inner + i] = best;
+                vs[o * inner + i] = xs[(o * r + best) * inner + i];
+            }
+    });
+    pa_tensor_release(x);
+    int rc = PA_OK;
+    if (pa_is_float(a->dtype) && pa_needs_grad(1, &a)) {
+        pa_node *node = pa_node_new(PA_OP_MAX, 1, &a, v);
+        if (!node) rc = PA_ERR_MEMORY;
+        if (!rc) rc = pa_node_save(node, 0, ix);
+        if (!rc) {
+            node->iarg[0] = dim_given ? d : -1;
+            node->iarg[1] = keepdim;
+        }
+    }
+    if (rc) {
+        pa_tensor_release(v);
+        pa_tensor_release(ix);
+        return rc;
+    }
+    *values = v;
+    if (indices) *indices = ix;
+    else pa_tensor_release(ix);
+    return PA_OK;
+}
+
+int pa_max(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **values,
+           pa_tensor **indices) {
+    return extreme("max", 1, a, dim_given, dim, keepdim, values, indices);
+}
+
+int pa_min(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **values,
+           pa_tensor **indices) {
+    return extreme("min", -1, a, dim_given, dim, keepdim, values, indices);
+}
+
+/* The gradient goes to the selected element of each reduced row. */
+int pa_backward_MAX(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    const pa_meta *m = &node->next[0].meta;
+    int64_t d = node->iarg[0], outer = 1, r = pa_shape_numel(m->ndim, m->shape), inner = 1;
+    if (d >= 0) {
+        for (int k = 0; k < m->ndim; k++) {
+            if (k < d) outer *= m->shape[k];
+            if (k > d) inner *= m->shape[k];
+        }
+        r = m->shape[d];
+    }
+    pa_tensor *g = pa_contiguous_nograd(grad), *z = g ? pa_tensor_zeros(m->ndim, m->shape, m->dtype) : NULL;
+    if (!z) {
+        pa_tensor_release(g);
+        return PA_ERR_MEMORY;
+    }
+    const int64_t *ip = (const int64_t *)node->saved[0]->data;
+    PA_DISPATCH_FLOAT(m->dtype, T, {
+        const T *gs = (const T *)g->data;
+        T *zs = (T *)z->data;
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < inner; i++)
+                zs[(o * r + ip[o * inner + i]) * inner + i] = gs[o * inner + i];
+    });
+    pa_tensor_release(g);
+    grads[0] = z;
+    return PA_OK;
+}

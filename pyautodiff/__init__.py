@@ -1,0 +1,50 @@
+"""pyautodiff: reverse-mode automatic differentiation on the CPU, with a C core and a
+PyTorch-shaped API.  `import pyautodiff as torch` runs PyTorch programs that use what
+pyautodiff covers.
+"""
+from . import _dtype
+from ._creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                        initial_seed, linspace, manual_seed, ones, ones_like, rand, rand_like, randint,
+                        randn, randn_like, randperm, seed, tensor, zeros, zeros_like)
+from ._dtype import bool, dtype, float32, float64, int64  # noqa: A004 - PyTorch's names
+from ._ffi import lib as _lib
+from ._functions import *  # noqa: F401,F403
+from ._functions import __all__ as _function_names
+from ._tensor import Size, Tensor
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+
+__version__ = "0.1.0"
+
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+
+def set_num_threads(n):
+    """Sets the number of OpenMP threads every parallel kernel may use."""
+    if int(n) < 1:
+        raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
+    _lib.pa_set_num_threads(int(n))
+
+
+def get_num_threads():
+    return int(_lib.pa_get_num_threads())
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t):
+    return t.dtype.is_floating_point
+
+
+from . import autograd, nn, optim, utils  # noqa: E402
+
+__all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "float", "double",
+           "long", "tensor", "as_tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange",
+           "linspace", "eye", "rand", "randn", "randint", "randperm", "zeros_like", "ones_like",
+           "empty_like", "full_like", "rand_like", "randn_like", "manual_seed", "initial_seed",
+           "seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+           "set_num_threads", "get_num_threads", "is_tensor", "is_floating_point", "autograd", "nn",
+           "optim", "utils"] + list(_function_names)

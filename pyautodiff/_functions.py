@@ -1,0 +1,192 @@
+"""Math functions of the top-level namespace (torch.exp, torch.matmul, ...)."""
+from ._ffi import ffi, lib
+from ._tensor import Tensor, binary, call, unary
+
+__all__ = ["exp", "log", "sqrt", "abs", "neg", "tanh", "sigmoid", "relu", "sin", "cos", "sign",
+           "rsqrt", "log1p", "expm1", "square", "reciprocal", "logical_not", "clamp", "clip", "pow",
+           "maximum", "minimum", "where", "sum", "mean", "matmul", "mm", "softmax", "log_softmax",
+           "reshape", "flatten", "transpose", "permute", "unsqueeze", "squeeze", "cat", "concat",
+           "stack", "index_select", "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge",
+           "logical_and", "logical_or", "t", "numel", "max", "min", "argmax", "argmin", "amax", "amin"]
+
+
+def _unary_function(name):
+    def fn(input):
+        return unary(name, input)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} (as torch.{name})."
+    return fn
+
+
+exp = _unary_function("exp")
+log = _unary_function("log")
+sqrt = _unary_function("sqrt")
+abs = _unary_function("abs")  # noqa: A001 - the PyTorch name
+neg = _unary_function("neg")
+tanh = _unary_function("tanh")
+sigmoid = _unary_function("sigmoid")
+relu = _unary_function("relu")
+sin = _unary_function("sin")
+cos = _unary_function("cos")
+sign = _unary_function("sign")
+rsqrt = _unary_function("rsqrt")
+log1p = _unary_function("log1p")
+expm1 = _unary_function("expm1")
+square = _unary_function("square")
+reciprocal = _unary_function("reciprocal")
+logical_not = _unary_function("logical_not")
+
+
+def _binary_function(name):
+    def fn(input, other):
+        return binary(name, input, other)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} with broadcasting (as torch.{name})."
+    return fn
+
+
+pow = _binary_function("pow")  # noqa: A001
+maximum = _binary_function("maximum")
+minimum = _binary_function("minimum")
+mul = _binary_function("mul")
+div = _binary_function("div")
+eq = _binary_function("eq")
+ne = _binary_function("ne")
+lt = _binary_function("lt")
+le = _binary_function("le")
+gt = _binary_function("gt")
+ge = _binary_function("ge")
+logical_and = _binary_function("logical_and")
+logical_or = _binary_function("logical_or")
+
+
+def add(input, other, alpha=1):
+    return binary("add", input, other * alpha if alpha != 1 else other)
+
+
+def sub(input, other, alpha=1):
+    return binary("sub", input, other * alpha if alpha != 1 else other)
+
+
+def clamp(input, min=None, max=None):  # noqa: A002
+    return input.clamp(min, max)
+
+
+clip = clamp
+
+
+def where(condition, input, other):
+    """Elements of `input` where `condition` holds, else of `other` (numbers allowed)."""
+    from ._creation import tensor
+
+    like = input if isinstance(input, Tensor) else other
+    a = input if isinstance(input, Tensor) else tensor(input, dtype=like.dtype if isinstance(like, Tensor) else None)
+    b = other if isinstance(other, Tensor) else tensor(other, dtype=a.dtype)
+    return call(lib.pa_where, condition._h, a._h, b._h)
+
+
+def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001
+    return input.sum(dim, keepdim, dtype=dtype)
+
+
+def mean(input, dim=None, keepdim=False, dtype=None):
+    return input.mean(dim, keepdim, dtype=dtype)
+
+
+def matmul(input, other):
+    return call(lib.pa_matmul, input._h, other._h)
+
+
+mm = matmul
+
+
+def softmax(input, dim, dtype=None):
+    x = input if dtype is None else input.to(dtype)
+    return call(lib.pa_softmax, x._h, int(dim))
+
+
+def log_softmax(input, dim, dtype=None):
+    x = input if dtype is None else input.to(dtype)
+    return call(lib.pa_log_softmax, x._h, int(dim))
+
+
+def reshape(input, shape):
+    return input.reshape(shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    return input.flatten(start_dim, end_dim)
+
+
+def transpose(input, dim0, dim1):
+    return input.transpose(dim0, dim1)
+
+
+def t(input):
+    return input.t()
+
+
+def permute(input, dims):
+    return input.permute(*dims)
+
+
+def unsqueeze(input, dim):
+    return input.unsqueeze(dim)
+
+
+def squeeze(input, dim=None):
+    return input.squeeze(dim)
+
+
+def index_select(input, dim, index):
+    return input.index_select(dim, index)
+
+
+def _handles(tensors):
+    tensors = list(tensors)
+    if not all(isinstance(x, Tensor) for x in tensors):
+        raise TypeError("expected a sequence of Tensors")
+    return len(tensors), ffi.new("pa_tensor *[]", [x._h for x in tensors])
+
+
+def cat(tensors, dim=0):
+    n, hs = _handles(tensors)
+    return call(lib.pa_cat, n, hs, int(dim))
+
+
+concat = cat
+
+
+def stack(tensors, dim=0):
+    n, hs = _handles(tensors)
+    return call(lib.pa_stack, n, hs, int(dim))
+
+
+def numel(input):
+    return input.numel()
+
+
+def max(input, dim=None, keepdim=False):  # noqa: A001
+    return input.max(dim, keepdim)
+
+
+def min(input, dim=None, keepdim=False):  # noqa: A001
+    return input.min(dim, keepdim)
+
+
+def argmax(input, dim=None, keepdim=False):
+    return input.argmax(dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    return input.argmin(dim, keepdim)
+
+
+def amax(input, dim, keepdim=False):
+    return input.amax(dim, keepdim)
+
+
+def amin(input, dim, keepdim=False):
+    return input.amin(dim, keepdim)

@@ -1,0 +1,785 @@
+"""`Tensor`: a Python handle on a C tensor (`pa_tensor`), with PyTorch's operators,
+properties and methods.  Every method is argument normalisation plus one C call."""
+import numbers
+
+import numpy as np
+
+from ._dtype import dtype as _dtype_cls, from_code, from_numpy_dtype, to_dtype
+from ._ffi import ffi, lib, raise_error
+
+__all__ = ["Tensor", "wrap"]
+
+_release = lib.pa_tensor_release
+_gc = ffi.gc
+_new_out = ffi.new
+_OUT = "pa_tensor *[1]"
+
+
+def wrap(ptr):
+    """A Tensor owning one reference to the C tensor `ptr`."""
+    t = object.__new__(Tensor)
+    t._h = _gc(ptr, _release)
+    return t
+
+
+def call(fn, *args):
+    """Calls a core op whose last argument is a `pa_tensor **` result; returns a Tensor."""
+    out = _new_out(_OUT)
+    status = fn(*args, out)
+    if status:
+        raise_error(status)
+    return wrap(out[0])
+
+
+def as_handle(x, like=None):
+    """The C handle of a Tensor, or of a new 0-dim tensor for a Python number."""
+    if isinstance(x, Tensor):
+        return x._h
+    if isinstance(x, (numbers.Number, np.generic)):
+        dt = like.dtype if like is not None else None
+        return _scalar_tensor(x, dt)._h
+    raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
+
+
+def _scalar_tensor(value, dtype=None):
+    from . import _creation
+
+    return _creation.tensor(value, dtype=dtype)
+
+
+def dims_arg(dim, ndim_hint=None):
+    """(count, int64_t[]) for a dim argument: None, an int, or a sequence of ints."""
+    if dim is None:
+        return 0, ffi.NULL
+    if isinstance(dim, (int, np.integer)):
+        dims = [int(dim)]
+    else:
+        dims = [int(d) for d in dim]
+        if not dims:
+            return 0, ffi.NULL
+    return len(dims), ffi.new("int64_t[]", dims)
+
+
+def shape_arg(shape):
+    """Normalises f(2, 3), f((2, 3)), f([2, 3]) and f(torch.Size) to a tuple of ints."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+class MinMax(tuple):
+    """(values, indices) of max/min along a dim, as torch.return_types.max."""
+
+    __slots__ = ()
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+
+class Size(tuple):
+    """torch.Size: a tuple of ints with `numel()`."""
+
+    __slots__ = ()
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"torch.Size([{', '.join(str(s) for s in self)}])"
+
+
+_BIN = {name: getattr(lib, "PA_BIN_" + name.upper()) for name in (
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+    "logical_and", "logical_or")}
+_UN = {name: getattr(lib, "PA_UN_" + name.upper()) for name in (
+    "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "sin", "cos",
+    "logical_not", "sign", "rsqrt", "log1p", "expm1", "square", "reciprocal")}
+
+_binary = lib.pa_binary
+_binary_scalar = lib.pa_binary_scalar
+_unary = lib.pa_unary
+
+
+def binary(op, a, b):
+    """a (op) b where either may be a Python number (but a is a Tensor or b is)."""
+    code = _BIN[op]
+    out = _new_out(_OUT)
+    if isinstance(b, Tensor):
+        if isinstance(a, Tensor):
+            status = _binary(code, a._h, b._h, out)
+        else:
+            status = _binary_scalar(code, b._h, _scalar_value(a), _is_float(a), 1, out)
+    else:
+        status = _binary_scalar(code, a._h, _scalar_value(b), _is_float(b), 0, out)
+    if status:
+        raise_error(status)
+    return wrap(out[0])
+
+
+def _scalar_value(x):
+    if isinstance(x, (bool, np.bool_)):
+        return float(bool(x))
+    if isinstance(x, (numbers.Real, np.generic)):
+        return float(x)
+    raise TypeError(f"unsupported operand type: {type(x).__name__} (expected a Tensor or a real number)")
+
+
+def _is_float(x):
+    return int(isinstance(x, (float, np.floating)))
+
+
+def unary(op, a):
+    out = _new_out(_OUT)
+    status = _unary(_UN[op], a._h, out)
+    if status:
+        raise_error(status)
+    return wrap(out[0])
+
+
+class _ArrayInterface:
+    """Exposes a tensor's memory to NumPy while keeping the tensor alive."""
+
+    __slots__ = ("__array_interface__", "_tensor")
+
+    def __init__(self, tensor):
+        h = tensor._h
+        dt = from_code(h.dtype)
+        self._tensor = tensor
+        self.__array_interface__ = {
+            "shape": tuple(h.shape[i] for i in range(h.ndim)),
+            "strides": tuple(h.strides[i] * dt.itemsize for i in range(h.ndim)),
+            "typestr": dt.typestr,
+            "data": (int(ffi.cast("uintptr_t", h.data)), False),
+            "version": 3,
+        }
+
+
+class GradFn:
+    """The node that made a tensor (`tensor.grad_fn`): `name()` gives its PyTorch name."""
+
+    __slots__ = ("_tensor",)
+
+    def __init__(self, tensor):
+        self._tensor = tensor
+
+    def name(self):
+        return ffi.string(lib.pa_node_name(self._tensor._h.grad_fn)).decode()
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+
+class Tensor:
+    """A multi-dimensional array with autograd, stored and computed in C.
+
+    >>> import pyautodiff as torch
+    >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = ("_h", "__weakref__")
+
+    def __new__(cls, *args, **kwargs):
+        from . import _creation
+
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            return _creation.tensor(args[0], dtype=kwargs.get("dtype"))
+        return _creation.empty(*args, **kwargs)
+
+    # ---- properties -----------------------------------------------------------------
+    @property
+    def shape(self):
+        h = self._h
+        return Size(h.shape[i] for i in range(h.ndim))
+
+    def size(self, dim=None):
+        shape = self.shape
+        return shape if dim is None else shape[dim]
+
+    @property
+    def ndim(self):
+        return self._h.ndim
+
+    def dim(self):
+        return self._h.ndim
+
+    def numel(self):
+        return self._h.numel
+
+    def __len__(self):
+        if self._h.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._h.shape[0]
+
+    @property
+    def dtype(self):
+        return from_code(self._h.dtype)
+
+    @property
+    def device(self):
+        return "cpu"
+
+    def stride(self, dim=None):
+        h = self._h
+        strides = tuple(h.strides[i] for i in range(h.ndim))
+        return strides if dim is None else strides[dim]
+
+    def is_contiguous(self):
+        return bool(lib.pa_tensor_is_contiguous(self._h))
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    # ---- autograd -------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return bool(self._h.requires_grad)
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        status = lib.pa_set_requires_grad(self._h, bool(requires_grad))
+        if status:
+            raise_error(status)
+        return self
+
+    @property
+    def grad(self):
+        g = self._h.grad
+        if g == ffi.NULL:
+            return None
+        lib.pa_tensor_retain(g)
+        return wrap(g)
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+        status = lib.pa_set_grad(self._h, value._h if value is not None else ffi.NULL)
+        if status:
+            raise_error(status)
+
+    @property
+    def grad_fn(self):
+        return GradFn(self) if self._h.grad_fn != ffi.NULL else None
+
+    @property
+    def is_leaf(self):
+        return self._h.grad_fn == ffi.NULL
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulates d(self)/d(leaf) into the .grad of every leaf that requires grad."""
+        if create_graph:
+            raise NotImplementedError("backward: create_graph=True (higher-order gradients) is not supported")
+        g = as_handle(gradient, self) if gradient is not None else ffi.NULL
+        status = lib.pa_backward(self._h, g, bool(retain_graph))
+        if status:
+            raise_error(status)
+
+    def detach(self):
+        return call(lib.pa_detach, self._h)
+
+    def detach_(self):
+        raise RuntimeError("detach_: in-place detach is not supported; use detach()")
+
+    # ---- conversion -----------------------------------------------------------------
+    def numpy(self, force=False):
+        """A NumPy array sharing this tensor's memory (for any strided layout)."""
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return np.asarray(_ArrayInterface(self))
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.detach().numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def item(self):
+        value = ffi.new("double *")
+        status = lib.pa_item(self._h, value)
+        if status:
+            raise_error(status)
+        dt = self.dtype
+        if dt.is_floating_point:
+            return value[0]
+        return bool(value[0]) if dt.name == "bool" else int(value[0])
+
+    def tolist(self):
+        return self.detach().numpy().tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.numel()} elements is ambiguous")
+        return bool(self.item())
+
+    def __index__(self):
+        if self.dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __repr__(self):
+        arr = self.detach().numpy()
+        body = np.array2string(arr, separator=", ", prefix="tensor(",
+                               formatter=None if arr.dtype.kind != "f" else {"float_kind": _fmt_float(arr)})
+        extras = []
+        if self.dtype.name not in ("float32", "int64", "bool"):
+            extras.append(f"dtype=torch.{self.dtype.name}")
+        if self._h.grad_fn != ffi.NULL:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    def to(self, *args, **kwargs):
+        """Converts dtype (`to(torch.float64)`, `to(dtype=...)`); devices other than cpu are
+        rejected."""
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, _dtype_cls):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            elif str(a) != "cpu":
+                raise ValueError(f"to: only the 'cpu' device exists in pyautodiff, got {a!r}")
+        device = kwargs.get("device")
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"to: only the 'cpu' device exists in pyautodiff, got {device!r}")
+        if dtype is None:
+            return self
+        return call(lib.pa_to_dtype, self._h, to_dtype(dtype).code)
+
+    def type(self, dtype):
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(_dtype_by_name("float32"))
+
+    def double(self):
+        return self.to(_dtype_by_name("float64"))
+
+    def long(self):
+        return self.to(_dtype_by_name("int64"))
+
+    def bool(self):
+        return self.to(_dtype_by_name("bool"))
+
+    def cpu(self):
+        return self
+
+    def contiguous(self):
+        return call(lib.pa_contiguous, self._h)
+
+    def clone(self):
+        return call(lib.pa_clone, self._h)
+
+    # ---- arithmetic -----------------------------------------------------------------
+    def __add__(self, other):
+        return binary("add", self, other)
+
+    def __radd__(self, other):
+        return binary("add", other, self)
+
+    def __sub__(self, other):
+        return binary("sub", self, other)
+
+    def __rsub__(self, other):
+        return binary("sub", other, self)
+
+    def __mul__(self, other):
+        return binary("mul", self, other)
+
+    def __rmul__(self, other):
+        return binary("mul", other, self)
+
+    def __truediv__(self, other):
+        return binary("div", self, other)
+
+    def __rtruediv__(self, other):
+        return binary("div", other, self)
+
+    def __pow__(self, other):
+        return binary("pow", self, other)
+
+    def __rpow__(self, other):
+        return binary("pow", other, self)
+
+    def __neg__(self):
+        return unary("neg", self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return unary("abs", self)
+
+    def __matmul__(self, other):
+        return call(lib.pa_matmul, self._h, other._h)
+
+    def __rmatmul__(self, other):
+        return call(lib.pa_matmul, as_handle(other, self), self._h)
+
+    def __eq__(self, other):
+        return binary("eq", self, other)
+
+    def __ne__(self, other):
+        return binary("ne", self, other)
+
+    def __lt__(self, other):
+        return binary("lt", self, other)
+
+    def __le__(self, other):
+        return binary("le", self, other)
+
+    def __gt__(self, other):
+        return binary("gt", self, other)
+
+    def __ge__(self, other):
+        return binary("ge", self, other)
+
+    def __and__(self, other):
+        return binary("logical_and", self, other)
+
+    def __or__(self, other):
+        return binary("logical_or", self, other)
+
+    def __invert__(self):
+        return unary("logical_not", self)
+
+    __hash__ = object.__hash__
+
+    def add(self, other, alpha=1):
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other, alpha=1):
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def matmul(self, other):
+        return self @ other
+
+    def mm(self, other):
+        return self @ other
+
+    def maximum(self, other):
+        return binary("maximum", self, other)
+
+    def minimum(self, other):
+        return binary("minimum", self, other)
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    # ---- in place (tensors that do not need grad) -----------------------------------
+    def _inplace(self, op, other):
+        if isinstance(other, Tensor):
+            status = lib.pa_binary_(_BIN[op], self._h, other._h)
+        else:
+            status = lib.pa_binary_scalar_(_BIN[op], self._h, _scalar_value(other))
+        if status:
+            raise_error(status)
+        return self
+
+    def add_(self, other, alpha=1):
+        return self._inplace("add", other * alpha if alpha != 1 else other)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace("sub", other * alpha if alpha != 1 else other)
+
+    def mul_(self, other):
+        return self._inplace("mul", other)
+
+    def div_(self, other):
+        return self._inplace("div", other)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        status = lib.pa_fill_(self._h, float(value))
+        if status:
+            raise_error(status)
+        return self
+
+    def copy_(self, src):
+        status = lib.pa_copy_(self._h, as_handle(src, self))
+        if status:
+            raise_error(status)
+        return self
+
+    def uniform_(self, a=0.0, b=1.0):
+        status = lib.pa_uniform_(self._h, float(a), float(b))
+        if status:
+            raise_error(status)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0):
+        status = lib.pa_normal_(self._h, float(mean), float(std))
+        if status:
+            raise_error(status)
+        return self
+
+    # ---- math -----------------------------------------------------------------------
+    def exp(self):
+        return unary("exp", self)
+
+    def log(self):
+        return unary("log", self)
+
+    def sqrt(self):
+        return unary("sqrt", self)
+
+    def abs(self):
+        return unary("abs", self)
+
+    def neg(self):
+        return unary("neg", self)
+
+    def tanh(self):
+        return unary("tanh", self)
+
+    def sigmoid(self):
+        return unary("sigmoid", self)
+
+    def relu(self):
+        return unary("relu", self)
+
+    def sin(self):
+        return unary("sin", self)
+
+    def cos(self):
+        return unary("cos", self)
+
+    def sign(self):
+        return unary("sign", self)
+
+    def rsqrt(self):
+        return unary("rsqrt", self)
+
+    def log1p(self):
+        return unary("log1p", self)
+
+    def expm1(self):
+        return unary("expm1", self)
+
+    def square(self):
+        return unary("square", self)
+
+    def reciprocal(self):
+        return unary("reciprocal", self)
+
+    def logical_not(self):
+        return unary("logical_not", self)
+
+    def clamp(self, min=None, max=None):
+        return call(lib.pa_clamp, self._h, float(min if min is not None else 0),
+                    float(max if max is not None else 0), min is not None, max is not None)
+
+    clip = clamp
+
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        n, dims = dims_arg(dim)
+        return call(lib.pa_sum, x._h, n, dims, bool(keepdim))
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        n, dims = dims_arg(dim)
+        return call(lib.pa_mean, x._h, n, dims, bool(keepdim))
+
+    def _extreme(self, fn, dim, keepdim, want_values=True, want_indices=True):
+        values = _new_out(_OUT)
+        indices = _new_out(_OUT)
+        status = fn(self._h, dim is not None, 0 if dim is None else int(dim), bool(keepdim), values, indices)
+        if status:
+            raise_error(status)
+        v, i = wrap(values[0]), wrap(indices[0])
+        if dim is None:
+            return v if want_values else i
+        return MinMax(v, i) if want_values and want_indices else (v if want_values else i)
+
+    def max(self, dim=None, keepdim=False):
+        """The maximum (no dim), or (values, indices) along `dim`."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        return self._extreme(lib.pa_max, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        return self._extreme(lib.pa_min, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return self._extreme(lib.pa_max, dim, keepdim, want_values=False)
+
+    def argmin(self, dim=None, keepdim=False):
+        return self._extreme(lib.pa_min, dim, keepdim, want_values=False)
+
+    def amax(self, dim, keepdim=False):
+        return self._extreme(lib.pa_max, dim, keepdim, want_indices=False)
+
+    def amin(self, dim, keepdim=False):
+        return self._extreme(lib.pa_min, dim, keepdim, want_indices=False)
+
+    def softmax(self, dim):
+        return call(lib.pa_softmax, self._h, int(dim))
+
+    def log_softmax(self, dim):
+        return call(lib.pa_log_softmax, self._h, int(dim))
+
+    # ---- shape ----------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = shape_arg(shape)
+        return call(lib.pa_reshape, self._h, len(shape), ffi.new("int64_t[]", shape))
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
+            raise NotImplementedError("view(dtype) is not supported")
+        shape = shape_arg(shape)
+        return call(lib.pa_view, self._h, len(shape), ffi.new("int64_t[]", shape))
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        shape = self.shape
+        nd = len(shape)
+        if nd == 0:
+            return self.reshape(1)
+        s, e = start_dim % nd, end_dim % nd
+        if s > e:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        n = 1
+        for d in shape[s:e + 1]:
+            n *= d
+        return self.reshape(tuple(shape[:s]) + (n,) + tuple(shape[e + 1:]))
+
+    def transpose(self, dim0, dim1):
+        return call(lib.pa_transpose, self._h, int(dim0), int(dim1))
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def permute(self, *dims):
+        dims = shape_arg(dims)
+        return call(lib.pa_permute, self._h, len(dims), ffi.new("int64_t[]", dims))
+
+    def expand(self, *shape):
+        shape = shape_arg(shape)
+        return call(lib.pa_expand, self._h, len(shape), ffi.new("int64_t[]", shape))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def unsqueeze(self, dim):
+        return call(lib.pa_unsqueeze, self._h, int(dim))
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return call(lib.pa_squeeze, self._h, 0, 0)
+        return call(lib.pa_squeeze, self._h, 1, int(dim))
+
+    def index_select(self, dim, index):
+        return call(lib.pa_index_select, self._h, int(dim), index._h)
+
+    def __getitem__(self, key):
+        from ._indexing import getitem
+
+        return getitem(self, key)
+
+    def __setitem__(self, key, value):
+        from ._indexing import getitem
+
+        view = getitem(self, key)
+        if view._h.storage != self._h.storage:
+            raise NotImplementedError("__setitem__ with index tensors is not supported; use a slice")
+        view.copy_(value)
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("pyautodiff tensors are not picklable: use pyautodiff.save (safetensors)")
+
+
+def _fmt_float(arr):
+    finite = arr[np.isfinite(arr)] if arr.size else arr
+    if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max(initial=0) < 1e8:
+        return lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)
+    return lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)
+
+
+def _dtype_by_name(name):
+    from . import _dtype
+
+    return getattr(_dtype, name)

@@ -1,0 +1,96 @@
+"""nn.functional: stateless layers and losses (as torch.nn.functional)."""
+from .._ffi import ffi, lib
+from .._tensor import Tensor, call, unary
+
+__all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "cross_entropy",
+           "mse_loss", "l1_loss"]
+
+_REDUCTIONS = {"none": lib.PA_REDUCTION_NONE, "mean": lib.PA_REDUCTION_MEAN, "sum": lib.PA_REDUCTION_SUM}
+
+
+def _reduction(reduction, op):
+    try:
+        return _REDUCTIONS[reduction]
+    except KeyError:
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction "
+                         "(expected 'none', 'mean' or 'sum')") from None
+
+
+def _check_tensor(x, op, name="input"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: argument '{name}' must be a Tensor, not {type(x).__name__}")
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias, one fused C call."""
+    _check_tensor(input, "linear")
+    return call(lib.pa_linear, input._h, weight._h, bias._h if bias is not None else ffi.NULL)
+
+
+def relu(input, inplace=False):
+    return unary("relu", input)
+
+
+def sigmoid(input):
+    return unary("sigmoid", input)
+
+
+def tanh(input):
+    return unary("tanh", input)
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return unary("gelu" if approximate == "none" else "gelu_tanh", input)
+
+
+def softmax(input, dim=None, dtype=None):
+    if dim is None:
+        raise TypeError("softmax: dim must be given (implicit dim is deprecated in PyTorch)")
+    x = input if dtype is None else input.to(dtype)
+    return call(lib.pa_softmax, x._h, int(dim))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    if dim is None:
+        raise TypeError("log_softmax: dim must be given (implicit dim is deprecated in PyTorch)")
+    x = input if dtype is None else input.to(dtype)
+    return call(lib.pa_log_softmax, x._h, int(dim))
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """log_softmax + negative log-likelihood in one fused C op, with int64 class targets."""
+    _check_tensor(input, "cross_entropy")
+    _check_tensor(target, "cross_entropy", "target")
+    return call(lib.pa_cross_entropy, input._h, target._h,
+                weight._h if weight is not None else ffi.NULL,
+                _reduction(reduction, "cross_entropy"), int(ignore_index), float(label_smoothing))
+
+
+def _reduce(loss, reduction, op):
+    code = _reduction(reduction, op)
+    if code == lib.PA_REDUCTION_MEAN:
+        return loss.mean()
+    if code == lib.PA_REDUCTION_SUM:
+        return loss.sum()
+    return loss
+
+
+def _check_same_shape(input, target, op):
+    _check_tensor(input, op)
+    _check_tensor(target, op, "target")
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{op}: target size {tuple(target.shape)} is different from the input size "
+                         f"{tuple(input.shape)}")
+
+
+def mse_loss(input, target, reduction="mean"):
+    _check_same_shape(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction="mean"):
+    _check_same_shape(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction, "l1_loss")

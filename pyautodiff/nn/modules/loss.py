@@ -1,0 +1,40 @@
+"""Loss modules."""
+from .. import functional as F
+from .module import Module
+
+__all__ = ["CrossEntropyLoss", "MSELoss", "L1Loss"]
+
+
+class _Loss(Module):
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        F._reduction(reduction, type(self).__name__)
+        self.reduction = reduction
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross entropy between logits (N, C, ...) and int64 class targets (N, ...)."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean", label_smoothing=0.0):
+        super().__init__(reduction)
+        if weight is not None:
+            self.register_buffer("weight", weight)
+        else:
+            self.weight = None
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class MSELoss(_Loss):
+    def forward(self, input, target):
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    def forward(self, input, target):
+        return F.l1_loss(input, target, reduction=self.reduction)

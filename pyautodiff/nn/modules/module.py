@@ -1,0 +1,287 @@
+"""nn.Module: the base class of layers and models, as torch.nn.Module."""
+from collections import OrderedDict
+
+import numpy as np
+
+from ..._tensor import Tensor
+from ...autograd import no_grad
+from ..parameter import Parameter
+
+__all__ = ["Module"]
+
+
+class Module:
+    """Base class for models.  Assigning a Parameter or a Module as an attribute registers
+    it; `parameters()`, `state_dict()`, `train()/eval()` and `zero_grad()` then see it."""
+
+    training = True
+
+    def __init__(self):
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- registration ---------------------------------------------------------------
+    def _check_init(self):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameters or modules before Module.__init__() call")
+
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if isinstance(value, Parameter):
+            self._check_init()
+            d["_buffers"].pop(name, None)
+            d["_modules"].pop(name, None)
+            d.pop(name, None)
+            d["_parameters"][name] = value
+        elif isinstance(value, Module):
+            self._check_init()
+            d["_parameters"].pop(name, None)
+            d.pop(name, None)
+            d["_modules"][name] = value
+        elif "_parameters" in d and name in d["_parameters"]:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                                "(torch.nn.Parameter or None expected)")
+            d["_parameters"][name] = None
+        elif "_buffers" in d and name in d["_buffers"]:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}'")
+            d["_buffers"][name] = value
+        elif "_modules" in d and name in d["_modules"] and value is None:
+            d["_modules"][name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for store in ("_parameters", "_buffers", "_modules"):
+            if name in self.__dict__.get(store, ()):
+                del self.__dict__[store][name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        self._check_init()
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                            "(torch.nn.Parameter or None required)")
+        self.__dict__["_parameters"][name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        self._check_init()
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(torch Tensor or None required)")
+        self.__dict__["_buffers"][name] = tensor
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
+
+    def add_module(self, name, module):
+        self._check_init()
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self.__dict__["_modules"][name] = module
+
+    register_module = add_module
+
+    # ---- traversal ------------------------------------------------------------------
+    def named_modules(self, memo=None, prefix=""):
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(memo, prefix + ("." if prefix else "") + name)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store, prefix, recurse):
+        seen = set()
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mod_prefix, m in modules:
+            for name, v in getattr(m, store).items():
+                if v is None or id(v) in seen:
+                    continue
+                seen.add(id(v))
+                yield mod_prefix + ("." if mod_prefix else "") + name, v
+
+    def named_parameters(self, prefix="", recurse=True):
+        yield from self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True):
+        yield from self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ---- state ----------------------------------------------------------------------
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        out = OrderedDict() if destination is None else destination
+        for name, p in self._parameters.items():
+            if p is not None:
+                out[prefix + name] = p if keep_vars else p.detach()
+        skip = self.__dict__.get("_non_persistent", set())
+        for name, b in self._buffers.items():
+            if b is not None and name not in skip:
+                out[prefix + name] = b if keep_vars else b.detach()
+        for name, m in self._modules.items():
+            if m is not None:
+                m.state_dict(out, prefix + name + ".", keep_vars)
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copies values into the existing parameters and buffers (cast to their dtype).
+        Returns (missing_keys, unexpected_keys); with strict=True, any mismatch raises."""
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors = []
+        for k, target in own.items():
+            if k not in state_dict:
+                continue
+            value = state_dict[k]
+            if not isinstance(value, Tensor):
+                from ..._creation import tensor
+
+                value = tensor(np.asarray(value))
+            if tuple(value.shape) != tuple(target.shape):
+                errors.append(f"size mismatch for {k}: copying a param with shape {tuple(value.shape)} "
+                              f"from checkpoint, the shape in current model is {tuple(target.shape)}.")
+        if strict and (missing or unexpected):
+            if missing:
+                errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
+        with no_grad():
+            for k, target in own.items():
+                if k in state_dict:
+                    value = state_dict[k]
+                    if not isinstance(value, Tensor):
+                        from ..._creation import tensor
+
+                        value = tensor(np.asarray(value))
+                    target.copy_(value)
+        from collections import namedtuple
+
+        return namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])(missing, unexpected)
+
+    # ---- modes and utilities --------------------------------------------------------
+    def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                g = p.grad
+                g.zero_()
+
+    def apply(self, fn):
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def _convert(self, fn):
+        with no_grad():
+            for m in self.modules():
+                for p in m._parameters.values():
+                    if p is not None:
+                        # The same Parameter object gets new data, so optimizers keep working.
+                        new = fn(p).detach()
+                        p._h = new.requires_grad_(p.requires_grad)._h
+                for name, b in m._buffers.items():
+                    if b is not None:
+                        m._buffers[name] = fn(b)
+        return self
+
+    def to(self, *args, **kwargs):
+        from ..._dtype import dtype as dtype_cls
+
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, dtype_cls):
+                dtype = a
+            elif str(a) != "cpu":
+                raise ValueError(f"to: only the 'cpu' device exists in pyautodiff, got {a!r}")
+        if dtype is None:
+            return self
+        return self._convert(lambda t: t.to(dtype) if t.dtype.is_floating_point else t)
+
+    def float(self):
+        from ... import float32
+
+        return self.to(float32)
+
+    def double(self):
+        from ... import float64
+
+        return self.to(float64)
+
+    def cpu(self):
+        return self
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = []
+        for name, m in self._modules.items():
+            sub = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {sub}")
+        main = type(self).__name__ + "(" + self.extra_repr()
+        if lines:
+            main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self._parameters) + list(self._modules) + list(self._buffers)

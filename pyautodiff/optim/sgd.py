@@ -1,0 +1,53 @@
+"""SGD with momentum, dampening, weight decay and Nesterov: one fused C call per group."""
+from .._creation import zeros_like
+from .._ffi import ffi, lib, raise_error
+from .optimizer import Optimizer, required
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """torch.optim.SGD.  The update of every parameter of a group runs in one C call."""
+
+    def __init__(self, params, lr=required, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+                 *, maximize=False):
+        if lr is not required and lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p._h.grad != ffi.NULL]
+            if not params:
+                continue
+            momentum = group["momentum"]
+            if momentum == 0:
+                self._update(group, params, ffi.NULL, first_step=False)
+                continue
+            # Parameters without a buffer yet take the gradient as their buffer (first step).
+            new = [p for p in params if "momentum_buffer" not in self.state.get(p, {})]
+            old = [p for p in params if "momentum_buffer" in self.state.get(p, {})]
+            for p in new:
+                self.state.setdefault(p, {})["momentum_buffer"] = zeros_like(p.detach())
+            for subset, first in ((old, False), (new, True)):
+                if subset:
+                    bufs = ffi.new("pa_tensor *[]", [self.state[p]["momentum_buffer"]._h for p in subset])
+                    self._update(group, subset, bufs, first)
+        return loss
+
+    @staticmethod
+    def _update(group, params, bufs, first_step):
+        hs = ffi.new("pa_tensor *[]", [p._h for p in params])
+        status = lib.pa_sgd_step(len(params), hs, bufs, float(group["lr"]), float(group["momentum"]),
+                                 float(group["dampening"]), float(group["weight_decay"]),
+                                 bool(group["nesterov"]), bool(group["maximize"]), first_step)
+        if status:
+            raise_error(status)

@@ -1,0 +1,71 @@
+"""Datasets (as torch.utils.data)."""
+from ..._tensor import Tensor
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
+
+
+class Dataset:
+    """A map-style dataset: implement __getitem__ and __len__."""
+
+    def __getitem__(self, index):
+        raise NotImplementedError
+
+    def __len__(self):
+        raise NotImplementedError
+
+
+class TensorDataset(Dataset):
+    """Samples are rows of the given tensors (which share their first dimension).  A
+    DataLoader gathers a whole batch of rows of every tensor in one C call."""
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset: needs at least one tensor")
+        for t in tensors:
+            if not isinstance(t, Tensor) or t.ndim == 0:
+                raise TypeError("TensorDataset: every argument must be a Tensor with at least one dim")
+        n = tensors[0].shape[0]
+        if any(t.shape[0] != n for t in tensors):
+            raise ValueError("Size mismatch between tensors: "
+                             + ", ".join(str(tuple(t.shape)) for t in tensors))
+        self.tensors = tuple(t.detach() for t in tensors)
+
+    def __getitem__(self, index):
+        return tuple(t[index] for t in self.tensors)
+
+    def __len__(self):
+        return self.tensors[0].shape[0]
+
+
+class Subset(Dataset):
+    def __init__(self, dataset, indices):
+        self.dataset = dataset
+        self.indices = list(indices)
+
+    def __getitem__(self, index):
+        return self.dataset[self.indices[index]]
+
+    def __len__(self):
+        return len(self.indices)
+
+
+def random_split(dataset, lengths):
+    """Splits into non-overlapping subsets of the given lengths (or fractions)."""
+    import math
+
+    from ..._creation import randperm
+
+    n = len(dataset)
+    if all(0 <= f <= 1 for f in lengths) and math.isclose(sum(lengths), 1) and sum(lengths) != n:
+        sizes = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+        lengths = sizes
+    if sum(lengths) != n:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    perm = randperm(n).tolist()
+    out, start = [], 0
+    for length in lengths:
+        out.append(Subset(dataset, perm[start:start + length]))
+        start += length
+    return out

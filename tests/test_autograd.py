@@ -1,0 +1,139 @@
+"""The engine: accumulation, retain_graph, freed graphs, grad mode, leaks."""
+import gc
+
+import numpy as np
+import pytest
+
+import pyautodiff as torch
+from pyautodiff._ffi import lib
+
+
+def live():
+    gc.collect()
+    return lib.pa_live_nodes(), lib.pa_live_tensors(), lib.pa_live_storage_bytes()
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * 2).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 + 2 * np.array([1.0, 2.0, 3.0]))
+
+
+def test_shared_subexpression_and_reused_input():
+    x = torch.tensor([0.5, -1.5], dtype=torch.float64, requires_grad=True)
+    y = x.exp()
+    z = (y * y + y * x).sum()
+    z.backward()
+    xv = np.array([0.5, -1.5])
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(2 * xv) + np.exp(xv) * (xv + 1))
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.tanh() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first, rtol=1e-6)
+
+
+def test_no_grad_records_nothing():
+    x = torch.ones(3, requires_grad=True)
+    with torch.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    assert torch.is_grad_enabled()
+
+    @torch.no_grad()
+    def f(t):
+        return t * 3
+
+    assert not f(x).requires_grad
+
+
+def test_detach_shares_memory_and_stops_gradients():
+    x = torch.ones(3, requires_grad=True)
+    d = x.detach()
+    assert not d.requires_grad and d.is_leaf
+    with torch.no_grad():
+        x.add_(1)
+    assert d.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_grad_fn_names():
+    x = torch.ones(2, 2, requires_grad=True)
+    assert (x @ x).grad_fn.name() == "MmBackward"
+    assert x.sum().grad_fn.name() == "SumBackward"
+    assert x.is_leaf and not (x * 1).is_leaf
+
+
+def test_non_scalar_backward_with_gradient():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    y.backward(torch.tensor([1.0, 0.5]))
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_broadcast_gradient_is_summed_to_input_shape():
+    a = torch.ones(3, 1, requires_grad=True)
+    b = torch.ones(4, requires_grad=True)
+    (a * b).sum().backward()
+    assert a.grad.shape == (3, 1) and a.grad.tolist() == [[4.0], [4.0], [4.0]]
+    assert b.grad.tolist() == [3.0] * 4
+
+
+def test_graph_and_buffers_are_freed_after_backward():
+    import pyautodiff.nn as nn
+
+    model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 3))
+    x = torch.randn(8, 20)
+    t = torch.randint(0, 3, (8,))
+    loss_fn = nn.CrossEntropyLoss()
+    # Warm up, then measure: every step must return the counters to the same values.
+    for _ in range(2):
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        del loss
+    model.zero_grad()
+    base = live()
+    for _ in range(5):
+        loss = loss_fn(model(x), t)
+        nodes_during = lib.pa_live_nodes()
+        loss.backward()
+        del loss
+        model.zero_grad()
+        assert live() == base
+    assert nodes_during > base[0]
+
+
+def test_saved_buffers_released_by_backward_before_graph_dies():
+    x = torch.randn(256, 256, requires_grad=True)
+    y = x.exp()  # saves its 256 KiB output
+    z = y.sum()
+    del y
+    before = live()[2]
+    z.backward()
+    x.grad = None
+    after = live()[2]
+    assert before - after == 256 * 256 * 4  # the saved exp output is gone although z (and its graph) live
+    del z
+
+
+def test_deep_chain_does_not_overflow_the_stack():
+    x = torch.ones(1, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0]
+    del y
+
+
+def test_threads_setting():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    assert torch.get_num_threads() == 1
+    torch.set_num_threads(n)
+    with pytest.raises(ValueError):
+        torch.set_num_threads(0)

@@ -1,0 +1,125 @@
+"""Tensor creation, conversion, views and indexing against NumPy."""
+import numpy as np
+import pytest
+
+import pyautodiff as torch
+
+
+def test_tensor_dtype_inference():
+    assert torch.tensor([1.0, 2.0]).dtype == torch.float32
+    assert torch.tensor([1, 2]).dtype == torch.int64
+    assert torch.tensor([True]).dtype == torch.bool
+    assert torch.tensor(np.array([1.0])).dtype == torch.float64
+    assert torch.tensor(3.5).shape == ()
+
+
+def test_from_numpy_is_zero_copy_both_ways():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = torch.from_numpy(a)
+    a[0, 0] = 42
+    assert t[0, 0].item() == 42
+    back = t.numpy()
+    back[1, 2] = -1
+    assert a[1, 2] == -1
+    # Strided arrays keep their layout.
+    s = torch.from_numpy(a[:, ::2])
+    np.testing.assert_array_equal(s.numpy(), a[:, ::2])
+
+
+def test_from_numpy_keeps_the_array_alive():
+    import gc
+
+    t = torch.from_numpy(np.arange(1000, dtype=np.float64))
+    gc.collect()
+    assert t.sum().item() == sum(range(1000))
+
+
+def test_numpy_of_views_shares_memory():
+    t = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+    v = t.t()
+    np.testing.assert_array_equal(v.numpy(), np.arange(12).reshape(3, 4).T)
+    assert not v.is_contiguous() and v.contiguous().is_contiguous()
+
+
+@pytest.mark.parametrize("key", [
+    (1,), (slice(None), 2), (slice(1, None, 2),), (Ellipsis, 1), (None, 0), (slice(None), None, 1),
+    (-1, slice(None, None, 3)), (slice(5, 1),), (Ellipsis,), (0, Ellipsis, None),
+])
+def test_basic_indexing_matches_numpy(key):
+    a = np.arange(4 * 6, dtype=np.float32).reshape(4, 6)
+    np.testing.assert_array_equal(torch.tensor(a)[key].numpy(), a[key])
+
+
+def test_advanced_indexing():
+    a = np.arange(20, dtype=np.float32).reshape(5, 4)
+    t = torch.tensor(a)
+    np.testing.assert_array_equal(t[torch.tensor([[0, 4], [1, 1]])].numpy(), a[[[0, 4], [1, 1]]])
+    np.testing.assert_array_equal(t[:, [3, 0]].numpy(), a[:, [3, 0]])
+    np.testing.assert_array_equal(t[t > 10].numpy(), a[a > 10])
+
+
+def test_slices_are_views():
+    t = torch.zeros(3, 4)
+    t[1:, 2] = 5.0
+    assert t.tolist()[1][2] == 5.0 and t.tolist()[0][2] == 0.0
+
+
+def test_creation_functions():
+    assert torch.zeros(2, 3).tolist() == [[0.0] * 3] * 2
+    assert torch.ones((2,)).tolist() == [1.0, 1.0]
+    assert torch.full((2,), 7).dtype == torch.int64
+    np.testing.assert_allclose(torch.arange(0, 1, 0.25).numpy(), [0, 0.25, 0.5, 0.75])
+    np.testing.assert_allclose(torch.linspace(0, 1, 5).numpy(), np.linspace(0, 1, 5))
+    np.testing.assert_array_equal(torch.eye(3).numpy(), np.eye(3))
+    assert torch.randn(3, 4).shape == (3, 4) and torch.rand(5).dtype == torch.float32
+    assert sorted(torch.randperm(10).tolist()) == list(range(10))
+
+
+def test_random_is_seeded_and_well_distributed():
+    torch.manual_seed(123)
+    a = torch.randn(10000)
+    torch.manual_seed(123)
+    b = torch.randn(10000)
+    assert a.tolist() == b.tolist()
+    assert abs(a.mean().item()) < 0.05 and abs(a.numpy().std() - 1) < 0.05
+    u = torch.rand(10000).numpy()
+    assert u.min() >= 0 and u.max() < 1 and abs(u.mean() - 0.5) < 0.02
+    r = torch.randint(0, 10, (10000,)).numpy()
+    assert r.min() == 0 and r.max() == 9
+
+
+def test_type_promotion():
+    i = torch.tensor([1, 2])
+    f = torch.tensor([0.5, 0.5])
+    assert (i + f).dtype == torch.float32
+    assert (i * 2).dtype == torch.int64
+    assert (i / 2).dtype == torch.float32
+    assert (f + 1).dtype == torch.float32
+    assert (f.double() + f).dtype == torch.float64
+    assert (f + torch.tensor(1.0, dtype=torch.float64)).dtype == torch.float32  # 0-dim rule
+    assert (i > 1).dtype == torch.bool
+
+
+def test_large_float32_sum_is_accurate():
+    x = np.random.rand(10_000_000).astype(np.float32)
+    got = torch.from_numpy(x).sum().item()
+    want = x.astype(np.float64).sum()
+    assert abs(got - want) / want < 1e-6
+
+
+def test_inplace_ops_and_repr():
+    t = torch.ones(3)
+    t.add_(2).mul_(3)
+    assert t.tolist() == [9.0, 9.0, 9.0]
+    t.zero_()
+    assert t.tolist() == [0.0, 0.0, 0.0]
+    assert "tensor(" in repr(torch.ones(2, requires_grad=True)) and "requires_grad=True" in repr(torch.ones(2, requires_grad=True))
+
+
+def test_max_min_argmax():
+    a = np.array([[1.0, 5.0, 3.0], [7.0, 2.0, 7.0]], dtype=np.float32)
+    t = torch.tensor(a)
+    v, i = t.max(1)
+    assert v.tolist() == [5.0, 7.0] and i.tolist() == [1, 0]
+    assert t.argmax().item() == 3 and t.argmin(dim=0).tolist() == [0, 1, 0]
+    assert t.max().item() == 7.0 and t.min(0).values.tolist() == [1.0, 2.0, 3.0]

@@ -1,5 +1,4 @@
 """DataLoader, TensorDataset, MNIST reader and the main example."""
-import os
 import subprocess
 import sys
 
@@ -59,10 +58,13 @@ def test_bundled_mnist_sample():
     assert (counts == 100).all()
 
 
-def test_main_example_trains_and_the_loss_falls():
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-m", "pyautodiff.examples.mnist_mlp", "--epochs", "3", "--lr", "0.05"],
-                         capture_output=True, text=True, env=env, timeout=300)
+def run_python(args, cwd):
+    """Runs Python in a clean directory, so the installed package is the one imported."""
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=str(cwd), timeout=300)
+
+
+def test_main_example_trains_and_the_loss_falls(tmp_path):
+    out = run_python(["-m", "pyautodiff.examples.mnist_mlp", "--epochs", "3", "--lr", "0.05"], tmp_path)
     assert out.returncode == 0, out.stderr
     losses = [float(line.split("Loss:")[1]) for line in out.stdout.splitlines() if line.startswith("Epoch")]
     assert len(losses) == 3 and losses[2] < losses[0]
@@ -109,8 +111,7 @@ for epoch in range(2):
 def test_article_program_runs_with_only_imports_changed(tmp_path):
     script = tmp_path / "article.py"
     script.write_text(ARTICLE_PROGRAM)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    out = run_python([str(script)], tmp_path)
     assert out.returncode == 0, out.stderr
     losses = [float(line.split("Loss:")[1]) for line in out.stdout.splitlines()]
     assert len(losses) == 2 and losses[1] < losses[0]

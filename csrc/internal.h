@@ -73,8 +73,13 @@ bool pa_is_float(int dtype);
     } while (0)
 
 /* ---- graph nodes --------------------------------------------------------------- */
-/* The op table: one line per differentiable op (enum name, printed name). */
-#define PA_OP_LIST(X)                          \
+/* The op table: one line per differentiable op (enum name, printed name).  Layer ops
+ * (convolution, pooling, normalisation, ...) are listed in ops/layer_ops.h. */
+#include "ops/layer_ops.h"
+
+#define PA_OP_LIST(X) PA_OP_LIST_CORE(X) PA_OP_LIST_LAYERS(X)
+
+#define PA_OP_LIST_CORE(X)                     \
     X(ADD, "AddBackward")                      \
     X(SUB, "SubBackward")                      \
     X(MUL, "MulBackward")                      \

@@ -220,6 +220,8 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight,
                      int reduction, int64_t ignore_index, double label_smoothing,
                      pa_tensor **out);
 
+/* ---- layers: convolution, pooling, normalisation, dropout, embedding ------------ */
+
 /* ---- optimizers ----------------------------------------------------------------- */
 /* One fused SGD step over n parameters (PyTorch's algorithm).  momentum_buffers[i] is
  * read and updated when momentum != 0 (created by the caller, zero-filled, and marked

@@ -94,3 +94,11 @@ def mse_loss(input, target, reduction="mean"):
 def l1_loss(input, target, reduction="mean"):
     _check_same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+from ._layers import *  # noqa: E402,F401,F403
+from ._layers import __all__ as _layers_all  # noqa: E402
+from ._losses import *  # noqa: E402,F401,F403
+from ._losses import __all__ as _losses_all  # noqa: E402
+
+__all__ += list(_layers_all) + list(_losses_all)

@@ -1,0 +1,1 @@
+"""pyautodiff benchmarks: python -m benchmarks [suite ...]."""

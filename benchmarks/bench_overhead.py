@@ -1,0 +1,46 @@
+"""Per-op overhead on tiny tensors: a forward op with grad enabled, and a chained
+forward+backward, pyautodiff vs PyTorch (when installed)."""
+import numpy as np
+
+from benchmarks.common import machine, print_table, timeit_interleaved
+
+
+def cases(torch):
+    a = torch.from_numpy(np.random.rand(16).astype(np.float32)).requires_grad_()
+    b = torch.from_numpy(np.random.rand(16).astype(np.float32))
+
+    def forward():
+        return a * b
+
+    def chain():  # 8 ops forward, then backward
+        y = ((a * b + 1.0).relu() * a).tanh().exp().sum() * 2.0
+        y.backward()
+
+    return {"mul (16 elems, grad)": forward, "chain fwd+bwd (8 ops)": chain}
+
+
+def main(argv=None):
+    import pyautodiff
+
+    try:
+        import torch
+        torch.set_num_threads(pyautodiff.get_num_threads())
+    except ImportError:
+        torch = None
+    ours = cases(pyautodiff)
+    theirs = cases(torch) if torch else {}
+    rows = []
+    for name in ours:
+        fns = {"ours": ours[name]}
+        if torch:
+            fns["torch"] = theirs[name]
+        t = timeit_interleaved(fns)
+        row = [name, f"{t['ours'] * 1e6:.2f}"]
+        if torch:
+            row += [f"{t['torch'] * 1e6:.2f}", f"{t['ours'] / t['torch']:.2f}"]
+        rows.append(row)
+    print_table(f"overhead — {machine()}", ["case", "ours us", "torch us", "ours/torch"][:len(rows[0])], rows)
+
+
+if __name__ == "__main__":
+    main()

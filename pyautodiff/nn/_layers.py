@@ -1,0 +1,4 @@
+"""Functional forms of the layers (convolution, pooling, normalisation, dropout,
+embedding), re-exported by nn.functional."""
+
+__all__ = []

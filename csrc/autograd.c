@@ -122,6 +122,8 @@ void pa_node_release(pa_node *n) {
         if (__atomic_sub_fetch(&cur->refcount, 1, __ATOMIC_ACQ_REL) != 0) continue;
         release_saved(cur);
         pa_tensor_release(cur->grad);
+        pa_hooks_free(cur->hooks);
+        if (cur->custom_release) cur->custom_release(cur->custom_ctx);
         for (int i = 0; i < cur->n_inputs; i++) {
             pa_tensor_release(cur->next[i].leaf);
             pa_node *m = cur->next[i].node;
@@ -261,9 +263,146 @@ static int list_push(node_list *l, pa_node *n) {
     return PA_OK;
 }
 
-/* Runs one node: its backward, then hands each input's gradient on.  Returns the
- * status; gradients of nodes that become ready are pushed onto `ready`. */
-static int run_node(pa_node *n, int retain_graph, node_list *ready) {
+/* ---- hooks --------------------------------------------------------------------- */
+static int64_t hook_counter;
+
+void pa_hooks_free(struct pa_hook *h) {
+    while (h) {
+        struct pa_hook *next = h->next;
+        if (h->release) h->release(h->ctx);
+        free(h);
+        h = next;
+    }
+}
+
+/* Runs the hooks on *g, replacing it when a hook returns a replacement. */
+static int run_hooks(struct pa_hook *h, pa_tensor **g) {
+    for (; h; h = h->next) {
+        pa_tensor *rep = NULL;
+        int rc = h->fn(h->ctx, *g, &rep);
+        if (rc) {
+            pa_tensor_release(rep);
+            return rc;
+        }
+        if (!rep) continue;
+        if (!pa_same_shape(rep, *g)) {
+            char b1[128], b2[128];
+            rc = pa_error(PA_ERR_VALUE, "hook: returned a gradient of shape %s for a gradient of shape %s",
+                          PA_SHAPE_STR(rep, b1), PA_SHAPE_STR(*g, b2));
+            pa_tensor_release(rep);
+            return rc;
+        }
+        pa_tensor_release(*g);
+        *g = rep;
+    }
+    return PA_OK;
+}
+
+int pa_register_hook(pa_tensor *t, pa_hook_fn fn, void (*release)(void *), void *ctx,
+                     int64_t *handle_out) {
+    if (!t->requires_grad)
+        return pa_error(PA_ERR_RUNTIME, "register_hook: cannot register a hook on a tensor that "
+                        "doesn't require gradient");
+    struct pa_hook *h = calloc(1, sizeof *h), **list = t->grad_fn ? &t->grad_fn->hooks : &t->hooks;
+    if (!h) return pa_error(PA_ERR_MEMORY, "register_hook: out of memory");
+    *h = (struct pa_hook){.fn = fn, .release = release, .ctx = ctx,
+                          .id = __atomic_add_fetch(&hook_counter, 1, __ATOMIC_RELAXED)};
+    while (*list) list = &(*list)->next;  /* hooks run in registration order */
+    *list = h;
+    *handle_out = h->id;
+    return PA_OK;
+}
+
+int pa_remove_hook(pa_tensor *t, int64_t handle) {
+    struct pa_hook **list = t->grad_fn ? &t->grad_fn->hooks : &t->hooks;
+    for (; *list; list = &(*list)->next)
+        if ((*list)->id == handle) {
+            struct pa_hook *h = *list;
+            *list = h->next;
+            h->next = NULL;
+            pa_hooks_free(h);
+            return PA_OK;
+        }
+    return PA_OK;  /* already removed: like PyTorch's RemovableHandle, removing twice is fine */
+}
+
+int pa_retain_grad(pa_tensor *t) {
+    if (!t->requires_grad)
+        return pa_error(PA_ERR_RUNTIME, "retain_grad: can't retain_grad on Tensor that has "
+                        "requires_grad=False");
+    if (t->grad_fn) {
+        t->grad_fn->retained = t;
+        t->retains_grad = 1;
+    }
+    return PA_OK;
+}
+
+/* ---- custom (Python-defined) functions ------------------------------------------ */
+int pa_custom_function(int n_inputs, pa_tensor **inputs, pa_tensor *output,
+                       pa_custom_backward_fn backward_fn, void (*release)(void *), void *ctx) {
+    if (output->grad_fn || output->requires_grad) {
+        if (release) release(ctx);
+        return pa_error(PA_ERR_RUNTIME, "Function.apply: the output of forward must be a new tensor "
+                        "that does not require grad");
+    }
+    if (n_inputs < 0) {
+        if (release) release(ctx);
+        return pa_error(PA_ERR_VALUE, "Function.apply: negative number of inputs");
+    }
+    if (!pa_needs_grad(n_inputs, inputs) || !pa_is_float(output->dtype)) {
+        if (release) release(ctx);
+        return PA_OK;
+    }
+    pa_node *node = pa_node_new(PA_OP_CUSTOM, n_inputs, inputs, output);
+    if (!node) {
+        if (release) release(ctx);
+        return PA_ERR_MEMORY;
+    }
+    node->custom_backward = backward_fn;
+    node->custom_release = release;
+    node->custom_ctx = ctx;
+    return PA_OK;
+}
+
+int pa_backward_CUSTOM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    return node->custom_backward(node->custom_ctx, g, node->n_inputs, grads);
+}
+
+/* ---- the engine ---------------------------------------------------------------- */
+/* autograd.grad: gradients are captured for these inputs instead of accumulated. */
+typedef struct {
+    int n;
+    pa_tensor **inputs;
+    pa_tensor **grads;
+} capture;
+
+static int capture_leaf(capture *cap, pa_tensor *leaf, pa_tensor *g) {
+    for (int i = 0; i < cap->n; i++)
+        if (cap->inputs[i] == leaf) return accumulate(&cap->grads[i], g, false);
+    return PA_OK;
+}
+
+static int capture_node(capture *cap, pa_node *n, pa_tensor *g) {
+    for (int i = 0; i < cap->n; i++)
+        if (cap->inputs[i]->grad_fn == n) TRY(accumulate(&cap->grads[i], g, false));
+    return PA_OK;
+}
+
+/* Hands one input gradient on: hooks and accumulation for a leaf, the pending
+ * gradient of a node. */
+static int deliver(pa_edge *e, pa_tensor *gi, capture *cap) {
+    if (e->node) return accumulate(&e->node->grad, gi, false);
+    pa_tensor *g = gi;
+    pa_tensor_retain(g);
+    int rc = run_hooks(e->leaf->hooks, &g);
+    if (!rc) rc = cap ? capture_leaf(cap, e->leaf, g) : accumulate(&e->leaf->grad, g, true);
+    pa_tensor_release(g);
+    return rc;
+}
+
+/* Runs one node: hooks on its gradient, its backward, then hands each input's gradient
+ * on; nodes that become ready are pushed onto `ready`. */
+static int run_node(pa_node *n, int retain_graph, node_list *ready, capture *cap) {
     pa_tensor *g = n->grad;
     n->grad = NULL;
     int rc = PA_OK;
@@ -273,17 +412,19 @@ static int run_node(pa_node *n, int retain_graph, node_list *ready) {
                       "freed); %s's saved values were freed by the first backward. Specify "
                       "retain_graph=True the first time", pa_op_name(n->op));
     if (!rc) rc = check_saved_versions(n);
+    if (!rc && g && n->hooks) rc = run_hooks(n->hooks, &g);
+    if (!rc && g && cap) rc = capture_node(cap, n, g);
+    if (!rc && g && n->retained && !cap) rc = accumulate(&n->retained->grad, g, true);
     pa_tensor *local[8] = {0};
     pa_tensor **grads = n->n_inputs <= 8 ? local : calloc((size_t)n->n_inputs, sizeof *grads);
     if (!grads) rc = pa_error(PA_ERR_MEMORY, "backward: out of memory");
     if (!rc && g) rc = backward_fns[n->op](n, g, grads);
     pa_tensor_release(g);
-    for (int i = 0; i < n->n_inputs; i++) {
+    for (int i = 0; grads && i < n->n_inputs; i++) {
         pa_edge *e = &n->next[i];
         if (!rc && grads[i] && (e->node || e->leaf)) {
             pa_tensor *gi = pa_sum_to_shape(grads[i], &e->meta);
-            if (!gi) rc = PA_ERR_MEMORY;
-            else rc = accumulate(e->leaf ? &e->leaf->grad : &e->node->grad, gi, e->leaf != NULL);
+            rc = gi ? deliver(e, gi, cap) : PA_ERR_MEMORY;
             pa_tensor_release(gi);
         }
         pa_tensor_release(grads[i]);
@@ -297,43 +438,53 @@ static int run_node(pa_node *n, int retain_graph, node_list *ready) {
     return rc;
 }
 
-int pa_backward(pa_tensor *root, pa_tensor *grad, int retain_graph) {
+/* The gradient each root starts with: `grad` cast to the root's dtype, or 1 for a
+ * scalar.  A new reference, or NULL with the error recorded. */
+static pa_tensor *root_gradient(const char *op, pa_tensor *root, pa_tensor *grad) {
     char b1[128], b2[128];
-    if (!root->requires_grad)
-        return pa_error(PA_ERR_RUNTIME, "backward: element 0 of tensors does not require grad "
-                        "and does not have a grad_fn");
-    if (!grad && root->numel != 1)
-        return pa_error(PA_ERR_RUNTIME, "backward: grad can be implicitly created only for scalar "
-                        "outputs (got a tensor of shape %s)", PA_SHAPE_STR(root, b1));
-    if (grad && !pa_same_shape(root, grad))
-        return pa_error(PA_ERR_VALUE, "backward: gradient of shape %s does not match the "
-                        "output's shape %s", PA_SHAPE_STR(grad, b1), PA_SHAPE_STR(root, b2));
-    pa_tensor *g0 = grad ? pa_cast_nograd(grad, root->dtype)
-                         : pa_tensor_new(root->ndim, root->shape, root->dtype);
-    if (!g0) return PA_ERR_MEMORY;
-    if (!grad) PA_DISPATCH_FLOAT(root->dtype, T, { *(T *)g0->data = 1; });
-
-    int was_enabled = pa_is_grad_enabled();
-    pa_set_grad_enabled(0);
-    int rc = PA_OK;
-    if (!root->grad_fn) {
-        rc = accumulate(&root->grad, g0, true);
-        pa_tensor_release(g0);
-        pa_set_grad_enabled(was_enabled);
-        return rc;
+    if (!root->requires_grad) {
+        pa_error(PA_ERR_RUNTIME, "%s: element 0 of tensors does not require grad and does not "
+                 "have a grad_fn", op);
+        return NULL;
     }
+    if (!grad && root->numel != 1) {
+        pa_error(PA_ERR_RUNTIME, "%s: grad can be implicitly created only for scalar outputs "
+                 "(got a tensor of shape %s)", op, PA_SHAPE_STR(root, b1));
+        return NULL;
+    }
+    if (grad && !pa_same_shape(root, grad)) {
+        pa_error(PA_ERR_VALUE, "%s: gradient of shape %s does not match the output's shape %s", op,
+                 PA_SHAPE_STR(grad, b1), PA_SHAPE_STR(root, b2));
+        return NULL;
+    }
+    if (grad) return pa_cast_nograd(grad, root->dtype);
+    pa_tensor *one = pa_tensor_new(root->ndim, root->shape, root->dtype);
+    if (one) PA_DISPATCH_FLOAT(root->dtype, T, { *(T *)one->data = 1; });
+    return one;
+}
 
-    /* Pass 1: find every node reachable from the root and count its incoming edges. */
+/* Backpropagates from n roots with the given starting gradients (borrowed). */
+static int run_engine(int n, pa_tensor **roots, pa_tensor **grads, int retain_graph, capture *cap) {
     uint64_t epoch = __atomic_add_fetch(&epoch_counter, 1, __ATOMIC_RELAXED);
     node_list all = {0}, ready = {0};
-    pa_node *start = root->grad_fn;
-    start->visit_epoch = epoch;
-    start->pending = 0;
-    rc = list_push(&all, start);
+    int rc = PA_OK;
+    /* Leaf roots take their gradient at once; node roots are collected. */
+    for (int r = 0; !rc && r < n; r++) {
+        pa_node *start = roots[r]->grad_fn;
+        if (!start) {
+            pa_edge e = {.leaf = roots[r]};
+            rc = deliver(&e, grads[r], cap);
+        } else if (start->visit_epoch != epoch) {
+            start->visit_epoch = epoch;
+            start->pending = 0;
+            rc = list_push(&all, start);
+        }
+    }
+    /* Pass 1: every reachable node and how many gradients it will receive. */
     for (size_t k = 0; !rc && k < all.len; k++) {
-        pa_node *n = all.items[k];
-        for (int i = 0; !rc && i < n->n_inputs; i++) {
-            pa_node *m = n->next[i].node;
+        pa_node *nd = all.items[k];
+        for (int i = 0; !rc && i < nd->n_inputs; i++) {
+            pa_node *m = nd->next[i].node;
             if (!m) continue;
             if (m->visit_epoch != epoch) {
                 m->visit_epoch = epoch;
@@ -343,24 +494,71 @@ int pa_backward(pa_tensor *root, pa_tensor *grad, int retain_graph) {
             m->pending++;
         }
     }
-
-    /* Pass 2: run nodes in dependency order. */
-    if (!rc) {
-        pa_tensor_release(start->grad);
-        start->grad = g0;
-        g0 = NULL;
-        rc = list_push(&ready, start);
+    /* Pass 2: seed the roots, then run nodes once all their gradients have arrived. */
+    for (int r = 0; !rc && r < n; r++)
+        if (roots[r]->grad_fn) rc = accumulate(&roots[r]->grad_fn->grad, grads[r], false);
+    for (int r = 0; !rc && r < n; r++) {
+        pa_node *start = roots[r]->grad_fn;
+        if (start && start->pending == 0) {
+            start->pending = -1;  /* queued once even if several roots share it */
+            rc = list_push(&ready, start);
+        }
     }
-    while (!rc && ready.len) rc = run_node(ready.items[--ready.len], retain_graph, &ready);
-
+    while (!rc && ready.len) rc = run_node(ready.items[--ready.len], retain_graph, &ready, cap);
     /* After an error, drop gradients still waiting in nodes. */
     for (size_t k = 0; k < all.len; k++) {
         pa_tensor_release(all.items[k]->grad);
         all.items[k]->grad = NULL;
     }
-    pa_tensor_release(g0);
     free(all.items);
     free(ready.items);
+    return rc;
+}
+
+int pa_backward(pa_tensor *root, pa_tensor *grad, int retain_graph) {
+    pa_tensor *g0 = root_gradient("backward", root, grad);
+    if (!g0) return pa_last_error_code() ? pa_last_error_code() : PA_ERR_MEMORY;
+    int was_enabled = pa_is_grad_enabled();
+    pa_set_grad_enabled(0);
+    int rc = run_engine(1, &root, &g0, retain_graph, NULL);
     pa_set_grad_enabled(was_enabled);
+    pa_tensor_release(g0);
+    return rc;
+}
+
+int pa_grad(int n_outputs, pa_tensor **outputs, pa_tensor **grad_outputs, int n_inputs,
+            pa_tensor **inputs, int retain_graph, int allow_unused, pa_tensor **grads_out) {
+    if (n_outputs < 1 || n_inputs < 1)
+        return pa_error(PA_ERR_VALUE, "grad: needs at least one output and one input");
+    for (int i = 0; i < n_inputs; i++) {
+        grads_out[i] = NULL;
+        if (!inputs[i]->requires_grad)
+            return pa_error(PA_ERR_RUNTIME, "grad: one of the differentiated Tensors (input %d) does "
+                            "not require grad", i);
+    }
+    pa_tensor **g0 = calloc((size_t)n_outputs, sizeof *g0);
+    if (!g0) return pa_error(PA_ERR_MEMORY, "grad: out of memory");
+    int rc = PA_OK;
+    for (int r = 0; !rc && r < n_outputs; r++) {
+        g0[r] = root_gradient("grad", outputs[r], grad_outputs ? grad_outputs[r] : NULL);
+        if (!g0[r]) rc = pa_last_error_code() ? pa_last_error_code() : PA_ERR_MEMORY;
+    }
+    int was_enabled = pa_is_grad_enabled();
+    pa_set_grad_enabled(0);
+    capture cap = {.n = n_inputs, .inputs = inputs, .grads = grads_out};
+    if (!rc) rc = run_engine(n_outputs, outputs, g0, retain_graph, &cap);
+    pa_set_grad_enabled(was_enabled);
+    for (int r = 0; r < n_outputs; r++) pa_tensor_release(g0[r]);
+    free(g0);
+    for (int i = 0; !rc && i < n_inputs; i++)
+        if (!grads_out[i] && !allow_unused)
+            rc = pa_error(PA_ERR_RUNTIME, "grad: one of the differentiated Tensors (input %d) appears "
+                          "to not have been used in the graph. Set allow_unused=True if this is "
+                          "the desired behavior", i);
+    if (rc)
+        for (int i = 0; i < n_inputs; i++) {
+            pa_tensor_release(grads_out[i]);
+            grads_out[i] = NULL;
+        }
     return rc;
 }

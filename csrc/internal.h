@@ -106,7 +106,10 @@ bool pa_is_float(int dtype);
     X(LINEAR, "AddmmBackward")                 \
     X(SOFTMAX, "SoftmaxBackward")              \
     X(LOG_SOFTMAX, "LogSoftmaxBackward")       \
-    X(CROSS_ENTROPY, "CrossEntropyBackward")
+    X(CROSS_ENTROPY, "CrossEntropyBackward")   \
+    X(GATHER, "GatherBackward")                \
+    X(LOGSUMEXP, "LogsumexpBackward")          \
+    X(CUSTOM, "CustomFunctionBackward")
 
 typedef enum {
 #define PA_OP_ENUM(name, str) PA_OP_##name,
@@ -143,6 +146,11 @@ struct pa_node {
     pa_meta out;               /* shape and dtype of the output */
     int64_t iarg[2 * PA_MAX_DIMS];  /* op parameters */
     double farg[4];
+    struct pa_hook *hooks;     /* hooks on the output's gradient */
+    pa_tensor *retained;       /* weak: the output, when it retains its grad */
+    pa_custom_backward_fn custom_backward;   /* autograd.Function */
+    void (*custom_release)(void *);
+    void *custom_ctx;
     /* backward-engine scratch */
     uint64_t visit_epoch;      /* backward pass that last reached this node */
     int64_t pending;           /* gradients still to arrive in this backward pass */
@@ -168,6 +176,16 @@ int pa_node_save(pa_node *node, int slot, pa_tensor *t);
 bool pa_input_needs_grad(const pa_node *node, int i);
 void pa_node_retain(pa_node *n);
 void pa_node_release(pa_node *n);
+
+/* A gradient hook (a singly linked list per tensor or node). */
+struct pa_hook {
+    struct pa_hook *next;
+    pa_hook_fn fn;
+    void (*release)(void *);
+    void *ctx;
+    int64_t id;
+};
+void pa_hooks_free(struct pa_hook *h);
 
 /* Sums `grad` over broadcast dims so it has shape `meta` (a new reference). */
 pa_tensor *pa_sum_to_shape(pa_tensor *grad, const pa_meta *meta);

@@ -135,6 +135,8 @@ void pa_tensor_retain(pa_tensor *t) {
 void pa_tensor_release(pa_tensor *t) {
     if (!t || __atomic_sub_fetch(&t->refcount, 1, __ATOMIC_ACQ_REL) != 0) return;
     pa_tensor_release(t->grad);
+    pa_hooks_free(t->hooks);
+    if (t->grad_fn && t->grad_fn->retained == t) t->grad_fn->retained = NULL;
     pa_node_release(t->grad_fn);
     pa_storage_release(t->storage);
     free(t);

@@ -4,6 +4,7 @@ import numbers
 import numpy as np
 
 from . import _dtype
+from ._callbacks import forget, keep, release_handle
 from ._dtype import from_numpy_dtype, to_dtype
 from ._ffi import ffi, lib, raise_error
 from ._tensor import Tensor, call, shape_arg, wrap
@@ -12,15 +13,6 @@ __all__ = ["tensor", "as_tensor", "from_numpy", "empty", "zeros", "ones", "full"
            "linspace", "eye", "rand", "randn", "randint", "randperm", "zeros_like", "ones_like",
            "empty_like", "full_like", "rand_like", "randn_like", "manual_seed", "initial_seed",
            "seed"]
-
-# Keeps NumPy arrays alive while C storages point into them: handle address -> handle.
-_borrowed = {}
-
-
-@ffi.def_extern()
-def pa_py_release_buffer(ctx):
-    _borrowed.pop(int(ffi.cast("uintptr_t", ctx)), None)
-
 
 def _default_dtype(arr):
     kind = arr.dtype.kind
@@ -100,22 +92,17 @@ def from_numpy(arr):
                          "use arr.copy()")
     if not arr.flags.aligned:
         raise ValueError("from_numpy: the array is not aligned; use arr.copy()")
-    base = arr
-    while isinstance(base.base, np.ndarray):
-        base = base.base
     # The span of memory the view may reach, from its first element.
     span = (sum((n - 1) * s for n, s in zip(arr.shape, arr.strides)) + arr.itemsize) if arr.size else 0
-    handle = ffi.new_handle(arr)
-    key = int(ffi.cast("uintptr_t", handle))
-    _borrowed[key] = handle
+    handle = keep(arr)  # alive until the last view of the storage dies
     strides = [s // arr.itemsize for s in arr.strides]
     out = ffi.new("pa_tensor *[1]")
     data = ffi.cast("void *", arr.__array_interface__["data"][0])
     status = lib.pa_from_blob(data, arr.ndim, ffi.new("int64_t[]", arr.shape),
                               ffi.new("int64_t[]", strides), dt.code, span,
-                              lib.pa_py_release_buffer, handle, out)
+                              release_handle, handle, out)
     if status:
-        _borrowed.pop(key, None)
+        forget(handle)
         raise_error(status)
     return wrap(out[0])
 

@@ -7,7 +7,7 @@ __all__ = ["exp", "log", "sqrt", "abs", "neg", "tanh", "sigmoid", "relu", "sin",
            "maximum", "minimum", "where", "sum", "mean", "matmul", "mm", "softmax", "log_softmax",
            "reshape", "flatten", "transpose", "permute", "unsqueeze", "squeeze", "cat", "concat",
            "stack", "index_select", "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge",
-           "logical_and", "logical_or", "t", "numel", "max", "min", "argmax", "argmin", "amax", "amin"]
+           "logical_and", "logical_or", "t", "numel", "max", "min", "argmax", "argmin", "amax", "amin", "var", "std", "logsumexp", "gather", "gelu"]
 
 
 def _unary_function(name):
@@ -190,3 +190,23 @@ def amax(input, dim, keepdim=False):
 
 def amin(input, dim, keepdim=False):
     return input.amin(dim, keepdim)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return input.var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return input.std(dim, unbiased, keepdim, correction=correction)
+
+
+def logsumexp(input, dim, keepdim=False):
+    return input.logsumexp(dim, keepdim)
+
+
+def gather(input, dim, index):
+    return input.gather(dim, index)
+
+
+def gelu(input, approximate="none"):
+    return unary("gelu" if approximate == "none" else "gelu_tanh", input)

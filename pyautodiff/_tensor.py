@@ -165,6 +165,18 @@ class _ArrayInterface:
         }
 
 
+class RemovableHandle:
+    """Returned by register_hook; remove() unregisters the hook."""
+
+    __slots__ = ("_tensor", "_id")
+
+    def __init__(self, tensor, hook_id):
+        self._tensor, self._id = tensor, hook_id
+
+    def remove(self):
+        lib.pa_remove_hook(self._tensor._h, self._id)
+
+
 class GradFn:
     """The node that made a tensor (`tensor.grad_fn`): `name()` gives its PyTorch name."""
 
@@ -293,6 +305,31 @@ class Tensor:
 
     def detach(self):
         return call(lib.pa_detach, self._h)
+
+    def register_hook(self, hook):
+        """Calls hook(grad) with this tensor's gradient during backward; a returned
+        tensor replaces the gradient.  Returns a handle whose remove() unregisters it."""
+        from ._callbacks import hook_callback, keep, release_handle
+
+        handle = keep(hook)
+        hid = ffi.new("int64_t *")
+        status = lib.pa_register_hook(self._h, hook_callback, release_handle, handle, hid)
+        if status:
+            from ._callbacks import forget
+
+            forget(handle)
+            raise_error(status)
+        return RemovableHandle(self, hid[0])
+
+    def retain_grad(self):
+        """Keeps this non-leaf tensor's gradient in .grad after backward."""
+        status = lib.pa_retain_grad(self._h)
+        if status:
+            raise_error(status)
+
+    @property
+    def retains_grad(self):
+        return bool(self._h.retains_grad)
 
     def detach_(self):
         raise RuntimeError("detach_: in-place detach is not supported; use detach()")
@@ -676,6 +713,34 @@ class Tensor:
     def amin(self, dim, keepdim=False):
         return self._extreme(lib.pa_min, dim, keepdim, want_indices=False)
 
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """Variance with Bessel's correction by default (correction=1, or unbiased)."""
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        centred = self - self.mean(dim, keepdim=True)
+        n = self.numel() if dim is None else _count(self.shape, dim)
+        return (centred * centred).sum(dim, keepdim=keepdim) / max(n - correction, 0)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def logsumexp(self, dim, keepdim=False):
+        n, dims = dims_arg(dim)
+        return call(lib.pa_logsumexp, self._h, n, dims, bool(keepdim))
+
+    def gather(self, dim, index):
+        return call(lib.pa_gather, self._h, int(dim), index._h)
+
+    def masked_fill(self, mask, value):
+        from ._functions import where
+
+        return where(mask, value, self)
+
+    def where(self, condition, other):
+        from ._functions import where
+
+        return where(condition, self, other)
+
     def softmax(self, dim):
         return call(lib.pa_softmax, self._h, int(dim))
 
@@ -770,6 +835,14 @@ class Tensor:
 
     def __reduce_ex__(self, protocol):
         raise TypeError("pyautodiff tensors are not picklable: use pyautodiff.save (safetensors)")
+
+
+def _count(shape, dim):
+    dims = [dim] if isinstance(dim, (int, np.integer)) else list(dim)
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
 
 
 def _fmt_float(arr):

@@ -94,6 +94,15 @@ OPS = [
     ("index_tensor", [((5, 3), anyv)], lambda a: a[torch.tensor([0, 2, 2, 4])], lambda a: a[[0, 2, 2, 4]]),
     ("cat", [((2, 3), anyv), ((4, 3), anyv)], lambda a, b: torch.cat([a, b], 0), lambda a, b: np.concatenate([a, b], 0)),
     ("stack", [((2, 3), anyv), ((2, 3), anyv)], lambda a, b: torch.stack([a, b], 1), lambda a, b: np.stack([a, b], 1)),
+    ("gather", [((3, 4), anyv)], lambda a: a.gather(1, torch.tensor([[0, 0], [3, 1], [2, 2]])),
+     lambda a: np.take_along_axis(a, np.array([[0, 0], [3, 1], [2, 2]]), 1)),
+    ("logsumexp", [((3, 4), anyv)], lambda a: torch.logsumexp(a, 1), lambda a: np.log(np.exp(a).sum(1))),
+    ("logsumexp_dims", [((2, 3, 4), anyv)], lambda a: a.logsumexp((0, 2), keepdim=True),
+     lambda a: np.log(np.exp(a).sum((0, 2), keepdims=True))),
+    ("var", [((3, 5), anyv)], lambda a: a.var(1), lambda a: a.var(1, ddof=1)),
+    ("std_all", [((3, 5), anyv)], lambda a: a.std(), lambda a: a.std(ddof=1)),
+    ("var_biased", [((3, 5), anyv)], lambda a: torch.var(a, 0, correction=0), lambda a: a.var(0)),
+    ("gelu", [((6,), anyv)], torch.gelu, lambda a: 0.5 * a * (1 + np.vectorize(__import__("math").erf)(a / np.sqrt(2)))),
     ("softmax", [((3, 5), anyv)], lambda a: torch.softmax(a, 1), lambda a: np.exp(np_log_softmax(a, 1))),
     ("log_softmax", [((3, 5), anyv)], lambda a: torch.log_softmax(a, -1), lambda a: np_log_softmax(a, -1)),
     ("log_softmax_dim0", [((4, 3, 2), anyv)], lambda a: torch.log_softmax(a, 0), lambda a: np_log_softmax(a, 0)),
@@ -138,8 +147,9 @@ def test_matches_pytorch(name, makers, fn, ref, pt):
         pt_fn = fn if isinstance(fn, types.BuiltinFunctionType) else types.FunctionType(fn.__code__, g, closure=fn.__closure__)
         if fn in (torch.matmul, torch.maximum, torch.minimum, torch.exp, torch.log, torch.sqrt, torch.abs,
                   torch.tanh, torch.sigmoid, torch.relu, torch.sin, torch.cos, torch.square, torch.reciprocal,
-                  F.linear):
-            pt_fn = getattr(pt, fn.__name__, None) or getattr(pt.nn.functional, fn.__name__)
+                  F.linear, torch.gelu):
+            pt_fn = getattr(pt.nn.functional, fn.__name__) if fn is torch.gelu else (
+                getattr(pt, fn.__name__, None) or getattr(pt.nn.functional, fn.__name__))
         out_ours, out_theirs = fn(*ours), pt_fn(*theirs)
         np.testing.assert_allclose(out_ours.detach().numpy(), out_theirs.detach().numpy(), rtol=tol, atol=tol)
         seed = np.random.uniform(-1, 1, tuple(out_theirs.shape)).astype(dtype)

@@ -23,7 +23,10 @@ def extract_cdef(header_text: str) -> str:
 
 # Callbacks the core calls back into Python (defined with @ffi.def_extern in pyautodiff).
 PYTHON_CALLBACKS = """
-extern "Python" void pa_py_release_buffer(void *ctx);
+extern "Python" void pa_py_release_handle(void *ctx);
+extern "Python" int pa_py_hook(void *ctx, pa_tensor *grad, pa_tensor **replacement);
+extern "Python" int pa_py_custom_backward(void *ctx, pa_tensor *grad_output, int n_inputs,
+                                          pa_tensor **grad_inputs);
 """
 
 

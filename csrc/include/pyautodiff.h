@@ -69,6 +69,7 @@ typedef struct pa_tensor {
     int32_t retains_grad;          /* non-leaf that keeps its .grad (retain_grad()) */
     struct pa_tensor *grad;        /* accumulated gradient, or NULL */
     pa_node *grad_fn;              /* node that produced this tensor, NULL for leaves */
+    struct pa_hook *hooks;         /* gradient hooks of a leaf (a non-leaf's are on its node) */
 } pa_tensor;
 
 void pa_tensor_retain(pa_tensor *t);
@@ -122,6 +123,32 @@ int pa_get_grad(const pa_tensor *t, pa_tensor **out);
 int pa_set_grad(pa_tensor *t, pa_tensor *grad);         /* grad may be NULL */
 int pa_detach(pa_tensor *t, pa_tensor **out);            /* shares storage */
 const char *pa_node_name(const pa_node *node);
+/* A non-leaf keeps its gradient in .grad after backward (Tensor.retain_grad()). */
+int pa_retain_grad(pa_tensor *t);
+/* Reverse-mode gradients of `outputs` w.r.t. `inputs` (autograd.grad), without touching
+ * any .grad: grads_out[i] gets a new reference, or NULL when inputs[i] is not reached
+ * (an error unless allow_unused).  grad_outputs may be NULL, or hold NULL entries for
+ * scalar outputs. */
+int pa_grad(int n_outputs, pa_tensor **outputs, pa_tensor **grad_outputs, int n_inputs,
+            pa_tensor **inputs, int retain_graph, int allow_unused, pa_tensor **grads_out);
+
+/* Gradient hooks: fn(ctx, grad, &replacement) runs on a tensor's gradient before it is
+ * accumulated (leaf) or passed on (non-leaf); it may set a replacement (a new
+ * reference) or leave it NULL; non-zero status aborts backward.  release(ctx) is
+ * called when the hook is removed or its tensor/node dies. */
+typedef int (*pa_hook_fn)(void *ctx, pa_tensor *grad, pa_tensor **replacement);
+int pa_register_hook(pa_tensor *t, pa_hook_fn fn, void (*release)(void *), void *ctx,
+                     int64_t *handle_out);
+int pa_remove_hook(pa_tensor *t, int64_t handle);
+
+/* User-defined differentiable ops (autograd.Function): makes `output` (which must not
+ * require grad yet) the result of a node over `inputs` whose backward calls
+ * backward_fn(ctx, grad_output, n_inputs, grad_inputs); grad_inputs[i] receives a new
+ * reference or stays NULL.  release(ctx) is called once when the node dies. */
+typedef int (*pa_custom_backward_fn)(void *ctx, pa_tensor *grad_output, int n_inputs,
+                                     pa_tensor **grad_inputs);
+int pa_custom_function(int n_inputs, pa_tensor **inputs, pa_tensor *output,
+                       pa_custom_backward_fn backward_fn, void (*release)(void *), void *ctx);
 /* Runs the backward engine from `root` (scalar unless `grad` is given). */
 int pa_backward(pa_tensor *root, pa_tensor *grad, int retain_graph);
 
@@ -169,6 +196,8 @@ int pa_max(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **va
            pa_tensor **indices);
 int pa_min(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **values,
            pa_tensor **indices);
+/* log(sum(exp(a))) over dims, computed stably (max subtracted). */
+int pa_logsumexp(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out);
 
 /* ---- shapes and views ----------------------------------------------------------- */
 /* reshape: a view when strides allow, else a copy.  view: a view or an error.
@@ -195,6 +224,9 @@ int pa_stack(int n, pa_tensor **tensors, int64_t dim, pa_tensor **out);
 int pa_index_select(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out);
 /* Rows `index` of each of n tensors (a DataLoader batch in one call). */
 int pa_gather_rows(int n, pa_tensor **tensors, pa_tensor *index, pa_tensor **outs);
+/* torch.gather: out[i][j][k] = a[i][index[i][j][k]][k] for dim 1 (index int64, same ndim
+ * as a, index.shape[d] <= a.shape[d] for d != dim). */
+int pa_gather(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out);
 
 /* ---- linear algebra ------------------------------------------------------------- */
 /* torch.matmul semantics: 1-d and 2-d operands, batched with broadcast batch dims. */

@@ -376,3 +376,79 @@ int pa_backward_MAX(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     grads[0] = z;
     return PA_OK;
 }
+
+/* ---- logsumexp ----------------------------------------------------------------- */
+int pa_logsumexp(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out) {
+    bool mask[PA_MAX_DIMS];
+    TRY(reduce_mask("logsumexp", a, ndims, dims, mask));
+    if (!pa_is_float(a->dtype))
+        return pa_error(PA_ERR_TYPE, "logsumexp: expected a floating-point tensor, got %s",
+                        pa_dtype_name(a->dtype));
+    /* Kept dims first, reduced dims last, as a contiguous (outer, r) copy. */
+    int64_t perm_shape[PA_MAX_DIMS], perm_strides[PA_MAX_DIMS], oshape[PA_MAX_DIMS], r = 1;
+    int n = 0, ond = 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (!mask[d]) { perm_shape[n] = a->shape[d]; perm_strides[n++] = a->strides[d]; }
+    for (int d = 0; d < a->ndim; d++)
+        if (mask[d]) { perm_shape[n] = a->shape[d]; perm_strides[n++] = a->strides[d]; r *= a->shape[d]; }
+    for (int d = 0; d < a->ndim; d++)
+        if (!mask[d] || keepdim) oshape[ond++] = mask[d] ? 1 : a->shape[d];
+    pa_tensor *v = pa_tensor_view_of(a, a->offset, a->ndim, perm_shape, perm_strides);
+    pa_tensor *x = v ? pa_contiguous_nograd(v) : NULL;
+    pa_tensor_release(v);
+    PA_CHECK_OOM(x);
+    pa_tensor *o = pa_tensor_new(ond, oshape, a->dtype);
+    if (!o) {
+        pa_tensor_release(x);
+        return PA_ERR_MEMORY;
+    }
+    int64_t outer = o->numel;
+    PA_DISPATCH_FLOAT(a->dtype, T, {
+        const T *xs = (const T *)x->data;
+        T *os = (T *)o->data;
+        for (int64_t q = 0; q < outer; q++) {
+            const T *row = xs + q * r;
+            T mx = -INFINITY;
+            for (int64_t k = 0; k < r; k++)
+                if (row[k] > mx || row[k] != row[k]) mx = row[k];
+            if (isinf(mx) || mx != mx) {
+                os[q] = mx;
+                continue;
+            }
+            double s = 0;
+            for (int64_t k = 0; k < r; k++) s += exp((double)(row[k] - mx));
+            os[q] = (T)(mx + (T)log(s));
+        }
+    });
+    pa_tensor_release(x);
+    *out = o;
+    if (!pa_needs_grad(1, &a)) return PA_OK;
+    pa_node *node = pa_node_new(PA_OP_LOGSUMEXP, 1, &a, o);
+    int rc = node ? pa_node_save(node, 0, a) : PA_ERR_MEMORY;
+    if (!rc) rc = pa_node_save(node, 1, o);
+    if (rc) {
+        pa_tensor_release(o);
+        *out = NULL;
+        return rc;
+    }
+    for (int d = 0; d < a->ndim; d++) node->iarg[d] = mask[d];
+    return PA_OK;
+}
+
+/* d/dx logsumexp = softmax = exp(x - out), times g broadcast over the reduced dims. */
+int pa_backward_LOGSUMEXP(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    const pa_meta *in = &node->next[0].meta;
+    int64_t kshape[PA_MAX_DIMS];
+    for (int d = 0; d < in->ndim; d++) kshape[d] = node->iarg[d] ? 1 : in->shape[d];
+    pa_tensor *out_k = NULL, *g_k = NULL, *diff = NULL, *p = NULL;
+    int rc = pa_reshape(node->saved[1], in->ndim, kshape, &out_k);
+    if (!rc) rc = pa_reshape(g, in->ndim, kshape, &g_k);
+    if (!rc) rc = pa_binary(PA_BIN_SUB, node->saved[0], out_k, &diff);
+    if (!rc) rc = pa_unary(PA_UN_EXP, diff, &p);
+    if (!rc) rc = pa_binary(PA_BIN_MUL, p, g_k, &grads[0]);
+    pa_tensor_release(out_k);
+    pa_tensor_release(g_k);
+    pa_tensor_release(diff);
+    pa_tensor_release(p);
+    return rc;
+}

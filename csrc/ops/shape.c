@@ -535,3 +535,91 @@ int pa_gather_rows(int n, pa_tensor **tensors, pa_tensor *index, pa_tensor **out
     }
     return PA_OK;
 }
+
+/* ---- gather -------------------------------------------------------------------- */
+int pa_gather(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out) {
+    char b1[128], b2[128];
+    int64_t d;
+    TRY(pa_normalize_dim("gather", dim, a->ndim, &d));
+    if (index->dtype != PA_INT64)
+        return pa_error(PA_ERR_TYPE, "gather: index must be an int64 tensor, got %s", pa_dtype_name(index->dtype));
+    if (index->ndim != a->ndim && !(a->ndim == 0 && index->ndim <= 1))
+        return pa_error(PA_ERR_VALUE, "gather: index %s and input %s must have the same number of "
+                        "dimensions", PA_SHAPE_STR(index, b1), PA_SHAPE_STR(a, b2));
+    for (int k = 0; k < a->ndim; k++)
+        if (k != d && index->shape[k] > a->shape[k])
+            return pa_error(PA_ERR_VALUE, "gather: size of index %s does not fit input %s at dim %d",
+                            PA_SHAPE_STR(index, b1), PA_SHAPE_STR(a, b2), k);
+    int64_t size = a->ndim ? a->shape[d] : 1;
+    pa_tensor *ic = pa_contiguous_nograd(index);
+    PA_CHECK_OOM(ic);
+    const int64_t *iv = (const int64_t *)ic->data;
+    for (int64_t i = 0; i < ic->numel; i++)
+        if (iv[i] < -size || iv[i] >= size) {
+            pa_tensor_release(ic);
+            return pa_error(PA_ERR_INDEX, "gather: index %lld is out of bounds for dimension %lld with "
+                            "size %lld", (long long)iv[i], (long long)d, (long long)size);
+        }
+    pa_tensor *o = pa_tensor_new(index->ndim, index->shape, a->dtype);
+    if (!o) {
+        pa_tensor_release(ic);
+        return PA_ERR_MEMORY;
+    }
+    /* Walk the index's elements in row-major order; the input element shares every
+     * coordinate but `d`, which comes from the index. */
+    size_t isz = pa_dtype_size(a->dtype);
+    for (int64_t e = 0; e < ic->numel; e++) {
+        int64_t rem = e, off = 0;
+        for (int k = ic->ndim - 1; k >= 0; k--) {
+            int64_t c = rem % ic->shape[k];
+            rem /= ic->shape[k];
+            if (a->ndim == 0) continue;
+            off += (k == d ? (iv[e] < 0 ? iv[e] + size : iv[e]) : c) * a->strides[k];
+        }
+        memcpy(o->data + (size_t)e * isz, a->data + off * (int64_t)isz, isz);
+    }
+    *out = o;
+    int rc = PA_OK;
+    if (pa_needs_grad(1, &a)) {
+        pa_node *node = pa_node_new(PA_OP_GATHER, 1, &a, o);
+        rc = node ? pa_node_save(node, 0, ic) : PA_ERR_MEMORY;
+        if (!rc) node->iarg[0] = d;
+    }
+    pa_tensor_release(ic);
+    if (rc) {
+        pa_tensor_release(o);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Scatter-add of g into zeros at the gathered positions (repeats accumulate). */
+int pa_backward_GATHER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    const pa_meta *m = &node->next[0].meta;
+    pa_tensor *ic = node->saved[0], *g = pa_contiguous_nograd(grad);
+    PA_CHECK_OOM(g);
+    pa_tensor *z = pa_tensor_zeros(m->ndim, m->shape, m->dtype);
+    if (!z) {
+        pa_tensor_release(g);
+        return PA_ERR_MEMORY;
+    }
+    int64_t d = node->iarg[0], size = m->ndim ? m->shape[d] : 1;
+    const int64_t *iv = (const int64_t *)ic->data;
+    PA_DISPATCH_FLOAT(m->dtype, T, {
+        const T *gs = (const T *)g->data;
+        T *zs = (T *)z->data;
+        for (int64_t e = 0; e < ic->numel; e++) {
+            int64_t rem = e, off = 0;
+            for (int k = ic->ndim - 1; k >= 0; k--) {
+                int64_t c = rem % ic->shape[k];
+                rem /= ic->shape[k];
+                if (m->ndim == 0) continue;
+                off += (k == d ? (iv[e] < 0 ? iv[e] + size : iv[e]) : c) * z->strides[k];
+            }
+            zs[off] += gs[e];
+        }
+    });
+    pa_tensor_release(g);
+    grads[0] = z;
+    return PA_OK;
+}

@@ -1,19 +1,46 @@
-"""Reverse-mode automatic differentiation: grad mode, backward and gradcheck.  The graph
-and the engine live in the C core."""
+"""Reverse-mode automatic differentiation: grad mode, backward, grad, Function and
+gradcheck.  The graph and the engine live in the C core."""
+from .._ffi import ffi, lib, raise_error
+from .._tensor import Tensor, wrap
+from . import functional
+from .function import Function, FunctionCtx
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 
-__all__ = ["backward", "enable_grad", "gradcheck", "GradcheckError", "is_grad_enabled", "no_grad",
-           "set_grad_enabled"]
+__all__ = ["backward", "grad", "Function", "FunctionCtx", "enable_grad", "functional", "gradcheck",
+           "GradcheckError", "is_grad_enabled", "no_grad", "set_grad_enabled"]
+
+
+def _seq(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None):
     """Runs backward from each tensor in turn (as torch.autograd.backward)."""
-    tensors = tensors if isinstance(tensors, (list, tuple)) else [tensors]
-    if grad_tensors is None:
-        grad_tensors = [None] * len(tensors)
-    elif not isinstance(grad_tensors, (list, tuple)):
-        grad_tensors = [grad_tensors]
+    tensors = _seq(tensors)
+    grad_tensors = [None] * len(tensors) if grad_tensors is None else _seq(grad_tensors)
     for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
-        keep = retain_graph if retain_graph is not None else False
-        t.backward(g, retain_graph=keep or i < len(tensors) - 1)
+        t.backward(g, retain_graph=bool(retain_graph) or i < len(tensors) - 1)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """The gradients of `outputs` with respect to `inputs`, returned as a tuple; no .grad
+    is touched.  Higher-order gradients (create_graph=True) are not supported."""
+    if create_graph:
+        raise NotImplementedError("grad: create_graph=True (higher-order gradients) is not supported")
+    outs, ins = _seq(outputs), _seq(inputs)
+    for t in outs + ins:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: expected Tensors, got {type(t).__name__}")
+    gouts = [None] * len(outs) if grad_outputs is None else _seq(grad_outputs)
+    if len(gouts) != len(outs):
+        raise ValueError(f"grad: {len(gouts)} grad_outputs for {len(outs)} outputs")
+    handles = ffi.new("pa_tensor *[]", [t._h for t in outs])
+    ghandles = ffi.new("pa_tensor *[]", [g._h if g is not None else ffi.NULL for g in gouts])
+    ihandles = ffi.new("pa_tensor *[]", [t._h for t in ins])
+    results = ffi.new("pa_tensor *[]", len(ins))
+    status = lib.pa_grad(len(outs), handles, ghandles, len(ins), ihandles, bool(retain_graph),
+                         bool(allow_unused), results)
+    if status:
+        raise_error(status)
+    return tuple(wrap(results[i]) if results[i] != ffi.NULL else None for i in range(len(ins)))

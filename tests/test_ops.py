@@ -125,9 +125,38 @@ def test_forward_matches_numpy(name, makers, fn, ref):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=name)
 
 
+def strided(array, dtype):
+    """A tensor with array's values whose memory is not contiguous: every dim reversed in
+    storage order and every other element skipped (a transposed, sliced view)."""
+    nd = array.ndim
+    big = np.zeros(tuple(2 * s for s in array.shape[::-1]), dtype=dtype)
+    big[tuple(slice(None, None, 2) for _ in range(nd))] = array.transpose(*range(nd - 1, -1, -1))
+    t = torch.tensor(big)[tuple(slice(None, None, 2) for _ in range(nd))]
+    return t.permute(*range(nd - 1, -1, -1)) if nd > 1 else t
+
+
+# view() of a non-viewable layout must fail (tested in test_errors.py).
+NEEDS_CONTIGUOUS = {"view"}
+
+
 @pytest.mark.parametrize("name,makers,fn,ref", OPS, ids=[o[0] for o in OPS])
-def test_gradient_matches_finite_differences(name, makers, fn, ref):
-    xs = [torch.tensor(gen(shape), dtype=torch.float64, requires_grad=True) for shape, gen in makers]
+def test_forward_on_strided_views(name, makers, fn, ref):
+    if name in NEEDS_CONTIGUOUS:
+        pytest.skip("view needs a viewable layout")
+    arrays = [gen(shape) for shape, gen in makers]
+    xs = [strided(a, np.float64) for a in arrays]
+    assert all(x.ndim == 0 or not x.is_contiguous() for x in xs if x.numel() > 1)
+    np.testing.assert_allclose(fn(*xs).numpy(), np.asarray(ref(*arrays)), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "strided"])
+@pytest.mark.parametrize("name,makers,fn,ref", OPS, ids=[o[0] for o in OPS])
+def test_gradient_matches_finite_differences(name, makers, fn, ref, layout):
+    if layout == "contiguous" or name in NEEDS_CONTIGUOUS:
+        xs = [torch.tensor(gen(shape), dtype=torch.float64) for shape, gen in makers]
+    else:
+        xs = [strided(gen(shape), np.float64) for shape, gen in makers]
+    xs = [x.requires_grad_() for x in xs]
     assert gradcheck(fn, xs, eps=1e-6, atol=1e-6, rtol=1e-4)
 
 

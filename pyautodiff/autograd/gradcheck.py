@@ -43,21 +43,18 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     base = [o.detach().numpy().astype(np.float64).copy() for o in outs]
 
     for xi, x in enumerate(diff):
-        data = x.detach().numpy()  # shares memory: perturbed in place
+        data = x.detach().numpy()  # shares memory (any strides): perturbed in place
         n_in = data.size
         for oi, out in enumerate(outs):
             n_out = base[oi].size
             numerical = np.zeros((n_out, n_in))
-            flat = data.reshape(-1) if data.flags.c_contiguous else None
-            if flat is None:
-                raise ValueError("gradcheck: inputs must be contiguous")
-            for j in range(n_in):
-                orig = flat[j]
-                flat[j] = orig + eps
+            for j, idx in enumerate(np.ndindex(*data.shape)):
+                orig = data[idx]
+                data[idx] = orig + eps
                 plus = _outputs(fn, inputs)[oi].reshape(-1)
-                flat[j] = orig - eps
+                data[idx] = orig - eps
                 minus = _outputs(fn, inputs)[oi].reshape(-1)
-                flat[j] = orig
+                data[idx] = orig
                 numerical[:, j] = (plus - minus) / (2 * eps)
             analytical = np.zeros((n_out, n_in))
             for i in range(n_out):
@@ -71,7 +68,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                 outs_i[oi].backward(tensor(onehot.reshape(base[oi].shape), dtype=outs_i[oi].dtype))
                 g = x.grad
                 if g is not None:
-                    analytical[i] = g.numpy().astype(np.float64).reshape(-1)
+                    analytical[i] = np.ascontiguousarray(g.numpy(), dtype=np.float64).reshape(-1)
             for y in diff:
                 y.grad = None
             bad = np.abs(analytical - numerical) > atol + rtol * np.abs(numerical)

@@ -40,6 +40,7 @@ def is_floating_point(t):
 
 
 from . import autograd, nn, optim, utils  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "float", "double",
            "long", "tensor", "as_tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange",
@@ -47,4 +48,4 @@ __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "fl
            "empty_like", "full_like", "rand_like", "randn_like", "manual_seed", "initial_seed",
            "seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "set_num_threads", "get_num_threads", "is_tensor", "is_floating_point", "autograd", "nn",
-           "optim", "utils"] + list(_function_names)
+           "optim", "utils", "save", "load"] + list(_function_names)

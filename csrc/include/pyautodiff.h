@@ -253,6 +253,43 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight,
                      pa_tensor **out);
 
 /* ---- layers: convolution, pooling, normalisation, dropout, embedding ------------ */
+/* 2-d cross-correlation of input (N, C, H, W) with weight (O, C / groups, kH, kW) plus
+ * bias (O) (may be NULL), as torch.nn.functional.conv2d: out (N, O, oH, oW). */
+int pa_conv2d(pa_tensor *input, pa_tensor *weight, pa_tensor *bias, int64_t stride_h,
+              int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dilation_h,
+              int64_t dilation_w, int64_t groups, pa_tensor **out);
+/* Max pooling of (N, C, H, W) or (C, H, W) with PyTorch's window rules (implicit -inf
+ * padding, ceil_mode).  *indices (may be NULL: not returned) gets the int64 argmax of
+ * each window as a flat index into its (H, W) plane. */
+int pa_max_pool2d(pa_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
+                  int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dilation_h,
+                  int64_t dilation_w, int ceil_mode, pa_tensor **out, pa_tensor **indices);
+/* Average pooling; divisor_override 0 means none. */
+int pa_avg_pool2d(pa_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
+                  int64_t stride_w, int64_t pad_h, int64_t pad_w, int ceil_mode,
+                  int count_include_pad, int64_t divisor_override, pa_tensor **out);
+/* Average over the adaptive windows [floor(i*H/oH), ceil((i+1)*H/oH)). */
+int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out);
+/* Batch normalisation over dim 1 of (N, C, ...).  training: batch statistics (biased
+ * variance), and running_mean/running_var (may be NULL) updated in place with
+ * `momentum` (unbiased variance); otherwise the running statistics are used.  weight
+ * and bias (C) may be NULL. */
+int pa_batch_norm(pa_tensor *input, pa_tensor *running_mean, pa_tensor *running_var,
+                  pa_tensor *weight, pa_tensor *bias, int training, double momentum,
+                  double eps, pa_tensor **out);
+/* Layer normalisation over the last n_normalized dims, which must equal
+ * normalized_shape; weight and bias (normalized_shape) may be NULL. */
+int pa_layer_norm(pa_tensor *input, int n_normalized, const int64_t *normalized_shape,
+                  pa_tensor *weight, pa_tensor *bias, double eps, pa_tensor **out);
+/* Zeroes each element with probability p (mask from the core generator) and scales
+ * the rest by 1 / (1 - p); a copy of the input when !training or p == 0. */
+int pa_dropout(pa_tensor *input, double p, int training, pa_tensor **out);
+/* Rows of weight (V, D) at int64 indices of any shape: out (..., D).  Indices outside
+ * [0, V) are an IndexError; the padding_idx row (when has_padding_idx) gets no gradient. */
+int pa_embedding(pa_tensor *indices, pa_tensor *weight, int has_padding_idx,
+                 int64_t padding_idx, pa_tensor **out);
+/* x if x > 0 else x * negative_slope. */
+int pa_leaky_relu(pa_tensor *input, double negative_slope, pa_tensor **out);
 
 /* ---- optimizers ----------------------------------------------------------------- */
 /* One fused SGD step over n parameters (PyTorch's algorithm).  momentum_buffers[i] is
@@ -262,6 +299,23 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight,
 int pa_sgd_step(int n, pa_tensor **params, pa_tensor **momentum_buffers, double lr,
                 double momentum, double dampening, double weight_decay, int nesterov,
                 int maximize, int first_step);
+/* One fused Adam step (PyTorch's _single_tensor_adam) over n parameters; with
+ * decoupled_weight_decay it is AdamW.  exp_avgs, exp_avg_sqs (and max_exp_avg_sqs when
+ * amsgrad) hold each parameter's state buffers (zero-filled before the first step);
+ * steps[i] is parameter i's step count including this step (>= 1). */
+int pa_adam_step(int n, pa_tensor **params, pa_tensor **exp_avgs, pa_tensor **exp_avg_sqs,
+                 pa_tensor **max_exp_avg_sqs, const double *steps, double lr, double beta1,
+                 double beta2, double eps, double weight_decay, int decoupled_weight_decay,
+                 int amsgrad, int maximize);
+/* One fused RMSprop step: square_avgs always, grad_avgs when centered, momentum_buffers
+ * when momentum > 0 (all zero-filled before the first step). */
+int pa_rmsprop_step(int n, pa_tensor **params, pa_tensor **square_avgs, pa_tensor **grad_avgs,
+                    pa_tensor **momentum_buffers, double lr, double alpha, double eps,
+                    double weight_decay, double momentum, int centered, int maximize);
+/* One fused Adagrad step: sums[i] starts at initial_accumulator_value; steps[i] as in
+ * pa_adam_step. */
+int pa_adagrad_step(int n, pa_tensor **params, pa_tensor **sums, const double *steps, double lr,
+                    double lr_decay, double weight_decay, double eps, int maximize);
 
 /* CFFI_END */
 

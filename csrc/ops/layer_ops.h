@@ -4,6 +4,15 @@
 #ifndef PA_OPS_LAYER_OPS_H
 #define PA_OPS_LAYER_OPS_H
 
-#define PA_OP_LIST_LAYERS(X)
+#define PA_OP_LIST_LAYERS(X)                                  \
+    X(CONV2D, "ConvolutionBackward")                          \
+    X(MAX_POOL2D, "MaxPool2DWithIndicesBackward")             \
+    X(AVG_POOL2D, "AvgPool2DBackward")                        \
+    X(ADAPTIVE_AVG_POOL2D, "AdaptiveAvgPool2DBackward")       \
+    X(BATCH_NORM, "NativeBatchNormBackward")                  \
+    X(LAYER_NORM, "NativeLayerNormBackward")                  \
+    X(DROPOUT, "NativeDropoutBackward")                       \
+    X(EMBEDDING, "EmbeddingBackward")                         \
+    X(LEAKY_RELU, "LeakyReluBackward")
 
 #endif

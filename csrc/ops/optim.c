@@ -1,4 +1,6 @@
 /* Fused optimizer updates: one C call updates every parameter. */
+#include <math.h>
+
 #include "loops.h"
 
 #define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
@@ -57,6 +59,205 @@ int pa_sgd_step(int n, pa_tensor **params, pa_tensor **momentum_buffers, double 
         if (p->dtype == PA_FLOAT32) SGD_LOOP(float);
         else SGD_LOOP(double);
         pa_bump_version(p);
+    }
+    return PA_OK;
+}
+
+/* Checks the state buffers of parameter i in each of `nbuf` arrays (an array may be NULL
+ * when its buffers are not used). */
+static int check_buffers(const char *op, int n, pa_tensor **params, int nbuf, pa_tensor ***buffers) {
+    for (int i = 0; i < n; i++) {
+        if (!params[i])
+            return pa_error(PA_ERR_VALUE, "%s: parameter %d is NULL", op, i);
+        TRY(check_param(op, i, params[i], NULL));
+        for (int b = 0; b < nbuf; b++) {
+            if (!buffers[b]) continue;
+            if (!buffers[b][i])
+                return pa_error(PA_ERR_VALUE, "%s: state buffer %d of parameter %d is NULL", op, b, i);
+            TRY(check_param(op, i, params[i], buffers[b][i]));
+        }
+    }
+    return PA_OK;
+}
+
+static int check_steps(const char *op, int n, const double *steps) {
+    if (!steps)
+        return pa_error(PA_ERR_VALUE, "%s: step counts are required", op);
+    for (int i = 0; i < n; i++)
+        if (!(steps[i] >= 1))
+            return pa_error(PA_ERR_VALUE, "%s: step count %g of parameter %d must be >= 1", op, steps[i], i);
+    return PA_OK;
+}
+
+/* torch.lerp on the CPU: start + weight * (end - start), rearranged for |weight| >= 0.5
+ * so that weight 1 gives `end` exactly. */
+#define LERP(T, start, end, weight)                                                       \
+    ((weight) < (T)0.5 && (weight) > (T)-0.5 ? (start) + (weight) * ((end) - (start))   \
+                                             : (end) - ((end) - (start)) * ((T)1 - (weight)))
+
+/* PyTorch's Adam / AdamW (_single_tensor_adam), per element, in the parameter's
+ * precision; the scalars are computed in double as Python does, then rounded to T:
+ *   g = grad (negated if maximize); p *= 1 - lr * wd (AdamW) or g += wd * p (Adam)
+ *   m = lerp(m, g, 1 - beta1);  v = v * beta2 + (1 - beta2) * g * g
+ *   v_max = max(v_max, v) (amsgrad);  denom = sqrt(v or v_max) / sqrt(1 - beta2^t) + eps
+ *   p = p + (-lr / (1 - beta1^t)) * m / denom */
+#define ADAM_LOOP(T)                                                                      \
+    do {                                                                                  \
+        T *pd = (T *)p->data, *md = (T *)m->data, *vd = (T *)v->data;                    \
+        T *vmaxd = vmax ? (T *)vmax->data : NULL;                                         \
+        const T *gd = (const T *)p->grad->data;                                           \
+        const T neg_step_size = (T)(-(lr / (1 - pow(beta1, step))));                      \
+        const T bc2_sqrt = (T)pow(1 - pow(beta2, step), 0.5);                             \
+        const T w1 = (T)(1 - beta1), tb2 = (T)beta2, w2 = (T)(1 - beta2);                 \
+        const T teps = (T)eps, twd = (T)weight_decay, decay = (T)(1 - lr * weight_decay); \
+        _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")         \
+        for (int64_t k = 0; k < p->numel; k++) {                                          \
+            T g = maximize ? -gd[k] : gd[k];                                              \
+            T x = pd[k];                                                                  \
+            if (weight_decay != 0) {                                                      \
+                if (decoupled_weight_decay) x = x * decay;                                \
+                else g = g + twd * x;                                                     \
+            }                                                                             \
+            T mk = LERP(T, md[k], g, w1);                                                 \
+            T vk = vd[k] * tb2 + w2 * g * g;                                              \
+            md[k] = mk;                                                                   \
+            vd[k] = vk;                                                                   \
+            if (vmaxd) {                                                                  \
+                if (vmaxd[k] > vk || vmaxd[k] != vmaxd[k]) vk = vmaxd[k];                 \
+                vmaxd[k] = vk;                                                            \
+            }                                                                             \
+            T denom = sqrt(vk) / bc2_sqrt + teps;                                         \
+            pd[k] = x + neg_step_size * mk / denom;                                       \
+        }                                                                                 \
+    } while (0)
+
+int pa_adam_step(int n, pa_tensor **params, pa_tensor **exp_avgs, pa_tensor **exp_avg_sqs,
+                 pa_tensor **max_exp_avg_sqs, const double *steps, double lr, double beta1,
+                 double beta2, double eps, double weight_decay, int decoupled_weight_decay,
+                 int amsgrad, int maximize) {
+    if (n < 0 || (n > 0 && (!params || !exp_avgs || !exp_avg_sqs)))
+        return pa_error(PA_ERR_VALUE, "adam: parameters and state buffers are required");
+    if (amsgrad && !max_exp_avg_sqs)
+        return pa_error(PA_ERR_VALUE, "adam: amsgrad needs max_exp_avg_sq buffers");
+    if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+        return pa_error(PA_ERR_VALUE, "adam: betas (%g, %g) must be in [0, 1)", beta1, beta2);
+    pa_tensor **buffers[3] = {exp_avgs, exp_avg_sqs, amsgrad ? max_exp_avg_sqs : NULL};
+    TRY(check_buffers("adam", n, params, 3, buffers));
+    TRY(check_steps("adam", n, steps));
+    for (int i = 0; i < n; i++) {
+        pa_tensor *p = params[i], *m = exp_avgs[i], *v = exp_avg_sqs[i];
+        pa_tensor *vmax = amsgrad ? max_exp_avg_sqs[i] : NULL;
+        if (!p->grad) continue;
+        const double step = steps[i];
+        int nt = pa_threads_for_elements(p->numel);
+        if (p->dtype == PA_FLOAT32) ADAM_LOOP(float);
+        else ADAM_LOOP(double);
+        pa_bump_version(p);
+        pa_bump_version(m);
+        pa_bump_version(v);
+        if (vmax) pa_bump_version(vmax);
+    }
+    return PA_OK;
+}
+
+/* PyTorch's RMSprop (_single_tensor_rmsprop), per element, in the parameter's precision:
+ *   g = grad (negated if maximize) + wd * p;  s = s * alpha + (1 - alpha) * g * g
+ *   centered: a = lerp(a, g, 1 - alpha), avg = sqrt(s - a * a) + eps;  else sqrt(s) + eps
+ *   momentum: buf = buf * momentum + g / avg, p = p - lr * buf;  else p = p - lr * g / avg */
+#define RMSPROP_LOOP(T)                                                                   \
+    do {                                                                                  \
+        T *pd = (T *)p->data, *sd = (T *)s->data;                                         \
+        T *ad = a ? (T *)a->data : NULL, *bd = b ? (T *)b->data : NULL;                   \
+        const T *gd = (const T *)p->grad->data;                                           \
+        const T talpha = (T)alpha, w = (T)(1 - alpha), teps = (T)eps;                     \
+        const T twd = (T)weight_decay, tm = (T)momentum, neg_lr = (T)(-lr);               \
+        _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")         \
+        for (int64_t k = 0; k < p->numel; k++) {                                          \
+            T g = maximize ? -gd[k] : gd[k];                                              \
+            if (weight_decay != 0) g = g + twd * pd[k];                                   \
+            T sk = sd[k] * talpha + w * g * g;                                            \
+            sd[k] = sk;                                                                   \
+            T avg;                                                                        \
+            if (ad) {                                                                     \
+                T ak = LERP(T, ad[k], g, w);                                              \
+                ad[k] = ak;                                                               \
+                avg = sqrt(sk + (T)-1 * ak * ak);                                         \
+            } else {                                                                      \
+                avg = sqrt(sk);                                                           \
+            }                                                                             \
+            avg = avg + teps;                                                             \
+            if (bd) {                                                                     \
+                T bk = bd[k] * tm + (T)1 * g / avg;                                       \
+                bd[k] = bk;                                                               \
+                pd[k] = pd[k] + neg_lr * bk;                                              \
+            } else {                                                                      \
+                pd[k] = pd[k] + neg_lr * g / avg;                                         \
+            }                                                                             \
+        }                                                                                 \
+    } while (0)
+
+int pa_rmsprop_step(int n, pa_tensor **params, pa_tensor **square_avgs, pa_tensor **grad_avgs,
+                    pa_tensor **momentum_buffers, double lr, double alpha, double eps,
+                    double weight_decay, double momentum, int centered, int maximize) {
+    if (n < 0 || (n > 0 && (!params || !square_avgs)))
+        return pa_error(PA_ERR_VALUE, "rmsprop: parameters and square_avg buffers are required");
+    if (centered && !grad_avgs)
+        return pa_error(PA_ERR_VALUE, "rmsprop: centered needs grad_avg buffers");
+    if (momentum > 0 && !momentum_buffers)
+        return pa_error(PA_ERR_VALUE, "rmsprop: momentum %g needs momentum buffers", momentum);
+    pa_tensor **buffers[3] = {square_avgs, centered ? grad_avgs : NULL,
+                              momentum > 0 ? momentum_buffers : NULL};
+    TRY(check_buffers("rmsprop", n, params, 3, buffers));
+    for (int i = 0; i < n; i++) {
+        pa_tensor *p = params[i], *s = square_avgs[i];
+        pa_tensor *a = centered ? grad_avgs[i] : NULL, *b = momentum > 0 ? momentum_buffers[i] : NULL;
+        if (!p->grad) continue;
+        int nt = pa_threads_for_elements(p->numel);
+        if (p->dtype == PA_FLOAT32) RMSPROP_LOOP(float);
+        else RMSPROP_LOOP(double);
+        pa_bump_version(p);
+        pa_bump_version(s);
+        if (a) pa_bump_version(a);
+        if (b) pa_bump_version(b);
+    }
+    return PA_OK;
+}
+
+/* PyTorch's Adagrad (_single_tensor_adagrad, dense gradients), per element:
+ *   g = grad (negated if maximize) + wd * p;  sum = sum + g * g
+ *   p = p + (-lr / (1 + (t - 1) * lr_decay)) * g / (sqrt(sum) + eps) */
+#define ADAGRAD_LOOP(T)                                                                   \
+    do {                                                                                  \
+        T *pd = (T *)p->data, *sd = (T *)s->data;                                         \
+        const T *gd = (const T *)p->grad->data;                                           \
+        const T neg_clr = (T)(-(lr / (1 + (step - 1) * lr_decay)));                       \
+        const T teps = (T)eps, twd = (T)weight_decay;                                     \
+        _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")         \
+        for (int64_t k = 0; k < p->numel; k++) {                                          \
+            T g = maximize ? -gd[k] : gd[k];                                              \
+            if (weight_decay != 0) g = g + twd * pd[k];                                   \
+            T sk = sd[k] + (T)1 * g * g;                                                  \
+            sd[k] = sk;                                                                   \
+            pd[k] = pd[k] + neg_clr * g / (sqrt(sk) + teps);                              \
+        }                                                                                 \
+    } while (0)
+
+int pa_adagrad_step(int n, pa_tensor **params, pa_tensor **sums, const double *steps, double lr,
+                    double lr_decay, double weight_decay, double eps, int maximize) {
+    if (n < 0 || (n > 0 && (!params || !sums)))
+        return pa_error(PA_ERR_VALUE, "adagrad: parameters and sum buffers are required");
+    pa_tensor **buffers[1] = {sums};
+    TRY(check_buffers("adagrad", n, params, 1, buffers));
+    TRY(check_steps("adagrad", n, steps));
+    for (int i = 0; i < n; i++) {
+        pa_tensor *p = params[i], *s = sums[i];
+        if (!p->grad) continue;
+        const double step = steps[i];
+        int nt = pa_threads_for_elements(p->numel);
+        if (p->dtype == PA_FLOAT32) ADAGRAD_LOOP(float);
+        else ADAGRAD_LOOP(double);
+        pa_bump_version(p);
+        pa_bump_version(s);
     }
     return PA_OK;
 }

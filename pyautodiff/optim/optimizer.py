@@ -2,9 +2,25 @@
 state_dict, as torch.optim.Optimizer."""
 import copy
 
+from .._ffi import ffi, raise_error
 from .._tensor import Tensor
 
 __all__ = ["Optimizer"]
+
+
+def handles(tensors):
+    """A `pa_tensor *[]` of the tensors' C handles, for a fused update call."""
+    return ffi.new("pa_tensor *[]", [t._h for t in tensors])
+
+
+def params_with_grad(group):
+    """The parameters of a group that have a gradient (the ones a step updates)."""
+    return [p for p in group["params"] if p._h.grad != ffi.NULL]
+
+
+def check_status(status):
+    if status:
+        raise_error(status)
 
 
 class _Required:
@@ -97,6 +113,10 @@ class Optimizer:
             p = by_index[int(i)]
             restored = {}
             for k, v in s.items():
+                if k == "step":
+                    # A step count: a number here, a 0-dim tensor in PyTorch's state dicts.
+                    restored[k] = int(float(v))
+                    continue
                 if isinstance(v, Tensor):
                     v = v.detach().clone().to(p.dtype) if v.dtype.is_floating_point else v.detach().clone()
                 elif hasattr(v, "shape") and hasattr(v, "dtype"):

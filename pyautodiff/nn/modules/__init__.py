@@ -1,9 +1,19 @@
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .container import ModuleList, Sequential
+from .activation_extra import LeakyReLU
+from .container import ModuleDict, ModuleList, Sequential
+from .conv import Conv2d
+from .dropout import Dropout
+from .flatten import Flatten
 from .linear import Identity, Linear
 from .loss import CrossEntropyLoss, L1Loss, MSELoss
+from .loss_extra import BCELoss, BCEWithLogitsLoss, HuberLoss, NLLLoss, SmoothL1Loss
 from .module import Module
-from .flatten import Flatten
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .sparse import Embedding
 
-__all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "ReLU", "Sigmoid", "Tanh",
-           "GELU", "Softmax", "LogSoftmax", "CrossEntropyLoss", "MSELoss", "L1Loss", "Flatten"]
+__all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "ModuleDict", "ReLU", "LeakyReLU",
+           "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax", "Flatten", "Conv2d", "MaxPool2d",
+           "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout",
+           "Embedding", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
+           "BCELoss", "BCEWithLogitsLoss"]

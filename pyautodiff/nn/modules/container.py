@@ -1,9 +1,9 @@
-"""Containers: Sequential and ModuleList."""
+"""Containers: Sequential, ModuleList and ModuleDict."""
 from collections import OrderedDict
 
 from .module import Module
 
-__all__ = ["Sequential", "ModuleList"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict"]
 
 
 class Sequential(Module):
@@ -72,3 +72,55 @@ class ModuleList(Module):
         for m in modules:
             self.append(m)
         return self
+
+
+class ModuleDict(Module):
+    """An ordered dict of modules, registered under their keys (as torch.nn.ModuleDict)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def clear(self):
+        self._modules.clear()
+
+    def pop(self, key):
+        module = self[key]
+        del self[key]
+        return module
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def update(self, modules):
+        """Adds (key, module) pairs from a mapping or an iterable of pairs."""
+        if hasattr(modules, "items"):
+            modules = modules.items()
+        for entry in modules:
+            key, module = entry
+            self[key] = module

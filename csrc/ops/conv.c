@@ -1,0 +1,336 @@
+/* 2-d convolution (torch.nn.functional.conv2d), forward and backward side by side.
+ *
+ * im2col on top of the GEMM kernels.  The batch is processed in chunks of `nb` samples
+ * whose columns sit side by side in one (C*kh*kw, nb*L) matrix (L = output pixels), so
+ * each group is one large product that the GEMM threads itself:
+ *
+ *   forward      Y_g (Og x nbL)  = W_g (Og x K) @ col_g (K x nbL)
+ *   grad weight  dW_g (Og x K)  += dY_g (Og x nbL) @ col_g^T          (trans_b)
+ *   grad input   dcol_g (K x nbL) = W_g^T @ dY_g, then col2im          (trans_a)
+ *
+ * The chunk size depends only on the shapes, the K sums stay whole inside the GEMM,
+ * and im2col/col2im/bias loops give each output element to one thread with a fixed
+ * order of additions: results are bit-identical for any thread count. */
+#include <stdlib.h>
+
+#include "../kernels/gemm.h"
+#include "layer_util.h"
+
+/* NOTE: 1M elements (4 MB in float32) of columns per chunk keeps the GEMM large while
+ * bounding the scratch memory for big inputs. */
+enum { COL_CHUNK_ELEMENTS = 1 << 20 };
+
+typedef struct {
+    int64_t n, c, h, w;         /* input (N, C, H, W) */
+    int64_t o, kh, kw;          /* weight (O, C / groups, kh, kw) */
+    int64_t oh, ow;             /* output spatial size */
+    int64_t sh, sw, ph, pw, dh, dw, groups;
+} conv_geom;
+
+static int conv_check(const pa_tensor *x, const pa_tensor *w, const pa_tensor *b,
+                      const int64_t *prm, conv_geom *g) {
+    char b1[128], b2[128];
+    TRY(pa_layer_check_float("conv2d", "input", x, -1));
+    TRY(pa_layer_check_float("conv2d", "weight", w, x->dtype));
+    if (x->ndim != 4)
+        return pa_error(PA_ERR_VALUE, "conv2d: expected a 4-d input (N, C, H, W), got shape %s",
+                        PA_SHAPE_STR(x, b1));
+    if (w->ndim != 4)
+        return pa_error(PA_ERR_VALUE, "conv2d: expected a 4-d weight (out_channels, in_channels / "
+                        "groups, kH, kW), got shape %s", PA_SHAPE_STR(w, b1));
+    for (int k = 0; k < 2; k++) {
+        if (prm[k] < 1)
+            return pa_error(PA_ERR_VALUE, "conv2d: stride must be positive, got (%lld, %lld)",
+                            (long long)prm[0], (long long)prm[1]);
+        if (prm[2 + k] < 0)
+            return pa_error(PA_ERR_VALUE, "conv2d: padding must be non-negative, got (%lld, %lld)",
+                            (long long)prm[2], (long long)prm[3]);
+        if (prm[4 + k] < 1)
+            return pa_error(PA_ERR_VALUE, "conv2d: dilation must be positive, got (%lld, %lld)",
+                            (long long)prm[4], (long long)prm[5]);
+    }
+    int64_t groups = prm[6];
+    if (groups < 1)
+        return pa_error(PA_ERR_VALUE, "conv2d: groups must be positive, got %lld", (long long)groups);
+    *g = (conv_geom){.n = x->shape[0], .c = x->shape[1], .h = x->shape[2], .w = x->shape[3],
+                     .o = w->shape[0], .kh = w->shape[2], .kw = w->shape[3],
+                     .sh = prm[0], .sw = prm[1], .ph = prm[2], .pw = prm[3], .dh = prm[4],
+                     .dw = prm[5], .groups = groups};
+    if (g->o % groups != 0 || w->shape[1] * groups != g->c || g->o == 0)
+        return pa_error(PA_ERR_VALUE, "conv2d: given groups=%lld, weight of shape %s expects the "
+                        "input %s to have %lld channels (and out_channels divisible by groups), but "
+                        "it has %lld", (long long)groups, PA_SHAPE_STR(w, b1), PA_SHAPE_STR(x, b2),
+                        (long long)(w->shape[1] * groups), (long long)g->c);
+    if (g->kh < 1 || g->kw < 1)
+        return pa_error(PA_ERR_VALUE, "conv2d: weight of shape %s has an empty kernel",
+                        PA_SHAPE_STR(w, b1));
+    int64_t eh = g->dh * (g->kh - 1) + 1, ew = g->dw * (g->kw - 1) + 1;
+    int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
+    if (eh > hp || ew > wp)
+        return pa_error(PA_ERR_VALUE, "conv2d: padded input size per channel (%lld x %lld) is "
+                        "smaller than the dilated kernel size (%lld x %lld) (input %s, weight %s)",
+                        (long long)hp, (long long)wp, (long long)eh, (long long)ew,
+                        PA_SHAPE_STR(x, b1), PA_SHAPE_STR(w, b2));
+    if (b) TRY(pa_layer_check_vector("conv2d", "bias", b, g->o, x->dtype));
+    g->oh = (hp - eh) / g->sh + 1;
+    g->ow = (wp - ew) / g->sw + 1;
+    return PA_OK;
+}
+
+static void gemm(int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *a,
+                 int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc) {
+    if (dtype == PA_FLOAT32)
+        pa_kernel_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, (float)beta, c, ldc);
+    else
+        pa_kernel_dgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* Range [lo, hi) of output positions o whose input position o*s + off lies in [0, size). */
+static void valid_range(int64_t off, int64_t s, int64_t size, int64_t out, int64_t *lo, int64_t *hi) {
+    int64_t a = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t b = size - off <= 0 ? 0 : (size - off + s - 1) / s;
+    *lo = a < out ? a : out;
+    *hi = b < out ? b : out;
+    if (*hi < *lo) *hi = *lo;
+}
+
+/* Columns of samples [n0, n0 + nb) of x into col (C*kh*kw, nb*L). */
+static void im2col(const conv_geom *g, const pa_tensor *x, int64_t n0, int64_t nb, char *col) {
+    int64_t L = g->oh * g->ow, rows = g->c * g->kh * g->kw, ld = nb * L;
+    int nt = pa_threads_for_elements(rows * ld);
+    PA_DISPATCH_FLOAT(x->dtype, T, {
+        const T *xs = (const T *)x->data;
+        T *cs = (T *)col;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t s = 0; s < nb; s++) {
+                int64_t c = r / (g->kh * g->kw), i = r / g->kw % g->kh, j = r % g->kw;
+                const T *plane = xs + ((n0 + s) * g->c + c) * g->h * g->w;
+                T *dst = cs + r * ld + s * L;
+                int64_t oy0, oy1, ox0, ox1;
+                valid_range(i * g->dh - g->ph, g->sh, g->h, g->oh, &oy0, &oy1);
+                valid_range(j * g->dw - g->pw, g->sw, g->w, g->ow, &ox0, &ox1);
+                for (int64_t oy = 0; oy < g->oh; oy++) {
+                    T *d = dst + oy * g->ow;
+                    if (oy < oy0 || oy >= oy1) {
+                        for (int64_t ox = 0; ox < g->ow; ox++) d[ox] = 0;
+                        continue;
+                    }
+                    const T *src = plane + (oy * g->sh + i * g->dh - g->ph) * g->w + j * g->dw - g->pw;
+                    for (int64_t ox = 0; ox < ox0; ox++) d[ox] = 0;
+                    if (g->sw == 1)
+                        for (int64_t ox = ox0; ox < ox1; ox++) d[ox] = src[ox];
+                    else
+                        for (int64_t ox = ox0; ox < ox1; ox++) d[ox] = src[ox * g->sw];
+                    for (int64_t ox = ox1; ox < g->ow; ox++) d[ox] = 0;
+                }
+            }
+    });
+}
+
+/* dx[n0 + s] = the columns of col (C*kh*kw, nb*L) added back onto their input pixels.
+ * One thread per (sample, channel) plane, kernel offsets in a fixed order. */
+static void col2im(const conv_geom *g, const char *col, int64_t n0, int64_t nb, pa_tensor *dx) {
+    int64_t L = g->oh * g->ow, ld = nb * L, khw = g->kh * g->kw;
+    int nt = pa_threads_for_elements(g->c * khw * ld);
+    PA_DISPATCH_FLOAT(dx->dtype, T, {
+        const T *cs = (const T *)col;
+        T *xs = (T *)dx->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
+        for (int64_t s = 0; s < nb; s++)
+            for (int64_t c = 0; c < g->c; c++) {
+                T *plane = xs + ((n0 + s) * g->c + c) * g->h * g->w;
+                for (int64_t p = 0; p < g->h * g->w; p++) plane[p] = 0;
+                for (int64_t r = c * khw; r < (c + 1) * khw; r++) {
+                    int64_t i = r / g->kw % g->kh, j = r % g->kw;
+                    const T *src = cs + r * ld + s * L;
+                    int64_t oy0, oy1, ox0, ox1;
+                    valid_range(i * g->dh - g->ph, g->sh, g->h, g->oh, &oy0, &oy1);
+                    valid_range(j * g->dw - g->pw, g->sw, g->w, g->ow, &ox0, &ox1);
+                    for (int64_t oy = oy0; oy < oy1; oy++) {
+                        T *d = plane + (oy * g->sh + i * g->dh - g->ph) * g->w + j * g->dw - g->pw;
+                        const T *sr = src + oy * g->ow;
+                        for (int64_t ox = ox0; ox < ox1; ox++) d[ox * g->sw] += sr[ox];
+                    }
+                }
+            }
+    });
+}
+
+/* Copies y (N, O, L) samples [n0, n0 + nb) to/from buf (O, nb*L); to_buf selects. */
+static void shuffle_chunk(const conv_geom *g, char *y, char *buf, int64_t n0, int64_t nb,
+                          int to_buf, size_t isz) {
+    int64_t L = g->oh * g->ow;
+    int nt = pa_threads_for_elements(g->o * nb * L);
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
+    for (int64_t o = 0; o < g->o; o++)
+        for (int64_t s = 0; s < nb; s++) {
+            char *yp = y + (((n0 + s) * g->o + o) * L) * (int64_t)isz;
+            char *bp = buf + (o * nb * L + s * L) * (int64_t)isz;
+            if (to_buf) memcpy(bp, yp, (size_t)L * isz);
+            else memcpy(yp, bp, (size_t)L * isz);
+        }
+}
+
+static int64_t chunk_size(const conv_geom *g) {
+    int64_t per = g->c * g->kh * g->kw * g->oh * g->ow;
+    int64_t nb = per > 0 ? COL_CHUNK_ELEMENTS / per : g->n;
+    if (nb < 1) nb = 1;
+    return nb < g->n ? nb : (g->n > 0 ? g->n : 1);
+}
+
+/* Scratch matrices for one chunk: columns (C*kh*kw, nb*L) and outputs (O, nb*L). */
+static int chunk_buffers(const conv_geom *g, int64_t nb, int dtype, pa_tensor **col, pa_tensor **buf) {
+    int64_t L = g->oh * g->ow;
+    int64_t ncol = g->c * g->kh * g->kw * nb * L, nbuf = g->o * nb * L;
+    *col = pa_tensor_new(1, &ncol, dtype);
+    *buf = *col ? pa_tensor_new(1, &nbuf, dtype) : NULL;
+    if (*buf) return PA_OK;
+    pa_tensor_release(*col);
+    *col = NULL;
+    return PA_ERR_MEMORY;
+}
+
+static void conv_forward(const conv_geom *g, const pa_tensor *x, const pa_tensor *w,
+                         const pa_tensor *b, pa_tensor *y, pa_tensor *col, pa_tensor *buf, int64_t nb) {
+    int64_t L = g->oh * g->ow, og = g->o / g->groups, K = g->c / g->groups * g->kh * g->kw;
+    size_t isz = pa_dtype_size(x->dtype);
+    for (int64_t n0 = 0; n0 < g->n; n0 += nb) {
+        int64_t cur = g->n - n0 < nb ? g->n - n0 : nb, ld = cur * L;
+        im2col(g, x, n0, cur, col->data);
+        for (int64_t gr = 0; gr < g->groups; gr++)
+            gemm(x->dtype, 0, 0, og, ld, K, w->data + gr * og * K * (int64_t)isz, K,
+                 col->data + gr * K * ld * (int64_t)isz, ld, 0.0,
+                 buf->data + gr * og * ld * (int64_t)isz, ld);
+        if (b) {
+            int nt = pa_threads_for_elements(g->o * ld);
+            PA_DISPATCH_FLOAT(x->dtype, T, {
+                T *bs = (T *)buf->data;
+                const T *bias = (const T *)b->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+                for (int64_t o = 0; o < g->o; o++)
+                    for (int64_t k = 0; k < ld; k++) bs[o * ld + k] += bias[o];
+            });
+        }
+        shuffle_chunk(g, y->data, buf->data, n0, cur, 0, isz);
+    }
+}
+
+int pa_conv2d(pa_tensor *input, pa_tensor *weight, pa_tensor *bias, int64_t stride_h,
+              int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dilation_h,
+              int64_t dilation_w, int64_t groups, pa_tensor **out) {
+    int64_t prm[7] = {stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups};
+    conv_geom g;
+    TRY(conv_check(input, weight, bias, prm, &g));
+    int64_t shape[4] = {g.n, g.o, g.oh, g.ow};
+    pa_tensor *x = pa_contiguous_nograd(input), *w = x ? pa_contiguous_nograd(weight) : NULL;
+    pa_tensor *b = w && bias ? pa_contiguous_nograd(bias) : NULL;
+    pa_tensor *y = w && (b || !bias) ? pa_tensor_new(4, shape, input->dtype) : NULL;
+    pa_tensor *col = NULL, *buf = NULL;
+    int64_t nb = chunk_size(&g);
+    int rc = y ? chunk_buffers(&g, nb, input->dtype, &col, &buf) : PA_ERR_MEMORY;
+    if (!rc) conv_forward(&g, x, w, b, y, col, buf, nb);
+    pa_tensor_release(x);
+    pa_tensor_release(w);
+    pa_tensor_release(b);
+    pa_tensor_release(col);
+    pa_tensor_release(buf);
+    if (rc) {
+        pa_tensor_release(y);
+        return rc;
+    }
+    *out = y;
+    pa_tensor *inputs[3] = {input, weight, bias};
+    if (!pa_needs_grad(3, inputs)) return PA_OK;
+    pa_node *node = pa_node_new(PA_OP_CONV2D, 3, inputs, y);
+    if (!node) return pa_layer_fail(PA_ERR_MEMORY, out);
+    if (pa_input_needs_grad(node, 1)) rc = pa_node_save(node, 0, input);
+    if (!rc && pa_input_needs_grad(node, 0)) rc = pa_node_save(node, 1, weight);
+    memcpy(node->iarg, prm, sizeof prm);
+    return rc ? pa_layer_fail(rc, out) : PA_OK;
+}
+
+/* Bias gradient: per output channel, the sum over samples and pixels in a fixed order. */
+static pa_tensor *bias_grad(const conv_geom *g, const pa_tensor *gy) {
+    pa_tensor *db = pa_tensor_new(1, &g->o, gy->dtype);
+    if (!db) return NULL;
+    int64_t L = g->oh * g->ow;
+    int nt = pa_threads_for_elements(g->n * g->o * L);
+    PA_DISPATCH_FLOAT(gy->dtype, T, {
+        const T *gs = (const T *)gy->data;
+        T *out = (T *)db->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t o = 0; o < g->o; o++) {
+            double s = 0;
+            for (int64_t n = 0; n < g->n; n++)
+                for (int64_t k = 0; k < L; k++) s += (double)gs[(n * g->o + o) * L + k];
+            out[o] = (T)s;
+        }
+    });
+    return db;
+}
+
+int pa_backward_CONV2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    bool need_x = pa_input_needs_grad(node, 0), need_w = pa_input_needs_grad(node, 1);
+    conv_geom g;
+    const pa_meta *mx = &node->next[0].meta, *mw = &node->next[1].meta;
+    g = (conv_geom){.n = mx->shape[0], .c = mx->shape[1], .h = mx->shape[2], .w = mx->shape[3],
+                    .o = mw->shape[0], .kh = mw->shape[2], .kw = mw->shape[3],
+                    .oh = node->out.shape[2], .ow = node->out.shape[3],
+                    .sh = node->iarg[0], .sw = node->iarg[1], .ph = node->iarg[2],
+                    .pw = node->iarg[3], .dh = node->iarg[4], .dw = node->iarg[5],
+                    .groups = node->iarg[6]};
+    int dtype = node->out.dtype;
+    size_t isz = pa_dtype_size(dtype);
+    pa_tensor *gy = pa_contiguous_nograd(grad);
+    PA_CHECK_OOM(gy);
+    int rc = PA_OK;
+    if (pa_input_needs_grad(node, 2) && !(grads[2] = bias_grad(&g, gy))) rc = PA_ERR_MEMORY;
+    pa_tensor *x = NULL, *w = NULL, *col = NULL, *buf = NULL, *dx = NULL, *dw = NULL;
+    int64_t nb = chunk_size(&g);
+    if (!rc && (need_x || need_w)) rc = chunk_buffers(&g, nb, dtype, &col, &buf);
+    if (!rc && need_w) {
+        int64_t wshape[4] = {g.o, g.c / g.groups, g.kh, g.kw};
+        x = pa_contiguous_nograd(node->saved[0]);
+        dw = x ? pa_tensor_new(4, wshape, dtype) : NULL;
+        if (!dw) rc = PA_ERR_MEMORY;
+    }
+    if (!rc && need_x) {
+        w = pa_contiguous_nograd(node->saved[1]);
+        dx = w ? pa_tensor_new(4, mx->shape, dtype) : NULL;
+        if (!dx) rc = PA_ERR_MEMORY;
+    }
+    int64_t L = g.oh * g.ow, og = g.o / g.groups, K = g.c / g.groups * g.kh * g.kw;
+    for (int64_t n0 = 0; !rc && (need_x || need_w) && n0 < g.n; n0 += nb) {
+        int64_t cur = g.n - n0 < nb ? g.n - n0 : nb, ld = cur * L;
+        shuffle_chunk(&g, gy->data, buf->data, n0, cur, 1, isz);
+        if (need_w) {
+            im2col(&g, x, n0, cur, col->data);
+            for (int64_t gr = 0; gr < g.groups; gr++)
+                gemm(dtype, 0, 1, og, K, ld, buf->data + gr * og * ld * (int64_t)isz, ld,
+                     col->data + gr * K * ld * (int64_t)isz, ld, n0 > 0 ? 1.0 : 0.0,
+                     dw->data + gr * og * K * (int64_t)isz, K);
+        }
+        if (need_x) {
+            for (int64_t gr = 0; gr < g.groups; gr++)
+                gemm(dtype, 1, 0, K, ld, og, w->data + gr * og * K * (int64_t)isz, K,
+                     buf->data + gr * og * ld * (int64_t)isz, ld, 0.0,
+                     col->data + gr * K * ld * (int64_t)isz, ld);
+            col2im(&g, col->data, n0, cur, dx);
+        }
+    }
+    if (!rc && need_w && g.n == 0) rc = pa_fill_(dw, 0);
+    if (!rc) {
+        grads[0] = dx;
+        grads[1] = dw;
+        dx = dw = NULL;
+    }
+    pa_tensor_release(gy);
+    pa_tensor_release(x);
+    pa_tensor_release(w);
+    pa_tensor_release(col);
+    pa_tensor_release(buf);
+    pa_tensor_release(dx);
+    pa_tensor_release(dw);
+    return rc;
+}

@@ -1,0 +1,83 @@
+/* dropout and leaky_relu: elementwise layers with their backward.
+ *
+ * The dropout mask is drawn from the core generator (pa_rng_uniform) one element after
+ * another in row-major order, so a seed gives the same mask for any thread count; it
+ * is stored already scaled (0 or 1 / (1 - p)) and the backward multiplies by it. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "layer_util.h"
+
+/* ---- dropout ------------------------------------------------------------------- */
+int pa_dropout(pa_tensor *input, double p, int training, pa_tensor **out) {
+    TRY(pa_layer_check_float("dropout", "input", input, -1));
+    if (!(p >= 0 && p <= 1))
+        return pa_error(PA_ERR_VALUE, "dropout: probability has to be between 0 and 1, but got %g", p);
+    if (!training || p == 0) return pa_clone(input, out);  /* a copy with an identity-like graph */
+    pa_tensor *mask = pa_tensor_new(input->ndim, input->shape, input->dtype);
+    PA_CHECK_OOM(mask);
+    double scale = p < 1 ? 1.0 / (1.0 - p) : 0.0;
+    PA_DISPATCH_FLOAT(input->dtype, T, {
+        T *ms = (T *)mask->data;
+        for (int64_t i = 0; i < mask->numel; i++) ms[i] = pa_rng_uniform() < p ? (T)0 : (T)scale;
+    });
+    int was = pa_is_grad_enabled();
+    pa_set_grad_enabled(0);
+    int rc = pa_binary(PA_BIN_MUL, input, mask, out);
+    pa_set_grad_enabled(was);
+    if (!rc && pa_needs_grad(1, &input)) {
+        pa_node *node = pa_node_new(PA_OP_DROPOUT, 1, &input, *out);
+        rc = node ? pa_node_save(node, 0, mask) : PA_ERR_MEMORY;
+        if (rc) pa_layer_fail(rc, out);
+    }
+    pa_tensor_release(mask);
+    return rc;
+}
+
+int pa_backward_DROPOUT(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    return pa_binary(PA_BIN_MUL, grad, node->saved[0], &grads[0]);
+}
+
+/* ---- leaky_relu ---------------------------------------------------------------- */
+/* prm[0] is the negative slope; the gradient at 0 is the slope's side, as in PyTorch
+ * (x > 0 ? g : g * slope). */
+PA_UNARY_LOOP(leaky_relu_f32, float, float, x > 0 ? x : x * (float)prm[0])
+PA_UNARY_LOOP(leaky_relu_f64, double, double, x > 0 ? x : x * prm[0])
+PA_BINARY_LOOP(leaky_relu_grad_f32, float, float, y > 0 ? x : x * (float)prm[0])
+PA_BINARY_LOOP(leaky_relu_grad_f64, double, double, y > 0 ? x : x * prm[0])
+
+int pa_leaky_relu(pa_tensor *input, double negative_slope, pa_tensor **out) {
+    TRY(pa_layer_check_float("leaky_relu", "input", input, -1));
+    if (!isfinite(negative_slope))
+        return pa_error(PA_ERR_VALUE, "leaky_relu: negative_slope must be finite, got %g", negative_slope);
+    pa_tensor *y = pa_tensor_new(input->ndim, input->shape, input->dtype);
+    PA_CHECK_OOM(y);
+    char *data[2] = {y->data, input->data};
+    const int64_t *strides[2] = {y->strides, input->strides};
+    size_t sz = pa_dtype_size(input->dtype), sizes[2] = {sz, sz};
+    double prm[1] = {negative_slope};
+    pa_run_loop(input->dtype == PA_FLOAT32 ? leaky_relu_f32 : leaky_relu_f64, input->ndim,
+                input->shape, 2, data, strides, sizes, prm);
+    *out = y;
+    if (!pa_needs_grad(1, &input)) return PA_OK;
+    pa_node *node = pa_node_new(PA_OP_LEAKY_RELU, 1, &input, y);
+    int rc = node ? pa_node_save(node, 0, input) : PA_ERR_MEMORY;
+    if (node) node->farg[0] = negative_slope;
+    return rc ? pa_layer_fail(rc, out) : PA_OK;
+}
+
+int pa_backward_LEAKY_RELU(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    pa_tensor *x = node->saved[0];
+    pa_tensor *gx = pa_tensor_new(x->ndim, x->shape, x->dtype);
+    PA_CHECK_OOM(gx);
+    int64_t sg[PA_MAX_DIMS];
+    pa_broadcast_strides(grad, x->ndim, x->shape, sg);
+    char *data[3] = {gx->data, grad->data, x->data};
+    const int64_t *strides[3] = {gx->strides, sg, x->strides};
+    size_t sz = pa_dtype_size(x->dtype), sizes[3] = {sz, sz, sz};
+    double prm[1] = {node->farg[0]};
+    pa_run_loop(x->dtype == PA_FLOAT32 ? leaky_relu_grad_f32 : leaky_relu_grad_f64, x->ndim,
+                x->shape, 3, data, strides, sizes, prm);
+    grads[0] = gx;
+    return PA_OK;
+}

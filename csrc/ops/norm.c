@@ -1,0 +1,362 @@
+/* Normalisation layers: batch_norm and layer_norm, forward and backward side by side.
+ *
+ * Statistics are computed in double, two-pass (mean, then the mean squared deviation),
+ * each by one thread in a fixed order: per channel for batch_norm, per row for
+ * layer_norm.  The per-batch mean and 1/sqrt(var + eps) are saved as a float64 (2, C)
+ * tensor for the backward. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "layer_util.h"
+
+/* ---- batch_norm ---------------------------------------------------------------- */
+/* x viewed as (N, C, S): element (n, c, s) at (n * C + c) * S + s. */
+typedef struct {
+    int64_t n, c, s;
+} bn_geom;
+
+static int bn_check(const pa_tensor *x, const pa_tensor *rm, const pa_tensor *rv, const pa_tensor *w,
+                    const pa_tensor *b, int training, double momentum, double eps, bn_geom *g) {
+    char b1[128];
+    TRY(pa_layer_check_float("batch_norm", "input", x, -1));
+    if (x->ndim < 2)
+        return pa_error(PA_ERR_VALUE, "batch_norm: expected an input of at least 2 dims (N, C, ...), "
+                        "got shape %s", PA_SHAPE_STR(x, b1));
+    g->n = x->shape[0];
+    g->c = x->shape[1];
+    g->s = pa_shape_numel(x->ndim - 2, x->shape + 2);
+    if (w) TRY(pa_layer_check_vector("batch_norm", "weight", w, g->c, x->dtype));
+    if (b) TRY(pa_layer_check_vector("batch_norm", "bias", b, g->c, x->dtype));
+    if (rm) TRY(pa_layer_check_vector("batch_norm", "running_mean", rm, g->c, x->dtype));
+    if (rv) TRY(pa_layer_check_vector("batch_norm", "running_var", rv, g->c, x->dtype));
+    if (!rm != !rv)
+        return pa_error(PA_ERR_VALUE, "batch_norm: running_mean and running_var must both be given "
+                        "or both be None");
+    if (!training && !rm)
+        return pa_error(PA_ERR_VALUE, "batch_norm: running_mean and running_var must be defined in "
+                        "evaluation mode (training=False)");
+    if (training && g->n * g->s <= 1)
+        return pa_error(PA_ERR_VALUE, "batch_norm: expected more than 1 value per channel when "
+                        "training, got input of shape %s", PA_SHAPE_STR(x, b1));
+    if (!(eps > 0) || !isfinite(momentum))
+        return pa_error(PA_ERR_VALUE, "batch_norm: eps must be positive and momentum finite, got "
+                        "eps=%g momentum=%g", eps, momentum);
+    return PA_OK;
+}
+
+/* Batch mean and 1/sqrt(biased var + eps) per channel into stats (2, C); the running
+ * statistics get the unbiased variance, as in PyTorch. */
+static void bn_batch_stats(const bn_geom *g, const pa_tensor *x, double *stats, pa_tensor *rm,
+                           pa_tensor *rv, double momentum, double eps) {
+    int64_t m = g->n * g->s;
+    int nt = pa_threads_for_elements(g->n * g->c * g->s);
+    PA_DISPATCH_FLOAT(x->dtype, T, {
+        const T *xs = (const T *)x->data;
+        T *rms = rm ? (T *)rm->data : NULL, *rvs = rv ? (T *)rv->data : NULL;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t c = 0; c < g->c; c++) {
+            double sum = 0, sq = 0;
+            for (int64_t n = 0; n < g->n; n++)
+                for (int64_t k = 0; k < g->s; k++) sum += (double)xs[(n * g->c + c) * g->s + k];
+            double mean = sum / (double)m;
+            for (int64_t n = 0; n < g->n; n++)
+                for (int64_t k = 0; k < g->s; k++) {
+                    double d = (double)xs[(n * g->c + c) * g->s + k] - mean;
+                    sq += d * d;
+                }
+            double var = sq / (double)m;
+            stats[c] = mean;
+            stats[g->c + c] = 1.0 / sqrt(var + eps);
+            if (rms) {
+                T *pm = rms + c * rm->strides[0], *pv = rvs + c * rv->strides[0];
+                *pm = (T)((1.0 - momentum) * (double)*pm + momentum * mean);
+                *pv = (T)((1.0 - momentum) * (double)*pv + momentum * sq / (double)(m - 1));
+            }
+        }
+    });
+}
+
+static void bn_apply(const bn_geom *g, const pa_tensor *x, const double *stats, const pa_tensor *w,
+                     const pa_tensor *b, pa_tensor *y) {
+    int nt = pa_threads_for_elements(g->n * g->c * g->s);
+    PA_DISPATCH_FLOAT(x->dtype, T, {
+        const T *xs = (const T *)x->data;
+        T *ys = (T *)y->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
+        for (int64_t n = 0; n < g->n; n++)
+            for (int64_t c = 0; c < g->c; c++) {
+                double scale = stats[g->c + c] * (w ? (double)((T *)w->data)[c * w->strides[0]] : 1.0);
+                double shift = (b ? (double)((T *)b->data)[c * b->strides[0]] : 0.0) - stats[c] * scale;
+                const T *xr = xs + (n * g->c + c) * g->s;
+                T *yr = ys + (n * g->c + c) * g->s;
+                for (int64_t k = 0; k < g->s; k++) yr[k] = (T)((double)xr[k] * scale + shift);
+            }
+    });
+}
+
+int pa_batch_norm(pa_tensor *input, pa_tensor *running_mean, pa_tensor *running_var,
+                  pa_tensor *weight, pa_tensor *bias, int training, double momentum, double eps,
+                  pa_tensor **out) {
+    bn_geom g;
+    TRY(bn_check(input, running_mean, running_var, weight, bias, training, momentum, eps, &g));
+    int64_t sshape[2] = {2, g.c};
+    pa_tensor *x = pa_contiguous_nograd(input);
+    pa_tensor *stats = x ? pa_tensor_new(2, sshape, PA_FLOAT64) : NULL;
+    pa_tensor *y = stats ? pa_tensor_new(input->ndim, input->shape, input->dtype) : NULL;
+    if (!y) {
+        pa_tensor_release(x);
+        pa_tensor_release(stats);
+        return PA_ERR_MEMORY;
+    }
+    double *st = (double *)stats->data;
+    if (training) {
+        bn_batch_stats(&g, x, st, running_mean, running_var, momentum, eps);
+        if (running_mean) {
+            pa_bump_version(running_mean);
+            pa_bump_version(running_var);
+        }
+    } else {
+        PA_DISPATCH_FLOAT(input->dtype, T, {
+            for (int64_t c = 0; c < g.c; c++) {
+                st[c] = (double)((T *)running_mean->data)[c * running_mean->strides[0]];
+                st[g.c + c] = 1.0 / sqrt((double)((T *)running_var->data)[c * running_var->strides[0]] + eps);
+            }
+        });
+    }
+    bn_apply(&g, x, st, weight, bias, y);
+    pa_tensor_release(x);
+    *out = y;
+    pa_tensor *inputs[3] = {input, weight, bias};
+    int rc = PA_OK;
+    if (pa_needs_grad(3, inputs)) {
+        pa_node *node = pa_node_new(PA_OP_BATCH_NORM, 3, inputs, y);
+        rc = node ? pa_node_save(node, 0, input) : PA_ERR_MEMORY;
+        if (!rc && weight) rc = pa_node_save(node, 1, weight);
+        if (!rc) rc = pa_node_save(node, 2, stats);
+        if (node) node->iarg[0] = training;
+    }
+    pa_tensor_release(stats);
+    return rc ? pa_layer_fail(rc, out) : PA_OK;
+}
+
+/* training: dx = w * invstd * (g - mean(g) - xhat * mean(g * xhat));
+ * eval (constant statistics): dx = w * invstd * g.  dw = sum(g * xhat), db = sum(g). */
+int pa_backward_BATCH_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    pa_tensor *x = pa_contiguous_nograd(node->saved[0]), *w = node->saved[1];
+    pa_tensor *gy = x ? pa_contiguous_nograd(grad) : NULL;
+    const double *st = (const double *)node->saved[2]->data;
+    int training = (int)node->iarg[0];
+    bool need_x = pa_input_needs_grad(node, 0), need_w = pa_input_needs_grad(node, 1),
+         need_b = pa_input_needs_grad(node, 2);
+    bn_geom g = {x ? x->shape[0] : 0, x ? x->shape[1] : 0, x ? pa_shape_numel(x->ndim - 2, x->shape + 2) : 0};
+    pa_tensor *dx = gy && need_x ? pa_tensor_new(x->ndim, x->shape, x->dtype) : NULL;
+    pa_tensor *dw = gy && need_w ? pa_tensor_new(1, &g.c, x->dtype) : NULL;
+    pa_tensor *db = gy && need_b ? pa_tensor_new(1, &g.c, x->dtype) : NULL;
+    if (!gy || (need_x && !dx) || (need_w && !dw) || (need_b && !db)) {
+        pa_tensor_release(x);
+        pa_tensor_release(gy);
+        pa_tensor_release(dx);
+        pa_tensor_release(dw);
+        pa_tensor_release(db);
+        return PA_ERR_MEMORY;
+    }
+    double m = (double)(g.n * g.s);
+    int nt = pa_threads_for_elements(g.n * g.c * g.s);
+    PA_DISPATCH_FLOAT(x->dtype, T, {
+        const T *xs = (const T *)x->data, *gs = (const T *)gy->data;
+        T *dxs = dx ? (T *)dx->data : NULL, *dws = dw ? (T *)dw->data : NULL, *dbs = db ? (T *)db->data : NULL;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t c = 0; c < g.c; c++) {
+            double mean = st[c], invstd = st[g.c + c], sg = 0, sgx = 0;
+            for (int64_t n = 0; n < g.n; n++)
+                for (int64_t k = 0; k < g.s; k++) {
+                    int64_t i = (n * g.c + c) * g.s + k;
+                    sg += (double)gs[i];
+                    sgx += (double)gs[i] * ((double)xs[i] - mean);
+                }
+            sgx *= invstd;  /* sum(g * xhat) */
+            if (dws) dws[c] = (T)sgx;
+            if (dbs) dbs[c] = (T)sg;
+            if (!dxs) continue;
+            double scale = invstd * (w ? (double)((const T *)w->data)[c * w->strides[0]] : 1.0);
+            double mg = training ? sg / m : 0, mgx = training ? sgx / m : 0;
+            for (int64_t n = 0; n < g.n; n++)
+                for (int64_t k = 0; k < g.s; k++) {
+                    int64_t i = (n * g.c + c) * g.s + k;
+                    double xhat = ((double)xs[i] - mean) * invstd;
+                    dxs[i] = (T)(scale * ((double)gs[i] - mg - xhat * mgx));
+                }
+        }
+    });
+    pa_tensor_release(x);
+    pa_tensor_release(gy);
+    grads[0] = dx;
+    grads[1] = dw;
+    grads[2] = db;
+    return PA_OK;
+}
+
+/* ---- layer_norm ---------------------------------------------------------------- */
+/* NOTE: weight and bias gradients sum over rows; threads split the columns into blocks
+ * of this many and each walks all rows in order. */
+enum { LN_COLUMN_BLOCK = 64 };
+
+int pa_layer_norm(pa_tensor *input, int n_normalized, const int64_t *normalized_shape,
+                  pa_tensor *weight, pa_tensor *bias, double eps, pa_tensor **out) {
+    char b1[128], b2[128];
+    TRY(pa_layer_check_float("layer_norm", "input", input, -1));
+    if (n_normalized < 1 || n_normalized > input->ndim)
+        return pa_error(PA_ERR_VALUE, "layer_norm: normalized_shape must have between 1 and %d dims "
+                        "for an input of shape %s, got %d", input->ndim, PA_SHAPE_STR(input, b1),
+                        n_normalized);
+    int lead = input->ndim - n_normalized;
+    for (int d = 0; d < n_normalized; d++)
+        if (normalized_shape[d] != input->shape[lead + d])
+            return pa_error(PA_ERR_VALUE, "layer_norm: normalized_shape %s does not match the last "
+                            "dims of the input of shape %s",
+                            pa_shape_str(n_normalized, normalized_shape, b2, sizeof b2),
+                            PA_SHAPE_STR(input, b1));
+    for (int k = 0; k < 2; k++) {
+        const pa_tensor *t = k ? bias : weight;
+        if (!t) continue;
+        TRY(pa_layer_check_float("layer_norm", k ? "bias" : "weight", t, input->dtype));
+        bool ok = t->ndim == n_normalized;
+        for (int d = 0; ok && d < n_normalized; d++) ok = t->shape[d] == normalized_shape[d];
+        if (!ok)
+            return pa_error(PA_ERR_VALUE, "layer_norm: %s of shape %s does not match normalized_shape %s",
+                            k ? "bias" : "weight", PA_SHAPE_STR(t, b1),
+                            pa_shape_str(n_normalized, normalized_shape, b2, sizeof b2));
+    }
+    if (!(eps > 0)) return pa_error(PA_ERR_VALUE, "layer_norm: eps must be positive, got %g", eps);
+    int64_t cols = pa_shape_numel(n_normalized, normalized_shape);
+    int64_t rows = cols ? input->numel / cols : 0, sshape[2] = {2, rows};
+    pa_tensor *x = pa_contiguous_nograd(input);
+    pa_tensor *w = x && weight ? pa_contiguous_nograd(weight) : NULL;
+    pa_tensor *b = x && bias ? pa_contiguous_nograd(bias) : NULL;
+    pa_tensor *stats = x ? pa_tensor_new(2, sshape, PA_FLOAT64) : NULL;
+    pa_tensor *y = stats ? pa_tensor_new(input->ndim, input->shape, input->dtype) : NULL;
+    if (!y || (weight && !w) || (bias && !b)) {
+        pa_tensor_release(x);
+        pa_tensor_release(w);
+        pa_tensor_release(b);
+        pa_tensor_release(stats);
+        pa_tensor_release(y);
+        return PA_ERR_MEMORY;
+    }
+    double *st = (double *)stats->data;
+    int nt = pa_threads_for_elements(input->numel);
+    PA_DISPATCH_FLOAT(input->dtype, T, {
+        const T *xs = (const T *)x->data, *ws = w ? (const T *)w->data : NULL;
+        const T *bs = b ? (const T *)b->data : NULL;
+        T *ys = (T *)y->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t r = 0; r < rows; r++) {
+            const T *xr = xs + r * cols;
+            T *yr = ys + r * cols;
+            double sum = 0, sq = 0;
+            for (int64_t j = 0; j < cols; j++) sum += (double)xr[j];
+            double mean = sum / (double)cols;
+            for (int64_t j = 0; j < cols; j++) sq += ((double)xr[j] - mean) * ((double)xr[j] - mean);
+            double rstd = 1.0 / sqrt(sq / (double)cols + eps);
+            st[r] = mean;
+            st[rows + r] = rstd;
+            for (int64_t j = 0; j < cols; j++) {
+                double v = ((double)xr[j] - mean) * rstd;
+                if (ws) v *= (double)ws[j];
+                if (bs) v += (double)bs[j];
+                yr[j] = (T)v;
+            }
+        }
+    });
+    pa_tensor_release(x);
+    pa_tensor_release(b);
+    *out = y;
+    pa_tensor *inputs[3] = {input, weight, bias};
+    int rc = PA_OK;
+    if (pa_needs_grad(3, inputs)) {
+        pa_node *node = pa_node_new(PA_OP_LAYER_NORM, 3, inputs, y);
+        rc = node ? pa_node_save(node, 0, input) : PA_ERR_MEMORY;
+        if (!rc && w) rc = pa_node_save(node, 1, w);
+        if (!rc) rc = pa_node_save(node, 2, stats);
+    }
+    pa_tensor_release(w);
+    pa_tensor_release(stats);
+    return rc ? pa_layer_fail(rc, out) : PA_OK;
+}
+
+/* dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)) with gw = g * w, per row;
+ * dw = sum over rows of g * xhat, db = sum over rows of g. */
+int pa_backward_LAYER_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    pa_tensor *x = pa_contiguous_nograd(node->saved[0]), *w = node->saved[1];
+    pa_tensor *gy = x ? pa_contiguous_nograd(grad) : NULL;
+    const double *st = (const double *)node->saved[2]->data;
+    int64_t rows = node->saved[2]->shape[1];
+    int64_t cols = rows ? (x ? x->numel : 0) / rows : 0;
+    const pa_meta *mw = &node->next[1].meta, *mb = &node->next[2].meta;
+    bool need_x = pa_input_needs_grad(node, 0), need_w = pa_input_needs_grad(node, 1),
+         need_b = pa_input_needs_grad(node, 2);
+    pa_tensor *dx = gy && need_x ? pa_tensor_new(x->ndim, x->shape, x->dtype) : NULL;
+    pa_tensor *dw = gy && need_w ? pa_tensor_new(mw->ndim, mw->shape, x->dtype) : NULL;
+    pa_tensor *db = gy && need_b ? pa_tensor_new(mb->ndim, mb->shape, x->dtype) : NULL;
+    if (!gy || (need_x && !dx) || (need_w && !dw) || (need_b && !db)) {
+        pa_tensor_release(x);
+        pa_tensor_release(gy);
+        pa_tensor_release(dx);
+        pa_tensor_release(dw);
+        pa_tensor_release(db);
+        return PA_ERR_MEMORY;
+    }
+    int nt = pa_threads_for_elements(x->numel);
+    PA_DISPATCH_FLOAT(x->dtype, T, {
+        const T *xs = (const T *)x->data, *gs = (const T *)gy->data;
+        const T *ws = w ? (const T *)w->data : NULL;
+        if (dx) {
+            T *dxs = (T *)dx->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+            for (int64_t r = 0; r < rows; r++) {
+                const T *xr = xs + r * cols, *gr = gs + r * cols;
+                double mean = st[r], rstd = st[rows + r], sg = 0, sgx = 0;
+                for (int64_t j = 0; j < cols; j++) {
+                    double gw = (double)gr[j] * (ws ? (double)ws[j] : 1.0);
+                    sg += gw;
+                    sgx += gw * ((double)xr[j] - mean) * rstd;
+                }
+                sg /= (double)cols;
+                sgx /= (double)cols;
+                for (int64_t j = 0; j < cols; j++) {
+                    double gw = (double)gr[j] * (ws ? (double)ws[j] : 1.0);
+                    double xhat = ((double)xr[j] - mean) * rstd;
+                    dxs[r * cols + j] = (T)(rstd * (gw - sg - xhat * sgx));
+                }
+            }
+        }
+        if (dw || db) {
+            T *dws = dw ? (T *)dw->data : NULL, *dbs = db ? (T *)db->data : NULL;
+            int64_t blocks = (cols + LN_COLUMN_BLOCK - 1) / LN_COLUMN_BLOCK;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+            for (int64_t blk = 0; blk < blocks; blk++) {
+                int64_t j0 = blk * LN_COLUMN_BLOCK;
+                int64_t j1 = j0 + LN_COLUMN_BLOCK < cols ? j0 + LN_COLUMN_BLOCK : cols;
+                double aw[LN_COLUMN_BLOCK] = {0}, ab[LN_COLUMN_BLOCK] = {0};
+                for (int64_t r = 0; r < rows; r++) {
+                    double mean = st[r], rstd = st[rows + r];
+                    for (int64_t j = j0; j < j1; j++) {
+                        double gv = (double)gs[r * cols + j];
+                        aw[j - j0] += gv * ((double)xs[r * cols + j] - mean) * rstd;
+                        ab[j - j0] += gv;
+                    }
+                }
+                for (int64_t j = j0; j < j1; j++) {
+                    if (dws) dws[j] = (T)aw[j - j0];
+                    if (dbs) dbs[j] = (T)ab[j - j0];
+                }
+            }
+        }
+    });
+    pa_tensor_release(x);
+    pa_tensor_release(gy);
+    grads[0] = dx;
+    grads[1] = dw;
+    grads[2] = db;
+    return PA_OK;
+}

@@ -1,0 +1,370 @@
+/* 2-d pooling: max_pool2d (with argmax indices), avg_pool2d and adaptive_avg_pool2d,
+ * forward and backward side by side.
+ *
+ * Inputs are (N, C, H, W) or (C, H, W): every (H, W) plane is pooled on its own, so the
+ * loops run over planes (one thread per plane, a fixed order inside it: results are
+ * the same for any thread count).  Window bounds follow PyTorch's CPU kernels exactly,
+ * ceil_mode and padding included. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "layer_util.h"
+
+typedef struct {
+    int64_t planes, h, w, oh, ow;
+    int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+} pool_geom;
+
+/* The input as planes of (H, W); `out_shape` gets its leading dims. */
+static int plane_dims(const char *op, const pa_tensor *x, pool_geom *g) {
+    char b[128];
+    TRY(pa_layer_check_float(op, "input", x, -1));
+    if (x->ndim != 3 && x->ndim != 4)
+        return pa_error(PA_ERR_VALUE, "%s: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got "
+                        "shape %s", op, PA_SHAPE_STR(x, b));
+    g->planes = x->shape[0] * (x->ndim == 4 ? x->shape[1] : 1);
+    g->h = x->shape[x->ndim - 2];
+    g->w = x->shape[x->ndim - 1];
+    if (g->h < 1 || g->w < 1)
+        return pa_error(PA_ERR_VALUE, "%s: expected non-empty spatial dims, got input of shape %s", op,
+                        PA_SHAPE_STR(x, b));
+    return PA_OK;
+}
+
+/* PyTorch's pooling_output_shape: floor or ceil of the window count, where a last
+ * window must start inside the input or its left padding. */
+static int64_t pool_out_size(int64_t in, int64_t k, int64_t pad, int64_t s, int64_t d, int ceil_mode) {
+    int64_t num = in + 2 * pad - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+    int64_t q = num >= 0 ? num / s : -((-num + s - 1) / s);
+    int64_t out = q + 1;
+    if (ceil_mode && (out - 1) * s >= in + pad) out--;
+    return out;
+}
+
+/* Checks window parameters and computes the output size; prm = {kh, kw, sh, sw, ph, pw,
+ * dh, dw}. */
+static int window_geom(const char *op, const pa_tensor *x, const int64_t *prm, int ceil_mode,
+                       pool_geom *g) {
+    char b[128];
+    TRY(plane_dims(op, x, g));
+    g->kh = prm[0], g->kw = prm[1], g->sh = prm[2], g->sw = prm[3];
+    g->ph = prm[4], g->pw = prm[5], g->dh = prm[6], g->dw = prm[7];
+    if (g->kh < 1 || g->kw < 1)
+        return pa_error(PA_ERR_VALUE, "%s: kernel_size must be positive, got (%lld, %lld)", op,
+                        (long long)g->kh, (long long)g->kw);
+    if (g->sh < 1 || g->sw < 1)
+        return pa_error(PA_ERR_VALUE, "%s: stride must be positive, got (%lld, %lld)", op,
+                        (long long)g->sh, (long long)g->sw);
+    if (g->dh < 1 || g->dw < 1)
+        return pa_error(PA_ERR_VALUE, "%s: dilation must be positive, got (%lld, %lld)", op,
+                        (long long)g->dh, (long long)g->dw);
+    if (g->ph < 0 || g->pw < 0 || g->ph > g->kh / 2 || g->pw > g->kw / 2)
+        return pa_error(PA_ERR_VALUE, "%s: padding should be non-negative and at most half of the "
+                        "kernel size, got padding (%lld, %lld) for kernel_size (%lld, %lld)", op,
+                        (long long)g->ph, (long long)g->pw, (long long)g->kh, (long long)g->kw);
+    g->oh = pool_out_size(g->h, g->kh, g->ph, g->sh, g->dh, ceil_mode);
+    g->ow = pool_out_size(g->w, g->kw, g->pw, g->sw, g->dw, ceil_mode);
+    if (g->oh < 1 || g->ow < 1)
+        return pa_error(PA_ERR_VALUE, "%s: input of shape %s is too small for kernel_size (%lld, %lld) "
+                        "with dilation (%lld, %lld) and padding (%lld, %lld): the output would be "
+                        "(%lld x %lld)", op, PA_SHAPE_STR(x, b), (long long)g->kh, (long long)g->kw,
+                        (long long)g->dh, (long long)g->dw, (long long)g->ph, (long long)g->pw,
+                        (long long)g->oh, (long long)g->ow);
+    return PA_OK;
+}
+
+/* A new tensor shaped like x with its last two dims replaced by (oh, ow). */
+static pa_tensor *pooled_like(const pa_tensor *x, int64_t oh, int64_t ow, int dtype) {
+    int64_t shape[4];
+    memcpy(shape, x->shape, (size_t)x->ndim * sizeof shape[0]);
+    shape[x->ndim - 2] = oh;
+    shape[x->ndim - 1] = ow;
+    return pa_tensor_new(x->ndim, shape, dtype);
+}
+
+static void geom_to_node(const pool_geom *g, pa_node *node) {
+    const int64_t v[8] = {g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->dh, g->dw};
+    memcpy(node->iarg, v, sizeof v);
+}
+
+static void geom_from_node(const pa_node *node, pool_geom *g) {
+    const pa_meta *m = &node->next[0].meta;
+    g->planes = m->shape[0] * (m->ndim == 4 ? m->shape[1] : 1);
+    g->h = m->shape[m->ndim - 2], g->w = m->shape[m->ndim - 1];
+    g->oh = node->out.shape[m->ndim - 2], g->ow = node->out.shape[m->ndim - 1];
+    g->kh = node->iarg[0], g->kw = node->iarg[1], g->sh = node->iarg[2], g->sw = node->iarg[3];
+    g->ph = node->iarg[4], g->pw = node->iarg[5], g->dh = node->iarg[6], g->dw = node->iarg[7];
+}
+
+/* ---- max_pool2d ---------------------------------------------------------------- */
+static void max_pool_forward(const pool_geom *g, const pa_tensor *x, pa_tensor *y, pa_tensor *idx) {
+    int nt = pa_threads_for_elements(g->planes * g->oh * g->ow * g->kh * g->kw);
+    PA_DISPATCH_FLOAT(x->dtype, T, {
+        const T *xs = (const T *)x->data;
+        T *ys = (T *)y->data;
+        int64_t *is = (int64_t *)idx->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t p = 0; p < g->planes; p++) {
+            const T *in = xs + p * g->h * g->w;
+            for (int64_t oy = 0; oy < g->oh; oy++)
+                for (int64_t ox = 0; ox < g->ow; ox++) {
+                    int64_t y0 = oy * g->sh - g->ph, x0 = ox * g->sw - g->pw;
+                    int64_t y1 = y0 + (g->kh - 1) * g->dh + 1, x1 = x0 + (g->kw - 1) * g->dw + 1;
+                    if (y1 > g->h) y1 = g->h;
+                    if (x1 > g->w) x1 = g->w;
+                    while (y0 < 0) y0 += g->dh;
+                    while (x0 < 0) x0 += g->dw;
+                    int64_t best = y0 * g->w + x0;
+                    T mx = -INFINITY;
+                    for (int64_t iy = y0; iy < y1; iy += g->dh)
+                        for (int64_t ix = x0; ix < x1; ix += g->dw) {
+                            T v = in[iy * g->w + ix];
+                            if (v > mx || isnan(v)) {  /* NaN wins, as in PyTorch */
+                                mx = v;
+                                best = iy * g->w + ix;
+                            }
+                        }
+                    int64_t k = (p * g->oh + oy) * g->ow + ox;
+                    ys[k] = mx;
+                    is[k] = best;
+                }
+        }
+    });
+}
+
+int pa_max_pool2d(pa_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
+                  int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dilation_h,
+                  int64_t dilation_w, int ceil_mode, pa_tensor **out, pa_tensor **indices) {
+    int64_t prm[8] = {kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w};
+    pool_geom g;
+    TRY(window_geom("max_pool2d", input, prm, ceil_mode, &g));
+    pa_tensor *x = pa_contiguous_nograd(input);
+    PA_CHECK_OOM(x);
+    pa_tensor *y = pooled_like(input, g.oh, g.ow, input->dtype);
+    pa_tensor *idx = y ? pooled_like(input, g.oh, g.ow, PA_INT64) : NULL;
+    if (idx) max_pool_forward(&g, x, y, idx);
+    pa_tensor_release(x);
+    if (!idx) {
+        pa_tensor_release(y);
+        return PA_ERR_MEMORY;
+    }
+    *out = y;
+    int rc = PA_OK;
+    if (pa_needs_grad(1, &input)) {
+        pa_node *node = pa_node_new(PA_OP_MAX_POOL2D, 1, &input, y);
+        rc = node ? pa_node_save(node, 0, idx) : PA_ERR_MEMORY;
+        if (node) geom_to_node(&g, node);
+    }
+    if (!rc && indices) {
+        *indices = idx;
+        return PA_OK;
+    }
+    pa_tensor_release(idx);
+    return rc ? pa_layer_fail(rc, out) : PA_OK;
+}
+
+int pa_backward_MAX_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    pool_geom g;
+    geom_from_node(node, &g);
+    const pa_meta *m = &node->next[0].meta;
+    pa_tensor *gy = pa_contiguous_nograd(grad);
+    PA_CHECK_OOM(gy);
+    pa_tensor *gx = pa_tensor_new(m->ndim, m->shape, m->dtype);
+    if (!gx) {
+        pa_tensor_release(gy);
+        return PA_ERR_MEMORY;
+    }
+    const int64_t *is = (const int64_t *)node->saved[0]->data;
+    int nt = pa_threads_for_elements(g.planes * g.h * g.w);
+    PA_DISPATCH_FLOAT(m->dtype, T, {
+        const T *gs = (const T *)gy->data;
+        T *xs = (T *)gx->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t p = 0; p < g.planes; p++) {
+            T *plane = xs + p * g.h * g.w;
+            for (int64_t k = 0; k < g.h * g.w; k++) plane[k] = 0;
+            for (int64_t k = p * g.oh * g.ow; k < (p + 1) * g.oh * g.ow; k++) plane[is[k]] += gs[k];
+        }
+    });
+    pa_tensor_release(gy);
+    grads[0] = gx;
+    return PA_OK;
+}
+
+/* ---- avg_pool2d ---------------------------------------------------------------- */
+/* The window of output (oy, ox) clipped to the input, and the divisor PyTorch uses. */
+typedef struct {
+    int64_t y0, y1, x0, x1;
+    double divisor;
+} avg_window;
+
+static avg_window avg_window_at(const pool_geom *g, int64_t oy, int64_t ox, int count_include_pad,
+                                int64_t divisor_override) {
+    avg_window a;
+    a.y0 = oy * g->sh - g->ph, a.x0 = ox * g->sw - g->pw;
+    a.y1 = a.y0 + g->kh, a.x1 = a.x0 + g->kw;
+    if (a.y1 > g->h + g->ph) a.y1 = g->h + g->ph;
+    if (a.x1 > g->w + g->pw) a.x1 = g->w + g->pw;
+    int64_t padded = (a.y1 - a.y0) * (a.x1 - a.x0);
+    if (a.y0 < 0) a.y0 = 0;
+    if (a.x0 < 0) a.x0 = 0;
+    if (a.y1 > g->h) a.y1 = g->h;
+    if (a.x1 > g->w) a.x1 = g->w;
+    a.divisor = divisor_override ? (double)divisor_override
+                : count_include_pad ? (double)padded : (double)((a.y1 - a.y0) * (a.x1 - a.x0));
+    return a;
+}
+
+int pa_avg_pool2d(pa_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
+                  int64_t stride_w, int64_t pad_h, int64_t pad_w, int ceil_mode,
+                  int count_include_pad, int64_t divisor_override, pa_tensor **out) {
+    int64_t prm[8] = {kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, 1, 1};
+    pool_geom g;
+    TRY(window_geom("avg_pool2d", input, prm, ceil_mode, &g));
+    if (divisor_override < 0)
+        return pa_error(PA_ERR_VALUE, "avg_pool2d: divisor_override must be positive, got %lld",
+                        (long long)divisor_override);
+    pa_tensor *x = pa_contiguous_nograd(input);
+    PA_CHECK_OOM(x);
+    pa_tensor *y = pooled_like(input, g.oh, g.ow, input->dtype);
+    if (!y) {
+        pa_tensor_release(x);
+        return PA_ERR_MEMORY;
+    }
+    int nt = pa_threads_for_elements(g.planes * g.oh * g.ow * g.kh * g.kw);
+    PA_DISPATCH_FLOAT(x->dtype, T, {
+        const T *xs = (const T *)x->data;
+        T *ys = (T *)y->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t p = 0; p < g.planes; p++)
+            for (int64_t oy = 0; oy < g.oh; oy++)
+                for (int64_t ox = 0; ox < g.ow; ox++) {
+                    avg_window a = avg_window_at(&g, oy, ox, count_include_pad, divisor_override);
+                    T s = 0;
+                    for (int64_t iy = a.y0; iy < a.y1; iy++)
+                        for (int64_t ix = a.x0; ix < a.x1; ix++) s += xs[(p * g.h + iy) * g.w + ix];
+                    ys[(p * g.oh + oy) * g.ow + ox] = a.y0 < a.y1 && a.x0 < a.x1 ? (T)(s / (T)a.divisor) : 0;
+                }
+    });
+    pa_tensor_release(x);
+    *out = y;
+    if (!pa_needs_grad(1, &input)) return PA_OK;
+    pa_node *node = pa_node_new(PA_OP_AVG_POOL2D, 1, &input, y);
+    if (!node) return pa_layer_fail(PA_ERR_MEMORY, out);
+    geom_to_node(&g, node);
+    node->iarg[8] = count_include_pad;
+    node->iarg[9] = divisor_override;
+    return PA_OK;
+}
+
+int pa_backward_AVG_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    pool_geom g;
+    geom_from_node(node, &g);
+    int count_include_pad = (int)node->iarg[8];
+    int64_t divisor_override = node->iarg[9];
+    const pa_meta *m = &node->next[0].meta;
+    pa_tensor *gy = pa_contiguous_nograd(grad);
+    PA_CHECK_OOM(gy);
+    pa_tensor *gx = pa_tensor_new(m->ndim, m->shape, m->dtype);
+    if (!gx) {
+        pa_tensor_release(gy);
+        return PA_ERR_MEMORY;
+    }
+    int nt = pa_threads_for_elements(g.planes * g.oh * g.ow * g.kh * g.kw);
+    PA_DISPATCH_FLOAT(m->dtype, T, {
+        const T *gs = (const T *)gy->data;
+        T *xs = (T *)gx->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t p = 0; p < g.planes; p++) {
+            T *plane = xs + p * g.h * g.w;
+            for (int64_t k = 0; k < g.h * g.w; k++) plane[k] = 0;
+            for (int64_t oy = 0; oy < g.oh; oy++)
+                for (int64_t ox = 0; ox < g.ow; ox++) {
+                    avg_window a = avg_window_at(&g, oy, ox, count_include_pad, divisor_override);
+                    T v = gs[(p * g.oh + oy) * g.ow + ox] / (T)a.divisor;
+                    for (int64_t iy = a.y0; iy < a.y1; iy++)
+                        for (int64_t ix = a.x0; ix < a.x1; ix++) plane[iy * g.w + ix] += v;
+                }
+        }
+    });
+    pa_tensor_release(gy);
+    grads[0] = gx;
+    return PA_OK;
+}
+
+/* ---- adaptive_avg_pool2d ------------------------------------------------------- */
+/* Output cell o of `out` covers input [floor(o*in/out), ceil((o+1)*in/out)). */
+static int64_t adaptive_start(int64_t o, int64_t out, int64_t in) { return o * in / out; }
+static int64_t adaptive_end(int64_t o, int64_t out, int64_t in) { return ((o + 1) * in + out - 1) / out; }
+
+int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out) {
+    pool_geom g;
+    TRY(plane_dims("adaptive_avg_pool2d", input, &g));
+    if (out_h < 1 || out_w < 1)
+        return pa_error(PA_ERR_VALUE, "adaptive_avg_pool2d: output_size must be positive, got "
+                        "(%lld, %lld)", (long long)out_h, (long long)out_w);
+    g.oh = out_h, g.ow = out_w;
+    pa_tensor *x = pa_contiguous_nograd(input);
+    PA_CHECK_OOM(x);
+    pa_tensor *y = pooled_like(input, g.oh, g.ow, input->dtype);
+    if (!y) {
+        pa_tensor_release(x);
+        return PA_ERR_MEMORY;
+    }
+    int nt = pa_threads_for_elements(g.planes * g.h * g.w);
+    PA_DISPATCH_FLOAT(x->dtype, T, {
+        const T *xs = (const T *)x->data;
+        T *ys = (T *)y->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t p = 0; p < g.planes; p++)
+            for (int64_t oy = 0; oy < g.oh; oy++)
+                for (int64_t ox = 0; ox < g.ow; ox++) {
+                    int64_t y0 = adaptive_start(oy, g.oh, g.h), y1 = adaptive_end(oy, g.oh, g.h);
+                    int64_t x0 = adaptive_start(ox, g.ow, g.w), x1 = adaptive_end(ox, g.ow, g.w);
+                    T s = 0;
+                    for (int64_t iy = y0; iy < y1; iy++)
+                        for (int64_t ix = x0; ix < x1; ix++) s += xs[(p * g.h + iy) * g.w + ix];
+                    ys[(p * g.oh + oy) * g.ow + ox] = s / (T)((y1 - y0) * (x1 - x0));
+                }
+    });
+    pa_tensor_release(x);
+    *out = y;
+    if (!pa_needs_grad(1, &input)) return PA_OK;
+    return pa_node_new(PA_OP_ADAPTIVE_AVG_POOL2D, 1, &input, y) ? PA_OK
+                                                                : pa_layer_fail(PA_ERR_MEMORY, out);
+}
+
+int pa_backward_ADAPTIVE_AVG_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    const pa_meta *m = &node->next[0].meta;
+    int64_t planes = m->shape[0] * (m->ndim == 4 ? m->shape[1] : 1);
+    int64_t h = m->shape[m->ndim - 2], w = m->shape[m->ndim - 1];
+    int64_t oh = node->out.shape[m->ndim - 2], ow = node->out.shape[m->ndim - 1];
+    pa_tensor *gy = pa_contiguous_nograd(grad);
+    PA_CHECK_OOM(gy);
+    pa_tensor *gx = pa_tensor_new(m->ndim, m->shape, m->dtype);
+    if (!gx) {
+        pa_tensor_release(gy);
+        return PA_ERR_MEMORY;
+    }
+    int nt = pa_threads_for_elements(planes * h * w);
+    PA_DISPATCH_FLOAT(m->dtype, T, {
+        const T *gs = (const T *)gy->data;
+        T *xs = (T *)gx->data;
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t p = 0; p < planes; p++) {
+            T *plane = xs + p * h * w;
+            for (int64_t k = 0; k < h * w; k++) plane[k] = 0;
+            for (int64_t oy = 0; oy < oh; oy++)
+                for (int64_t ox = 0; ox < ow; ox++) {
+                    int64_t y0 = adaptive_start(oy, oh, h), y1 = adaptive_end(oy, oh, h);
+                    int64_t x0 = adaptive_start(ox, ow, w), x1 = adaptive_end(ox, ow, w);
+                    T v = gs[(p * oh + oy) * ow + ox] / (T)((y1 - y0) * (x1 - x0));
+                    for (int64_t iy = y0; iy < y1; iy++)
+                        for (int64_t ix = x0; ix < x1; ix++) plane[iy * w + ix] += v;
+                }
+        }
+    });
+    pa_tensor_release(gy);
+    grads[0] = gx;
+    return PA_OK;
+}

@@ -1,0 +1,83 @@
+"""Convolution layers."""
+import math
+
+from ..._creation import empty
+from .. import functional as F
+from .. import init
+from .._layers import _pair
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["Conv2d"]
+
+
+class Conv2d(Module):
+    """2-d convolution over (N, C, H, W) or (C, H, W) input, as torch.nn.Conv2d.
+
+    weight is (out_channels, in_channels // groups, kH, kW), bias (out_channels);
+    both initialised as in PyTorch (kaiming-uniform with a = sqrt(5), bias uniform in
+    ±1/sqrt(fan_in)).
+
+    >>> conv = Conv2d(1, 8, 3, padding=1)
+    >>> conv(torch.randn(2, 1, 28, 28)).shape
+    torch.Size([2, 8, 28, 28])
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv2d: padding_mode {padding_mode!r} is not supported "
+                                      "(only 'zeros')")
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
+            if padding == "same" and _pair(stride, "Conv2d", "stride") != (1, 1):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+        else:
+            padding = _pair(padding, "Conv2d", "padding")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _pair(kernel_size, "Conv2d", "kernel_size")
+        self.stride = _pair(stride, "Conv2d", "stride")
+        self.padding = padding
+        self.dilation = _pair(dilation, "Conv2d", "dilation")
+        self.groups = groups
+        self.padding_mode = padding_mode
+        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+            if fan_in != 0:
+                bound = 1 / math.sqrt(fan_in)
+                init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s

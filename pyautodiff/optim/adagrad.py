@@ -1,0 +1,58 @@
+"""Adagrad: one fused C call per parameter group."""
+from .._creation import full_like
+from .._ffi import ffi, lib
+from .adam import no_unsupported_flags
+from .optimizer import Optimizer, check_status, handles, params_with_grad
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """torch.optim.Adagrad (dense gradients), PyTorch's algorithm in the parameter's precision:
+
+        sum += g^2;  p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(sum) + eps)
+
+    As in PyTorch, the state (step, sum) is created when the optimizer is.
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if lr_decay < 0.0:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if initial_accumulator_value < 0.0:
+            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        no_unsupported_flags("Adagrad", False, differentiable)
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      maximize=maximize))
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p] = {"step": 0, "sum": full_like(p.detach(), float(group["initial_accumulator_value"]))}
+
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            params = params_with_grad(group)
+            if not params:
+                continue
+            states = []
+            for p in params:
+                state = self.state.setdefault(p, {})
+                if "sum" not in state:
+                    state["step"] = 0
+                    state["sum"] = full_like(p.detach(), float(group["initial_accumulator_value"]))
+                states.append(state)
+            steps = [int(s["step"]) + 1 for s in states]
+            check_status(lib.pa_adagrad_step(
+                len(params), handles(params), handles([s["sum"] for s in states]),
+                ffi.new("double[]", steps), float(group["lr"]), float(group["lr_decay"]),
+                float(group["weight_decay"]), float(group["eps"]), bool(group["maximize"])))
+            for s, t in zip(states, steps):
+                s["step"] = t
+        return loss

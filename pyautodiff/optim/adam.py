@@ -1,0 +1,76 @@
+"""Adam (and, with decoupled weight decay, AdamW): one fused C call per parameter group."""
+from .._creation import zeros_like
+from .._ffi import ffi, lib
+from .optimizer import Optimizer, check_status, handles, params_with_grad
+
+__all__ = ["Adam"]
+
+
+def check_adam_args(lr, betas, eps, weight_decay):
+    if lr < 0.0:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if eps < 0.0:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if weight_decay < 0.0:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+def no_unsupported_flags(name, capturable, differentiable):
+    if capturable or differentiable:
+        raise NotImplementedError(f"{name}: capturable and differentiable are not supported "
+                                  "(the update is a fused C call)")
+
+
+class Adam(Optimizer):
+    """torch.optim.Adam, PyTorch's algorithm in the parameter's precision:
+
+        m = beta1 m + (1 - beta1) g,  v = beta2 v + (1 - beta2) g^2  (g += wd p unless decoupled)
+        p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    with `amsgrad` using the running maximum of v.  State per parameter: step,
+    exp_avg, exp_avg_sq (and max_exp_avg_sq).  `foreach`/`fused` are accepted and ignored:
+    every group's update is always one fused C call.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
+                 *, foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        check_adam_args(lr, betas, eps, weight_decay)
+        no_unsupported_flags(type(self).__name__, capturable, differentiable)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            params = params_with_grad(group)
+            if not params:
+                continue
+            amsgrad = bool(group["amsgrad"])
+            states = []
+            for p in params:
+                state = self.state.setdefault(p, {})
+                if "exp_avg" not in state:
+                    state["step"] = 0
+                    state["exp_avg"] = zeros_like(p.detach())
+                    state["exp_avg_sq"] = zeros_like(p.detach())
+                if amsgrad and "max_exp_avg_sq" not in state:
+                    state["max_exp_avg_sq"] = zeros_like(p.detach())
+                states.append(state)
+            steps = [int(s["step"]) + 1 for s in states]
+            beta1, beta2 = group["betas"]
+            check_status(lib.pa_adam_step(
+                len(params), handles(params), handles([s["exp_avg"] for s in states]),
+                handles([s["exp_avg_sq"] for s in states]),
+                handles([s["max_exp_avg_sq"] for s in states]) if amsgrad else ffi.NULL,
+                ffi.new("double[]", steps), float(group["lr"]), float(beta1), float(beta2),
+                float(group["eps"]), float(group["weight_decay"]),
+                bool(group.get("decoupled_weight_decay", False)), amsgrad, bool(group["maximize"])))
+            for s, t in zip(states, steps):
+                s["step"] = t
+        return loss

@@ -1,0 +1,61 @@
+"""RMSprop (optionally centered, with momentum): one fused C call per parameter group."""
+from .._creation import zeros_like
+from .._ffi import ffi, lib
+from .adam import no_unsupported_flags
+from .optimizer import Optimizer, check_status, handles, params_with_grad
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """torch.optim.RMSprop, PyTorch's algorithm in the parameter's precision:
+
+        s = alpha s + (1 - alpha) g^2;  avg = sqrt(s - a^2) (centered, a = mean of g) or sqrt(s)
+        p -= lr * g / (avg + eps)   (or through a momentum buffer b = momentum b + g / (avg + eps))
+
+    State per parameter: step, square_avg (and momentum_buffer, grad_avg).
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if alpha < 0.0:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        no_unsupported_flags("RMSprop", capturable, differentiable)
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
+
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            params = params_with_grad(group)
+            if not params:
+                continue
+            momentum, centered = float(group["momentum"]), bool(group["centered"])
+            states = []
+            for p in params:
+                state = self.state.setdefault(p, {})
+                if "square_avg" not in state:
+                    state["step"] = 0
+                    state["square_avg"] = zeros_like(p.detach())
+                if momentum > 0 and "momentum_buffer" not in state:
+                    state["momentum_buffer"] = zeros_like(p.detach())
+                if centered and "grad_avg" not in state:
+                    state["grad_avg"] = zeros_like(p.detach())
+                states.append(state)
+            check_status(lib.pa_rmsprop_step(
+                len(params), handles(params), handles([s["square_avg"] for s in states]),
+                handles([s["grad_avg"] for s in states]) if centered else ffi.NULL,
+                handles([s["momentum_buffer"] for s in states]) if momentum > 0 else ffi.NULL,
+                float(group["lr"]), float(group["alpha"]), float(group["eps"]),
+                float(group["weight_decay"]), momentum, centered, bool(group["maximize"])))
+            for s in states:
+                s["step"] = int(s["step"]) + 1
+        return loss

@@ -1,0 +1,243 @@
+"""Optimizers and learning-rate schedulers against PyTorch: the same model, starting
+weights and batches give the same parameters step after step (float64, to ~1e-12)."""
+import math
+
+import numpy as np
+import pytest
+
+import pyautodiff as torch
+import pyautodiff.nn as nn
+import pyautodiff.optim as optim
+from pyautodiff.optim import lr_scheduler
+
+OPTIMIZERS = [
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("Adam", dict()),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.05)),
+    ("Adam", dict(lr=0.01, maximize=True)),
+    ("AdamW", dict()),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ("RMSprop", dict()),
+    ("RMSprop", dict(lr=0.01, momentum=0.9, weight_decay=0.01)),
+    ("RMSprop", dict(lr=0.01, centered=True, alpha=0.9)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, eps=1e-6)),
+    ("Adagrad", dict()),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.01, initial_accumulator_value=0.1)),
+]
+
+
+def _models(pt, dtype="float64"):
+    ours = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3))
+    ref = pt.nn.Sequential(pt.nn.Linear(5, 8), pt.nn.Tanh(), pt.nn.Linear(8, 3))
+    if dtype == "float64":
+        ours.double()
+        ref.double()
+    ref.load_state_dict({k: pt.from_numpy(v.numpy().copy()) for k, v in ours.state_dict().items()})
+    return ours, ref
+
+
+def _train(pt, name, kwargs, steps=6, dtype="float64"):
+    ours, ref = _models(pt, dtype)
+    opt = getattr(optim, name)(ours.parameters(), **kwargs)
+    ref_opt = getattr(pt.optim, name)(ref.parameters(), **kwargs)
+    rng = np.random.default_rng(1)
+    for _ in range(steps):
+        x = rng.standard_normal((16, 5)).astype(dtype)
+        y = rng.standard_normal((16, 3)).astype(dtype)
+        for model, lib, o in ((ours, torch, opt), (ref, pt, ref_opt)):
+            o.zero_grad()
+            loss = ((model(lib.from_numpy(x)) - lib.from_numpy(y)) ** 2).mean()
+            loss.backward()
+            o.step()
+    return ours, ref, opt, ref_opt
+
+
+@pytest.mark.parametrize("name,kwargs", OPTIMIZERS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(OPTIMIZERS)])
+def test_training_matches_pytorch_float64(pt, name, kwargs):
+    ours, ref, opt, ref_opt = _train(pt, name, kwargs)
+    ref_params = dict(ref.named_parameters())
+    for k, p in ours.named_parameters():
+        np.testing.assert_allclose(p.detach().numpy(), ref_params[k].detach().numpy(), rtol=1e-12, atol=1e-13,
+                                   err_msg=k)
+    # The state: buffers per parameter, and the step count.
+    for p, rp in zip(ours.parameters(), ref.parameters()):
+        ours_state, ref_state = opt.state[p], ref_opt.state[rp]
+        assert set(ours_state) == set(ref_state)
+        for key, value in ref_state.items():
+            if key == "step":
+                assert int(ours_state[key]) == int(value) == 6
+            else:
+                np.testing.assert_allclose(ours_state[key].numpy(), value.numpy(), rtol=1e-11, atol=1e-14)
+
+
+@pytest.mark.parametrize("name,kwargs", [("Adam", dict(lr=0.01, amsgrad=True)), ("AdamW", dict(lr=0.01)),
+                                         ("RMSprop", dict(centered=True, momentum=0.9)),
+                                         ("Adagrad", dict(lr=0.1))])
+def test_training_matches_pytorch_float32(pt, name, kwargs):
+    ours, ref, _, _ = _train(pt, name, kwargs, dtype="float32")
+    ref_params = dict(ref.named_parameters())
+    for k, p in ours.named_parameters():
+        assert p.dtype == torch.float32
+        np.testing.assert_allclose(p.detach().numpy(), ref_params[k].detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_defaults_match_pytorch(pt):
+    w = torch.zeros(2, requires_grad=True)
+    for name in ("Adam", "AdamW", "RMSprop", "Adagrad"):
+        ours = getattr(optim, name)([w]).defaults
+        ref = getattr(pt.optim, name)([pt.zeros(2, requires_grad=True)]).defaults
+        for k, v in ours.items():
+            if k in ref:
+                assert ref[k] == (list(v) if isinstance(ref[k], list) else v), (name, k)
+
+
+def test_per_parameter_steps_and_state_dict_round_trip():
+    a = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    b = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    opt = optim.Adam([a, b], lr=0.1)
+    for i in range(3):
+        opt.zero_grad()
+        loss = (a * a).sum() + ((b * b).sum() if i == 0 else 0)  # b only gets a gradient once
+        loss.backward()
+        opt.step()
+    assert opt.state[a]["step"] == 3 and opt.state[b]["step"] == 1
+    sd = opt.state_dict()
+    a2 = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    b2 = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    with torch.no_grad():
+        a2.copy_(a)
+        b2.copy_(b)
+    opt2 = optim.Adam([a2, b2], lr=0.5)
+    opt2.load_state_dict(sd)
+    assert opt2.param_groups[0]["lr"] == 0.1 and opt2.state[b2]["step"] == 1
+    for o, p in ((opt, a), (opt2, a2)):
+        o.zero_grad()
+        (p * p).sum().backward()
+        o.step()
+    np.testing.assert_array_equal(a.detach().numpy(), a2.detach().numpy())
+
+
+def test_parameters_without_grad_are_skipped_and_errors():
+    a = torch.ones(2, requires_grad=True)
+    opt = optim.RMSprop([a])
+    opt.step()
+    assert a.tolist() == [1.0, 1.0] and a not in opt.state
+    with pytest.raises(ValueError, match="Invalid learning rate"):
+        optim.Adam([a], lr=-1)
+    with pytest.raises(ValueError, match="beta parameter at index 1"):
+        optim.AdamW([a], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="initial_accumulator_value"):
+        optim.Adagrad([a], initial_accumulator_value=-1)
+
+
+def test_fused_c_call_rejects_bad_state():
+    from pyautodiff._ffi import ffi, lib
+
+    p = torch.ones(3, requires_grad=True)
+    (p * 2).sum().backward()
+    bad = torch.zeros(4)
+    hs = ffi.new("pa_tensor *[]", [p._h])
+    status = lib.pa_adam_step(1, hs, ffi.new("pa_tensor *[]", [bad._h]), ffi.new("pa_tensor *[]", [bad._h]),
+                              ffi.NULL, ffi.new("double[]", [1.0]), 0.1, 0.9, 0.999, 1e-8, 0, 0, 0, 0)
+    assert status == lib.PA_ERR_VALUE
+    assert "state buffer of parameter 0" in ffi.string(lib.pa_last_error_message()).decode()
+    status = lib.pa_adagrad_step(1, hs, ffi.new("pa_tensor *[]", [torch.zeros(3)._h]),
+                                 ffi.new("double[]", [0.0]), 0.1, 0, 0, 1e-10, 0)
+    assert status == lib.PA_ERR_VALUE
+
+
+# ---- schedulers ----------------------------------------------------------------------
+SCHEDULERS = [
+    ("StepLR", dict(step_size=3, gamma=0.5)),
+    ("MultiStepLR", dict(milestones=[2, 5, 5, 9], gamma=0.3)),
+    ("ExponentialLR", dict(gamma=0.9)),
+    ("CosineAnnealingLR", dict(T_max=7, eta_min=0.001)),
+    ("LambdaLR", dict(lr_lambda=lambda e: 1.0 / (1 + e))),
+]
+
+
+def _lr_sequences(pt, name, kwargs, epochs=20):
+    w = torch.zeros(1, requires_grad=True)
+    rw = pt.zeros(1, requires_grad=True)
+    ours_opt = optim.SGD([{"params": [w]}, {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.05}], lr=0.1)
+    ref_opt = pt.optim.SGD([{"params": [rw]}, {"params": [pt.zeros(1, requires_grad=True)], "lr": 0.05}], lr=0.1)
+    ours = getattr(lr_scheduler, name)(ours_opt, **kwargs)
+    ref = getattr(pt.optim.lr_scheduler, name)(ref_opt, **kwargs)
+    got, want = [ours.get_last_lr()], [ref.get_last_lr()]
+    for _ in range(epochs):
+        ours_opt.step()
+        ref_opt.step()
+        ours.step()
+        ref.step()
+        got.append(ours.get_last_lr())
+        want.append(ref.get_last_lr())
+    return got, want, ours
+
+
+@pytest.mark.parametrize("name,kwargs", SCHEDULERS, ids=[s[0] for s in SCHEDULERS])
+def test_scheduler_lrs_match_pytorch(pt, name, kwargs):
+    got, want, sched = _lr_sequences(pt, name, kwargs)
+    assert got == want  # the same recursion: equal floats
+    sd = sched.state_dict()
+    assert "optimizer" not in sd and sd["last_epoch"] == 20
+
+
+@pytest.mark.parametrize("name,kwargs", SCHEDULERS[:4], ids=[s[0] for s in SCHEDULERS[:4]])
+def test_scheduler_closed_form(name, kwargs):
+    w = torch.zeros(1, requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    sched = getattr(lr_scheduler, name)(opt, **kwargs)
+    recursion = []
+    for _ in range(12):
+        opt.step()
+        sched.step()
+        recursion.append(sched.get_last_lr()[0])
+    opt2 = optim.SGD([w], lr=0.1)
+    sched2 = getattr(lr_scheduler, name)(opt2, **kwargs)
+    for epoch, lr in enumerate(recursion, start=1):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sched2.step(epoch)
+        assert math.isclose(sched2.get_last_lr()[0], lr, rel_tol=1e-12, abs_tol=1e-15)
+
+
+def test_reduce_lr_on_plateau_matches_pytorch(pt):
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.95, 0.96, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.49999, 0.5, 0.5, 0.5]
+    for kwargs in (dict(patience=2, factor=0.5), dict(mode="max", patience=1, cooldown=2, threshold_mode="abs",
+                                                     threshold=0.01, min_lr=0.02)):
+        w = torch.zeros(1, requires_grad=True)
+        ours_opt = optim.Adam([w], lr=0.1)
+        ref_opt = pt.optim.Adam([pt.zeros(1, requires_grad=True)], lr=0.1)
+        ours = lr_scheduler.ReduceLROnPlateau(ours_opt, **kwargs)
+        ref = pt.optim.lr_scheduler.ReduceLROnPlateau(ref_opt, **kwargs)
+        for m in metrics:
+            ours.step(m)
+            ref.step(m)
+            assert ours.get_last_lr() == ref.get_last_lr()
+            assert ours.num_bad_epochs == ref.num_bad_epochs and ours.best == ref.best
+    state = ours.state_dict()
+    fresh = lr_scheduler.ReduceLROnPlateau(optim.Adam([w], lr=0.1))
+    fresh.load_state_dict(state)
+    assert fresh.best == ours.best and fresh.cooldown_counter == ours.cooldown_counter
+
+
+def test_scheduler_state_dict_resumes():
+    w = torch.zeros(1, requires_grad=True)
+    opt = optim.SGD([w], lr=1.0)
+    sched = lr_scheduler.CosineAnnealingLR(opt, T_max=10)
+    for _ in range(4):
+        opt.step()
+        sched.step()
+    opt2 = optim.SGD([w], lr=1.0)
+    opt2.load_state_dict(opt.state_dict())
+    sched2 = lr_scheduler.CosineAnnealingLR(opt2, T_max=10, last_epoch=-1)
+    sched2.load_state_dict(sched.state_dict())
+    for _ in range(3):
+        opt.step()
+        sched.step()
+        opt2.step()
+        sched2.step()
+    assert sched.get_last_lr() == sched2.get_last_lr()

@@ -1,6 +1,7 @@
 """`Tensor`: a Python handle on a C tensor (`pa_tensor`), with PyTorch's operators,
 properties and methods.  Every method is argument normalisation plus one C call."""
 import numbers
+import threading
 
 import numpy as np
 
@@ -11,8 +12,23 @@ __all__ = ["Tensor", "wrap"]
 
 _release = lib.pa_tensor_release
 _gc = ffi.gc
-_new_out = ffi.new
 _OUT = "pa_tensor *[1]"
+_tls = threading.local()
+
+
+def _out():
+    """This thread's result slot for `pa_tensor **out` arguments.  Safe to reuse: the
+    value is read right after the call returns, and no op that fills it calls back
+    into Python."""
+    try:
+        return _tls.out
+    except AttributeError:
+        _tls.out = out = ffi.new(_OUT)
+        return out
+
+
+def _new_out(_type=_OUT):
+    return ffi.new(_type)
 
 
 def wrap(ptr):
@@ -24,7 +40,7 @@ def wrap(ptr):
 
 def call(fn, *args):
     """Calls a core op whose last argument is a `pa_tensor **` result; returns a Tensor."""
-    out = _new_out(_OUT)
+    out = _out()
     status = fn(*args, out)
     if status:
         raise_error(status)
@@ -114,33 +130,37 @@ _unary = lib.pa_unary
 def binary(op, a, b):
     """a (op) b where either may be a Python number (but a is a Tensor or b is)."""
     code = _BIN[op]
-    out = _new_out(_OUT)
-    if isinstance(b, Tensor):
-        if isinstance(a, Tensor):
+    out = _out()
+    if type(b) is Tensor or isinstance(b, Tensor):
+        if type(a) is Tensor or isinstance(a, Tensor):
             status = _binary(code, a._h, b._h, out)
         else:
-            status = _binary_scalar(code, b._h, _scalar_value(a), _is_float(a), 1, out)
+            value, is_float = _scalar(a)
+            status = _binary_scalar(code, b._h, value, is_float, 1, out)
     else:
-        status = _binary_scalar(code, a._h, _scalar_value(b), _is_float(b), 0, out)
+        value, is_float = _scalar(b)
+        status = _binary_scalar(code, a._h, value, is_float, 0, out)
     if status:
         raise_error(status)
     return wrap(out[0])
 
 
-def _scalar_value(x):
-    if isinstance(x, (bool, np.bool_)):
-        return float(bool(x))
-    if isinstance(x, (numbers.Real, np.generic)):
-        return float(x)
+def _scalar(x):
+    """(value as a double, whether it is a float) for a Python or NumPy number."""
+    t = type(x)
+    if t is float:
+        return x, 1
+    if t is int or t is bool:
+        return float(x), 0
+    if isinstance(x, (bool, np.bool_, numbers.Integral)):
+        return float(x), 0
+    if isinstance(x, (numbers.Real, np.floating)):
+        return float(x), 1
     raise TypeError(f"unsupported operand type: {type(x).__name__} (expected a Tensor or a real number)")
 
 
-def _is_float(x):
-    return int(isinstance(x, (float, np.floating)))
-
-
 def unary(op, a):
-    out = _new_out(_OUT)
+    out = _out()
     status = _unary(_UN[op], a._h, out)
     if status:
         raise_error(status)
@@ -555,7 +575,7 @@ class Tensor:
         if isinstance(other, Tensor):
             status = lib.pa_binary_(_BIN[op], self._h, other._h)
         else:
-            status = lib.pa_binary_scalar_(_BIN[op], self._h, _scalar_value(other))
+            status = lib.pa_binary_scalar_(_BIN[op], self._h, _scalar(other)[0])
         if status:
             raise_error(status)
         return self

@@ -246,20 +246,45 @@ int pa_binary(int op, pa_tensor *a, pa_tensor *b, pa_tensor **out) {
     return PA_OK;
 }
 
-/* A 0-dim tensor for a Python scalar next to tensor a: same category rules as PyTorch's
- * wrapped numbers (a float scalar keeps a float tensor's dtype and makes an integer
- * tensor's result float32). */
-static pa_tensor *scalar_for(const pa_tensor *a, double s, int scalar_is_float) {
-    int dt = scalar_is_float ? (pa_is_float(a->dtype) ? a->dtype : PA_FLOAT32)
-                             : (a->dtype == PA_BOOL ? PA_INT64 : a->dtype);
-    pa_tensor *t;
-    return pa_full(0, NULL, dt, s, &t) ? NULL : t;
+/* The dtype of a Python scalar next to tensor a, by PyTorch's rules for wrapped
+ * numbers: a float scalar keeps a float tensor's dtype and makes an integer tensor's
+ * result float32; an int scalar takes the tensor's dtype (int64 for bool). */
+static int scalar_dtype(const pa_tensor *a, int scalar_is_float) {
+    return scalar_is_float ? (pa_is_float(a->dtype) ? a->dtype : PA_FLOAT32)
+                           : (a->dtype == PA_BOOL ? PA_INT64 : a->dtype);
+}
+
+/* A 0-dim tensor on the caller's stack: for ops that record no graph, so nothing can
+ * keep a reference to it (saves two allocations per scalar op). */
+typedef struct {
+    pa_storage storage;
+    pa_tensor tensor;
+    union { float f32; double f64; int64_t i64; uint8_t b8; } value;
+} stack_scalar;
+
+static pa_tensor *stack_scalar_init(stack_scalar *s, int dtype, double v) {
+    switch (dtype) {
+    case PA_FLOAT32: s->value.f32 = (float)v; break;
+    case PA_FLOAT64: s->value.f64 = v; break;
+    case PA_INT64: s->value.i64 = (int64_t)v; break;
+    default: s->value.b8 = v != 0; break;
+    }
+    s->storage = (pa_storage){.refcount = 1, .nbytes = sizeof s->value, .data = &s->value};
+    s->tensor = (pa_tensor){.refcount = 1, .storage = &s->storage, .data = (char *)&s->value,
+                            .numel = 1, .dtype = dtype};
+    return &s->tensor;
 }
 
 int pa_binary_scalar(int op, pa_tensor *a, double s, int scalar_is_float, int scalar_first,
                      pa_tensor **out) {
-    pa_tensor *st = scalar_for(a, s, scalar_is_float);
-    if (!st) return PA_ERR_MEMORY;
+    int dt = scalar_dtype(a, scalar_is_float);
+    if (!pa_needs_grad(1, &a)) {
+        stack_scalar tmp;
+        pa_tensor *st = stack_scalar_init(&tmp, dt, s);
+        return scalar_first ? pa_binary(op, st, a, out) : pa_binary(op, a, st, out);
+    }
+    pa_tensor *st;
+    TRY(pa_full(0, NULL, dt, s, &st));  /* may be saved by the node: on the heap */
     int rc = scalar_first ? pa_binary(op, st, a, out) : pa_binary(op, a, st, out);
     pa_tensor_release(st);
     return rc;
@@ -299,11 +324,8 @@ int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
 }
 
 int pa_binary_scalar_(int op, pa_tensor *a, double s) {
-    pa_tensor *st = scalar_for(a, s, pa_is_float(a->dtype));
-    if (!st) return PA_ERR_MEMORY;
-    int rc = pa_binary_(op, a, st);
-    pa_tensor_release(st);
-    return rc;
+    stack_scalar tmp;
+    return pa_binary_(op, a, stack_scalar_init(&tmp, scalar_dtype(a, pa_is_float(a->dtype)), s));
 }
 
 /* ---- binary backward ----------------------------------------------------------- */

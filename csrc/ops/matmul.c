@@ -309,11 +309,11 @@ int pa_linear(pa_tensor *x, pa_tensor *w, pa_tensor *b, pa_tensor **out) {
     }
     if (!rc) {
         if (b) {  /* bias rows first, then the product accumulates onto them (beta = 1) */
-            int64_t bs[2] = {0, b->strides[0]};
-            pa_tensor *bv = pa_tensor_view_of(b, b->offset, 2, y2->shape, bs);
-            if (bv) pa_copy_strided(y2, bv);
-            else rc = PA_ERR_MEMORY;
-            pa_tensor_release(bv);
+            pa_tensor *bc = pa_contiguous_nograd(b);
+            if (!bc) rc = PA_ERR_MEMORY;
+            size_t row = (size_t)nout * pa_dtype_size(x->dtype);
+            for (int64_t i = 0; bc && i < m; i++) memcpy(y2->data + (size_t)i * row, bc->data, row);
+            pa_tensor_release(bc);
         }
         if (!rc) gemm(x->dtype, &ox, &ow, m, nout, in, b ? 1.0 : 0.0, y2->data, nout > 0 ? nout : 1);
     }

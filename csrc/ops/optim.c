@@ -23,24 +23,52 @@ static int check_param(const char *op, int i, const pa_tensor *p, const pa_tenso
  *   g = grad (negated if maximize) + weight_decay * p
  *   buf = g on the first step, else momentum * buf + (1 - dampening) * g
  *   g = g + momentum * buf (nesterov) or buf
- *   p = p - lr * g */
-#define SGD_LOOP(T)                                                                       \
-    do {                                                                                  \
-        T *pd = (T *)p->data;                                                             \
-        T *bd = buf ? (T *)buf->data : NULL;                                              \
-        const T *gd = (const T *)p->grad->data;                                           \
-        const T tlr = (T)lr, twd = (T)weight_decay, tm = (T)momentum, td = (T)(1 - dampening); \
-        _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")         \
-        for (int64_t k = 0; k < p->numel; k++) {                                          \
-            T g = maximize ? -gd[k] : gd[k];                                              \
-            if (weight_decay != 0) g = g + twd * pd[k];                                   \
-            if (bd) {                                                                     \
-                T b = first_step ? g : tm * bd[k] + td * g;                               \
-                bd[k] = b;                                                                \
-                g = nesterov ? g + tm * b : b;                                            \
-            }                                                                             \
-            pd[k] = pd[k] - tlr * g;                                                      \
-        }                                                                                 \
+ *   p = p - lr * g
+ * NOTE: the options are tested once per block of SGD_BLOCK elements, so each stage is
+ * a branch-free loop the compiler vectorises (a per-element branchy loop inside an
+ * OpenMP region, whose captured scalars may alias the arrays, runs ~10x slower). */
+enum { SGD_BLOCK = 512 };
+
+typedef struct {
+    double lr, weight_decay, momentum, dampening;
+    int nesterov, maximize, first_step;
+} sgd_options;
+
+#define DEFINE_SGD_KERNEL(NAME, T)                                                         \
+    PA_CLONES static void NAME(int64_t n, T *restrict p, const T *restrict grad,           \
+                               T *restrict buf, const sgd_options *o) {                    \
+        const T lr = (T)o->lr, wd = (T)o->weight_decay, m = (T)o->momentum;                \
+        const T keep = (T)(1 - o->dampening);                                              \
+        T d[SGD_BLOCK];                                                                    \
+        for (int64_t start = 0; start < n; start += SGD_BLOCK) {                           \
+            int64_t len = n - start < SGD_BLOCK ? n - start : SGD_BLOCK;                   \
+            T *pb = p + start;                                                             \
+            const T *gb = grad + start;                                                    \
+            if (o->maximize) for (int64_t i = 0; i < len; i++) d[i] = -gb[i];              \
+            else for (int64_t i = 0; i < len; i++) d[i] = gb[i];                           \
+            if (o->weight_decay != 0) for (int64_t i = 0; i < len; i++) d[i] = d[i] + wd * pb[i]; \
+            if (buf) {                                                                     \
+                T *bb = buf + start;                                                       \
+                if (o->first_step) for (int64_t i = 0; i < len; i++) bb[i] = d[i];         \
+                else for (int64_t i = 0; i < len; i++) bb[i] = m * bb[i] + keep * d[i];    \
+                if (o->nesterov) for (int64_t i = 0; i < len; i++) d[i] = d[i] + m * bb[i]; \
+                else for (int64_t i = 0; i < len; i++) d[i] = bb[i];                       \
+            }                                                                              \
+            for (int64_t i = 0; i < len; i++) pb[i] = pb[i] - lr * d[i];                   \
+        }                                                                                  \
+    }
+DEFINE_SGD_KERNEL(sgd_kernel_f32, float)
+DEFINE_SGD_KERNEL(sgd_kernel_f64, double)
+
+/* Runs an elementwise update kernel over [0, n) split in fixed chunks across threads. */
+#define PARALLEL_CHUNKS(n, nt, BODY)                                                       \
+    do {                                                                                   \
+        int64_t chunk_ = ((n) + (nt) - 1) / (nt);                                          \
+        _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")          \
+        for (int t_ = 0; t_ < (nt); t_++) {                                                \
+            int64_t lo = t_ * chunk_, hi = lo + chunk_ < (n) ? lo + chunk_ : (n);          \
+            if (lo < hi) { BODY; }                                                         \
+        }                                                                                  \
     } while (0)
 
 int pa_sgd_step(int n, pa_tensor **params, pa_tensor **momentum_buffers, double lr,
@@ -52,12 +80,19 @@ int pa_sgd_step(int n, pa_tensor **params, pa_tensor **momentum_buffers, double 
         return pa_error(PA_ERR_VALUE, "sgd: momentum %g needs momentum buffers", momentum);
     for (int i = 0; i < n; i++)
         TRY(check_param("sgd", i, params[i], momentum != 0 ? momentum_buffers[i] : NULL));
+    sgd_options o = {lr, weight_decay, momentum, dampening, nesterov, maximize, first_step};
     for (int i = 0; i < n; i++) {
         pa_tensor *p = params[i], *buf = momentum != 0 ? momentum_buffers[i] : NULL;
         if (!p->grad) continue;
         int nt = pa_threads_for_elements(p->numel);
-        if (p->dtype == PA_FLOAT32) SGD_LOOP(float);
-        else SGD_LOOP(double);
+        if (p->dtype == PA_FLOAT32)
+            PARALLEL_CHUNKS(p->numel, nt, sgd_kernel_f32(hi - lo, (float *)p->data + lo,
+                                                         (const float *)p->grad->data + lo,
+                                                         buf ? (float *)buf->data + lo : NULL, &o));
+        else
+            PARALLEL_CHUNKS(p->numel, nt, sgd_kernel_f64(hi - lo, (double *)p->data + lo,
+                                                         (const double *)p->grad->data + lo,
+                                                         buf ? (double *)buf->data + lo : NULL, &o));
         pa_bump_version(p);
     }
     return PA_OK;
@@ -101,17 +136,22 @@ static int check_steps(const char *op, int n, const double *steps) {
  *   m = lerp(m, g, 1 - beta1);  v = v * beta2 + (1 - beta2) * g * g
  *   v_max = max(v_max, v) (amsgrad);  denom = sqrt(v or v_max) / sqrt(1 - beta2^t) + eps
  *   p = p + (-lr / (1 - beta1^t)) * m / denom */
-#define ADAM_LOOP(T)                                                                      \
-    do {                                                                                  \
-        T *pd = (T *)p->data, *md = (T *)m->data, *vd = (T *)v->data;                    \
-        T *vmaxd = vmax ? (T *)vmax->data : NULL;                                         \
-        const T *gd = (const T *)p->grad->data;                                           \
-        const T neg_step_size = (T)(-(lr / (1 - pow(beta1, step))));                      \
-        const T bc2_sqrt = (T)pow(1 - pow(beta2, step), 0.5);                             \
-        const T w1 = (T)(1 - beta1), tb2 = (T)beta2, w2 = (T)(1 - beta2);                 \
-        const T teps = (T)eps, twd = (T)weight_decay, decay = (T)(1 - lr * weight_decay); \
-        _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")         \
-        for (int64_t k = 0; k < p->numel; k++) {                                          \
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay, step;
+    int decoupled_weight_decay, maximize;
+} adam_options;
+
+#define DEFINE_ADAM_KERNEL(NAME, T)                                                       \
+    PA_CLONES static void NAME(int64_t n, T *restrict pd, T *restrict md, T *restrict vd,  \
+                               T *restrict vmaxd, const T *restrict gd,                   \
+                               const adam_options *o) {                                   \
+        const double lr = o->lr, weight_decay = o->weight_decay;                          \
+        const int maximize = o->maximize, decoupled_weight_decay = o->decoupled_weight_decay; \
+        const T neg_step_size = (T)(-(lr / (1 - pow(o->beta1, o->step))));                \
+        const T bc2_sqrt = (T)pow(1 - pow(o->beta2, o->step), 0.5);                       \
+        const T w1 = (T)(1 - o->beta1), tb2 = (T)o->beta2, w2 = (T)(1 - o->beta2);        \
+        const T teps = (T)o->eps, twd = (T)weight_decay, decay = (T)(1 - lr * weight_decay); \
+        for (int64_t k = 0; k < n; k++) {                                                 \
             T g = maximize ? -gd[k] : gd[k];                                              \
             T x = pd[k];                                                                  \
             if (weight_decay != 0) {                                                      \
@@ -126,10 +166,15 @@ static int check_steps(const char *op, int n, const double *steps) {
                 if (vmaxd[k] > vk || vmaxd[k] != vmaxd[k]) vk = vmaxd[k];                 \
                 vmaxd[k] = vk;                                                            \
             }                                                                             \
-            T denom = sqrt(vk) / bc2_sqrt + teps;                                         \
+            T denom = (T)sqrt(vk) / bc2_sqrt + teps;                                      \
             pd[k] = x + neg_step_size * mk / denom;                                       \
         }                                                                                 \
-    } while (0)
+    }
+DEFINE_ADAM_KERNEL(adam_kernel_f32, float)
+DEFINE_ADAM_KERNEL(adam_kernel_f64, double)
+
+/* The state tensors of parameter i as T pointers offset to element lo (NULL-safe). */
+#define AT(t, T) ((t) ? (T *)(t)->data + lo : NULL)
 
 int pa_adam_step(int n, pa_tensor **params, pa_tensor **exp_avgs, pa_tensor **exp_avg_sqs,
                  pa_tensor **max_exp_avg_sqs, const double *steps, double lr, double beta1,
@@ -148,10 +193,14 @@ int pa_adam_step(int n, pa_tensor **params, pa_tensor **exp_avgs, pa_tensor **ex
         pa_tensor *p = params[i], *m = exp_avgs[i], *v = exp_avg_sqs[i];
         pa_tensor *vmax = amsgrad ? max_exp_avg_sqs[i] : NULL;
         if (!p->grad) continue;
-        const double step = steps[i];
+        adam_options o = {lr, beta1, beta2, eps, weight_decay, steps[i], decoupled_weight_decay, maximize};
         int nt = pa_threads_for_elements(p->numel);
-        if (p->dtype == PA_FLOAT32) ADAM_LOOP(float);
-        else ADAM_LOOP(double);
+        if (p->dtype == PA_FLOAT32)
+            PARALLEL_CHUNKS(p->numel, nt, adam_kernel_f32(hi - lo, AT(p, float), AT(m, float), AT(v, float),
+                                                          AT(vmax, float), AT(p->grad, const float), &o));
+        else
+            PARALLEL_CHUNKS(p->numel, nt, adam_kernel_f64(hi - lo, AT(p, double), AT(m, double), AT(v, double),
+                                                          AT(vmax, double), AT(p->grad, const double), &o));
         pa_bump_version(p);
         pa_bump_version(m);
         pa_bump_version(v);
@@ -164,15 +213,20 @@ int pa_adam_step(int n, pa_tensor **params, pa_tensor **exp_avgs, pa_tensor **ex
  *   g = grad (negated if maximize) + wd * p;  s = s * alpha + (1 - alpha) * g * g
  *   centered: a = lerp(a, g, 1 - alpha), avg = sqrt(s - a * a) + eps;  else sqrt(s) + eps
  *   momentum: buf = buf * momentum + g / avg, p = p - lr * buf;  else p = p - lr * g / avg */
-#define RMSPROP_LOOP(T)                                                                   \
-    do {                                                                                  \
-        T *pd = (T *)p->data, *sd = (T *)s->data;                                         \
-        T *ad = a ? (T *)a->data : NULL, *bd = b ? (T *)b->data : NULL;                   \
-        const T *gd = (const T *)p->grad->data;                                           \
-        const T talpha = (T)alpha, w = (T)(1 - alpha), teps = (T)eps;                     \
-        const T twd = (T)weight_decay, tm = (T)momentum, neg_lr = (T)(-lr);               \
-        _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")         \
-        for (int64_t k = 0; k < p->numel; k++) {                                          \
+typedef struct {
+    double lr, alpha, eps, weight_decay, momentum;
+    int maximize;
+} rmsprop_options;
+
+#define DEFINE_RMSPROP_KERNEL(NAME, T)                                                    \
+    PA_CLONES static void NAME(int64_t n, T *restrict pd, T *restrict sd, T *restrict ad,  \
+                               T *restrict bd, const T *restrict gd,                      \
+                               const rmsprop_options *o) {                                \
+        const double weight_decay = o->weight_decay;                                      \
+        const int maximize = o->maximize;                                                 \
+        const T talpha = (T)o->alpha, w = (T)(1 - o->alpha), teps = (T)o->eps;            \
+        const T twd = (T)weight_decay, tm = (T)o->momentum, neg_lr = (T)(-o->lr);         \
+        for (int64_t k = 0; k < n; k++) {                                                 \
             T g = maximize ? -gd[k] : gd[k];                                              \
             if (weight_decay != 0) g = g + twd * pd[k];                                   \
             T sk = sd[k] * talpha + w * g * g;                                            \
@@ -181,9 +235,9 @@ int pa_adam_step(int n, pa_tensor **params, pa_tensor **exp_avgs, pa_tensor **ex
             if (ad) {                                                                     \
                 T ak = LERP(T, ad[k], g, w);                                              \
                 ad[k] = ak;                                                               \
-                avg = sqrt(sk + (T)-1 * ak * ak);                                         \
+                avg = (T)sqrt(sk + (T)-1 * ak * ak);                                      \
             } else {                                                                      \
-                avg = sqrt(sk);                                                           \
+                avg = (T)sqrt(sk);                                                        \
             }                                                                             \
             avg = avg + teps;                                                             \
             if (bd) {                                                                     \
@@ -194,7 +248,9 @@ int pa_adam_step(int n, pa_tensor **params, pa_tensor **exp_avgs, pa_tensor **ex
                 pd[k] = pd[k] + neg_lr * g / avg;                                         \
             }                                                                             \
         }                                                                                 \
-    } while (0)
+    }
+DEFINE_RMSPROP_KERNEL(rmsprop_kernel_f32, float)
+DEFINE_RMSPROP_KERNEL(rmsprop_kernel_f64, double)
 
 int pa_rmsprop_step(int n, pa_tensor **params, pa_tensor **square_avgs, pa_tensor **grad_avgs,
                     pa_tensor **momentum_buffers, double lr, double alpha, double eps,
@@ -212,9 +268,14 @@ int pa_rmsprop_step(int n, pa_tensor **params, pa_tensor **square_avgs, pa_tenso
         pa_tensor *p = params[i], *s = square_avgs[i];
         pa_tensor *a = centered ? grad_avgs[i] : NULL, *b = momentum > 0 ? momentum_buffers[i] : NULL;
         if (!p->grad) continue;
+        rmsprop_options o = {lr, alpha, eps, weight_decay, momentum, maximize};
         int nt = pa_threads_for_elements(p->numel);
-        if (p->dtype == PA_FLOAT32) RMSPROP_LOOP(float);
-        else RMSPROP_LOOP(double);
+        if (p->dtype == PA_FLOAT32)
+            PARALLEL_CHUNKS(p->numel, nt, rmsprop_kernel_f32(hi - lo, AT(p, float), AT(s, float), AT(a, float),
+                                                             AT(b, float), AT(p->grad, const float), &o));
+        else
+            PARALLEL_CHUNKS(p->numel, nt, rmsprop_kernel_f64(hi - lo, AT(p, double), AT(s, double), AT(a, double),
+                                                             AT(b, double), AT(p->grad, const double), &o));
         pa_bump_version(p);
         pa_bump_version(s);
         if (a) pa_bump_version(a);
@@ -226,21 +287,28 @@ int pa_rmsprop_step(int n, pa_tensor **params, pa_tensor **square_avgs, pa_tenso
 /* PyTorch's Adagrad (_single_tensor_adagrad, dense gradients), per element:
  *   g = grad (negated if maximize) + wd * p;  sum = sum + g * g
  *   p = p + (-lr / (1 + (t - 1) * lr_decay)) * g / (sqrt(sum) + eps) */
-#define ADAGRAD_LOOP(T)                                                                   \
-    do {                                                                                  \
-        T *pd = (T *)p->data, *sd = (T *)s->data;                                         \
-        const T *gd = (const T *)p->grad->data;                                           \
-        const T neg_clr = (T)(-(lr / (1 + (step - 1) * lr_decay)));                       \
-        const T teps = (T)eps, twd = (T)weight_decay;                                     \
-        _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")         \
-        for (int64_t k = 0; k < p->numel; k++) {                                          \
+typedef struct {
+    double lr, lr_decay, weight_decay, eps, step;
+    int maximize;
+} adagrad_options;
+
+#define DEFINE_ADAGRAD_KERNEL(NAME, T)                                                    \
+    PA_CLONES static void NAME(int64_t n, T *restrict pd, T *restrict sd, const T *restrict gd, \
+                               const adagrad_options *o) {                                \
+        const double weight_decay = o->weight_decay;                                      \
+        const int maximize = o->maximize;                                                 \
+        const T neg_clr = (T)(-(o->lr / (1 + (o->step - 1) * o->lr_decay)));             \
+        const T teps = (T)o->eps, twd = (T)weight_decay;                                  \
+        for (int64_t k = 0; k < n; k++) {                                                 \
             T g = maximize ? -gd[k] : gd[k];                                              \
             if (weight_decay != 0) g = g + twd * pd[k];                                   \
             T sk = sd[k] + (T)1 * g * g;                                                  \
             sd[k] = sk;                                                                   \
-            pd[k] = pd[k] + neg_clr * g / (sqrt(sk) + teps);                              \
+            pd[k] = pd[k] + neg_clr * g / ((T)sqrt(sk) + teps);                           \
         }                                                                                 \
-    } while (0)
+    }
+DEFINE_ADAGRAD_KERNEL(adagrad_kernel_f32, float)
+DEFINE_ADAGRAD_KERNEL(adagrad_kernel_f64, double)
 
 int pa_adagrad_step(int n, pa_tensor **params, pa_tensor **sums, const double *steps, double lr,
                     double lr_decay, double weight_decay, double eps, int maximize) {
@@ -252,10 +320,14 @@ int pa_adagrad_step(int n, pa_tensor **params, pa_tensor **sums, const double *s
     for (int i = 0; i < n; i++) {
         pa_tensor *p = params[i], *s = sums[i];
         if (!p->grad) continue;
-        const double step = steps[i];
+        adagrad_options o = {lr, lr_decay, weight_decay, eps, steps[i], maximize};
         int nt = pa_threads_for_elements(p->numel);
-        if (p->dtype == PA_FLOAT32) ADAGRAD_LOOP(float);
-        else ADAGRAD_LOOP(double);
+        if (p->dtype == PA_FLOAT32)
+            PARALLEL_CHUNKS(p->numel, nt, adagrad_kernel_f32(hi - lo, AT(p, float), AT(s, float),
+                                                             AT(p->grad, const float), &o));
+        else
+            PARALLEL_CHUNKS(p->numel, nt, adagrad_kernel_f64(hi - lo, AT(p, double), AT(s, double),
+                                                             AT(p->grad, const double), &o));
         pa_bump_version(p);
         pa_bump_version(s);
     }

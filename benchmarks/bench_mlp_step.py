@@ -89,7 +89,7 @@ def main(argv=None):
             row += [f"{t['torch'] * 1e6:.0f}", f"{t['torch'] / t['pyautodiff']:.2f}x"]
         rows.append(row)
     header = ["batch", "ours us", "numpy us", "vs numpy"] + (["torch us", "vs torch"] if torch else [])
-    print_table(f"mlp_step: 784-128-10 SGD step, {threads} threads — {machine()}", header, rows)
+    return print_table(f"mlp_step: 784-128-10 SGD step, {threads} threads — {machine()}", header, rows)
 
 
 if __name__ == "__main__":

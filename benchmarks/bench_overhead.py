@@ -39,7 +39,7 @@ def main(argv=None):
         if torch:
             row += [f"{t['torch'] * 1e6:.2f}", f"{t['ours'] / t['torch']:.2f}"]
         rows.append(row)
-    print_table(f"overhead — {machine()}", ["case", "ours us", "torch us", "ours/torch"][:len(rows[0])], rows)
+    return print_table(f"overhead — {machine()}", ["case", "ours us", "torch us", "ours/torch"][:len(rows[0])], rows)
 
 
 if __name__ == "__main__":

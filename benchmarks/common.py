@@ -40,9 +40,30 @@ def timeit_interleaved(fns, rounds=7, min_time=0.05):
 
 
 def print_table(title, header, rows):
+    """Prints the table and returns it as a dict (for --json)."""
     print(f"\n{title}")
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     fmt = "  ".join("{:>%d}" % w for w in widths)
     print(fmt.format(*header))
     for r in rows:
         print(fmt.format(*r))
+    return {"title": title, "header": list(header), "rows": [list(map(str, r)) for r in rows]}
+
+
+def numpy_blas_kernel():
+    """What threadpoolctl reports for NumPy's BLAS (e.g. 'openblas SkylakeX')."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl)"
+    infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    return ", ".join(f"{i['internal_api']} {i.get('architecture')}" for i in infos) or "none"
+
+
+def limit_numpy_threads(n):
+    """Caps NumPy's BLAS threads (so thread counts are equal); returns the limiter."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=n, user_api="blas")

@@ -211,18 +211,71 @@ def _isatty(stream):
         return False
 
 
+def _have_tqdm():
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _format_rate(rate):
+    if rate >= 1e6:
+        return f"{rate / 1e6:.2f}M samples/s"
+    if rate >= 1e4:
+        return f"{rate / 1e3:.1f}k samples/s"
+    return f"{rate:.0f} samples/s"
+
+
+def _format_values(logs, fmt, skip=("epoch_time", "lr")):
+    return [f"{k}={v:{fmt}}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items() if k not in skip]
+
+
+def _wrap_chunks(head, chunks, width, indent):
+    """`head` then `chunks` joined by ', ', broken into lines of at most `width` columns
+    between chunks (never inside one), continuation lines indented by `indent` spaces."""
+    lines, line = [], head
+    for i, chunk in enumerate(chunks):
+        piece = chunk + ("," if i < len(chunks) - 1 else "")
+        if len(line) + 1 + len(piece) > width and line.strip():
+            lines.append(line)
+            line = " " * indent + piece
+        else:
+            line = f"{line} {piece}" if line else piece
+    lines.append(line)
+    return "\n".join(lines)
+
+
+# The live bar: the postfix shows samples/s, so tqdm's own batches/s is left out (and so
+# is the percentage, which the count says already), to leave room on an 80-column screen.
+_BAR_FORMAT = "{desc} |{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+_DONE_FORMAT = "{desc} |{bar:10}| {n_fmt}/{total_fmt} [{elapsed}"
+
+
 class ProgressBar(Callback):
     """Reports progress on stdout.
 
     ``trainer.verbose == 0``: silent.  ``verbose == 1``: only when stdout is a terminal —
-    a per-batch tqdm bar per epoch when tqdm is installed, else one line per epoch.
-    ``verbose >= 2``: one line per epoch, terminal or not (for log files).
-    The Trainer adds one automatically when verbose > 0 and none is given.
+    a live tqdm bar per epoch showing the running loss and metrics (means over the
+    epoch's batches so far) and samples/s; when the epoch ends the bar stays on screen
+    with the epoch's values, validation ones included (one plain line per epoch instead
+    if tqdm cannot be imported, or with ``use_tqdm=False``).  ``verbose >= 2``: one line
+    per epoch, terminal or not (for log files).
+
+    The Trainer adds one automatically, as the first callback, when verbose > 0 and none
+    is given, so that each epoch's bar is complete before other callbacks print.
     """
 
     def __init__(self, use_tqdm=None):
         self.use_tqdm = use_tqdm
         self._bar = None
+        self._reset_counters()
+
+    def _reset_counters(self):
+        self._t0 = time.perf_counter()
+        self._t_last = self._t0
+        self._seen = 0
+        self._sums = {}
 
     def _mode(self, trainer):
         v = getattr(trainer, "verbose", 1)
@@ -232,39 +285,76 @@ class ProgressBar(Callback):
             return "line"
         if not _isatty(sys.stdout):
             return None
-        if self.use_tqdm is not False:
-            try:
-                import tqdm  # noqa: F401
-                return "bar"
-            except ImportError:
-                pass
+        if self.use_tqdm is not False and _have_tqdm():
+            return "bar"
         return "line"
 
+    def _rate(self):
+        dt = self._t_last - self._t0
+        return self._seen / dt if dt > 0 and self._seen else None
+
     def on_epoch_start(self, trainer, epoch):
-        self._t0 = time.perf_counter()
+        self._reset_counters()
         if self._mode(trainer) == "bar":
-            from tqdm.auto import tqdm
+            from tqdm import tqdm
 
             epochs = trainer.params.get("epochs")
-            self._bar = tqdm(total=trainer.params.get("steps"), desc=f"Epoch {epoch + 1}/{epochs}",
-                             file=sys.stdout, leave=True, dynamic_ncols=True)
+            steps = trainer.params.get("steps")
+            kw = {"bar_format": _BAR_FORMAT} if steps else {"unit": "batch"}
+            self._bar = tqdm(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", file=sys.stdout,
+                             leave=True, dynamic_ncols=True, **kw)
 
     def on_batch_end(self, trainer, batch, logs):
+        n = int(logs.get("size", 1))
+        self._seen += n
+        self._t_last = time.perf_counter()
+        # Running means over the epoch so far, weighted by batch size.
+        for k, v in logs.items():
+            if k in ("batch", "size") or isinstance(v, bool) or not isinstance(v, (int, float)):
+                continue
+            self._sums[k] = self._sums.get(k, 0.0) + float(v) * n
         if self._bar is not None:
+            parts = _format_values({k: s / self._seen for k, s in self._sums.items()}, ".3f")
+            rate = self._rate()
+            if rate is not None:
+                parts.append(_format_rate(rate))
+            self._bar.set_postfix_str(", ".join(parts), refresh=False)
             self._bar.update(1)
-            if batch % 10 == 0:
-                self._bar.set_postfix(loss=f"{logs['loss']:.4f}", refresh=False)
+
+    def _close_bar(self, logs):
+        """Replaces the live bar by the epoch's final line: a 10-column bar, the count, the
+        time and samples/s, then the epoch's logs (validation included), wrapped between
+        values rather than cut when the terminal is narrow."""
+        import shutil
+
+        from tqdm import tqdm
+
+        bar, self._bar = self._bar, None
+        elapsed = bar.format_dict["elapsed"]
+        desc = bar.desc
+        if bar.total:
+            head = tqdm.format_meter(bar.n, bar.total, elapsed, prefix=desc, ascii=bar.ascii,
+                                     bar_format=_DONE_FORMAT)
+        else:
+            head = f"{desc} {bar.n} batches [{tqdm.format_interval(elapsed)}"
+        rate = self._rate()
+        head += f", {_format_rate(rate)}]" if rate is not None else "]"
+        bar.leave = False
+        bar.close()
+        width = shutil.get_terminal_size((80, 24)).columns
+        text = _wrap_chunks(head, _format_values(logs, ".4f"), width - 1, len(desc) + 1)
+        print(text, file=sys.stdout, flush=True)
 
     def on_epoch_end(self, trainer, epoch, logs):
         mode = self._mode(trainer)
         if self._bar is not None:
-            self._bar.set_postfix_str(_format_logs(logs), refresh=True)
-            self._bar.close()
-            self._bar = None
+            self._close_bar(logs)
         elif mode == "line":
             epochs = trainer.params.get("epochs")
             t = logs.get("epoch_time", time.perf_counter() - self._t0)
-            print(f"Epoch {epoch + 1}/{epochs} - {t:.2f}s - {_format_logs(logs)}", file=sys.stdout, flush=True)
+            rate = self._rate()
+            speed = f" - {_format_rate(rate)}" if rate is not None else ""
+            print(f"Epoch {epoch + 1}/{epochs} - {t:.2f}s{speed} - {_format_logs(logs)}", file=sys.stdout, flush=True)
 
     def on_fit_end(self, trainer):
         if self._bar is not None:
@@ -323,44 +413,89 @@ class LearningRateScheduler(Callback):
             self._step(logs)
 
 
-class ModelCheckpoint(Callback):
-    """Saves ``model.state_dict()`` with ``pyautodiff.save`` after each epoch (or only when
-    `monitor` improves, with `save_best_only`).  `filepath` may contain ``{epoch}`` (from 1)
-    and log keys, e.g. ``'ckpt-{epoch:02d}-{val_loss:.3f}.pt'``.
+class _Fields(dict):
+    """format_map mapping that names the missing field in its error."""
 
-    Needs ``pyautodiff.save``; without it, fit raises NotImplementedError at start.
+    def __missing__(self, key):
+        raise KeyError(key)
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model with ``pyautodiff.save`` (safetensors, written atomically) at the
+    end of each epoch.
+
+    filepath: a path, which may contain ``{epoch}`` (counting from 1) and any key of the
+        epoch's logs with a format spec, e.g. ``'ckpt-{epoch:02d}-{val_loss:.3f}.safetensors'``.
+        Missing directories are created.
+    monitor, mode: the value that decides what is best (``'auto'`` picks 'max' for
+        accuracy-like names, 'min' otherwise).
+    save_best_only: save only when `monitor` beats the best value so far (with a fixed
+        `filepath`, the file always holds the best model).
+    save_weights_only: True (the default) saves ``model.state_dict()``, a flat
+        ``{name: tensor}`` dict — reload it with
+        ``model.load_state_dict(pyautodiff.load(path))`` (PyTorch reads it with
+        ``safetensors.torch.load_file``).  False saves a resumable checkpoint
+        ``{'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'epoch': epoch}``
+        (``epoch`` from 1).
+    verbose: 1 prints a line whenever a file is written.
+
+    After fit, ``saved`` lists the paths written, in order, and ``best`` holds the best
+    monitored value (with `save_best_only`).
     """
 
-    def __init__(self, filepath, monitor="val_loss", mode="auto", save_best_only=False):
+    def __init__(self, filepath, monitor="val_loss", mode="auto", save_best_only=False,
+                 save_weights_only=True, verbose=0):
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.mode = _resolve_mode(mode, monitor)
         self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.verbose = verbose
         self.best = None
-
-    @staticmethod
-    def _save_fn():
-        import pyautodiff
-
-        if not hasattr(pyautodiff, "save"):
-            raise NotImplementedError("ModelCheckpoint needs pyautodiff.save, which does not exist yet; "
-                                      "save model.state_dict() yourself in a callback for now")
-        return pyautodiff.save
+        self.saved = []
 
     def on_fit_start(self, trainer):
-        self._save_fn()
         self.best = None
+        self.saved = []
+
+    def _path(self, epoch, logs):
+        fields = _Fields(logs)
+        fields["epoch"] = epoch + 1
+        try:
+            return self.filepath.format_map(fields)
+        except KeyError as e:
+            raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} uses the field {{{e.args[0]}}}, "
+                           f"which is not in the logs (available: epoch, {', '.join(sorted(logs))})") from None
 
     def on_epoch_end(self, trainer, epoch, logs):
-        save = self._save_fn()
+        from ..serialization import save
+
         if self.save_best_only:
             value = logs.get(self.monitor)
             if value is None:
-                warnings.warn(f"ModelCheckpoint: {self.monitor!r} is not in the logs; not saving",
-                              RuntimeWarning, stacklevel=2)
+                warnings.warn(f"ModelCheckpoint: {self.monitor!r} is not in the logs "
+                              f"(available: {', '.join(sorted(logs))}); not saving", RuntimeWarning, stacklevel=2)
                 return
-            better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
-            if not better:
+            value = float(value)
+            if math.isnan(value):
                 return
-            self.best = value
-        save(trainer.model.state_dict(), self.filepath.format(epoch=epoch + 1, **logs))
+            if self.best is not None and not (value < self.best if self.mode == "min" else value > self.best):
+                return
+            previous, self.best = self.best, value
+        path = self._path(epoch, logs)
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        if self.save_weights_only:
+            obj = trainer.model.state_dict()
+        else:
+            obj = {"model": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict(),
+                   "epoch": epoch + 1}
+        save(obj, path)
+        self.saved.append(path)
+        if self.verbose and getattr(trainer, "verbose", 1):
+            why = ""
+            if self.save_best_only:
+                why = (f"{self.monitor} improved to {self.best:.6g}" if previous is None else
+                       f"{self.monitor} improved from {previous:.6g} to {self.best:.6g}") + ", "
+            print(f"Epoch {epoch + 1}: {why}saved the model to {path}", file=sys.stdout, flush=True)

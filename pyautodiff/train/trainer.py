@@ -19,14 +19,19 @@ __all__ = ["Trainer", "History", "clip_grad_norm"]
 class History:
     """What `fit` returns: ``history`` maps each log key ('loss', 'accuracy', 'val_loss',
     'val_accuracy', 'lr', 'epoch_time', ...) to its list of per-epoch values, ``epoch`` is
-    the list of epochs run (from 0), ``params`` holds ``{'epochs', 'steps'}``."""
+    the list of epochs run (from 0), ``params`` holds ``{'epochs', 'steps'}``.
+
+    A History can also be filled by hand, from a loop of your own, with
+    ``append(epoch, {'loss': ..., 'accuracy': ...})``; ``plot(path)`` draws either kind.
+    """
 
     def __init__(self, params=None):
         self.history = {}
         self.epoch = []
         self.params = dict(params or {})
 
-    def _append(self, epoch, logs):
+    def append(self, epoch, logs):
+        """Records one epoch's logs (a dict of per-epoch values)."""
         n = len(self.epoch)
         self.epoch.append(epoch)
         for k, v in logs.items():
@@ -37,13 +42,72 @@ class History:
             if len(vs) < n + 1:
                 vs.append(math.nan)
 
+    _append = append
+
     def __getitem__(self, key):
         return self.history[key]
 
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
+    def _panels(self):
+        """[(name, train values or None, val values or None)]: loss first, then each metric
+        in the order it was logged; 'lr', 'epoch_time' and non-numeric keys are left out."""
+        def numeric(vs):
+            return all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in vs)
 
+        names = []
+        for k in self.history:
+            base = k[4:] if k.startswith("val_") else k
+            if base in ("lr", "epoch_time") or base in names or not numeric(self.history[k]):
+                continue
+            names.append(base)
+        names.sort(key=lambda name: name != "loss")
+        return [(name, self.history.get(name), self.history.get("val_" + name)) for name in names]
+
+    def plot(self, path, title=None):
+        """Writes a PNG (or any format matplotlib knows, chosen by the extension of `path`)
+        with one panel for the loss and one per metric, each with its training and, when
+        present, validation curve per epoch.  Uses matplotlib's Agg renderer directly (no
+        window, and pyplot's state is left alone).  Returns `path`.
+
+        Needs matplotlib: ``pip install pyautodiff[plot]``."""
+        try:
+            import matplotlib  # noqa: F401
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+            from matplotlib.ticker import MaxNLocator
+        except ImportError as e:
+            raise ImportError("History.plot needs matplotlib, which is not installed; "
+                              "install it with: pip install pyautodiff[plot]") from e
+        import os
+
+        panels = self._panels()
+        if not self.epoch or not panels:
+            raise ValueError("History.plot: nothing to plot (no epoch with a loss or a metric was recorded)")
+        x = [e + 1 for e in self.epoch]
+        ncols = min(len(panels), 3)
+        nrows = -(-len(panels) // ncols)
+        fig = Figure(figsize=(5.2 * ncols, 3.9 * nrows), dpi=100)
+        FigureCanvasAgg(fig)
+        marker = "o" if len(x) <= 30 else None
+        for i, (name, train, val) in enumerate(panels):
+            ax = fig.add_subplot(nrows, ncols, i + 1)
+            if train is not None:
+                ax.plot(x, train, color="C0", marker=marker, markersize=4, label="train")
+            if val is not None:
+                ax.plot(x, val, color="C1", marker=marker, markersize=4, linestyle="--", label="validation")
+            ax.set_title(name.replace("_", " "))
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.grid(True, alpha=0.3)
+            ax.legend()
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+        fmt = os.path.splitext(os.fspath(path))[1][1:].lower() if not hasattr(path, "write") else ""
+        fig.savefig(path, format=fmt or "png")
+        return path
 def clip_grad_norm(parameters, max_norm, norm_type=2.0):
     """Scales the gradients of `parameters` in place so that their global L2 norm is at
     most `max_norm`; returns the norm before clipping (a float).  Tensor ops only: one
@@ -177,7 +241,8 @@ class Trainer:
         if self._scheduler_cb is not None:
             cbs.insert(0, self._scheduler_cb)
         if self.verbose > 0 and not any(isinstance(c, ProgressBar) for c in cbs):
-            cbs.append(ProgressBar())
+            # First, so that an epoch's bar is closed before other callbacks print.
+            cbs.insert(1 if self._scheduler_cb is not None else 0, ProgressBar())
         return cbs
 
     @staticmethod

@@ -79,6 +79,19 @@ static void sum_rows(const char *x, int dtype, int64_t outer, int64_t r, void *o
     }
 }
 
+/* acc[i] += row[i]: one row of a column sum, vectorised along i. */
+#define DEFINE_COL_ADD(NAME, T)                                                         \
+    PA_CLONES static void NAME(double *restrict acc, const void *row_, int64_t len) {   \
+        const T *restrict row = (const T *)row_;                                        \
+        for (int64_t i = 0; i < len; i++) acc[i] += (double)row[i];                     \
+    }
+DEFINE_COL_ADD(col_add_f32, float)
+DEFINE_COL_ADD(col_add_f64, double)
+DEFINE_COL_ADD(col_add_i64, int64_t)
+DEFINE_COL_ADD(col_add_b8, uint8_t)
+static void (*const col_add[4])(double *, const void *, int64_t) = {col_add_f32, col_add_f64,
+                                                                     col_add_i64, col_add_b8};
+
 /* out[o, i] = sum_r x[o, r, i] for a contiguous (outer, R, inner) block: whole rows are
  * added into a double accumulator chunk (kept in L1), which vectorises along i. */
 static int sum_cols(const char *x, int dtype, int64_t outer, int64_t r, int64_t inner, void *out,
@@ -102,12 +115,7 @@ static int sum_cols(const char *x, int dtype, int64_t outer, int64_t r, int64_t 
             for (int64_t i = 0; i < len; i++) acc[i] = 0;
             for (int64_t k = 0; k < r; k++) {
                 const char *row = base + (size_t)(k * inner) * isz;
-                switch (dtype) {
-                case PA_FLOAT32: { const float *p = (const float *)row; for (int64_t i = 0; i < len; i++) acc[i] += p[i]; } break;
-                case PA_FLOAT64: { const double *p = (const double *)row; for (int64_t i = 0; i < len; i++) acc[i] += p[i]; } break;
-                case PA_INT64: { const int64_t *p = (const int64_t *)row; for (int64_t i = 0; i < len; i++) acc[i] += (double)p[i]; } break;
-                default: { const uint8_t *p = (const uint8_t *)row; for (int64_t i = 0; i < len; i++) acc[i] += p[i]; } break;
-                }
+                col_add[dtype](acc, row, len);
             }
             int64_t dst = o * inner + c0;
             PA_DISPATCH_ALL(out_dtype, T, {
@@ -259,21 +267,82 @@ int pa_backward_MEAN(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 }
 
 /* ---- max / min ----------------------------------------------------------------- */
-/* Index of the extreme of R values x[0], x[inner], ... (sign +1: max, -1: min); the
- * first NaN wins, as in PyTorch. */
-#define EXTREME_INDEX(T, x, R, inner, sign, out)                       \
-    do {                                                               \
-        int64_t best_ = 0;                                             \
-        T bv_ = (x)[0];                                                \
-        for (int64_t r_ = 1; r_ < (R) && bv_ == bv_; r_++) {           \
-            T v_ = (x)[r_ * (inner)];                                  \
-            if (v_ != v_ || ((sign) > 0 ? v_ > bv_ : v_ < bv_)) {      \
-                bv_ = v_;                                              \
-                best_ = r_;                                            \
-            }                                                          \
-        }                                                              \
-        out = best_;                                                   \
-    } while (0)
+/* Index of the first extreme of a contiguous row (BETTER(a, b): a beats b); the first
+ * NaN wins, as in PyTorch.  One pass over 16 independent lanes, each keeping its best
+ * value and where it was (vectorises to compare + blend); then the lanes are merged,
+ * ties going to the smaller index. */
+#define TAKES(T, v, b, BETTER) (((v) != (v) && (b) == (b)) || BETTER(v, b))
+#define DEFINE_ROW_EXTREME(NAME, T, BETTER)                                              \
+    PA_CLONES static int64_t NAME(const void *x_, int64_t r) {                           \
+        const T *restrict x = (const T *)x_;                                             \
+        T lane[16];                                                                      \
+        int64_t at[16];                                                                  \
+        for (int j = 0; j < 16; j++) {                                                   \
+            lane[j] = x[0];                                                              \
+            at[j] = 0;                                                                   \
+        }                                                                                \
+        int64_t k = 0;                                                                   \
+        for (; k + 16 <= r; k += 16)                                                     \
+            for (int j = 0; j < 16; j++) {                                               \
+                T v = x[k + j];                                                          \
+                int take = TAKES(T, v, lane[j], BETTER);                                 \
+                lane[j] = take ? v : lane[j];                                            \
+                at[j] = take ? k + j : at[j];                                            \
+            }                                                                            \
+        for (int j = 0; k < r; k++, j++)                                                 \
+            if (TAKES(T, x[k], lane[j], BETTER)) {                                       \
+                lane[j] = x[k];                                                          \
+                at[j] = k;                                                               \
+            }                                                                            \
+        T best = lane[0];                                                                \
+        int64_t where = at[0];                                                           \
+        for (int j = 1; j < 16; j++) {                                                   \
+            T v = lane[j];                                                               \
+            int same = v == best || (v != v && best != best);                            \
+            if (TAKES(T, v, best, BETTER) || (same && at[j] < where)) {                  \
+                best = v;                                                                \
+                where = at[j];                                                           \
+            }                                                                            \
+        }                                                                                \
+        return where;                                                                    \
+    }
+
+/* Per column i of a contiguous (r, inner) block, the row of the first extreme (NaN
+ * wins): one pass down the rows, vectorised along the columns. */
+#define DEFINE_COL_EXTREME(NAME, T, BETTER)                                              \
+    PA_CLONES static void NAME(const void *x_, int64_t r, int64_t inner, int64_t *idx) { \
+        const T *restrict x = (const T *)x_;                                             \
+        for (int64_t i = 0; i < inner; i++) idx[i] = 0;                                  \
+        for (int64_t k = 1; k < r; k++) {                                                \
+            const T *row = x + k * inner;                                                \
+            for (int64_t i = 0; i < inner; i++) {                                        \
+                T b = x[idx[i] * inner + i], v = row[i];                                 \
+                idx[i] = (b == b && (v != v || BETTER(v, b))) ? k : idx[i];              \
+            }                                                                            \
+        }                                                                                \
+    }
+
+#define GREATER(a, b) ((a) > (b))
+#define LESS(a, b) ((a) < (b))
+#define DEFINE_EXTREMES(SUFFIX, T)                                 \
+    DEFINE_ROW_EXTREME(row_max_##SUFFIX, T, GREATER)               \
+    DEFINE_ROW_EXTREME(row_min_##SUFFIX, T, LESS)                  \
+    DEFINE_COL_EXTREME(col_max_##SUFFIX, T, GREATER)               \
+    DEFINE_COL_EXTREME(col_min_##SUFFIX, T, LESS)
+DEFINE_EXTREMES(f32, float)
+DEFINE_EXTREMES(f64, double)
+DEFINE_EXTREMES(i64, int64_t)
+DEFINE_EXTREMES(b8, uint8_t)
+
+typedef struct {
+    int64_t (*row)(const void *, int64_t);
+    void (*cols)(const void *, int64_t, int64_t, int64_t *);
+} extreme_kernels;
+
+static const extreme_kernels extreme_table[2][4] = {
+    {{row_min_f32, col_min_f32}, {row_min_f64, col_min_f64}, {row_min_i64, col_min_i64}, {row_min_b8, col_min_b8}},
+    {{row_max_f32, col_max_f32}, {row_max_f64, col_max_f64}, {row_max_i64, col_max_i64}, {row_max_b8, col_max_b8}},
+};
 
 static int extreme(const char *op, int sign, pa_tensor *a, int dim_given, int64_t dim, int keepdim,
                    pa_tensor **values, pa_tensor **indices) {
@@ -305,16 +374,22 @@ static int extreme(const char *op, int sign, pa_tensor *a, int dim_given, int64_
         return PA_ERR_MEMORY;
     }
     int64_t *ip = (int64_t *)ix->data;
+    const extreme_kernels *k = &extreme_table[sign > 0][a->dtype];
+    size_t isz = pa_dtype_size(a->dtype);
+    int nt = pa_threads_for_elements(a->numel);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t o = 0; o < outer; o++) {
+        const char *block = x->data + (size_t)(o * r * inner) * isz;
+        if (inner == 1)
+            ip[o] = k->row(block, r);
+        else
+            k->cols(block, r, inner, ip + o * inner);
+    }
     PA_DISPATCH_ALL(a->dtype, T, {
         const T *xs = (const T *)x->data;
         T *vs = (T *)v->data;
         for (int64_t o = 0; o < outer; o++)
-            for (int64_t i = 0; i < inner; i++) {
-                int64_t best;
-                EXTREME_INDEX(T, xs + o * r * inner + i, r, inner, sign, best);
-                ip[o * inner + i] = best;
-                vs[o * inner + i] = xs[(o * r + best) * inner + i];
-            }
+            for (int64_t i = 0; i < inner; i++) vs[o * inner + i] = xs[(o * r + ip[o * inner + i]) * inner + i];
     });
     pa_tensor_release(x);
     int rc = PA_OK;

@@ -1,0 +1,39 @@
+/* Vectorisable float32 math: branch-free functions that the compiler turns into SIMD
+ * code inside the elementwise loops (libm's expf is a scalar call per element).
+ *
+ * expf: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), e^r by a degree-6
+ * polynomial (Cephes' coefficients), then scaled by 2^n in two steps so that results in
+ * the subnormal range are exact too.  Error <= 1 ulp over the whole range (checked
+ * against float64 exp in tests/test_ops.py); inf, 0 and NaN as libm. */
+#ifndef PA_OPS_VMATH_H
+#define PA_OPS_VMATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline float pa_pow2i(int32_t n) {  /* 2^n for n in [-126, 127] */
+    uint32_t bits = (uint32_t)(n + 127) << 23;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static inline float pa_expf(float x) {
+    float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
+    float n = rintf(xc * 1.44269504088896341f);
+    float r = fmaf(n, -0.693359375f, xc);
+    r = fmaf(n, 2.12194440e-4f, r);
+    float p = 1.9875691500e-4f;
+    p = fmaf(p, r, 1.3981999507e-3f);
+    p = fmaf(p, r, 8.3334519073e-3f);
+    p = fmaf(p, r, 4.1665795894e-2f);
+    p = fmaf(p, r, 1.6666665459e-1f);
+    p = fmaf(p, r, 5.0000001201e-1f);
+    float y = fmaf(p, r * r, r) + 1.0f;
+    int32_t ni = (int32_t)n, n1 = ni / 2, n2 = ni - n1;
+    y = y * pa_pow2i(n1) * pa_pow2i(n2);
+    return x != x ? x : y;
+}
+
+#endif

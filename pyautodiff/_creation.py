@@ -1,5 +1,8 @@
 """Tensor creation: from data, from NumPy (zero-copy), filled, ranges and random."""
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -8,6 +11,11 @@ from ._callbacks import forget, keep, release_handle
 from ._dtype import from_numpy_dtype, to_dtype
 from ._ffi import ffi, lib, raise_error
 from ._tensor import Tensor, call, shape_arg, wrap
+
+if TYPE_CHECKING:  # annotation-only aliases
+    _DType = Union[_dtype.dtype, str, type, np.dtype]  # what to_dtype accepts
+    _Size = Union[int, Sequence[int]]
+    _Number = Union[int, float, bool]
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange",
            "linspace", "eye", "rand", "randn", "randint", "randperm", "zeros_like", "ones_like",
@@ -31,7 +39,8 @@ def _finish(t, requires_grad):
     return t
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False):
+def tensor(data: Any, dtype: Optional[_DType] = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (nested lists, numbers, arrays, tensors)."""
     if isinstance(data, Tensor):
         t = data.detach().clone()
@@ -71,7 +80,7 @@ def _tensors_to_nested(data):
     return [_tensors_to_nested(x) for x in data]
 
 
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data: Any, dtype: Optional[_DType] = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor) and (dtype is None or to_dtype(dtype) is data.dtype):
         return data
     if isinstance(data, np.ndarray) and from_numpy_dtype(data.dtype) and dtype is None:
@@ -79,7 +88,7 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype)
 
 
-def from_numpy(arr):
+def from_numpy(arr: np.ndarray) -> Tensor:
     """A tensor sharing `arr`'s memory (float32, float64, int64 or bool)."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray, got {type(arr).__name__}")
@@ -112,12 +121,14 @@ def _shape_dtype(size, dtype):
     return shape, ffi.new("int64_t[]", shape), to_dtype(dtype if dtype is not None else _dtype.float32)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
     shape, cshape, dt = _shape_dtype(size, dtype)
     return _finish(call(lib.pa_empty, len(shape), cshape, dt.code), requires_grad)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+def full(size: _Size, fill_value: _Number, dtype: Optional[_DType] = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = _dtype.bool if isinstance(fill_value, bool) else (
             _dtype.int64 if isinstance(fill_value, numbers.Integral) else _dtype.float32)
@@ -125,41 +136,45 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     return _finish(call(lib.pa_full, len(shape), cshape, dt.code, float(fill_value)), requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def zeros(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
     shape, cshape, dt = _shape_dtype(size, dtype)
     return _finish(call(lib.pa_full, len(shape), cshape, dt.code, 0.0), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
     shape, cshape, dt = _shape_dtype(size, dtype)
     return _finish(call(lib.pa_full, len(shape), cshape, dt.code, 1.0), requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
+def zeros_like(t: Tensor, dtype: Optional[_DType] = None, requires_grad: bool = False) -> Tensor:
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
+def ones_like(t: Tensor, dtype: Optional[_DType] = None, requires_grad: bool = False) -> Tensor:
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def empty_like(t, dtype=None, requires_grad=False):
+def empty_like(t: Tensor, dtype: Optional[_DType] = None, requires_grad: bool = False) -> Tensor:
     return empty(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
+def full_like(t: Tensor, fill_value: _Number, dtype: Optional[_DType] = None,
+              requires_grad: bool = False) -> Tensor:
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def rand_like(t, dtype=None):
+def rand_like(t: Tensor, dtype: Optional[_DType] = None) -> Tensor:
     return rand(t.shape, dtype=dtype or t.dtype)
 
 
-def randn_like(t, dtype=None):
+def randn_like(t: Tensor, dtype: Optional[_DType] = None) -> Tensor:
     return randn(t.shape, dtype=dtype or t.dtype)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+def arange(start: _Number, end: Optional[_Number] = None, step: _Number = 1,
+           dtype: Optional[_DType] = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -169,27 +184,32 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
                    requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+def linspace(start: _Number, end: _Number, steps: int, dtype: Optional[_DType] = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
     dt = to_dtype(dtype if dtype is not None else _dtype.float32)
     return _finish(call(lib.pa_linspace, float(start), float(end), int(steps), dt.code), requires_grad)
 
 
-def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+def eye(n: int, m: Optional[int] = None, dtype: Optional[_DType] = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
     dt = to_dtype(dtype if dtype is not None else _dtype.float32)
     return _finish(call(lib.pa_eye, int(n), -1 if m is None else int(m), dt.code), requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False):
+def rand(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
     shape, cshape, dt = _shape_dtype(size, dtype)
     return _finish(call(lib.pa_rand, len(shape), cshape, dt.code), requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False):
+def randn(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
     shape, cshape, dt = _shape_dtype(size, dtype)
     return _finish(call(lib.pa_randn, len(shape), cshape, dt.code), requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device=None):
+def randint(low: int, high: Any = None, size: Optional[Sequence[int]] = None,
+            dtype: Optional[_DType] = None, device: Any = None) -> Tensor:
     if size is None:
         if not isinstance(high, (tuple, list)):
             raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
@@ -201,22 +221,22 @@ def randint(low, high=None, size=None, dtype=None, device=None):
     return t if dtype is None else t.to(dtype)
 
 
-def randperm(n, dtype=None, device=None):
+def randperm(n: int, dtype: Optional[_DType] = None, device: Any = None) -> Tensor:
     t = call(lib.pa_randperm, int(n))
     return t if dtype is None else t.to(dtype)
 
 
-def manual_seed(seed):
+def manual_seed(seed: int) -> None:
     """Seeds the one generator behind rand/randn/randint/randperm, init, dropout and
     DataLoader shuffling."""
     lib.pa_manual_seed(int(seed) & 0xFFFFFFFFFFFFFFFF)
 
 
-def initial_seed():
+def initial_seed() -> int:
     return int(lib.pa_initial_seed())
 
 
-def seed():
+def seed() -> int:
     import os
 
     s = int.from_bytes(os.urandom(8), "little")

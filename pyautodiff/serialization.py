@@ -14,14 +14,20 @@ is read, and every problem raises a ValueError that names the file.  Saving writ
 temporary file in the target's directory and renames it over the target, so a crash
 never leaves a half-written checkpoint.
 """
+from __future__ import annotations
+
 import json
 import math
 import os
 import struct
 import tempfile
 from collections import OrderedDict
+from typing import IO, TYPE_CHECKING, Any, Union
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotation-only alias: a path or a binary file object
+    _PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
 
 __all__ = ["save", "load"]
 
@@ -42,7 +48,7 @@ _KNOWN_UNSUPPORTED = {"BF16", "U64", "F8_E4M3", "F8_E5M2", "C64", "F4", "F6_E2M3
 
 
 # ---- save ------------------------------------------------------------------------------
-def save(obj, f):
+def save(obj: Any, f: _PathOrFile) -> None:
     """Saves a state dict (or any nesting of dicts, lists and tuples of tensors, NumPy
     arrays, ints, floats, strings, bools and None) to path `f` (or a writable binary file
     object) in the safetensors format.
@@ -54,7 +60,7 @@ def save(obj, f):
     """
     import safetensors.numpy
 
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     tree = _encode(obj, "", arrays, 0)
     metadata = {STRUCTURE_KEY: json.dumps({"version": FORMAT_VERSION, "tree": tree})}
     data = safetensors.numpy.save(arrays, metadata=metadata)
@@ -133,7 +139,7 @@ class _Invalid(Exception):
     pass
 
 
-def load(f, map_location=None, weights_only=True, **kwargs):
+def load(f: _PathOrFile, map_location: Any = None, weights_only: bool = True, **kwargs: Any) -> Any:
     """Loads what `save` wrote (or any safetensors file, as a flat {name: tensor} dict).
     `map_location` and `weights_only` are accepted for torch.load compatibility: only the
     CPU exists, and nothing but tensors and plain values is ever loaded."""

@@ -95,9 +95,9 @@ pa_tensor *pa_tensor_wrap(pa_storage *storage, int64_t offset, int ndim,
     t->offset = offset;
     t->ndim = ndim;
     t->dtype = dtype;
-    memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    for (int d = 0; d < ndim; d++) t->shape[d] = shape[d];  /* shape may be NULL when ndim == 0 */
     if (strides)
-        memcpy(t->strides, strides, sizeof(int64_t) * (size_t)ndim);
+        for (int d = 0; d < ndim; d++) t->strides[d] = strides[d];
     else
         pa_contiguous_strides(ndim, shape, t->strides);
     t->numel = pa_shape_numel(ndim, shape);

@@ -142,7 +142,8 @@ def test_fused_c_call_rejects_bad_state():
                               ffi.NULL, ffi.new("double[]", [1.0]), 0.1, 0.9, 0.999, 1e-8, 0, 0, 0, 0)
     assert status == lib.PA_ERR_VALUE
     assert "state buffer of parameter 0" in ffi.string(lib.pa_last_error_message()).decode()
-    status = lib.pa_adagrad_step(1, hs, ffi.new("pa_tensor *[]", [torch.zeros(3)._h]),
+    wrong_shape = torch.zeros(3)  # kept alive: the C call only borrows its handle
+    status = lib.pa_adagrad_step(1, hs, ffi.new("pa_tensor *[]", [wrong_shape._h]),
                                  ffi.new("double[]", [0.0]), 0.1, 0, 0, 1e-10, 0)
     assert status == lib.PA_ERR_VALUE
 

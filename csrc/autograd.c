@@ -55,14 +55,14 @@ static void meta_of(const pa_tensor *t, pa_meta *m) {
 }
 
 pa_node *pa_node_new(pa_op op, int n_inputs, pa_tensor *const *inputs, pa_tensor *out) {
-    pa_node *node = calloc(1, sizeof *node);
-    pa_edge *next = calloc((size_t)(n_inputs > 0 ? n_inputs : 1), sizeof *next);
-    if (!node || !next) {
-        free(node);
-        free(next);
+    /* One allocation for the node and its edges. */
+    size_t n = (size_t)(n_inputs > 0 ? n_inputs : 0);
+    pa_node *node = calloc(1, sizeof *node + n * sizeof(pa_edge));
+    if (!node) {
         pa_error(PA_ERR_MEMORY, "out of memory recording %s", pa_op_name(op));
         return NULL;
     }
+    pa_edge *next = (pa_edge *)(node + 1);
     node->refcount = 1;
     node->op = op;
     node->n_inputs = n_inputs;
@@ -88,9 +88,16 @@ pa_node *pa_node_new(pa_op op, int n_inputs, pa_tensor *const *inputs, pa_tensor
 }
 
 int pa_node_save(pa_node *node, int slot, pa_tensor *t) {
-    pa_tensor *alias = pa_tensor_view_of(t, t->offset, t->ndim, t->shape, t->strides);
-    if (!alias) return PA_ERR_MEMORY;
-    node->saved[slot] = alias;
+    pa_tensor *saved = t;
+    if (t->grad_fn == node) {
+        /* The node's own output: keep a detached alias, never the output itself (the
+         * output owns the node, so that would be a cycle). */
+        saved = pa_tensor_view_of(t, t->offset, t->ndim, t->shape, t->strides);
+        if (!saved) return PA_ERR_MEMORY;
+    } else {
+        pa_tensor_retain(t);  /* an input or a temporary: no path leads back to this node */
+    }
+    node->saved[slot] = saved;
     node->saved_version[slot] = t->storage->version;
     return PA_OK;
 }
@@ -138,7 +145,6 @@ void pa_node_release(pa_node *n) {
             }
             stack[top++] = m;
         }
-        free(cur->next);
         free(cur);
         __atomic_fetch_sub(&live_nodes, 1, __ATOMIC_RELAXED);
     }

@@ -38,7 +38,7 @@ _Static_assert(sizeof backward_fns / sizeof backward_fns[0] == PA_OP_COUNT, "one
 
 const char *pa_op_name(pa_op op) { return op < PA_OP_COUNT ? op_names[op] : "UnknownBackward"; }
 
-const char *pa_node_name(const pa_node *node) { return pa_op_name(node->op); }
+const char *pa_node_name(const pa_node *node) { return node ? pa_op_name(node->op) : "None"; }
 
 bool pa_needs_grad(int n, pa_tensor *const *inputs) {
     if (grad_disabled) return false;
@@ -170,6 +170,9 @@ int pa_get_grad(const pa_tensor *t, pa_tensor **out) {
 }
 
 int pa_set_grad(pa_tensor *t, pa_tensor *grad) {
+    if (grad && (grad == t || grad->storage == t->storage))
+        return pa_error(PA_ERR_RUNTIME, "grad: can't assign a tensor (or a view of its memory) as "
+                        "its own grad");
     if (grad && (!pa_same_shape(t, grad) || grad->dtype != t->dtype)) {
         char b1[128], b2[128];
         return pa_error(PA_ERR_VALUE, "grad: assigned grad of shape %s and dtype %s does not "
@@ -306,6 +309,7 @@ static int run_hooks(struct pa_hook *h, pa_tensor **g) {
 
 int pa_register_hook(pa_tensor *t, pa_hook_fn fn, void (*release)(void *), void *ctx,
                      int64_t *handle_out) {
+    PA_REQUIRE("register_hook", t && fn && handle_out, "NULL tensor, hook or handle pointer");
     if (!t->requires_grad)
         return pa_error(PA_ERR_RUNTIME, "register_hook: cannot register a hook on a tensor that "
                         "doesn't require gradient");
@@ -346,14 +350,24 @@ int pa_retain_grad(pa_tensor *t) {
 /* ---- custom (Python-defined) functions ------------------------------------------ */
 int pa_custom_function(int n_inputs, pa_tensor **inputs, pa_tensor *output,
                        pa_custom_backward_fn backward_fn, void (*release)(void *), void *ctx) {
+    if (n_inputs < 0) {
+        if (release) release(ctx);
+        return pa_error(PA_ERR_VALUE, "Function.apply: negative number of inputs");
+    }
+    if (!output || !backward_fn || (n_inputs > 0 && !inputs)) {
+        if (release) release(ctx);
+        return pa_error(PA_ERR_VALUE, "Function.apply: invalid argument: NULL output, backward "
+                        "function or inputs");
+    }
+    for (int i = 0; i < n_inputs; i++)
+        if (!inputs[i]) {
+            if (release) release(ctx);
+            return pa_error(PA_ERR_VALUE, "Function.apply: invalid argument: NULL input %d", i);
+        }
     if (output->grad_fn || output->requires_grad) {
         if (release) release(ctx);
         return pa_error(PA_ERR_RUNTIME, "Function.apply: the output of forward must be a new tensor "
                         "that does not require grad");
-    }
-    if (n_inputs < 0) {
-        if (release) release(ctx);
-        return pa_error(PA_ERR_VALUE, "Function.apply: negative number of inputs");
     }
     if (!pa_needs_grad(n_inputs, inputs) || !pa_is_float(output->dtype)) {
         if (release) release(ctx);

@@ -39,6 +39,9 @@ pa_tensor *pa_tensor_view_of(const pa_tensor *a, int64_t offset, int ndim,
                              const int64_t *shape, const int64_t *strides);
 void pa_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
 int64_t pa_shape_numel(int ndim, const int64_t *shape);
+/* The element count of a shape, or -1 when it exceeds PA_MAX_NUMEL (or a size is negative). */
+int64_t pa_checked_numel(int ndim, const int64_t *shape);
+#define PA_MAX_NUMEL (INT64_C(1) << 50)
 bool pa_same_shape(const pa_tensor *a, const pa_tensor *b);
 /* Writes "(2, 3)" into buf (for error messages). */
 const char *pa_shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
@@ -203,5 +206,12 @@ double pa_rng_uniform(void);   /* [0, 1) with 53 random bits */
 double pa_rng_normal(void);
 
 #define PA_CHECK_OOM(p) do { if (!(p)) return PA_ERR_MEMORY; } while (0)
+
+/* Argument checks of the public API: a NULL pointer where one is required, or a
+ * negative count, is a ValueError naming the op and the argument. */
+#define PA_REQUIRE(op, cond, what)                                                          \
+    do {                                                                                    \
+        if (!(cond)) return pa_error(PA_ERR_VALUE, "%s: invalid argument: %s", op, what);   \
+    } while (0)
 
 #endif

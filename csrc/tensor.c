@@ -47,6 +47,21 @@ int64_t pa_shape_numel(int ndim, const int64_t *shape) {
     return n;
 }
 
+int64_t pa_checked_numel(int ndim, const int64_t *shape) {
+    int64_t n = 1;
+    bool zero = false;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0) return -1;
+        if (shape[d] == 0) zero = true;
+    }
+    if (zero) return 0;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] > PA_MAX_NUMEL / n) return -1;
+        n *= shape[d];
+    }
+    return n;
+}
+
 void pa_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides) {
     int64_t s = 1;
     for (int d = ndim - 1; d >= 0; d--) {
@@ -107,7 +122,13 @@ pa_tensor *pa_tensor_wrap(pa_storage *storage, int64_t offset, int ndim,
 }
 
 pa_tensor *pa_tensor_new(int ndim, const int64_t *shape, int dtype) {
-    int64_t numel = pa_shape_numel(ndim, shape);
+    int64_t numel = pa_checked_numel(ndim, shape);
+    if (numel < 0) {
+        char b[160];
+        pa_error(PA_ERR_MEMORY, "cannot allocate a tensor of shape %s: more than 2^50 elements",
+                 pa_shape_str(ndim, shape, b, sizeof b));
+        return NULL;
+    }
     pa_storage *s = pa_storage_new((size_t)numel * pa_dtype_size(dtype));
     if (!s) return NULL;
     pa_tensor *t = pa_tensor_wrap(s, 0, ndim, shape, NULL, dtype);
@@ -174,6 +195,7 @@ static int check_dtype(const char *op, int dtype) {
 #define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
 
 int pa_empty(int ndim, const int64_t *shape, int dtype, pa_tensor **out) {
+    PA_REQUIRE("empty", out, "NULL result pointer");
     TRY(check_shape("empty", ndim, shape));
     TRY(check_dtype("empty", dtype));
     *out = pa_tensor_new(ndim, shape, dtype);
@@ -204,7 +226,11 @@ int pa_arange(double start, double end, double step, int dtype, pa_tensor **out)
     if ((end - start) / step < 0)
         return pa_error(PA_ERR_VALUE, "arange: upper bound and larger bound inconsistent with "
                         "step sign (start=%g, end=%g, step=%g)", start, end, step);
-    int64_t n = (int64_t)ceil((end - start) / step);
+    double count = ceil((end - start) / step);
+    if (!(count <= (double)PA_MAX_NUMEL))
+        return pa_error(PA_ERR_VALUE, "arange: %g elements from start=%g to end=%g with step=%g "
+                        "are too many (at most 2^50)", count, start, end, step);
+    int64_t n = (int64_t)count;
     TRY(pa_empty(1, &n, dtype, out));
     PA_DISPATCH_ALL(dtype, T, {
         T *p = (T *)(*out)->data;
@@ -240,6 +266,8 @@ int pa_eye(int64_t n, int64_t m, int dtype, pa_tensor **out) {
 int pa_from_blob(void *data, int ndim, const int64_t *shape, const int64_t *strides,
                  int dtype, int64_t nbytes_available, void (*release)(void *), void *ctx,
                  pa_tensor **out) {
+    PA_REQUIRE("from_numpy", out && (data || nbytes_available == 0) && (ndim == 0 || strides),
+               "NULL data, strides or result pointer");
     TRY(check_shape("from_numpy", ndim, shape));
     TRY(check_dtype("from_numpy", dtype));
     /* Every element must lie inside the buffer: find the extreme offsets. */
@@ -265,6 +293,7 @@ int pa_from_blob(void *data, int ndim, const int64_t *shape, const int64_t *stri
 
 int pa_from_data(const void *data, int64_t nbytes, int ndim, const int64_t *shape, int dtype,
                  pa_tensor **out) {
+    PA_REQUIRE("tensor", data || nbytes == 0, "NULL data with a non-zero size");
     TRY(pa_empty(ndim, shape, dtype, out));
     int64_t need = (*out)->numel * (int64_t)pa_dtype_size(dtype);
     if (nbytes != need) {
@@ -351,6 +380,7 @@ pa_tensor *pa_cast_nograd(pa_tensor *a, int dtype) {
 }
 
 int pa_to_contiguous_buffer(const pa_tensor *t, void *dst, int64_t nbytes) {
+    PA_REQUIRE("numpy", t && (dst || nbytes == 0), "NULL tensor or destination");
     int64_t need = t->numel * (int64_t)pa_dtype_size(t->dtype);
     if (nbytes != need)
         return pa_error(PA_ERR_VALUE, "numpy: buffer of %lld bytes for a tensor of %lld bytes",
@@ -372,6 +402,7 @@ static int check_inplace(const char *op, const pa_tensor *t) {
 }
 
 int pa_copy_(pa_tensor *dst, const pa_tensor *src) {
+    PA_REQUIRE("copy_", dst && src, "NULL tensor");
     TRY(check_inplace("copy_", dst));
     int lead = dst->ndim - src->ndim;
     bool ok = lead >= 0;
@@ -407,6 +438,7 @@ int pa_fill_(pa_tensor *t, double value) {
 }
 
 int pa_item(const pa_tensor *t, double *out) {
+    PA_REQUIRE("item", t && out, "NULL tensor or result pointer");
     if (t->numel != 1) {
         char b[128];
         return pa_error(PA_ERR_VALUE, "item: a Tensor with %lld elements cannot be converted to "

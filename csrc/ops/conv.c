@@ -49,6 +49,10 @@ static int conv_check(const pa_tensor *x, const pa_tensor *w, const pa_tensor *b
             return pa_error(PA_ERR_VALUE, "conv2d: dilation must be positive, got (%lld, %lld)",
                             (long long)prm[4], (long long)prm[5]);
     }
+    for (int k = 0; k < 7; k++)
+        if (prm[k] > INT32_MAX)
+            return pa_error(PA_ERR_VALUE, "conv2d: stride, padding, dilation and groups must be at "
+                            "most %d, got %lld", INT32_MAX, (long long)prm[k]);
     int64_t groups = prm[6];
     if (groups < 1)
         return pa_error(PA_ERR_VALUE, "conv2d: groups must be positive, got %lld", (long long)groups);

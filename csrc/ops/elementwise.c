@@ -124,9 +124,9 @@ PA_BINARY_LOOP(pow_i64, int64_t, int64_t, ipow(x, y))
 
 #define ROW(name) {name##_f32, name##_f64, name##_i64, name##_b8}
 static const pa_loop_fn binary_loops[PA_BIN_COUNT][4] = {
-    [PA_BIN_ADD] = {add_f32, add_f64, add_i64, NULL},
+    [PA_BIN_ADD] = {add_f32, add_f64, add_i64, or_b8},   /* bool + bool: logical or */
     [PA_BIN_SUB] = {sub_f32, sub_f64, sub_i64, NULL},
-    [PA_BIN_MUL] = {mul_f32, mul_f64, mul_i64, NULL},
+    [PA_BIN_MUL] = {mul_f32, mul_f64, mul_i64, and_b8},  /* bool * bool: logical and */
     [PA_BIN_DIV] = {div_f32, div_f64, NULL, NULL},
     [PA_BIN_POW] = {pow_f32, pow_f64, pow_i64, NULL},
     [PA_BIN_MAXIMUM] = ROW(max),
@@ -170,6 +170,7 @@ static int promote(const pa_tensor *a, const pa_tensor *b) {
 
 static int compute_dtype(int op, int promoted) {
     if (op == PA_BIN_LOGICAL_AND || op == PA_BIN_LOGICAL_OR) return PA_BOOL;
+    if (promoted == PA_BOOL && (op == PA_BIN_ADD || op == PA_BIN_MUL)) return PA_BOOL;
     if (op == PA_BIN_DIV && !pa_is_float(promoted)) return PA_FLOAT32;
     if (promoted == PA_BOOL && !is_comparison(op) && op != PA_BIN_MAXIMUM && op != PA_BIN_MINIMUM)
         return PA_INT64;
@@ -181,6 +182,9 @@ static int binary_raw(int op, pa_tensor *a, pa_tensor *b, int dt, pa_tensor **ou
     int ndim;
     int64_t shape[PA_MAX_DIMS];
     TRY(pa_broadcast_shapes(binary_names[op], a, b, &ndim, shape));
+    if (op == PA_BIN_SUB && a->dtype == PA_BOOL && b->dtype == PA_BOOL)
+        return pa_error(PA_ERR_TYPE, "sub: subtraction, the `-` operator, with two bool tensors is "
+                        "not supported; use the `^` or logical_xor() operator instead");
     pa_loop_fn loop = binary_loops[op][dt];
     if (!loop)
         return pa_error(PA_ERR_TYPE, "%s: not implemented for dtype %s", binary_names[op],
@@ -233,6 +237,7 @@ static int record_binary(int op, pa_tensor *a, pa_tensor *b, pa_tensor *o) {
 }
 
 int pa_binary(int op, pa_tensor *a, pa_tensor *b, pa_tensor **out) {
+    PA_REQUIRE("binary", a && b && out, "NULL tensor or result pointer");
     if (op < 0 || op >= PA_BIN_COUNT) return pa_error(PA_ERR_VALUE, "binary: unknown op %d", op);
     int dt = compute_dtype(op, promote(a, b));
     TRY(binary_raw(op, a, b, dt, out));
@@ -278,6 +283,7 @@ static pa_tensor *stack_scalar_init(stack_scalar *s, int dtype, double v) {
 
 int pa_binary_scalar(int op, pa_tensor *a, double s, int scalar_is_float, int scalar_first,
                      pa_tensor **out) {
+    PA_REQUIRE("binary", a && out, "NULL tensor or result pointer");
     int dt = scalar_dtype(a, scalar_is_float);
     if (!pa_needs_grad(1, &a)) {
         stack_scalar tmp;
@@ -299,6 +305,7 @@ static int check_inplace(const char *op, pa_tensor *a) {
 }
 
 int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
+    PA_REQUIRE("binary_", a && b, "NULL tensor");
     if (op < 0 || op >= PA_BIN_COUNT) return pa_error(PA_ERR_VALUE, "binary_: unknown op %d", op);
     TRY(check_inplace(binary_names[op], a));
     int dt = compute_dtype(op, promote(a, b));
@@ -512,6 +519,7 @@ static int run_unary(pa_loop_fn loop, pa_tensor *a, int out_dtype, const double 
 }
 
 int pa_unary(int op, pa_tensor *a, pa_tensor **out) {
+    PA_REQUIRE("unary", a && out, "NULL tensor or result pointer");
     if (op < 0 || op >= PA_UN_COUNT) return pa_error(PA_ERR_VALUE, "unary: unknown op %d", op);
     int dt = a->dtype;
     if (op == PA_UN_LOGICAL_NOT) {
@@ -614,8 +622,9 @@ int pa_backward_UNARY(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 
 /* ---- clamp --------------------------------------------------------------------- */
 /* prm: {min, max, has_min, has_max}; NaN passes through, as in PyTorch. */
-#define CLAMP(T, x) \
-    (prm[2] != 0 && x < (T)prm[0] ? (T)prm[0] : prm[3] != 0 && x > (T)prm[1] ? (T)prm[1] : x)
+/* max(x, min) then min(., max): with min > max everything becomes max, as in PyTorch. */
+#define CLAMP_LOW(T, x) (prm[2] != 0 && x < (T)prm[0] ? (T)prm[0] : x)
+#define CLAMP(T, x) (prm[3] != 0 && CLAMP_LOW(T, x) > (T)prm[1] ? (T)prm[1] : CLAMP_LOW(T, x))
 PA_UNARY_LOOP(clamp_f32, float, float, CLAMP(float, x))
 PA_UNARY_LOOP(clamp_f64, double, double, CLAMP(double, x))
 PA_UNARY_LOOP(clamp_i64, int64_t, int64_t, CLAMP(int64_t, x))

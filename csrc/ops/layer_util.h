@@ -12,6 +12,7 @@
 /* `t` (the op's argument `what`) must be float32/float64, and of `dtype` when dtype >= 0. */
 static inline int pa_layer_check_float(const char *op, const char *what, const pa_tensor *t,
                                        int dtype) {
+    if (!t) return pa_error(PA_ERR_VALUE, "%s: invalid argument: %s is NULL", op, what);
     if (!pa_is_float(t->dtype))
         return pa_error(PA_ERR_TYPE, "%s: expected %s to be float32 or float64, got %s", op, what,
                         pa_dtype_name(t->dtype));

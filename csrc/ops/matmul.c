@@ -151,9 +151,7 @@ static int matmul_any(pa_tensor *a, pa_tensor *b, pa_tensor **out) {
     if (a->ndim == 0 || b->ndim == 0)
         return pa_error(PA_ERR_VALUE, "matmul: both arguments need at least 1 dimension, got %dD "
                         "and %dD tensors", a->ndim, b->ndim);
-    if (a->ndim > 2 && b->ndim <= 2) {
-        if (b->ndim == 2) return matmul_folded(a, b, out);
-    }
+    if (a->ndim > 2 && b->ndim == 2 && a->numel > 0) return matmul_folded(a, b, out);
     pa_tensor *a2 = a, *b2 = b;
     int rc = PA_OK;
     if (a->ndim == 1) rc = pa_unsqueeze(a, 0, &a2); else pa_tensor_retain(a);
@@ -181,6 +179,7 @@ static int matmul_any(pa_tensor *a, pa_tensor *b, pa_tensor **out) {
 }
 
 int pa_matmul(pa_tensor *a, pa_tensor *b, pa_tensor **out) {
+    PA_REQUIRE("matmul", a && b && out, "NULL tensor or result pointer");
     TRY(check_float_pair("matmul", a, b));
     int was = pa_is_grad_enabled();
     pa_set_grad_enabled(0);
@@ -232,7 +231,7 @@ int pa_backward_MATMUL(pa_node *node, pa_tensor *g, pa_tensor **grads) {
         } else if ((rc = pa_transpose(a, -1, -2, &a1))) {
             goto done;
         }
-        if (mb->ndim == 2 && a1->ndim > 2) {
+        if (mb->ndim == 2 && a1->ndim > 2 && a->numel > 0) {
             /* Fold the batch into the product: (k, B*m) @ (B*m, n). */
             int64_t k = a->shape[a->ndim - 1], n = g1->shape[g1->ndim - 1];
             int64_t fa[2] = {-1, k}, fg[2] = {-1, n};
@@ -262,6 +261,7 @@ done:
 
 /* ---- linear -------------------------------------------------------------------- */
 int pa_linear(pa_tensor *x, pa_tensor *w, pa_tensor *b, pa_tensor **out) {
+    PA_REQUIRE("linear", x && w && out, "NULL input, weight or result pointer");
     char b1[128], b2[128];
     TRY(check_float_pair("linear", x, w));
     if (w->ndim != 2)
@@ -382,6 +382,8 @@ int pa_gemm(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k
             const void *a, int64_t lda, int64_t a_numel, const void *b, int64_t ldb,
             int64_t b_numel, double beta, void *c, int64_t ldc, int64_t c_numel) {
     if (!pa_is_float(dtype)) return pa_error(PA_ERR_TYPE, "gemm: dtype must be float32 or float64");
+    PA_REQUIRE("gemm", (a || m == 0 || k == 0) && (b || k == 0 || n == 0) && (c || m == 0 || n == 0),
+               "NULL buffer for a non-empty matrix");
     if (m < 0 || n < 0 || k < 0)
         return pa_error(PA_ERR_VALUE, "gemm: negative size m=%lld n=%lld k=%lld", (long long)m,
                         (long long)n, (long long)k);

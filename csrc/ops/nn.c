@@ -17,17 +17,21 @@ static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c
     *c = t->ndim ? t->shape[d] : 1;
 }
 
-/* Max and log-sum-exp of the C values x[0], x[inner], ... */
-#define ROW_LSE(T, x, C, inner, lse_out)                                           \
+/* The max m of the C values x[0], x[inner], ... and log(sum(exp(x - m))).
+ * NOTE: log-probabilities are formed as (x - m) - logsum, never x - (m + logsum): for
+ * large logits m + logsum would round away the small logsum. */
+#define ROW_MAX_LOGSUM(T, x, C, inner, max_out, logsum_out)                        \
     do {                                                                           \
         T mx_ = -INFINITY;                                                         \
         for (int64_t c_ = 0; c_ < (C); c_++)                                       \
             if ((x)[c_ * (inner)] > mx_ || (x)[c_ * (inner)] != (x)[c_ * (inner)]) \
                 mx_ = (x)[c_ * (inner)];                                           \
         double s_ = 0;                                                             \
-        if (isinf(mx_)) { lse_out = mx_; break; }                                  \
+        max_out = mx_;                                                             \
+        logsum_out = 0;                                                            \
+        if (isinf(mx_)) break;                                                     \
         for (int64_t c_ = 0; c_ < (C); c_++) s_ += exp((double)((x)[c_ * (inner)] - mx_)); \
-        lse_out = (T)(mx_ + (T)log(s_));                                           \
+        logsum_out = log(s_);                                                      \
     } while (0)
 
 /* log_softmax (log = 1) or softmax (log = 0) of a contiguous x into y. */
@@ -43,10 +47,11 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(
             for (int64_t i = 0; i < inner; i++) {
                 const T *xr = xs + o * C * inner + i;
                 T *yr = ys + o * C * inner + i;
-                T lse;
-                ROW_LSE(T, xr, C, inner, lse);
+                T mx;
+                double logsum;
+                ROW_MAX_LOGSUM(T, xr, C, inner, mx, logsum);
                 for (int64_t c = 0; c < C; c++) {
-                    T v = xr[c * inner] - lse;
+                    T v = (T)((double)(xr[c * inner] - mx) - logsum);
                     yr[c * inner] = take_log ? v : (T)exp(v);
                 }
             }
@@ -172,7 +177,8 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight, in
                           "classes (at flat position %lld)", (long long)tv[r], (long long)C,
                           (long long)r);
     if (!rc) {
-        lse = pa_tensor_new(1, &rows, logits->dtype);
+        int64_t pairs = 2 * rows;  /* (max, logsum) per row, for backward */
+        lse = pa_tensor_new(1, &pairs, PA_FLOAT64);
         loss = pa_tensor_new(target->ndim, target->shape, logits->dtype);
         if (!lse || !loss) rc = PA_ERR_MEMORY;
     }
@@ -181,26 +187,29 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight, in
         int nt = pa_threads_for_elements(rows * C);
         PA_DISPATCH_FLOAT(logits->dtype, T, {
             const T *xs = (const T *)x->data, *ws = w ? (const T *)w->data : NULL;
-            T *ls = (T *)lse->data, *lo = (T *)loss->data;
+            double *ls = (double *)lse->data;
+            T *lo = (T *)loss->data;
             for (int64_t c = 0; c < C; c++) csum += ws ? (double)ws[c] : 1.0;
 _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
             for (int64_t r = 0; r < rows; r++) {
                 int64_t n = r / inner, i = r % inner;
                 const T *xr = xs + n * C * inner + i;
-                T l;
-                ROW_LSE(T, xr, C, inner, l);
-                ls[r] = l;
+                T mx;
+                double logsum;
+                ROW_MAX_LOGSUM(T, xr, C, inner, mx, logsum);
+                ls[2 * r] = (double)mx;
+                ls[2 * r + 1] = logsum;
                 int64_t tr = tv[r];
                 if (tr == ignore_index) {
                     lo[r] = 0;
                     continue;
                 }
                 double wt = ws ? (double)ws[tr] : 1.0;
-                double v = -(double)(xr[tr * inner] - l) * wt * (1.0 - eps);
+                double v = -((double)(xr[tr * inner] - mx) - logsum) * wt * (1.0 - eps);
                 if (eps > 0) {
                     double smooth = 0;
                     for (int64_t c = 0; c < C; c++)
-                        smooth -= (ws ? (double)ws[c] : 1.0) * (double)(xr[c * inner] - l);
+                        smooth -= (ws ? (double)ws[c] : 1.0) * ((double)(xr[c * inner] - mx) - logsum);
                     v += smooth * eps / (double)C;
                 }
                 lo[r] = (T)v;
@@ -266,7 +275,8 @@ int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads)
     const int64_t *tv = (const int64_t *)t->data;
     int nt = pa_threads_for_elements(rows * C);
     PA_DISPATCH_FLOAT(x->dtype, T, {
-        const T *xs = (const T *)x->data, *ls = (const T *)lse->data, *gs = (const T *)g->data;
+        const T *xs = (const T *)x->data, *gs = (const T *)g->data;
+        const double *ls = (const double *)lse->data;
         const T *ws = w ? (const T *)w->data : NULL;
         T *out = (T *)gx->data;
 _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
@@ -283,7 +293,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
             double wt = (ws ? (double)ws[tr] : 1.0) * (1.0 - eps) * s;
             double smooth = eps / (double)C * s;
             for (int64_t c = 0; c < C; c++) {
-                double p = exp((double)(xr[c * inner] - ls[r]));
+                double p = exp((double)(xr[c * inner] - (T)ls[2 * r]) - ls[2 * r + 1]);
                 double v = wt * (p - (c == tr));
                 if (eps > 0) v += smooth * (csum * p - (ws ? (double)ws[c] : 1.0));
                 orow[c * inner] = (T)v;

@@ -204,6 +204,7 @@ enum { LN_COLUMN_BLOCK = 64 };
 int pa_layer_norm(pa_tensor *input, int n_normalized, const int64_t *normalized_shape,
                   pa_tensor *weight, pa_tensor *bias, double eps, pa_tensor **out) {
     char b1[128], b2[128];
+    PA_REQUIRE("layer_norm", normalized_shape && out, "NULL normalized_shape or result pointer");
     TRY(pa_layer_check_float("layer_norm", "input", input, -1));
     if (n_normalized < 1 || n_normalized > input->ndim)
         return pa_error(PA_ERR_VALUE, "layer_norm: normalized_shape must have between 1 and %d dims "

@@ -14,8 +14,10 @@ static int check_param(const char *op, int i, const pa_tensor *p, const pa_tenso
         return pa_error(PA_ERR_VALUE, "%s: gradient of parameter %d has shape %s, the parameter %s",
                         op, i, PA_SHAPE_STR(p->grad, b1), PA_SHAPE_STR(p, b2));
     if (state && (!pa_same_shape(p, state) || state->dtype != p->dtype || !pa_tensor_is_contiguous(state)))
-        return pa_error(PA_ERR_VALUE, "%s: state buffer of parameter %d has shape %s, the parameter %s",
-                        op, i, PA_SHAPE_STR(state, b1), PA_SHAPE_STR(p, b2));
+        return pa_error(PA_ERR_VALUE, "%s: state buffer of parameter %d (shape %s, %s%s) does not match "
+                        "the parameter (shape %s, %s)", op, i, PA_SHAPE_STR(state, b1),
+                        pa_dtype_name(state->dtype), pa_tensor_is_contiguous(state) ? "" : ", not contiguous",
+                        PA_SHAPE_STR(p, b2), pa_dtype_name(p->dtype));
     return PA_OK;
 }
 
@@ -74,6 +76,8 @@ DEFINE_SGD_KERNEL(sgd_kernel_f64, double)
 int pa_sgd_step(int n, pa_tensor **params, pa_tensor **momentum_buffers, double lr,
                 double momentum, double dampening, double weight_decay, int nesterov,
                 int maximize, int first_step) {
+    PA_REQUIRE("sgd", n >= 0 && (n == 0 || params), "negative count or NULL parameter list");
+    for (int i = 0; i < n; i++) PA_REQUIRE("sgd", params[i], "NULL parameter");
     if (nesterov && (momentum <= 0 || dampening != 0))
         return pa_error(PA_ERR_VALUE, "sgd: nesterov momentum requires a momentum and zero dampening");
     if (momentum != 0 && !momentum_buffers)

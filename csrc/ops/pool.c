@@ -49,6 +49,10 @@ static int window_geom(const char *op, const pa_tensor *x, const int64_t *prm, i
     TRY(plane_dims(op, x, g));
     g->kh = prm[0], g->kw = prm[1], g->sh = prm[2], g->sw = prm[3];
     g->ph = prm[4], g->pw = prm[5], g->dh = prm[6], g->dw = prm[7];
+    for (int k = 0; k < 8; k++)
+        if (prm[k] > INT32_MAX)
+            return pa_error(PA_ERR_VALUE, "%s: kernel_size, stride, padding and dilation must be at "
+                            "most %d, got %lld", op, INT32_MAX, (long long)prm[k]);
     if (g->kh < 1 || g->kw < 1)
         return pa_error(PA_ERR_VALUE, "%s: kernel_size must be positive, got (%lld, %lld)", op,
                         (long long)g->kh, (long long)g->kw);
@@ -300,9 +304,9 @@ static int64_t adaptive_end(int64_t o, int64_t out, int64_t in) { return ((o + 1
 int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out) {
     pool_geom g;
     TRY(plane_dims("adaptive_avg_pool2d", input, &g));
-    if (out_h < 1 || out_w < 1)
-        return pa_error(PA_ERR_VALUE, "adaptive_avg_pool2d: output_size must be positive, got "
-                        "(%lld, %lld)", (long long)out_h, (long long)out_w);
+    if (out_h < 1 || out_w < 1 || out_h > INT32_MAX || out_w > INT32_MAX)
+        return pa_error(PA_ERR_VALUE, "adaptive_avg_pool2d: output_size must be in [1, %d], got "
+                        "(%lld, %lld)", INT32_MAX, (long long)out_h, (long long)out_w);
     g.oh = out_h, g.ow = out_w;
     pa_tensor *x = pa_contiguous_nograd(input);
     PA_CHECK_OOM(x);

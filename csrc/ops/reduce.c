@@ -130,6 +130,7 @@ static int sum_cols(const char *x, int dtype, int64_t outer, int64_t r, int64_t 
 /* Parses `dims` into a mask; ndims == 0 means all dims. */
 static int reduce_mask(const char *op, const pa_tensor *a, int ndims, const int64_t *dims,
                        bool *mask) {
+    PA_REQUIRE(op, a && ndims >= 0 && (ndims == 0 || dims), "NULL tensor, negative ndims or NULL dims");
     for (int d = 0; d < PA_MAX_DIMS; d++) mask[d] = ndims == 0;
     for (int k = 0; k < ndims; k++) {
         int64_t d;
@@ -346,6 +347,7 @@ static const extreme_kernels extreme_table[2][4] = {
 
 static int extreme(const char *op, int sign, pa_tensor *a, int dim_given, int64_t dim, int keepdim,
                    pa_tensor **values, pa_tensor **indices) {
+    PA_REQUIRE(op, a && values, "NULL tensor or result pointer");
     int64_t d = 0;
     if (dim_given) TRY(pa_normalize_dim(op, dim, a->ndim, &d));
     if (a->dtype == PA_BOOL && !dim_given)

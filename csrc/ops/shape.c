@@ -42,6 +42,9 @@ static int infer_shape(const char *op, const pa_tensor *a, int ndim, const int64
             infer = d;
         } else if (shape[d] < 0) {
             return pa_error(PA_ERR_VALUE, "%s: invalid shape dimension %lld", op, (long long)shape[d]);
+        } else if (shape[d] > 0 && known > PA_MAX_NUMEL / shape[d]) {
+            return pa_error(PA_ERR_VALUE, "%s: shape '%s' is invalid for input of size %lld", op,
+                            pa_shape_str(ndim, shape, b1, sizeof b1), (long long)a->numel);
         } else {
             known *= shape[d];
         }
@@ -91,6 +94,7 @@ static bool view_strides(const pa_tensor *a, int ndim, const int64_t *shape, int
 
 static int reshape_impl(const char *op, bool allow_copy, pa_tensor *a, int ndim,
                         const int64_t *shape, pa_tensor **out) {
+    PA_REQUIRE(op, a && out && (ndim <= 0 || shape), "NULL tensor, shape or result pointer");
     int64_t s[PA_MAX_DIMS], strides[PA_MAX_DIMS];
     TRY(infer_shape(op, a, ndim, shape, s));
     if (view_strides(a, ndim, s, strides)) return make_view(a, a->offset, ndim, s, strides, PA_OP_VIEW, NULL, 0, out);
@@ -190,6 +194,9 @@ int pa_expand(pa_tensor *a, int ndim, const int64_t *shape, pa_tensor **out) {
                             pa_shape_str(ndim, shape, b1, sizeof b1), PA_SHAPE_STR(a, b2));
         }
     }
+    if (pa_checked_numel(ndim, s) < 0)
+        return pa_error(PA_ERR_VALUE, "expand: target shape %s has more than 2^50 elements",
+                        pa_shape_str(ndim, s, b1, sizeof b1));
     return make_view(a, a->offset, ndim, s, strides, PA_OP_EXPAND, NULL, 0, out);
 }
 
@@ -214,8 +221,9 @@ int pa_slice(pa_tensor *a, int64_t dim, int64_t start, int64_t stop, int64_t ste
     int64_t shape[PA_MAX_DIMS], strides[PA_MAX_DIMS];
     memcpy(shape, a->shape, sizeof shape);
     memcpy(strides, a->strides, sizeof strides);
-    shape[d] = stop > start ? (stop - start + step - 1) / step : 0;
-    strides[d] = a->strides[d] * step;
+    shape[d] = stop > start ? (stop - start - 1) / step + 1 : 0;
+    /* A step past the end only ever selects `start`: keep the stride representable. */
+    strides[d] = shape[d] > 1 ? a->strides[d] * step : a->strides[d];
     int64_t iarg[4] = {d, start, stop, step};
     int64_t offset = a->offset + (shape[d] > 0 ? start * a->strides[d] : 0);
     return make_view(a, offset, a->ndim, shape, strides, PA_OP_SLICE, iarg, 4, out);
@@ -334,6 +342,8 @@ int pa_backward_COPY(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 /* ---- cat / stack --------------------------------------------------------------- */
 int pa_cat(int n, pa_tensor **tensors, int64_t dim, pa_tensor **out) {
     char b1[128], b2[128];
+    PA_REQUIRE("cat", tensors && out, "NULL tensor list or result pointer");
+    for (int i = 0; i < n; i++) PA_REQUIRE("cat", tensors[i], "NULL tensor in the list");
     if (n < 1) return pa_error(PA_ERR_VALUE, "cat: expected a non-empty list of tensors");
     pa_tensor *ref = tensors[0];
     int64_t d;
@@ -514,6 +524,8 @@ int pa_backward_INDEX_SELECT(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 }
 
 int pa_gather_rows(int n, pa_tensor **tensors, pa_tensor *index, pa_tensor **outs) {
+    PA_REQUIRE("gather_rows", n >= 0 && index && (n == 0 || (tensors && outs)), "negative count or NULL pointer");
+    for (int i = 0; i < n; i++) PA_REQUIRE("gather_rows", tensors[i], "NULL tensor in the list");
     for (int i = 0; i < n; i++) {
         outs[i] = NULL;
         if (tensors[i]->ndim == 0)

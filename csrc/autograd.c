@@ -408,14 +408,17 @@ static int capture_node(capture *cap, pa_node *n, pa_tensor *g) {
     return PA_OK;
 }
 
-/* Hands one input gradient on: hooks and accumulation for a leaf, the pending
- * gradient of a node. */
-static int deliver(pa_edge *e, pa_tensor *gi, capture *cap) {
-    if (e->node) return accumulate(&e->node->grad, gi, false);
-    pa_tensor *g = gi;
-    pa_tensor_retain(g);
-    int rc = run_hooks(e->leaf->hooks, &g);
-    if (!rc) rc = cap ? capture_leaf(cap, e->leaf, g) : accumulate(&e->leaf->grad, g, true);
+/* Hands one input gradient on (taking over the caller's reference to g): hooks and
+ * accumulation for a leaf, the pending gradient of a node.  A gradient that nothing
+ * else references becomes the leaf's .grad without a copy. */
+static int deliver(pa_edge *e, pa_tensor *g, capture *cap) {
+    int rc = PA_OK;
+    if (e->node) {
+        rc = accumulate(&e->node->grad, g, false);
+    } else {
+        rc = run_hooks(e->leaf->hooks, &g);
+        if (!rc) rc = cap ? capture_leaf(cap, e->leaf, g) : accumulate(&e->leaf->grad, g, true);
+    }
     pa_tensor_release(g);
     return rc;
 }
@@ -444,8 +447,9 @@ static int run_node(pa_node *n, int retain_graph, node_list *ready, capture *cap
         pa_edge *e = &n->next[i];
         if (!rc && grads[i] && (e->node || e->leaf)) {
             pa_tensor *gi = pa_sum_to_shape(grads[i], &e->meta);
+            pa_tensor_release(grads[i]);  /* before deliver: gi may then be ours alone */
+            grads[i] = NULL;
             rc = gi ? deliver(e, gi, cap) : PA_ERR_MEMORY;
-            pa_tensor_release(gi);
         }
         pa_tensor_release(grads[i]);
         if (e->node && --e->node->pending == 0 && !rc) rc = list_push(ready, e->node);
@@ -493,6 +497,7 @@ static int run_engine(int n, pa_tensor **roots, pa_tensor **grads, int retain_gr
         pa_node *start = roots[r]->grad_fn;
         if (!start) {
             pa_edge e = {.leaf = roots[r]};
+            pa_tensor_retain(grads[r]);
             rc = deliver(&e, grads[r], cap);
         } else if (start->visit_epoch != epoch) {
             start->visit_epoch = epoch;

@@ -18,9 +18,13 @@ def machine():
     return f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
 
 
-def timeit_interleaved(fns, rounds=7, min_time=0.05):
+def timeit_interleaved(fns, rounds=7, min_time=0.05, settle=0.05):
     """Median seconds per call of each fn, measured in interleaved rounds so that drift in
-    machine load hits every contender alike."""
+    machine load hits every contender alike.
+
+    Before each timed block the process sleeps `settle` seconds: thread pools (OpenBLAS,
+    OpenMP) busy-wait for a while after a parallel call, and on 2 cores those spinning
+    threads would otherwise steal the CPU from whichever contender runs next."""
     counts = {}
     for name, fn in fns.items():
         fn()
@@ -32,6 +36,8 @@ def timeit_interleaved(fns, rounds=7, min_time=0.05):
     for _ in range(rounds):
         for name, fn in fns.items():
             n = counts[name]
+            time.sleep(settle)
+            fn()  # wakes this contender's own thread pool
             t0 = time.perf_counter()
             for _ in range(n):
                 fn()

@@ -242,3 +242,36 @@ def test_scheduler_state_dict_resumes():
         opt2.step()
         sched2.step()
     assert sched.get_last_lr() == sched2.get_last_lr()
+
+
+def _cnn(lib):
+    nn_ = lib.nn
+    return nn_.Sequential(nn_.Conv2d(1, 4, 3, padding=1), nn_.BatchNorm2d(4), nn_.ReLU(), nn_.MaxPool2d(2),
+                          nn_.Conv2d(4, 6, 3), nn_.ReLU(), nn_.Flatten(), nn_.Linear(6 * 2 * 2, 3))
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)),
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.1)),
+    ("Adam", dict(lr=0.01, weight_decay=1e-3)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.05)),
+], ids=["sgd-nesterov", "sgd-dampening", "adam", "adamw"])
+def test_cnn_loss_trajectory_matches_pytorch_float64(pt, name, kwargs):
+    """Same CNN, same starting weights and batches: the loss trajectory equals PyTorch's
+    to float64 round-off."""
+    ours, ref = _cnn(torch).double(), _cnn(pt).double()
+    ref.load_state_dict({k: pt.from_numpy(v.numpy().copy()) for k, v in ours.state_dict().items()})
+    opt, ref_opt = getattr(optim, name)(ours.parameters(), **kwargs), getattr(pt.optim, name)(ref.parameters(), **kwargs)
+    rng = np.random.default_rng(2)
+    losses = {"ours": [], "ref": []}
+    for _ in range(8):
+        x = rng.standard_normal((6, 1, 8, 8))
+        y = rng.integers(0, 3, 6)
+        for key, model, lib, o in (("ours", ours, torch, opt), ("ref", ref, pt, ref_opt)):
+            o.zero_grad()
+            loss = lib.nn.functional.cross_entropy(model(lib.from_numpy(x)), lib.from_numpy(y))
+            loss.backward()
+            o.step()
+            losses[key].append(loss.item())
+    np.testing.assert_allclose(losses["ours"], losses["ref"], rtol=1e-11, atol=1e-13)
+    assert losses["ours"][-1] != losses["ours"][0]

@@ -112,3 +112,25 @@ def test_concurrent_inference_and_training_match_sequential():
         work(i, sequential)
     for a, b in zip(concurrent, sequential):
         assert np.array_equal(a, b)
+
+
+def train_cnn(threads, steps=100):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                          nn.Dropout(0.2), nn.Linear(64, 10))
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(64, 1, 16, 16)
+    y = torch.randint(0, 10, (64,))
+    for _ in range(steps):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+def test_cnn_training_is_bit_identical_for_1_and_2_threads(restore_threads):
+    one, two = train_cnn(1), train_cnn(2)
+    for k in one:
+        assert np.array_equal(one[k], two[k]), k

@@ -10,6 +10,7 @@ import json
 import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -437,9 +438,11 @@ from pyautodiff._ffi import ffi, lib, check
 
 
 def _isolated(code, expect):
-    """Runs `code` in a fresh interpreter: it must exit normally and print `expect`."""
-    proc = subprocess.run([sys.executable, "-c", _PRELUDE + textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=120)
+    """Runs `code` in a fresh interpreter: it must exit normally and print `expect`.  It runs
+    in a temporary directory, so the installed package is imported, not the source tree."""
+    with tempfile.TemporaryDirectory() as cwd:
+        proc = subprocess.run([sys.executable, "-c", _PRELUDE + textwrap.dedent(code)], capture_output=True,
+                              text=True, timeout=120, cwd=cwd)
     assert proc.returncode == 0, f"crashed with status {proc.returncode}: {proc.stderr[-800:]}"
     assert expect in proc.stdout, proc.stdout + proc.stderr[-800:]
 

@@ -1,6 +1,7 @@
 """Training does not leak: the live node/tensor/byte counters return to their baseline
 after every step, and resident memory stays flat after warm-up."""
 import gc
+import os
 
 import pyautodiff as torch
 import pyautodiff.nn as nn
@@ -45,7 +46,8 @@ def test_mlp_training_5000_steps_is_leak_free():
         if i == 500:
             rss_after_warmup = rss_kib()
     growth = rss_kib() - rss_after_warmup
-    assert growth < 2048, f"resident memory grew by {growth} KiB over 4,500 steps"
+    if "libasan" not in os.environ.get("LD_PRELOAD", ""):  # ASan's quarantine holds freed memory
+        assert growth < 2048, f"resident memory grew by {growth} KiB over 4,500 steps"
 
 
 def test_retained_graph_is_freed_with_its_last_tensor():

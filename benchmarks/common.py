@@ -18,7 +18,7 @@ def machine():
     return f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
 
 
-def timeit_interleaved(fns, rounds=7, min_time=0.05, settle=0.05):
+def timeit_interleaved(fns, rounds=7, min_time=0.05, settle=0.15):
     """Median seconds per call of each fn, measured in interleaved rounds so that drift in
     machine load hits every contender alike.
 

@@ -527,13 +527,12 @@ int pa_unary(int op, pa_tensor *a, pa_tensor **out) {
         return run_unary(unary_loops[op][dt], a, PA_BOOL, NULL, out);
     }
     if (!unary_loops[op][dt]) {
-        if (unary_loops[op][PA_INT64] || dt == PA_INT64 || op == PA_UN_NEG)
-            dt = dt == PA_BOOL && op != PA_UN_NEG ? PA_INT64 : PA_FLOAT32;
-        else
-            dt = PA_FLOAT32;  /* integer input to a float function: computed in float32 */
-        if (op == PA_UN_NEG && a->dtype == PA_BOOL)
+        if (op == PA_UN_NEG && dt == PA_BOOL)
             return pa_error(PA_ERR_TYPE, "neg: negation, the `-` operator, on a bool tensor is "
                             "not supported (use logical_not)");
+        /* bool into an integer op computes in int64; integers into a float function
+         * (exp, log, ...) in float32, as PyTorch. */
+        dt = dt == PA_BOOL && unary_loops[op][PA_INT64] ? PA_INT64 : PA_FLOAT32;
     }
     if (!unary_loops[op][dt])
         return pa_error(PA_ERR_TYPE, "%s: not implemented for %s", unary_names[op], pa_dtype_name(a->dtype));

@@ -1,8 +1,8 @@
 """Adagrad: one fused C call per parameter group."""
 from .._creation import full_like
-from .._ffi import ffi, lib
+from .._ffi import check, ffi, lib
 from .adam import no_unsupported_flags
-from .optimizer import Optimizer, check_status, handles, params_with_grad
+from .optimizer import Optimizer, handles, params_with_grad
 
 __all__ = ["Adagrad"]
 
@@ -49,7 +49,7 @@ class Adagrad(Optimizer):
                     state["sum"] = full_like(p.detach(), float(group["initial_accumulator_value"]))
                 states.append(state)
             steps = [int(s["step"]) + 1 for s in states]
-            check_status(lib.pa_adagrad_step(
+            check(lib.pa_adagrad_step(
                 len(params), handles(params), handles([s["sum"] for s in states]),
                 ffi.new("double[]", steps), float(group["lr"]), float(group["lr_decay"]),
                 float(group["weight_decay"]), float(group["eps"]), bool(group["maximize"])))

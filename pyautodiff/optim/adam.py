@@ -1,7 +1,6 @@
 """Adam (and, with decoupled weight decay, AdamW): one fused C call per parameter group."""
-from .._creation import zeros_like
-from .._ffi import ffi, lib
-from .optimizer import Optimizer, check_status, handles, params_with_grad
+from .._ffi import check, ffi, lib
+from .optimizer import Optimizer, handles, params_with_grad, zero_state
 
 __all__ = ["Adam"]
 
@@ -52,19 +51,11 @@ class Adam(Optimizer):
             if not params:
                 continue
             amsgrad = bool(group["amsgrad"])
-            states = []
-            for p in params:
-                state = self.state.setdefault(p, {})
-                if "exp_avg" not in state:
-                    state["step"] = 0
-                    state["exp_avg"] = zeros_like(p.detach())
-                    state["exp_avg_sq"] = zeros_like(p.detach())
-                if amsgrad and "max_exp_avg_sq" not in state:
-                    state["max_exp_avg_sq"] = zeros_like(p.detach())
-                states.append(state)
+            names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+            states = [zero_state(self.state.setdefault(p, {}), [(n, p) for n in names]) for p in params]
             steps = [int(s["step"]) + 1 for s in states]
             beta1, beta2 = group["betas"]
-            check_status(lib.pa_adam_step(
+            check(lib.pa_adam_step(
                 len(params), handles(params), handles([s["exp_avg"] for s in states]),
                 handles([s["exp_avg_sq"] for s in states]),
                 handles([s["max_exp_avg_sq"] for s in states]) if amsgrad else ffi.NULL,

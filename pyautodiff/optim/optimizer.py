@@ -2,7 +2,8 @@
 state_dict, as torch.optim.Optimizer."""
 import copy
 
-from .._ffi import ffi, raise_error
+from .._creation import zeros_like
+from .._ffi import ffi
 from .._tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -13,14 +14,19 @@ def handles(tensors):
     return ffi.new("pa_tensor *[]", [t._h for t in tensors])
 
 
+def zero_state(state, names):
+    """Creates each missing buffer in `names` as zeros like the parameter (and the step
+    count) in one parameter's state dict; returns the dict."""
+    for name, like in names:
+        if name not in state:
+            state.setdefault("step", 0)
+            state[name] = zeros_like(like.detach())
+    return state
+
+
 def params_with_grad(group):
     """The parameters of a group that have a gradient (the ones a step updates)."""
     return [p for p in group["params"] if p._h.grad != ffi.NULL]
-
-
-def check_status(status):
-    if status:
-        raise_error(status)
 
 
 class _Required:

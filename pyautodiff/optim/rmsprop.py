@@ -1,8 +1,7 @@
 """RMSprop (optionally centered, with momentum): one fused C call per parameter group."""
-from .._creation import zeros_like
-from .._ffi import ffi, lib
+from .._ffi import check, ffi, lib
 from .adam import no_unsupported_flags
-from .optimizer import Optimizer, check_status, handles, params_with_grad
+from .optimizer import Optimizer, handles, params_with_grad, zero_state
 
 __all__ = ["RMSprop"]
 
@@ -39,18 +38,10 @@ class RMSprop(Optimizer):
             if not params:
                 continue
             momentum, centered = float(group["momentum"]), bool(group["centered"])
-            states = []
-            for p in params:
-                state = self.state.setdefault(p, {})
-                if "square_avg" not in state:
-                    state["step"] = 0
-                    state["square_avg"] = zeros_like(p.detach())
-                if momentum > 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = zeros_like(p.detach())
-                if centered and "grad_avg" not in state:
-                    state["grad_avg"] = zeros_like(p.detach())
-                states.append(state)
-            check_status(lib.pa_rmsprop_step(
+            names = ("square_avg",) + (("momentum_buffer",) if momentum > 0 else ()) + \
+                (("grad_avg",) if centered else ())
+            states = [zero_state(self.state.setdefault(p, {}), [(n, p) for n in names]) for p in params]
+            check(lib.pa_rmsprop_step(
                 len(params), handles(params), handles([s["square_avg"] for s in states]),
                 handles([s["grad_avg"] for s in states]) if centered else ffi.NULL,
                 handles([s["momentum_buffer"] for s in states]) if momentum > 0 else ffi.NULL,

@@ -1,6 +1,9 @@
 """Math functions of the top-level namespace (torch.exp, torch.matmul, ...)."""
 from ._ffi import ffi, lib
-from ._tensor import Tensor, binary, call, unary
+from ._ffi import raise_error
+from ._tensor import Tensor, _out, binary, call, unary, wrap
+
+_pa_matmul = lib.pa_matmul
 
 __all__ = ["exp", "log", "sqrt", "abs", "neg", "tanh", "sigmoid", "relu", "sin", "cos", "sign",
            "rsqrt", "log1p", "expm1", "square", "reciprocal", "logical_not", "clamp", "clip", "pow",
@@ -96,7 +99,12 @@ def mean(input, dim=None, keepdim=False, dtype=None):
 
 
 def matmul(input, other):
-    return call(lib.pa_matmul, input._h, other._h)
+    # call() spelled out: on a 64x128x10 product the saved frame is ~3% of the time
+    out = _out()
+    status = _pa_matmul(input._h, other._h, out)
+    if status:
+        raise_error(status)
+    return wrap(out[0])
 
 
 mm = matmul

@@ -11,6 +11,7 @@ from ._ffi import ffi, lib, raise_error
 __all__ = ["Tensor", "wrap"]
 
 _release = lib.pa_tensor_release
+_pa_matmul = lib.pa_matmul
 _gc = ffi.gc
 _OUT = "pa_tensor *[1]"
 _tls = threading.local()
@@ -491,7 +492,11 @@ class Tensor:
         return unary("abs", self)
 
     def __matmul__(self, other):
-        return call(lib.pa_matmul, self._h, other._h)
+        out = _out()  # call() spelled out, as in pyautodiff.matmul
+        status = _pa_matmul(self._h, other._h, out)
+        if status:
+            raise_error(status)
+        return wrap(out[0])
 
     def __rmatmul__(self, other):
         return call(lib.pa_matmul, as_handle(other, self), self._h)

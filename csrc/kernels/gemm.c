@@ -20,7 +20,9 @@
  * Transposed operands are read through (row, column) strides while packing; no
  * transpose is ever materialised.  When a thread's op(B) is a single micro-panel wide,
  * op(A) is read in place by the strided micro-kernels instead of being packed.
- * Products of at most DIRECT_MAX_WORK multiply-adds skip all of this.
+ * Products of at most DIRECT_MAX_WORK multiply-adds skip all of this, and so do thin
+ * products (N at most one vector, such as a classifier's 10 outputs) on kernel sets that
+ * have a thin kernel: it reads both operands in place and masks the lanes past N.
  */
 #include <omp.h>
 #include <stdlib.h>
@@ -401,13 +403,58 @@ static void run_direct(const struct gemm *g) {
 
 /* ---- entry ---------------------------------------------------------------------- */
 
+
 /* Flops per thread: a product gets one thread per this much work, up to the limit.
  * NOTE: measured: 96^3 (1.8 Mflop) runs 1.5x faster on 2 threads, while 64x128x10
  * (0.16 Mflop) must stay on one, where waking a thread would cost more than it saves. */
 enum { WORK_PER_THREAD = 1 << 19 };
 
+/* Rows [lo, hi) of a thin product, op(B) at b with row stride ldb. */
+static void thin_rows(const struct gemm *g, const char *b, int64_t ldb, int64_t lo, int64_t hi) {
+    if (g->es == 4)
+        g->kern->thin.s(hi - lo, g->n, g->k, (const float *)g->a + lo * g->a_rs, g->a_rs,
+                        g->a_cs, (const float *)b, ldb, g->alpha.s, g->beta.s,
+                        (float *)g->c + lo * g->ldc, g->ldc);
+    else
+        g->kern->thin.d(hi - lo, g->n, g->k, (const double *)g->a + lo * g->a_rs, g->a_rs,
+                        g->a_cs, (const double *)b, ldb, g->alpha.d, g->beta.d,
+                        (double *)g->c + lo * g->ldc, g->ldc);
+}
+
+/* A thin product (n <= one vector) through the kernel set's thin kernel; op(B) is
+ * read in place when its rows are contiguous, else copied to a k x n buffer first.
+ * Rows are split among threads in multiples of 16.  Returns 0 when it cannot run. */
+static int run_thin(const struct gemm *g) {
+    const int64_t m = g->m, n = g->n, k = g->k, es = (int64_t)g->es;
+    const char *b = g->b;
+    int64_t ldb = g->b_rs;
+    if (n > 1 && g->b_cs != 1) {
+        char *buf = pack_buffer((size_t)(k * n * es));
+        if (!buf) return 0;
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t p = 0; p < k; p++)
+                memcpy(buf + (p * n + j) * es, g->b + (p * g->b_rs + j * g->b_cs) * es,
+                       (size_t)es);
+        b = buf;
+        ldb = n;
+    }
+    int nthreads = pa_kernel_threads_for(2 * m * n * k, WORK_PER_THREAD);
+    if (nthreads == 1) {
+        thin_rows(g, b, ldb, 0, m);
+        return 1;
+    }
+#pragma omp parallel num_threads(nthreads)
+    {
+        int64_t lo, hi;
+        split(ceil_div(m, 16), omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
+        if (lo < hi) thin_rows(g, b, ldb, lo * 16, min64(hi * 16, m));
+    }
+    return 1;
+}
+
 static void run_gemm(struct gemm *g) {
     if (g->m == 0 || g->n == 0) return;
+    if (g->kern->thin.s && g->n <= g->kern->thin_max_n && g->k > 0 && run_thin(g)) return;
     if (g->k == 0 || g->m * g->n * g->k <= DIRECT_MAX_WORK) {
         run_direct(g);
         return;

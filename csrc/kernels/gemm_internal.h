@@ -52,6 +52,20 @@ typedef void pa_dgemm_ukernel_strided(int64_t kc, const double *a, int64_t a_rs,
                                       int64_t a_cs, const double *b, double alpha,
                                       double beta, double *c, int64_t ldc);
 
+/* Thin products (optional, per kernel set): C = alpha * op(A) @ op(B) + beta * C for
+ * 1 <= n <= THIN_MAX_N (one vector of lanes) and k >= 1, with op(A) read in place
+ * (a(i, p) at a[i * a_rs + p * a_cs]) and op(B) row-major (b(p, j) at b[p * ldb + j]).
+ * No packing and no edge tiles: op(B) rows are loaded and C is written under a lane
+ * mask.  Each element of C is one multiply-add chain over p in increasing order,
+ * whatever rows are computed together, so any split of the rows among threads gives
+ * the same bits.  When beta == 0, C is not read. */
+typedef void pa_sgemm_thin_fn(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs,
+                              int64_t a_cs, const float *b, int64_t ldb, float alpha,
+                              float beta, float *c, int64_t ldc);
+typedef void pa_dgemm_thin_fn(int64_t m, int64_t n, int64_t k, const double *a, int64_t a_rs,
+                              int64_t a_cs, const double *b, int64_t ldb, double alpha,
+                              double beta, double *c, int64_t ldc);
+
 /* Transposing pack of one full panel: dst[p * rows + r] = src[r * ld + p] for r < rows,
  * p < kc.  Elements are 4 or 8 bytes (the function knows which); only bits are moved. */
 typedef void pa_gemm_pack_transposed_fn(int64_t rows, int64_t kc, const void *src,
@@ -74,6 +88,11 @@ struct pa_gemm_kernels {
         pa_dgemm_ukernel_strided *d;
     } strided_full, strided_narrow;  /* NULL, or both when narrow is there */
     pa_gemm_pack_transposed_fn *pack_transposed;   /* NULL: the driver's scalar pack */
+    union {
+        pa_sgemm_thin_fn *s;
+        pa_dgemm_thin_fn *d;
+    } thin;                      /* NULL, or the thin-product kernel for n <= thin_max_n */
+    int thin_max_n;
 };
 
 struct pa_gemm_isa_kernels {

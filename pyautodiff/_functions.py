@@ -1,7 +1,7 @@
 """Math functions of the top-level namespace (torch.exp, torch.matmul, ...)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence, Union, overload
 
 from ._ffi import ffi, lib
 from ._tensor import MinMax, Tensor, binary, call, unary
@@ -189,10 +189,22 @@ def numel(input: Tensor) -> int:
     return input.numel()
 
 
+@overload
+def max(input: Tensor, dim: None = None, keepdim: bool = False) -> Tensor: ...  # noqa: A001
+@overload
+def max(input: Tensor, dim: Tensor, keepdim: bool = False) -> Tensor: ...  # noqa: A001
+@overload
+def max(input: Tensor, dim: int, keepdim: bool = False) -> MinMax: ...  # noqa: A001
 def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | MinMax:  # noqa: A001
     return input.max(dim, keepdim)
 
 
+@overload
+def min(input: Tensor, dim: None = None, keepdim: bool = False) -> Tensor: ...  # noqa: A001
+@overload
+def min(input: Tensor, dim: Tensor, keepdim: bool = False) -> Tensor: ...  # noqa: A001
+@overload
+def min(input: Tensor, dim: int, keepdim: bool = False) -> MinMax: ...  # noqa: A001
 def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | MinMax:  # noqa: A001
     return input.min(dim, keepdim)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import numbers
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn, Sequence, SupportsIndex, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn, Sequence, SupportsIndex, Union, overload
 
 import numpy as np
 
@@ -248,6 +248,10 @@ class Tensor:
         h = self._h
         return Size(h.shape[i] for i in range(h.ndim))
 
+    @overload
+    def size(self, dim: None = None) -> Size: ...
+    @overload
+    def size(self, dim: int) -> int: ...
     def size(self, dim: int | None = None) -> Size | int:
         shape = self.shape
         return shape if dim is None else shape[dim]
@@ -723,12 +727,24 @@ class Tensor:
             return v if want_values else i
         return MinMax(v, i) if want_values and want_indices else (v if want_values else i)
 
+    @overload
+    def max(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def max(self, dim: Tensor, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def max(self, dim: int, keepdim: builtins.bool = False) -> MinMax: ...
     def max(self, dim: int | Tensor | None = None, keepdim: builtins.bool = False) -> Tensor | MinMax:
         """The maximum (no dim), or (values, indices) along `dim`."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         return self._extreme(lib.pa_max, dim, keepdim)
 
+    @overload
+    def min(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def min(self, dim: Tensor, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def min(self, dim: int, keepdim: builtins.bool = False) -> MinMax: ...
     def min(self, dim: int | Tensor | None = None, keepdim: builtins.bool = False) -> Tensor | MinMax:
         if isinstance(dim, Tensor):
             return self.minimum(dim)

@@ -2,6 +2,11 @@
 PyTorch-shaped API.  `import pyautodiff as torch` runs PyTorch programs that use what
 pyautodiff covers.
 """
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
 from . import _dtype
 from ._creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                         initial_seed, linspace, manual_seed, ones, ones_like, rand, rand_like, randint,
@@ -20,22 +25,22 @@ double = float64
 long = int64
 
 
-def set_num_threads(n):
+def set_num_threads(n: int) -> None:
     """Sets the number of OpenMP threads every parallel kernel may use."""
     if int(n) < 1:
         raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
     _lib.pa_set_num_threads(int(n))
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     return int(_lib.pa_get_num_threads())
 
 
-def is_tensor(obj):
+def is_tensor(obj: Any) -> builtins.bool:  # (this module's `bool` is the dtype)
     return isinstance(obj, Tensor)
 
 
-def is_floating_point(t):
+def is_floating_point(t: Tensor) -> builtins.bool:
     return t.dtype.is_floating_point
 
 

@@ -1,21 +1,25 @@
 """Python objects handed to the C core (NumPy arrays behind from_numpy, hooks, custom
 Function records) and the callbacks through which the core uses and releases them."""
+from __future__ import annotations
+
+from typing import Any
+
 from ._ffi import _pending_callback_error, ffi, lib
 
 __all__ = ["keep", "release_handle", "hook_callback", "custom_backward_callback"]
 
 # Objects the core holds a pointer to: handle address -> cffi handle.
-_kept = {}
+_kept: dict[int, Any] = {}
 
 
-def keep(obj):
+def keep(obj: Any) -> Any:
     """A void* for `obj` that stays valid until the core calls pa_py_release_handle."""
     handle = ffi.new_handle(obj)
     _kept[int(ffi.cast("uintptr_t", handle))] = handle
     return handle
 
 
-def forget(handle):
+def forget(handle: Any) -> None:
     _kept.pop(int(ffi.cast("uintptr_t", handle)), None)
 
 

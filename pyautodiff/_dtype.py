@@ -1,4 +1,9 @@
 """dtypes: `float32` (the default), `float64`, `int64` and `bool`, as in PyTorch."""
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
 import numpy as np
 
 from ._ffi import lib
@@ -10,8 +15,14 @@ class dtype:
     """A tensor element type (`torch.float32`, ...)."""
 
     __slots__ = ("name", "code", "itemsize", "numpy", "typestr", "is_floating_point")
+    name: str
+    code: int
+    itemsize: int
+    numpy: np.dtype
+    typestr: str
+    is_floating_point: builtins.bool  # (the module's `bool` is the dtype)
 
-    def __init__(self, name, code, np_dtype):
+    def __init__(self, name: str, code: int, np_dtype: Any) -> None:
         self.name = name
         self.code = code
         self.numpy = np.dtype(np_dtype)
@@ -19,10 +30,10 @@ class dtype:
         self.typestr = self.numpy.str
         self.is_floating_point = self.numpy.kind == "f"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"torch.{self.name}"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
         return (to_dtype, (self.name,))
 
 
@@ -36,11 +47,11 @@ _BY_NAME = {"float32": float32, "float": float32, "float64": float64, "double": 
             "int64": int64, "long": int64, "bool": bool}
 
 
-def from_code(code):
+def from_code(code: int) -> dtype:
     return _BY_CODE[code]
 
 
-def from_numpy_dtype(np_dtype):
+def from_numpy_dtype(np_dtype: Any) -> dtype | None:
     """The dtype for a NumPy dtype, or None if pyautodiff has no such dtype."""
     np_dtype = np.dtype(np_dtype)
     for d in _BY_CODE.values():
@@ -49,7 +60,7 @@ def from_numpy_dtype(np_dtype):
     return None
 
 
-def to_dtype(x):
+def to_dtype(x: Any) -> dtype:
     """Accepts a dtype, its name, a NumPy dtype or a Python type (float/int/bool)."""
     if isinstance(x, dtype):
         return x

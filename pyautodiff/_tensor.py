@@ -1,12 +1,22 @@
 """`Tensor`: a Python handle on a C tensor (`pa_tensor`), with PyTorch's operators,
 properties and methods.  Every method is argument normalisation plus one C call."""
+from __future__ import annotations
+
+import builtins
 import numbers
 import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn, Sequence, SupportsIndex, Union, overload
 
 import numpy as np
 
 from ._dtype import dtype as _dtype_cls, from_code, from_numpy_dtype, to_dtype
 from ._ffi import ffi, lib, raise_error
+
+if TYPE_CHECKING:  # annotation-only aliases (Tensor's methods `float`, `bool`, ... shadow the builtins)
+    _Number = Union[int, float, bool]
+    _TensorOrNumber = Union["Tensor", int, float, bool]
+    _Dims = Union[int, Sequence[int], None]
+    _DType = Union[_dtype_cls, str, type, np.dtype]
 
 __all__ = ["Tensor", "wrap"]
 
@@ -17,7 +27,7 @@ _OUT = "pa_tensor *[1]"
 _tls = threading.local()
 
 
-def _out():
+def _out() -> Any:
     """This thread's result slot for `pa_tensor **out` arguments.  Safe to reuse: the
     value is read right after the call returns, and no op that fills it calls back
     into Python."""
@@ -28,18 +38,18 @@ def _out():
         return out
 
 
-def _new_out(_type=_OUT):
+def _new_out(_type: str = _OUT) -> Any:
     return ffi.new(_type)
 
 
-def wrap(ptr):
+def wrap(ptr: Any) -> Tensor:
     """A Tensor owning one reference to the C tensor `ptr`."""
     t = object.__new__(Tensor)
     t._h = _gc(ptr, _release)
     return t
 
 
-def call(fn, *args):
+def call(fn: Callable[..., int], *args: Any) -> Tensor:
     """Calls a core op whose last argument is a `pa_tensor **` result; returns a Tensor."""
     out = _out()
     status = fn(*args, out)
@@ -48,7 +58,7 @@ def call(fn, *args):
     return wrap(out[0])
 
 
-def as_handle(x, like=None):
+def as_handle(x: _TensorOrNumber, like: Tensor | None = None) -> Any:
     """The C handle of a Tensor, or of a new 0-dim tensor for a Python number."""
     if isinstance(x, Tensor):
         return x._h
@@ -58,13 +68,13 @@ def as_handle(x, like=None):
     raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
 
 
-def _scalar_tensor(value, dtype=None):
+def _scalar_tensor(value: _Number, dtype: _dtype_cls | None = None) -> Tensor:
     from . import _creation
 
     return _creation.tensor(value, dtype=dtype)
 
 
-def dims_arg(dim, ndim_hint=None):
+def dims_arg(dim: _Dims, ndim_hint: int | None = None) -> tuple[int, Any]:
     """(count, int64_t[]) for a dim argument: None, an int, or a sequence of ints."""
     if dim is None:
         return 0, ffi.NULL
@@ -77,7 +87,7 @@ def dims_arg(dim, ndim_hint=None):
     return len(dims), ffi.new("int64_t[]", dims)
 
 
-def shape_arg(shape):
+def shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     """Normalises f(2, 3), f((2, 3)), f([2, 3]) and f(torch.Size) to a tuple of ints."""
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = tuple(shape[0])
@@ -89,15 +99,15 @@ class MinMax(tuple):
 
     __slots__ = ()
 
-    def __new__(cls, values, indices):
+    def __new__(cls, values: Tensor, indices: Tensor) -> MinMax:
         return super().__new__(cls, (values, indices))
 
     @property
-    def values(self):
+    def values(self) -> Tensor:
         return self[0]
 
     @property
-    def indices(self):
+    def indices(self) -> Tensor:
         return self[1]
 
 
@@ -106,13 +116,13 @@ class Size(tuple):
 
     __slots__ = ()
 
-    def numel(self):
+    def numel(self) -> int:
         n = 1
         for s in self:
             n *= s
         return n
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"torch.Size([{', '.join(str(s) for s in self)}])"
 
 
@@ -128,7 +138,7 @@ _binary_scalar = lib.pa_binary_scalar
 _unary = lib.pa_unary
 
 
-def binary(op, a, b):
+def binary(op: str, a: Any, b: Any) -> Tensor:
     """a (op) b where either may be a Python number (but a is a Tensor or b is)."""
     code = _BIN[op]
     out = _out()
@@ -146,7 +156,7 @@ def binary(op, a, b):
     return wrap(out[0])
 
 
-def _scalar(x):
+def _scalar(x: _Number) -> tuple[float, int]:
     """(value as a double, whether it is a float) for a Python or NumPy number."""
     t = type(x)
     if t is float:
@@ -160,7 +170,7 @@ def _scalar(x):
     raise TypeError(f"unsupported operand type: {type(x).__name__} (expected a Tensor or a real number)")
 
 
-def unary(op, a):
+def unary(op: str, a: Tensor) -> Tensor:
     out = _out()
     status = _unary(_UN[op], a._h, out)
     if status:
@@ -173,7 +183,7 @@ class _ArrayInterface:
 
     __slots__ = ("__array_interface__", "_tensor")
 
-    def __init__(self, tensor):
+    def __init__(self, tensor: Tensor) -> None:
         h = tensor._h
         dt = from_code(h.dtype)
         self._tensor = tensor
@@ -191,10 +201,10 @@ class RemovableHandle:
 
     __slots__ = ("_tensor", "_id")
 
-    def __init__(self, tensor, hook_id):
+    def __init__(self, tensor: Tensor, hook_id: int) -> None:
         self._tensor, self._id = tensor, hook_id
 
-    def remove(self):
+    def remove(self) -> None:
         lib.pa_remove_hook(self._tensor._h, self._id)
 
 
@@ -203,13 +213,13 @@ class GradFn:
 
     __slots__ = ("_tensor",)
 
-    def __init__(self, tensor):
+    def __init__(self, tensor: Tensor) -> None:
         self._tensor = tensor
 
-    def name(self):
+    def name(self) -> str:
         return ffi.string(lib.pa_node_name(self._tensor._h.grad_fn)).decode()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{self.name()}>"
 
 
@@ -224,8 +234,9 @@ class Tensor:
     """
 
     __slots__ = ("_h", "__weakref__")
+    _h: Any  # the cffi `pa_tensor *` handle (a slot; annotation only)
 
-    def __new__(cls, *args, **kwargs):
+    def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
         from . import _creation
 
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
@@ -234,65 +245,69 @@ class Tensor:
 
     # ---- properties -----------------------------------------------------------------
     @property
-    def shape(self):
+    def shape(self) -> Size:
         h = self._h
         return Size(h.shape[i] for i in range(h.ndim))
 
-    def size(self, dim=None):
+    @overload
+    def size(self, dim: None = None) -> Size: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+    def size(self, dim: int | None = None) -> Size | int:
         shape = self.shape
         return shape if dim is None else shape[dim]
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return self._h.ndim
 
-    def dim(self):
+    def dim(self) -> int:
         return self._h.ndim
 
-    def numel(self):
+    def numel(self) -> int:
         return self._h.numel
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self._h.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._h.shape[0]
 
     @property
-    def dtype(self):
+    def dtype(self) -> _dtype_cls:
         return from_code(self._h.dtype)
 
     @property
-    def device(self):
+    def device(self) -> str:
         return "cpu"
 
-    def stride(self, dim=None):
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
         h = self._h
         strides = tuple(h.strides[i] for i in range(h.ndim))
         return strides if dim is None else strides[dim]
 
-    def is_contiguous(self):
+    def is_contiguous(self) -> builtins.bool:
         return bool(lib.pa_tensor_is_contiguous(self._h))
 
-    def is_floating_point(self):
+    def is_floating_point(self) -> builtins.bool:
         return self.dtype.is_floating_point
 
     # ---- autograd -------------------------------------------------------------------
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> builtins.bool:
         return bool(self._h.requires_grad)
 
     @requires_grad.setter
-    def requires_grad(self, value):
+    def requires_grad(self, value: builtins.bool) -> None:
         self.requires_grad_(value)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         status = lib.pa_set_requires_grad(self._h, bool(requires_grad))
         if status:
             raise_error(status)
         return self
 
     @property
-    def grad(self):
+    def grad(self) -> Tensor | None:
         g = self._h.grad
         if g == ffi.NULL:
             return None
@@ -300,7 +315,7 @@ class Tensor:
         return wrap(g)
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value: Tensor | None) -> None:
         if value is not None and not isinstance(value, Tensor):
             raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
         status = lib.pa_set_grad(self._h, value._h if value is not None else ffi.NULL)
@@ -308,14 +323,15 @@ class Tensor:
             raise_error(status)
 
     @property
-    def grad_fn(self):
+    def grad_fn(self) -> GradFn | None:
         return GradFn(self) if self._h.grad_fn != ffi.NULL else None
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> builtins.bool:
         return self._h.grad_fn == ffi.NULL
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+    def backward(self, gradient: Tensor | None = None, retain_graph: builtins.bool | None = None,
+                 create_graph: builtins.bool = False) -> None:
         """Accumulates d(self)/d(leaf) into the .grad of every leaf that requires grad."""
         if create_graph:
             raise NotImplementedError("backward: create_graph=True (higher-order gradients) is not supported")
@@ -324,10 +340,10 @@ class Tensor:
         if status:
             raise_error(status)
 
-    def detach(self):
+    def detach(self) -> Tensor:
         return call(lib.pa_detach, self._h)
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Calls hook(grad) with this tensor's gradient during backward; a returned
         tensor replaces the gradient.  Returns a handle whose remove() unregisters it."""
         from ._callbacks import hook_callback, keep, release_handle
@@ -342,32 +358,32 @@ class Tensor:
             raise_error(status)
         return RemovableHandle(self, hid[0])
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keeps this non-leaf tensor's gradient in .grad after backward."""
         status = lib.pa_retain_grad(self._h)
         if status:
             raise_error(status)
 
     @property
-    def retains_grad(self):
+    def retains_grad(self) -> builtins.bool:
         return bool(self._h.retains_grad)
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         raise RuntimeError("detach_: in-place detach is not supported; use detach()")
 
     # ---- conversion -----------------------------------------------------------------
-    def numpy(self, force=False):
+    def numpy(self, force: builtins.bool = False) -> np.ndarray:
         """A NumPy array sharing this tensor's memory (for any strided layout)."""
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         return np.asarray(_ArrayInterface(self))
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: builtins.bool | None = None) -> np.ndarray:
         arr = self.detach().numpy()
         return arr if dtype is None else arr.astype(dtype)
 
-    def item(self):
+    def item(self) -> _Number:
         value = ffi.new("double *")
         status = lib.pa_item(self._h, value)
         if status:
@@ -377,26 +393,26 @@ class Tensor:
             return value[0]
         return bool(value[0]) if dt.name == "bool" else int(value[0])
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.detach().numpy().tolist()
 
-    def __float__(self):
+    def __float__(self) -> builtins.float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.item())
 
-    def __bool__(self):
+    def __bool__(self) -> builtins.bool:
         if self.numel() != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self.numel()} elements is ambiguous")
         return bool(self.item())
 
-    def __index__(self):
+    def __index__(self) -> int:
         if self.dtype.is_floating_point or self.numel() != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         arr = self.detach().numpy()
         body = np.array2string(arr, separator=", ", prefix="tensor(",
                                formatter=None if arr.dtype.kind != "f" else {"float_kind": _fmt_float(arr)})
@@ -409,7 +425,7 @@ class Tensor:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """Converts dtype (`to(torch.float64)`, `to(dtype=...)`); devices other than cpu are
         rejected."""
         dtype = kwargs.get("dtype")
@@ -427,156 +443,156 @@ class Tensor:
             return self
         return call(lib.pa_to_dtype, self._h, to_dtype(dtype).code)
 
-    def type(self, dtype):
+    def type(self, dtype: _DType) -> Tensor:
         return self.to(dtype)
 
-    def float(self):
+    def float(self) -> Tensor:
         return self.to(_dtype_by_name("float32"))
 
-    def double(self):
+    def double(self) -> Tensor:
         return self.to(_dtype_by_name("float64"))
 
-    def long(self):
+    def long(self) -> Tensor:
         return self.to(_dtype_by_name("int64"))
 
-    def bool(self):
+    def bool(self) -> Tensor:
         return self.to(_dtype_by_name("bool"))
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         return self
 
-    def contiguous(self):
+    def contiguous(self) -> Tensor:
         return call(lib.pa_contiguous, self._h)
 
-    def clone(self):
+    def clone(self) -> Tensor:
         return call(lib.pa_clone, self._h)
 
     # ---- arithmetic -----------------------------------------------------------------
-    def __add__(self, other):
+    def __add__(self, other: _TensorOrNumber) -> Tensor:
         return binary("add", self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other: _TensorOrNumber) -> Tensor:
         return binary("add", other, self)
 
-    def __sub__(self, other):
+    def __sub__(self, other: _TensorOrNumber) -> Tensor:
         return binary("sub", self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: _TensorOrNumber) -> Tensor:
         return binary("sub", other, self)
 
-    def __mul__(self, other):
+    def __mul__(self, other: _TensorOrNumber) -> Tensor:
         return binary("mul", self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: _TensorOrNumber) -> Tensor:
         return binary("mul", other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: _TensorOrNumber) -> Tensor:
         return binary("div", self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: _TensorOrNumber) -> Tensor:
         return binary("div", other, self)
 
-    def __pow__(self, other):
+    def __pow__(self, other: _TensorOrNumber) -> Tensor:
         return binary("pow", self, other)
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: _TensorOrNumber) -> Tensor:
         return binary("pow", other, self)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return unary("neg", self)
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self):
+    def __abs__(self) -> Tensor:
         return unary("abs", self)
 
-    def __matmul__(self, other):
+    def __matmul__(self, other: Tensor) -> Tensor:
         out = _out()  # call() spelled out, as in pyautodiff.matmul
         status = _pa_matmul(self._h, other._h, out)
         if status:
             raise_error(status)
         return wrap(out[0])
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other: Tensor) -> Tensor:
         return call(lib.pa_matmul, as_handle(other, self), self._h)
 
-    def __eq__(self, other):
+    def __eq__(self, other: _TensorOrNumber) -> Tensor:  # type: ignore[override]  # elementwise, as PyTorch
         return binary("eq", self, other)
 
-    def __ne__(self, other):
+    def __ne__(self, other: _TensorOrNumber) -> Tensor:  # type: ignore[override]  # elementwise, as PyTorch
         return binary("ne", self, other)
 
-    def __lt__(self, other):
+    def __lt__(self, other: _TensorOrNumber) -> Tensor:
         return binary("lt", self, other)
 
-    def __le__(self, other):
+    def __le__(self, other: _TensorOrNumber) -> Tensor:
         return binary("le", self, other)
 
-    def __gt__(self, other):
+    def __gt__(self, other: _TensorOrNumber) -> Tensor:
         return binary("gt", self, other)
 
-    def __ge__(self, other):
+    def __ge__(self, other: _TensorOrNumber) -> Tensor:
         return binary("ge", self, other)
 
-    def __and__(self, other):
+    def __and__(self, other: _TensorOrNumber) -> Tensor:
         return binary("logical_and", self, other)
 
-    def __or__(self, other):
+    def __or__(self, other: _TensorOrNumber) -> Tensor:
         return binary("logical_or", self, other)
 
-    def __invert__(self):
+    def __invert__(self) -> Tensor:
         return unary("logical_not", self)
 
     __hash__ = object.__hash__
 
-    def add(self, other, alpha=1):
+    def add(self, other: _TensorOrNumber, alpha: _Number = 1) -> Tensor:
         return self + (other * alpha if alpha != 1 else other)
 
-    def sub(self, other, alpha=1):
+    def sub(self, other: _TensorOrNumber, alpha: _Number = 1) -> Tensor:
         return self - (other * alpha if alpha != 1 else other)
 
-    def mul(self, other):
+    def mul(self, other: _TensorOrNumber) -> Tensor:
         return self * other
 
-    def div(self, other):
+    def div(self, other: _TensorOrNumber) -> Tensor:
         return self / other
 
-    def pow(self, exponent):
+    def pow(self, exponent: _TensorOrNumber) -> Tensor:
         return self ** exponent
 
-    def matmul(self, other):
+    def matmul(self, other: Tensor) -> Tensor:
         return self @ other
 
-    def mm(self, other):
+    def mm(self, other: Tensor) -> Tensor:
         return self @ other
 
-    def maximum(self, other):
+    def maximum(self, other: _TensorOrNumber) -> Tensor:
         return binary("maximum", self, other)
 
-    def minimum(self, other):
+    def minimum(self, other: _TensorOrNumber) -> Tensor:
         return binary("minimum", self, other)
 
-    def eq(self, other):
+    def eq(self, other: _TensorOrNumber) -> Tensor:
         return self == other
 
-    def ne(self, other):
+    def ne(self, other: _TensorOrNumber) -> Tensor:
         return self != other
 
-    def lt(self, other):
+    def lt(self, other: _TensorOrNumber) -> Tensor:
         return self < other
 
-    def le(self, other):
+    def le(self, other: _TensorOrNumber) -> Tensor:
         return self <= other
 
-    def gt(self, other):
+    def gt(self, other: _TensorOrNumber) -> Tensor:
         return self > other
 
-    def ge(self, other):
+    def ge(self, other: _TensorOrNumber) -> Tensor:
         return self >= other
 
     # ---- in place (tensors that do not need grad) -----------------------------------
-    def _inplace(self, op, other):
+    def _inplace(self, op: str, other: _TensorOrNumber) -> Tensor:
         if isinstance(other, Tensor):
             status = lib.pa_binary_(_BIN[op], self._h, other._h)
         else:
@@ -585,126 +601,127 @@ class Tensor:
             raise_error(status)
         return self
 
-    def add_(self, other, alpha=1):
+    def add_(self, other: _TensorOrNumber, alpha: _Number = 1) -> Tensor:
         return self._inplace("add", other * alpha if alpha != 1 else other)
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other: _TensorOrNumber, alpha: _Number = 1) -> Tensor:
         return self._inplace("sub", other * alpha if alpha != 1 else other)
 
-    def mul_(self, other):
+    def mul_(self, other: _TensorOrNumber) -> Tensor:
         return self._inplace("mul", other)
 
-    def div_(self, other):
+    def div_(self, other: _TensorOrNumber) -> Tensor:
         return self._inplace("div", other)
 
-    def __iadd__(self, other):
+    def __iadd__(self, other: _TensorOrNumber) -> Tensor:
         return self.add_(other)
 
-    def __isub__(self, other):
+    def __isub__(self, other: _TensorOrNumber) -> Tensor:
         return self.sub_(other)
 
-    def __imul__(self, other):
+    def __imul__(self, other: _TensorOrNumber) -> Tensor:
         return self.mul_(other)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other: _TensorOrNumber) -> Tensor:
         return self.div_(other)
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         return self.fill_(0)
 
-    def fill_(self, value):
+    def fill_(self, value: _Number) -> Tensor:
         status = lib.pa_fill_(self._h, float(value))
         if status:
             raise_error(status)
         return self
 
-    def copy_(self, src):
+    def copy_(self, src: _TensorOrNumber) -> Tensor:
         status = lib.pa_copy_(self._h, as_handle(src, self))
         if status:
             raise_error(status)
         return self
 
-    def uniform_(self, a=0.0, b=1.0):
+    def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0) -> Tensor:
         status = lib.pa_uniform_(self._h, float(a), float(b))
         if status:
             raise_error(status)
         return self
 
-    def normal_(self, mean=0.0, std=1.0):
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0) -> Tensor:
         status = lib.pa_normal_(self._h, float(mean), float(std))
         if status:
             raise_error(status)
         return self
 
     # ---- math -----------------------------------------------------------------------
-    def exp(self):
+    def exp(self) -> Tensor:
         return unary("exp", self)
 
-    def log(self):
+    def log(self) -> Tensor:
         return unary("log", self)
 
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         return unary("sqrt", self)
 
-    def abs(self):
+    def abs(self) -> Tensor:
         return unary("abs", self)
 
-    def neg(self):
+    def neg(self) -> Tensor:
         return unary("neg", self)
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         return unary("tanh", self)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         return unary("sigmoid", self)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         return unary("relu", self)
 
-    def sin(self):
+    def sin(self) -> Tensor:
         return unary("sin", self)
 
-    def cos(self):
+    def cos(self) -> Tensor:
         return unary("cos", self)
 
-    def sign(self):
+    def sign(self) -> Tensor:
         return unary("sign", self)
 
-    def rsqrt(self):
+    def rsqrt(self) -> Tensor:
         return unary("rsqrt", self)
 
-    def log1p(self):
+    def log1p(self) -> Tensor:
         return unary("log1p", self)
 
-    def expm1(self):
+    def expm1(self) -> Tensor:
         return unary("expm1", self)
 
-    def square(self):
+    def square(self) -> Tensor:
         return unary("square", self)
 
-    def reciprocal(self):
+    def reciprocal(self) -> Tensor:
         return unary("reciprocal", self)
 
-    def logical_not(self):
+    def logical_not(self) -> Tensor:
         return unary("logical_not", self)
 
-    def clamp(self, min=None, max=None):
+    def clamp(self, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor:
         return call(lib.pa_clamp, self._h, float(min if min is not None else 0),
                     float(max if max is not None else 0), min is not None, max is not None)
 
     clip = clamp
 
-    def sum(self, dim=None, keepdim=False, dtype=None):
+    def sum(self, dim: _Dims = None, keepdim: builtins.bool = False, dtype: _DType | None = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
         n, dims = dims_arg(dim)
         return call(lib.pa_sum, x._h, n, dims, bool(keepdim))
 
-    def mean(self, dim=None, keepdim=False, dtype=None):
+    def mean(self, dim: _Dims = None, keepdim: builtins.bool = False, dtype: _DType | None = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
         n, dims = dims_arg(dim)
         return call(lib.pa_mean, x._h, n, dims, bool(keepdim))
 
-    def _extreme(self, fn, dim, keepdim, want_values=True, want_indices=True):
+    def _extreme(self, fn: Callable[..., int], dim: int | None, keepdim: builtins.bool,
+                 want_values: builtins.bool = True, want_indices: builtins.bool = True) -> Any:
         values = _new_out(_OUT)
         indices = _new_out(_OUT)
         status = fn(self._h, dim is not None, 0 if dim is None else int(dim), bool(keepdim), values, indices)
@@ -715,30 +732,43 @@ class Tensor:
             return v if want_values else i
         return MinMax(v, i) if want_values and want_indices else (v if want_values else i)
 
-    def max(self, dim=None, keepdim=False):
+    @overload
+    def max(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def max(self, dim: Tensor, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def max(self, dim: int, keepdim: builtins.bool = False) -> MinMax: ...
+    def max(self, dim: int | Tensor | None = None, keepdim: builtins.bool = False) -> Tensor | MinMax:
         """The maximum (no dim), or (values, indices) along `dim`."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         return self._extreme(lib.pa_max, dim, keepdim)
 
-    def min(self, dim=None, keepdim=False):
+    @overload
+    def min(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def min(self, dim: Tensor, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def min(self, dim: int, keepdim: builtins.bool = False) -> MinMax: ...
+    def min(self, dim: int | Tensor | None = None, keepdim: builtins.bool = False) -> Tensor | MinMax:
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         return self._extreme(lib.pa_min, dim, keepdim)
 
-    def argmax(self, dim=None, keepdim=False):
+    def argmax(self, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:
         return self._extreme(lib.pa_max, dim, keepdim, want_values=False)
 
-    def argmin(self, dim=None, keepdim=False):
+    def argmin(self, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:
         return self._extreme(lib.pa_min, dim, keepdim, want_values=False)
 
-    def amax(self, dim, keepdim=False):
+    def amax(self, dim: int, keepdim: builtins.bool = False) -> Tensor:
         return self._extreme(lib.pa_max, dim, keepdim, want_indices=False)
 
-    def amin(self, dim, keepdim=False):
+    def amin(self, dim: int, keepdim: builtins.bool = False) -> Tensor:
         return self._extreme(lib.pa_min, dim, keepdim, want_indices=False)
 
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    def var(self, dim: _Dims = None, unbiased: builtins.bool | None = None, keepdim: builtins.bool = False, *,
+            correction: int | None = None) -> Tensor:
         """Variance with Bessel's correction by default (correction=1, or unbiased)."""
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
@@ -746,50 +776,51 @@ class Tensor:
         n = self.numel() if dim is None else _count(self.shape, dim)
         return (centred * centred).sum(dim, keepdim=keepdim) / max(n - correction, 0)
 
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    def std(self, dim: _Dims = None, unbiased: builtins.bool | None = None, keepdim: builtins.bool = False, *,
+            correction: int | None = None) -> Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
-    def logsumexp(self, dim, keepdim=False):
+    def logsumexp(self, dim: int | Sequence[int], keepdim: builtins.bool = False) -> Tensor:
         n, dims = dims_arg(dim)
         return call(lib.pa_logsumexp, self._h, n, dims, bool(keepdim))
 
-    def gather(self, dim, index):
+    def gather(self, dim: int, index: Tensor) -> Tensor:
         return call(lib.pa_gather, self._h, int(dim), index._h)
 
-    def masked_fill(self, mask, value):
+    def masked_fill(self, mask: Tensor, value: _TensorOrNumber) -> Tensor:
         from ._functions import where
 
         return where(mask, value, self)
 
-    def where(self, condition, other):
+    def where(self, condition: Tensor, other: _TensorOrNumber) -> Tensor:
         from ._functions import where
 
         return where(condition, self, other)
 
-    def softmax(self, dim):
+    def softmax(self, dim: int) -> Tensor:
         return call(lib.pa_softmax, self._h, int(dim))
 
-    def log_softmax(self, dim):
+    def log_softmax(self, dim: int) -> Tensor:
         return call(lib.pa_log_softmax, self._h, int(dim))
 
     # ---- shape ----------------------------------------------------------------------
-    def reshape(self, *shape):
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         shape = shape_arg(shape)
         return call(lib.pa_reshape, self._h, len(shape), ffi.new("int64_t[]", shape))
 
-    def view(self, *shape):
+    def view(self, *shape: int | Sequence[int]) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
             raise NotImplementedError("view(dtype) is not supported")
         shape = shape_arg(shape)
         return call(lib.pa_view, self._h, len(shape), ffi.new("int64_t[]", shape))
 
-    def view_as(self, other):
+    def view_as(self, other: Tensor) -> Tensor:
         return self.view(other.shape)
 
-    def reshape_as(self, other):
+    def reshape_as(self, other: Tensor) -> Tensor:
         return self.reshape(other.shape)
 
-    def flatten(self, start_dim=0, end_dim=-1):
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         shape = self.shape
         nd = len(shape)
         if nd == 0:
@@ -802,50 +833,50 @@ class Tensor:
             n *= d
         return self.reshape(tuple(shape[:s]) + (n,) + tuple(shape[e + 1:]))
 
-    def transpose(self, dim0, dim1):
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
         return call(lib.pa_transpose, self._h, int(dim0), int(dim1))
 
-    def t(self):
+    def t(self) -> Tensor:
         if self.ndim > 2:
             raise ValueError(f"t: expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
         return self.transpose(0, 1) if self.ndim == 2 else self
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     @property
-    def mT(self):
+    def mT(self) -> Tensor:
         return self.transpose(-2, -1)
 
-    def permute(self, *dims):
+    def permute(self, *dims: int | Sequence[int]) -> Tensor:
         dims = shape_arg(dims)
         return call(lib.pa_permute, self._h, len(dims), ffi.new("int64_t[]", dims))
 
-    def expand(self, *shape):
+    def expand(self, *shape: int | Sequence[int]) -> Tensor:
         shape = shape_arg(shape)
         return call(lib.pa_expand, self._h, len(shape), ffi.new("int64_t[]", shape))
 
-    def expand_as(self, other):
+    def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
-    def unsqueeze(self, dim):
+    def unsqueeze(self, dim: int) -> Tensor:
         return call(lib.pa_unsqueeze, self._h, int(dim))
 
-    def squeeze(self, dim=None):
+    def squeeze(self, dim: int | None = None) -> Tensor:
         if dim is None:
             return call(lib.pa_squeeze, self._h, 0, 0)
         return call(lib.pa_squeeze, self._h, 1, int(dim))
 
-    def index_select(self, dim, index):
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
         return call(lib.pa_index_select, self._h, int(dim), index._h)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Tensor:
         from ._indexing import getitem
 
         return getitem(self, key)
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: Any, value: _TensorOrNumber) -> None:
         from ._indexing import getitem
 
         view = getitem(self, key)
@@ -853,16 +884,16 @@ class Tensor:
             raise NotImplementedError("__setitem__ with index tensors is not supported; use a slice")
         view.copy_(value)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
-    def __reduce_ex__(self, protocol):
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
         raise TypeError("pyautodiff tensors are not picklable: use pyautodiff.save (safetensors)")
 
 
-def _count(shape, dim):
+def _count(shape: Size, dim: int | Sequence[int]) -> int:
     dims = [dim] if isinstance(dim, (int, np.integer)) else list(dim)
     n = 1
     for d in dims:
@@ -870,14 +901,14 @@ def _count(shape, dim):
     return n
 
 
-def _fmt_float(arr):
+def _fmt_float(arr: np.ndarray) -> Callable[[Any], str]:
     finite = arr[np.isfinite(arr)] if arr.size else arr
     if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max(initial=0) < 1e8:
         return lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)
     return lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)
 
 
-def _dtype_by_name(name):
+def _dtype_by_name(name: str) -> _dtype_cls:
     from . import _dtype
 
     return getattr(_dtype, name)

@@ -1,5 +1,9 @@
 """Reverse-mode automatic differentiation: grad mode, backward, grad, Function and
 gradcheck.  The graph and the engine live in the C core."""
+from __future__ import annotations
+
+from typing import Any, Sequence, Union
+
 from .._ffi import ffi, lib, raise_error
 from .._tensor import Tensor, wrap
 from . import functional
@@ -11,11 +15,15 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "enable_grad", "functi
            "GradcheckError", "is_grad_enabled", "no_grad", "set_grad_enabled"]
 
 
-def _seq(x):
+_TensorOrTensors = Union[Tensor, Sequence[Tensor]]
+
+
+def _seq(x: Any) -> list[Any]:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None):
+def backward(tensors: _TensorOrTensors, grad_tensors: Tensor | Sequence[Tensor | None] | None = None,
+             retain_graph: bool | None = None) -> None:
     """Runs backward from each tensor in turn (as torch.autograd.backward)."""
     tensors = _seq(tensors)
     grad_tensors = [None] * len(tensors) if grad_tensors is None else _seq(grad_tensors)
@@ -23,7 +31,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None):
         t.backward(g, retain_graph=bool(retain_graph) or i < len(tensors) - 1)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs: _TensorOrTensors, inputs: _TensorOrTensors,
+         grad_outputs: Tensor | Sequence[Tensor | None] | None = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """The gradients of `outputs` with respect to `inputs`, returned as a tuple; no .grad
     is touched.  Higher-order gradients (create_graph=True) are not supported."""
     if create_graph:

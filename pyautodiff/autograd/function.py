@@ -11,6 +11,10 @@ node of the C graph whose backward calls back into Python.
 ...         (x,) = ctx.saved_tensors
 ...         return 2 * x * grad
 """
+from __future__ import annotations
+
+from typing import Any
+
 from .._callbacks import custom_backward_callback, keep, release_handle
 from .._ffi import ffi, lib, raise_error
 from .._tensor import Tensor
@@ -22,29 +26,29 @@ __all__ = ["Function", "FunctionCtx"]
 class FunctionCtx:
     """The `ctx` of forward/backward: save_for_backward, saved_tensors, needs_input_grad."""
 
-    def __init__(self, needs_input_grad):
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
         self.needs_input_grad = needs_input_grad
-        self._saved = ()
-        self._versions = ()
+        self._saved: tuple[Any, ...] = ()
+        self._versions: tuple[int | None, ...] = ()
 
-    def save_for_backward(self, *tensors):
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
         # Detached aliases: a saved output must not keep its own node alive (no cycles).
         self._saved = tuple(t.detach() if isinstance(t, Tensor) else t for t in tensors)
         self._versions = tuple(lib.pa_tensor_version(t._h) if isinstance(t, Tensor) else None
                                for t in self._saved)
 
     @property
-    def saved_tensors(self):
+    def saved_tensors(self) -> tuple[Any, ...]:
         for t, v in zip(self._saved, self._versions):
             if v is not None and lib.pa_tensor_version(t._h) != v:
                 raise RuntimeError("one of the variables needed for gradient computation has been "
                                    "modified by an inplace operation (saved by a custom Function)")
         return self._saved
 
-    def mark_non_differentiable(self, *tensors):
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
         pass
 
-    def set_materialize_grads(self, value):
+    def set_materialize_grads(self, value: bool) -> None:
         pass
 
 
@@ -53,10 +57,10 @@ class _Record:
 
     __slots__ = ("fn", "ctx", "tensor_positions", "n_args", "__weakref__")
 
-    def __init__(self, fn, ctx, tensor_positions, n_args):
+    def __init__(self, fn: type[Function], ctx: FunctionCtx, tensor_positions: list[int], n_args: int) -> None:
         self.fn, self.ctx, self.tensor_positions, self.n_args = fn, ctx, tensor_positions, n_args
 
-    def run_backward(self, grad_output):
+    def run_backward(self, grad_output: Tensor) -> list[Tensor | None]:
         grads = self.fn.backward(self.ctx, grad_output)
         if not isinstance(grads, tuple):
             grads = (grads,)
@@ -78,15 +82,15 @@ class Function:
     call `MyFunction.apply(*args)`.  Forward runs without recording; one output tensor."""
 
     @staticmethod
-    def forward(ctx, *args, **kwargs):
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
 
     @staticmethod
-    def backward(ctx, *grad_outputs):
+    def backward(ctx: Any, *grad_outputs: Any) -> Any:
         raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
 
     @classmethod
-    def apply(cls, *args):
+    def apply(cls, *args: Any) -> Any:
         positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
         with no_grad():

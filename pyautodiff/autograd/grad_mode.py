@@ -1,35 +1,41 @@
 """Grad mode: a thread-local flag in the core.  `no_grad`, `enable_grad` and
 `set_grad_enabled` work as context managers and as decorators."""
+from __future__ import annotations
+
 import functools
+from typing import Any, Callable, Literal, TypeVar
 
 from .._ffi import lib
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     return bool(lib.pa_is_grad_enabled())
 
 
 class _GradModeContext:
-    _enabled = None
+    _enabled: int | None = None
+    _prev: int
 
-    def __enter__(self):
+    def __enter__(self) -> _GradModeContext:
         self._prev = lib.pa_is_grad_enabled()
         lib.pa_set_grad_enabled(self._enabled)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         lib.pa_set_grad_enabled(self._prev)
         return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: _F) -> _F:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self.__class__():
                 return fn(*args, **kwargs)
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps fn's signature
 
 
 class no_grad(_GradModeContext):
@@ -48,21 +54,23 @@ class set_grad_enabled(_GradModeContext):
     """Sets grad mode on or off; takes effect at once, and restores on exit when used
     with `with`."""
 
-    def __init__(self, mode):
+    _enabled: int
+
+    def __init__(self, mode: bool) -> None:
         self._prev = lib.pa_is_grad_enabled()
         self._enabled = int(bool(mode))
         lib.pa_set_grad_enabled(self._enabled)
 
-    def __enter__(self):
+    def __enter__(self) -> set_grad_enabled:
         return self
 
-    def __call__(self, fn):
+    def __call__(self, fn: _F) -> _F:
         lib.pa_set_grad_enabled(self._prev)
         mode = self._enabled
 
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(bool(mode)):
                 return fn(*args, **kwargs)
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps fn's signature

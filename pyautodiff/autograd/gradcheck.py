@@ -1,6 +1,12 @@
 """gradcheck: analytical gradients (our backward) against central finite differences,
 with PyTorch's meaning of eps/atol/rtol."""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence, Union
+
 import numpy as np
+
+from .._tensor import Tensor
 
 __all__ = ["gradcheck", "GradcheckError"]
 
@@ -9,18 +15,19 @@ class GradcheckError(RuntimeError):
     pass
 
 
-def _as_tuple(x):
+def _as_tuple(x: Any) -> tuple[Any, ...]:
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
-def _outputs(fn, inputs):
+def _outputs(fn: Callable[..., Any], inputs: tuple[Any, ...]) -> list[np.ndarray]:
     from .. import no_grad
 
     with no_grad():
         return [o.detach().numpy().astype(np.float64).copy() for o in _as_tuple(fn(*inputs))]
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradcheck(fn: Callable[..., Union[Tensor, Sequence[Tensor]]], inputs: Union[Tensor, Sequence[Any]],
+              eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """Checks the gradients of `fn` w.r.t. every input that requires grad.
 
     For each output o and input x, column j of the numerical Jacobian is

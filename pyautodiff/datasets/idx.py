@@ -1,15 +1,18 @@
 """Reader for the IDX format of MNIST-style datasets (raw or gzip-compressed), with every
 header field checked against the file."""
+from __future__ import annotations
+
 import gzip
 import os
 import struct
+from typing import Any, Union
 
 import numpy as np
 
 __all__ = ["read_idx", "IDXError"]
 
 # IDX type codes: (NumPy dtype, big-endian)
-_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+_TYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
           0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
@@ -17,7 +20,7 @@ class IDXError(ValueError):
     """A malformed or truncated IDX file."""
 
 
-def read_idx(path):
+def read_idx(path: Union[str, os.PathLike[str]]) -> np.ndarray:
     """Reads one IDX file into a NumPy array of its declared shape and type."""
     with open(path, "rb") as f:
         head = f.read(2)

@@ -1,6 +1,9 @@
 """MNIST and Fashion-MNIST from MNIST-format IDX files; the bundled 5,000-image MNIST
 sample is used when no root is given."""
+from __future__ import annotations
+
 import os
+from typing import Any, Union
 
 import numpy as np
 
@@ -16,7 +19,7 @@ _FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
           False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
-def _find(root, stem):
+def _find(root: str, stem: str) -> str:
     for sub in ("", "raw", os.path.join("MNIST", "raw"), os.path.join("FashionMNIST", "raw")):
         for name in (stem, stem + ".gz", stem.replace("-idx", ".idx")):
             path = os.path.join(root, sub, name)
@@ -30,7 +33,8 @@ class MNIST(TensorDataset):
     and int64 labels.  `root` is a directory of MNIST-format IDX files (gzip or raw);
     None means the 5,000-image sample shipped with pyautodiff."""
 
-    def __init__(self, root=None, train=True, flatten=False, transform=None, download=False):
+    def __init__(self, root: Union[str, os.PathLike[str], None] = None, train: bool = True, flatten: bool = False,
+                 transform: Any = None, download: bool = False) -> None:
         if download:
             raise ValueError("MNIST: pyautodiff does not download; pass root= a directory of IDX files")
         self.root = BUNDLED_ROOT if root is None else os.path.expanduser(str(root))
@@ -50,7 +54,7 @@ class MNIST(TensorDataset):
         self.classes = [str(i) for i in range(int(labels.max()) + 1)] if n else []
         super().__init__(self.data, self.targets)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"{type(self).__name__}(root={self.root!r}, train={self.train}, "
                 f"samples={len(self)}, image shape={tuple(self.data.shape[1:])})")
 

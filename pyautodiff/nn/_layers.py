@@ -1,21 +1,26 @@
 """Functional forms of the layers (convolution, pooling, normalisation, dropout,
 embedding, leaky_relu), re-exported by nn.functional.  Each is argument normalisation
 plus one C call; the C core checks shapes, dtypes and values."""
+from __future__ import annotations
+
 import numbers
+from typing import Any, Sequence, Union
 
 from .._ffi import ffi, lib, raise_error
 from .._tensor import Tensor, call, wrap
 
-__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm",
+_IntOrPair = Union[int, "tuple[int, int]"]
+
+__all__: list[str] = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm",
            "layer_norm", "dropout", "embedding", "leaky_relu"]
 
 
-def _check_tensor(x, op, name="input"):
+def _check_tensor(x: object, op: str, name: str = "input") -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: argument '{name}' must be a Tensor, not {type(x).__name__}")
 
 
-def _pair(v, op, name):
+def _pair(v: Any, op: str, name: str) -> tuple[int, int]:
     """(a, b) from an int or a pair of ints, as PyTorch's _pair."""
     if isinstance(v, numbers.Integral) and not isinstance(v, bool):
         return int(v), int(v)
@@ -28,11 +33,12 @@ def _pair(v, op, name):
     raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
 
 
-def _handle(t):
+def _handle(t: Tensor | None) -> Any:
     return t._h if t is not None else ffi.NULL
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _IntOrPair = 1,
+           padding: _IntOrPair | str = 0, dilation: _IntOrPair = 1, groups: int = 1) -> Tensor:
     """2-d cross-correlation of (N, C, H, W) or (C, H, W) input with weight
     (out_channels, in_channels / groups, kH, kW); padding may be an int, a pair,
     'valid' or 'same'."""
@@ -66,7 +72,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out.squeeze(0) if unbatched else out
 
 
-def _pool_args(op, kernel_size, stride, padding, dilation=1):
+def _pool_args(op: str, kernel_size: _IntOrPair, stride: Any, padding: _IntOrPair,
+               dilation: _IntOrPair = 1) -> tuple[int, int, int, int, int, int, int, int]:
     kh, kw = _pair(kernel_size, op, "kernel_size")
     if stride is None or (not isinstance(stride, numbers.Integral) and len(stride) == 0):
         sh, sw = kh, kw
@@ -77,8 +84,9 @@ def _pool_args(op, kernel_size, stride, padding, dilation=1):
     return kh, kw, sh, sw, ph, pw, dh, dw
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(input: Tensor, kernel_size: _IntOrPair, stride: _IntOrPair | None = None,
+               padding: _IntOrPair = 0, dilation: _IntOrPair = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Max over kernel_size windows; with return_indices, also the flat argmax index
     into each (H, W) plane (int64), as PyTorch."""
     _check_tensor(input, "max_pool2d")
@@ -91,8 +99,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return (wrap(out[0]), wrap(idx[0])) if return_indices else wrap(out[0])
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool2d(input: Tensor, kernel_size: _IntOrPair, stride: _IntOrPair | None = None,
+               padding: _IntOrPair = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
     _check_tensor(input, "avg_pool2d")
     kh, kw, sh, sw, ph, pw, _, _ = _pool_args("avg_pool2d", kernel_size, stride, padding)
     if divisor_override is not None and int(divisor_override) == 0:
@@ -101,7 +110,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                 int(bool(count_include_pad)), int(divisor_override or 0))
 
 
-def adaptive_avg_pool2d(input, output_size):
+def adaptive_avg_pool2d(input: Tensor, output_size: int | None | Sequence[int | None]) -> Tensor:
     """Average over adaptive windows to output_size (an int, a pair; None keeps that dim)."""
     _check_tensor(input, "adaptive_avg_pool2d")
     if input.ndim not in (3, 4):
@@ -109,13 +118,15 @@ def adaptive_avg_pool2d(input, output_size):
                          f"{tuple(input.shape)}")
     if isinstance(output_size, numbers.Integral) or output_size is None:
         output_size = (output_size, output_size)
-    oh, ow = (input.shape[-2 + i] if s is None else s for i, s in enumerate(output_size))
+    # (numbers.Integral above does not narrow the union for mypy)
+    oh, ow = (input.shape[-2 + i] if s is None else s for i, s in enumerate(output_size))  # type: ignore[arg-type]
     oh, ow = _pair((oh, ow), "adaptive_avg_pool2d", "output_size")
     return call(lib.pa_adaptive_avg_pool2d, input._h, oh, ow)
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalises over every dim but 1 with batch statistics (training) or the running
     ones; in training, running_mean/running_var are updated in place."""
     _check_tensor(input, "batch_norm")
@@ -123,16 +134,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 _handle(weight), _handle(bias), int(bool(training)), float(momentum), float(eps))
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     _check_tensor(input, "layer_norm")
     if isinstance(normalized_shape, numbers.Integral):
-        normalized_shape = (normalized_shape,)
-    shape = [int(s) for s in normalized_shape]
+        normalized_shape = (normalized_shape,)  # type: ignore[assignment]  # (Integral does not narrow for mypy)
+    shape = [int(s) for s in normalized_shape]  # type: ignore[union-attr]
     return call(lib.pa_layer_norm, input._h, len(shape), ffi.new("int64_t[]", shape or [0]),
                 _handle(weight), _handle(bias), float(eps))
 
 
-def dropout(input, p=0.5, training=True, inplace=False):
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zeroes elements with probability p (from the generator seeded by manual_seed) and
     scales the others by 1 / (1 - p); the input itself when not training."""
     _check_tensor(input, "dropout")
@@ -143,8 +155,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return call(lib.pa_dropout, input._h, float(p), 1)
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
-              sparse=False):
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of weight (num_embeddings, embedding_dim) at the int64 indices `input`."""
     _check_tensor(input, "embedding")
     _check_tensor(weight, "embedding", "weight")
@@ -158,6 +170,6 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
                 padding_idx if padding_idx is not None else -1)
 
 
-def leaky_relu(input, negative_slope=0.01, inplace=False):
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     _check_tensor(input, "leaky_relu")
     return call(lib.pa_leaky_relu, input._h, float(negative_slope))

@@ -1,16 +1,19 @@
 """Functional forms of the losses beyond cross_entropy/mse/l1, re-exported by
 nn.functional.  Each is composed from differentiable core ops in a form that is exact and
 numerically stable, so its gradient comes from the ops' own backward rules."""
+from __future__ import annotations
+
 from .._ffi import lib
 from .._functions import where
-from .._tensor import call
+from .._tensor import Tensor, call
 from .functional import _check_same_shape, _check_tensor, _reduce, _reduction
 
-__all__ = ["smooth_l1_loss", "huber_loss", "nll_loss", "binary_cross_entropy",
+__all__: list[str] = ["smooth_l1_loss", "huber_loss", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, with d = input - target."""
     _check_same_shape(input, target, "smooth_l1_loss")
     _reduction(reduction, "smooth_l1_loss")
@@ -24,7 +27,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(loss, reduction, "smooth_l1_loss")
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
     _check_same_shape(input, target, "huber_loss")
     _reduction(reduction, "huber_loss")
@@ -36,7 +39,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     return _reduce(loss, reduction, "huber_loss")
 
 
-def _check_class_target(input, target, op):
+def _check_class_target(input: Tensor, target: Tensor, op: str) -> None:
     _check_tensor(input, op)
     _check_tensor(target, op, "target")
     if target.dtype.name != "int64":
@@ -49,7 +52,8 @@ def _check_class_target(input, target, op):
                          f"{tuple(input.shape)} (expected target shape {want})")
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+             ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities (N, C) or (N, C, d1, ...) (or (C,)) at
     int64 class targets; `weight` (C) rescales classes; targets equal to `ignore_index`
     contribute nothing.  'mean' divides by the summed weights of the counted targets."""
@@ -80,13 +84,15 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return _reduce(loss, reduction, "nll_loss")
 
 
-def _check_unit_interval(x, op, name):
+def _check_unit_interval(x: Tensor, op: str, name: str) -> None:
     outside = ((x < 0) | (x > 1)).sum().item()
     if outside:
         raise ValueError(f"{op}: all elements of {name} should be between 0 and 1 ({outside} are not)")
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average: bool | None = None, reduce: bool | None = None,
+                         reduction: str = "mean") -> Tensor:
     """-w (y log x + (1 - y) log(1 - x)) for probabilities x, with each log clamped to
     >= -100 as in PyTorch (so x = 0 or 1 gives a finite loss)."""
     _check_same_shape(input, target, "binary_cross_entropy")
@@ -105,8 +111,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
-                                     reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average: bool | None = None, reduce: bool | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """Sigmoid + binary cross entropy on logits x, stably, as PyTorch:
     (1 - y) x + l softplus(-x) with l = 1 + (pos_weight - 1) y."""
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")

@@ -1,14 +1,23 @@
 """nn.functional: stateless layers and losses (as torch.nn.functional)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Union
+
 from .._ffi import ffi, lib
 from .._tensor import Tensor, call, unary
 
-__all__ = ["linear", "relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "cross_entropy",
+if TYPE_CHECKING:  # annotation-only alias
+    from .._dtype import dtype as _dtype_cls
+
+    _DType = Union[_dtype_cls, str, type]
+
+__all__: list[str] = ["linear", "relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "cross_entropy",
            "mse_loss", "l1_loss"]
 
 _REDUCTIONS = {"none": lib.PA_REDUCTION_NONE, "mean": lib.PA_REDUCTION_MEAN, "sum": lib.PA_REDUCTION_SUM}
 
 
-def _reduction(reduction, op):
+def _reduction(reduction: str, op: str) -> int:
     try:
         return _REDUCTIONS[reduction]
     except KeyError:
@@ -16,50 +25,51 @@ def _reduction(reduction, op):
                          "(expected 'none', 'mean' or 'sum')") from None
 
 
-def _check_tensor(x, op, name="input"):
+def _check_tensor(x: object, op: str, name: str = "input") -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: argument '{name}' must be a Tensor, not {type(x).__name__}")
 
 
-def linear(input, weight, bias=None):
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = input @ weight.T + bias, one fused C call."""
     _check_tensor(input, "linear")
     return call(lib.pa_linear, input._h, weight._h, bias._h if bias is not None else ffi.NULL)
 
 
-def relu(input, inplace=False):
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return unary("relu", input)
 
 
-def sigmoid(input):
+def sigmoid(input: Tensor) -> Tensor:
     return unary("sigmoid", input)
 
 
-def tanh(input):
+def tanh(input: Tensor) -> Tensor:
     return unary("tanh", input)
 
 
-def gelu(input, approximate="none"):
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return unary("gelu" if approximate == "none" else "gelu_tanh", input)
 
 
-def softmax(input, dim=None, dtype=None):
+def softmax(input: Tensor, dim: int | None = None, dtype: _DType | None = None) -> Tensor:
     if dim is None:
         raise TypeError("softmax: dim must be given (implicit dim is deprecated in PyTorch)")
     x = input if dtype is None else input.to(dtype)
     return call(lib.pa_softmax, x._h, int(dim))
 
 
-def log_softmax(input, dim=None, dtype=None):
+def log_softmax(input: Tensor, dim: int | None = None, dtype: _DType | None = None) -> Tensor:
     if dim is None:
         raise TypeError("log_softmax: dim must be given (implicit dim is deprecated in PyTorch)")
     x = input if dtype is None else input.to(dtype)
     return call(lib.pa_log_softmax, x._h, int(dim))
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """log_softmax + negative log-likelihood in one fused C op, with int64 class targets."""
     _check_tensor(input, "cross_entropy")
     _check_tensor(target, "cross_entropy", "target")
@@ -68,7 +78,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                 _reduction(reduction, "cross_entropy"), int(ignore_index), float(label_smoothing))
 
 
-def _reduce(loss, reduction, op):
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
     code = _reduction(reduction, op)
     if code == lib.PA_REDUCTION_MEAN:
         return loss.mean()
@@ -77,7 +87,7 @@ def _reduce(loss, reduction, op):
     return loss
 
 
-def _check_same_shape(input, target, op):
+def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
     _check_tensor(input, op)
     _check_tensor(target, op, "target")
     if tuple(input.shape) != tuple(target.shape):
@@ -85,13 +95,13 @@ def _check_same_shape(input, target, op):
                          f"{tuple(input.shape)}")
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     _check_same_shape(input, target, "mse_loss")
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     _check_same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
 

@@ -1,4 +1,6 @@
 """nn.Parameter: a leaf tensor that a Module registers as learnable."""
+from __future__ import annotations
+
 from .._tensor import Tensor
 
 __all__ = ["Parameter"]
@@ -10,7 +12,7 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __new__(cls, data=None, requires_grad=True):
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         from .._creation import empty
 
         if data is None:
@@ -21,5 +23,5 @@ class Parameter(Tensor):
             p.requires_grad_(True)
         return p
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -1,8 +1,12 @@
 """Adagrad: one fused C call per parameter group."""
+from __future__ import annotations
+
+from typing import Callable
+
 from .._creation import full_like
 from .._ffi import check, ffi, lib
 from .adam import no_unsupported_flags
-from .optimizer import Optimizer, handles, params_with_grad
+from .optimizer import Optimizer, ParamsT, _T, handles, params_with_grad
 
 __all__ = ["Adagrad"]
 
@@ -15,8 +19,9 @@ class Adagrad(Optimizer):
     As in PyTorch, the state (step, sum) is created when the optimizer is.
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if lr_decay < 0.0:
@@ -35,7 +40,7 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 self.state[p] = {"step": 0, "sum": full_like(p.detach(), float(group["initial_accumulator_value"]))}
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], _T] | None = None) -> _T | None:
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             params = params_with_grad(group)

@@ -1,11 +1,15 @@
 """Adam (and, with decoupled weight decay, AdamW): one fused C call per parameter group."""
+from __future__ import annotations
+
+from typing import Callable
+
 from .._ffi import check, ffi, lib
-from .optimizer import Optimizer, handles, params_with_grad, zero_state
+from .optimizer import Optimizer, ParamsT, _T, handles, params_with_grad, zero_state
 
 __all__ = ["Adam"]
 
 
-def check_adam_args(lr, betas, eps, weight_decay):
+def check_adam_args(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
     if lr < 0.0:
         raise ValueError(f"Invalid learning rate: {lr}")
     if eps < 0.0:
@@ -18,7 +22,7 @@ def check_adam_args(lr, betas, eps, weight_decay):
         raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
-def no_unsupported_flags(name, capturable, differentiable):
+def no_unsupported_flags(name: str, capturable: bool, differentiable: bool) -> None:
     if capturable or differentiable:
         raise NotImplementedError(f"{name}: capturable and differentiable are not supported "
                                   "(the update is a fused C call)")
@@ -35,16 +39,17 @@ class Adam(Optimizer):
     every group's update is always one fused C call.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
-                 *, foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
-                 decoupled_weight_decay=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
         check_adam_args(lr, betas, eps, weight_decay)
         no_unsupported_flags(type(self).__name__, capturable, differentiable)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], _T] | None = None) -> _T | None:
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             params = params_with_grad(group)

@@ -1,6 +1,9 @@
 """The Optimizer base class: parameter groups, per-parameter state, zero_grad and
 state_dict, as torch.optim.Optimizer."""
+from __future__ import annotations
+
 import copy
+from typing import Any, Callable, Iterable, TypeVar, Union
 
 from .._creation import zeros_like
 from .._ffi import ffi
@@ -8,13 +11,17 @@ from .._tensor import Tensor
 
 __all__ = ["Optimizer"]
 
+_T = TypeVar("_T")
+# What an optimizer takes: tensors, or parameter groups (dicts with a "params" entry).
+ParamsT = Union[Iterable[Tensor], Iterable[dict[str, Any]]]
 
-def handles(tensors):
+
+def handles(tensors: Iterable[Tensor]) -> Any:
     """A `pa_tensor *[]` of the tensors' C handles, for a fused update call."""
     return ffi.new("pa_tensor *[]", [t._h for t in tensors])
 
 
-def zero_state(state, names):
+def zero_state(state: dict[str, Any], names: Iterable[tuple[str, Tensor]]) -> dict[str, Any]:
     """Creates each missing buffer in `names` as zeros like the parameter (and the step
     count) in one parameter's state dict; returns the dict."""
     for name, like in names:
@@ -24,36 +31,36 @@ def zero_state(state, names):
     return state
 
 
-def params_with_grad(group):
+def params_with_grad(group: dict[str, Any]) -> list[Tensor]:
     """The parameters of a group that have a gradient (the ones a step updates)."""
     return [p for p in group["params"] if p._h.grad != ffi.NULL]
 
 
 class _Required:
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<required parameter>"
 
 
-required = _Required()
+required: Any = _Required()  # a stand-in for any required value (typed Any so `lr: float = required` checks)
 
 
 class Optimizer:
-    def __init__(self, params, defaults):
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
-        self.state = {}
-        self.param_groups = []
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors "
                             f"or dicts, but got {type(params).__name__}")
-        params = list(params)
-        if not params:
+        groups: list[Any] = list(params)
+        if not groups:
             raise ValueError("optimizer got an empty parameter list")
-        if not isinstance(params[0], dict):
-            params = [{"params": params}]
-        for group in params:
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
             self.add_param_group(group)
 
-    def add_param_group(self, group):
+    def add_param_group(self, group: dict[str, Any]) -> None:
         group = dict(group)
         ps = group["params"]
         group["params"] = [ps] if isinstance(ps, Tensor) else list(ps)
@@ -71,7 +78,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -81,9 +88,9 @@ class Optimizer:
                 else:
                     p.grad.zero_()
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """{'state': {index: {name: value}}, 'param_groups': [{..., 'params': [indices]}]}."""
-        index = {}
+        index: dict[int, int] = {}
         groups = []
         for g in self.param_groups:
             packed = {k: v for k, v in g.items() if k != "params"}
@@ -96,7 +103,7 @@ class Optimizer:
                                               for p in g["params"] if p in self.state)}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
@@ -105,7 +112,7 @@ class Optimizer:
             if len(g["params"]) != len(saved["params"]):
                 raise ValueError("loaded state dict contains a parameter group that doesn't match "
                                  "the size of optimizer's group")
-        by_index = {}
+        by_index: dict[int, Tensor] = {}
         for g, saved in zip(self.param_groups, groups):
             for p, i in zip(g["params"], saved["params"]):
                 by_index[int(i)] = p
@@ -117,7 +124,7 @@ class Optimizer:
 
         for i, s in state_dict["state"].items():
             p = by_index[int(i)]
-            restored = {}
+            restored: dict[str, Any] = {}
             for k, v in s.items():
                 if k == "step":
                     # A step count: a number here, a 0-dim tensor in PyTorch's state dicts.
@@ -131,10 +138,10 @@ class Optimizer:
             self.state[p] = restored
         del params
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], _T] | None = None) -> _T | None:
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
         for i, g in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")

@@ -1,7 +1,11 @@
 """RMSprop (optionally centered, with momentum): one fused C call per parameter group."""
+from __future__ import annotations
+
+from typing import Callable
+
 from .._ffi import check, ffi, lib
 from .adam import no_unsupported_flags
-from .optimizer import Optimizer, handles, params_with_grad, zero_state
+from .optimizer import Optimizer, ParamsT, _T, handles, params_with_grad, zero_state
 
 __all__ = ["RMSprop"]
 
@@ -15,8 +19,9 @@ class RMSprop(Optimizer):
     State per parameter: step, square_avg (and momentum_buffer, grad_avg).
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 capturable=False, foreach=None, maximize=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0.0:
@@ -31,7 +36,7 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], _T] | None = None) -> _T | None:
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             params = params_with_grad(group)

@@ -1,7 +1,11 @@
 """SGD with momentum, dampening, weight decay and Nesterov: one fused C call per group."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
 from .._creation import zeros_like
 from .._ffi import ffi, lib, raise_error
-from .optimizer import Optimizer, required
+from .optimizer import Optimizer, ParamsT, _T, required
 
 __all__ = ["SGD"]
 
@@ -9,8 +13,9 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     """torch.optim.SGD.  The update of every parameter of a group runs in one C call."""
 
-    def __init__(self, params, lr=required, momentum=0, dampening=0, weight_decay=0, nesterov=False,
-                 *, maximize=False):
+    def __init__(self, params: ParamsT, lr: float = required, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
         if lr is not required and lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -22,7 +27,7 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], _T] | None = None) -> _T | None:
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             params = [p for p in group["params"] if p._h.grad != ffi.NULL]
@@ -44,7 +49,7 @@ class SGD(Optimizer):
         return loss
 
     @staticmethod
-    def _update(group, params, bufs, first_step):
+    def _update(group: dict[str, Any], params: list[Any], bufs: Any, first_step: bool) -> None:
         hs = ffi.new("pa_tensor *[]", [p._h for p in params])
         status = lib.pa_sgd_step(len(params), hs, bufs, float(group["lr"]), float(group["momentum"]),
                                  float(group["dampening"]), float(group["weight_decay"]),

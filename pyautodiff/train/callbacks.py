@@ -25,12 +25,18 @@ stops after that batch (its logs cover the batches run; validation and ``on_epoc
 still happen).  Either way ``on_fit_end`` is then called.  ``trainer.model``, ``trainer.optimizer``, ``trainer.params``
 (``{'epochs', 'steps'}``), ``trainer.history`` and ``trainer.verbose`` are available.
 """
+from __future__ import annotations
+
 import csv
 import math
 import os
 import sys
 import time
 import warnings
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
 
 __all__ = ["Callback", "EarlyStopping", "CSVLogger", "ProgressBar", "LearningRateScheduler",
            "ModelCheckpoint", "LambdaCallback"]
@@ -39,27 +45,30 @@ __all__ = ["Callback", "EarlyStopping", "CSVLogger", "ProgressBar", "LearningRat
 class Callback:
     """Base class with no-op hooks; override the ones you need."""
 
-    def on_fit_start(self, trainer):
+    def on_fit_start(self, trainer: Trainer) -> None:
         pass
 
-    def on_epoch_start(self, trainer, epoch):
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         pass
 
-    def on_batch_end(self, trainer, batch, logs):
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, Any]) -> None:
         pass
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         pass
 
-    def on_fit_end(self, trainer):
+    def on_fit_end(self, trainer: Trainer) -> None:
         pass
 
 
 class LambdaCallback(Callback):
     """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda t, e, l: ...)``."""
 
-    def __init__(self, on_fit_start=None, on_epoch_start=None, on_batch_end=None,
-                 on_epoch_end=None, on_fit_end=None):
+    def __init__(self, on_fit_start: Callable[[Trainer], Any] | None = None,
+                 on_epoch_start: Callable[[Trainer, int], Any] | None = None,
+                 on_batch_end: Callable[[Trainer, int, dict[str, Any]], Any] | None = None,
+                 on_epoch_end: Callable[[Trainer, int, dict[str, Any]], Any] | None = None,
+                 on_fit_end: Callable[[Trainer], Any] | None = None) -> None:
         for name, fn in (("on_fit_start", on_fit_start), ("on_epoch_start", on_epoch_start),
                          ("on_batch_end", on_batch_end), ("on_epoch_end", on_epoch_end),
                          ("on_fit_end", on_fit_end)):
@@ -93,8 +102,8 @@ class EarlyStopping(Callback):
     best one.
     """
 
-    def __init__(self, monitor="val_loss", patience=0, mode="auto", min_delta=0.0,
-                 restore_best_weights=False, verbose=0):
+    def __init__(self, monitor: str = "val_loss", patience: int = 0, mode: str = "auto", min_delta: float = 0.0,
+                 restore_best_weights: bool = False, verbose: int = 0) -> None:
         if patience < 0:
             raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
         self.monitor = monitor
@@ -117,10 +126,10 @@ class EarlyStopping(Callback):
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
-    def on_fit_start(self, trainer):
+    def on_fit_start(self, trainer: Trainer) -> None:
         self._reset()
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         value = logs.get(self.monitor)
         if value is None:
             warnings.warn(f"EarlyStopping: monitored value {self.monitor!r} is not in the logs "
@@ -142,7 +151,7 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             trainer.stop_training = True
 
-    def on_fit_end(self, trainer):
+    def on_fit_end(self, trainer: Trainer) -> None:
         if self.restore_best_weights and self.best_weights is not None:
             trainer.model.load_state_dict(self.best_weights)
             if self.verbose and trainer.verbose:
@@ -157,21 +166,21 @@ class CSVLogger(Callback):
     sorted order (fixed by the first epoch).  `append=True` appends to an existing file
     (without a second header)."""
 
-    def __init__(self, path, separator=",", append=False):
+    def __init__(self, path: Union[str, os.PathLike[str]], separator: str = ",", append: bool = False) -> None:
         self.path = os.fspath(path)
         self.separator = separator
         self.append = append
-        self._file = None
-        self._writer = None
-        self._keys = None
+        self._file: Any = None  # the open CSV file, from on_fit_start
+        self._writer: Any = None
+        self._keys: Any = None
 
-    def on_fit_start(self, trainer):
+    def on_fit_start(self, trainer: Trainer) -> None:
         exists = self.append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
         self._file = open(self.path, "a" if self.append else "w", newline="")
         self._keys = None
         self._header_written = exists
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         if self._file is None:
             self.on_fit_start(trainer)
         if self._keys is None:
@@ -183,7 +192,7 @@ class CSVLogger(Callback):
         self._writer.writerow([epoch] + [logs.get(k, "") for k in self._keys])
         self._file.flush()
 
-    def on_fit_end(self, trainer):
+    def on_fit_end(self, trainer: Trainer) -> None:
         if self._file is not None:
             self._file.close()
         self._file = None
@@ -266,7 +275,7 @@ class ProgressBar(Callback):
     is given, so that each epoch's bar is complete before other callbacks print.
     """
 
-    def __init__(self, use_tqdm=None):
+    def __init__(self, use_tqdm: bool | None = None) -> None:
         self.use_tqdm = use_tqdm
         self._bar = None
         self._reset_counters()
@@ -293,7 +302,7 @@ class ProgressBar(Callback):
         dt = self._t_last - self._t0
         return self._seen / dt if dt > 0 and self._seen else None
 
-    def on_epoch_start(self, trainer, epoch):
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         self._reset_counters()
         if self._mode(trainer) == "bar":
             from tqdm import tqdm
@@ -304,7 +313,7 @@ class ProgressBar(Callback):
             self._bar = tqdm(total=steps, desc=f"Epoch {epoch + 1}/{epochs}", file=sys.stdout,
                              leave=True, dynamic_ncols=True, **kw)
 
-    def on_batch_end(self, trainer, batch, logs):
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, Any]) -> None:
         n = int(logs.get("size", 1))
         self._seen += n
         self._t_last = time.perf_counter()
@@ -345,7 +354,7 @@ class ProgressBar(Callback):
         text = _wrap_chunks(head, _format_values(logs, ".4f"), width - 1, len(desc) + 1)
         print(text, file=sys.stdout, flush=True)
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         mode = self._mode(trainer)
         if self._bar is not None:
             self._close_bar(logs)
@@ -356,7 +365,7 @@ class ProgressBar(Callback):
             speed = f" - {_format_rate(rate)}" if rate is not None else ""
             print(f"Epoch {epoch + 1}/{epochs} - {t:.2f}s{speed} - {_format_logs(logs)}", file=sys.stdout, flush=True)
 
-    def on_fit_end(self, trainer):
+    def on_fit_end(self, trainer: Trainer) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -378,7 +387,7 @@ class LearningRateScheduler(Callback):
     group at the start of each epoch.
     """
 
-    def __init__(self, scheduler, interval="epoch", monitor=None):
+    def __init__(self, scheduler: Any, interval: str = "epoch", monitor: str | None = None) -> None:
         if interval not in ("epoch", "batch"):
             raise ValueError(f"interval must be 'epoch' or 'batch', got {interval!r}")
         if not hasattr(scheduler, "step") and not callable(scheduler):
@@ -399,16 +408,16 @@ class LearningRateScheduler(Callback):
         else:
             self.scheduler.step()
 
-    def on_epoch_start(self, trainer, epoch):
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         if not hasattr(self.scheduler, "step"):
             lr = trainer.optimizer.param_groups[0]["lr"]
             _set_lr(trainer.optimizer, float(self.scheduler(epoch, lr)))
 
-    def on_batch_end(self, trainer, batch, logs):
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, Any]) -> None:
         if self.interval == "batch" and hasattr(self.scheduler, "step"):
             self._step(logs)
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         if self.interval == "epoch" and hasattr(self.scheduler, "step"):
             self._step(logs)
 
@@ -443,18 +452,18 @@ class ModelCheckpoint(Callback):
     monitored value (with `save_best_only`).
     """
 
-    def __init__(self, filepath, monitor="val_loss", mode="auto", save_best_only=False,
-                 save_weights_only=True, verbose=0):
+    def __init__(self, filepath: Union[str, os.PathLike[str]], monitor: str = "val_loss", mode: str = "auto",
+                 save_best_only: bool = False, save_weights_only: bool = True, verbose: int = 0) -> None:
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.mode = _resolve_mode(mode, monitor)
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.verbose = verbose
-        self.best = None
-        self.saved = []
+        self.best: float | None = None
+        self.saved: list[str] = []
 
-    def on_fit_start(self, trainer):
+    def on_fit_start(self, trainer: Trainer) -> None:
         self.best = None
         self.saved = []
 
@@ -467,7 +476,7 @@ class ModelCheckpoint(Callback):
             raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} uses the field {{{e.args[0]}}}, "
                            f"which is not in the logs (available: epoch, {', '.join(sorted(logs))})") from None
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
         from ..serialization import save
 
         if self.save_best_only:
@@ -487,7 +496,7 @@ class ModelCheckpoint(Callback):
         if directory:
             os.makedirs(directory, exist_ok=True)
         if self.save_weights_only:
-            obj = trainer.model.state_dict()
+            obj: dict[str, Any] = trainer.model.state_dict()
         else:
             obj = {"model": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict(),
                    "epoch": epoch + 1}

@@ -13,8 +13,11 @@ return a batch mean, and its epoch value is the mean of the batch values weighte
 size.  The strings ``'accuracy'`` (also ``'acc'``), ``'top5'`` (any ``'topK'``), ``'mae'``
 and ``'rmse'`` name the built-in metrics.
 """
+from __future__ import annotations
+
 import math
 import re
+from typing import Any, Callable, Union
 
 from .._creation import arange
 from .._functions import where
@@ -31,19 +34,19 @@ class Metric:
     """Base class: subclasses set `name` and implement `_batch(outputs, targets)`, which
     returns ``(total, count)`` for the batch; the value is ``total / count``."""
 
-    name = "metric"
+    name: str = "metric"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         self._total = 0.0
         self._count = 0
 
     def _batch(self, outputs, targets):
         raise NotImplementedError
 
-    def update(self, outputs, targets):
+    def update(self, outputs: Tensor, targets: Any) -> float:
         total, count = self._batch(outputs.detach(), targets.detach() if isinstance(targets, Tensor) else targets)
         self._total += float(total)
         self._count += int(count)
@@ -52,15 +55,15 @@ class Metric:
     def _finish(self, value):
         return value
 
-    def compute(self):
+    def compute(self) -> float:
         return self._finish(self._total / self._count) if self._count else float("nan")
 
-    def __call__(self, outputs, targets):
+    def __call__(self, outputs: Tensor, targets: Any) -> float:
         """The value of one batch alone (does not touch the running state)."""
         total, count = self._batch(outputs.detach(), targets.detach() if isinstance(targets, Tensor) else targets)
         return self._finish(total / count) if count else float("nan")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
@@ -83,7 +86,7 @@ class Accuracy(Metric):
 
     name = "accuracy"
 
-    def __init__(self, threshold=0.5, name=None):
+    def __init__(self, threshold: float = 0.5, name: str | None = None) -> None:
         self.threshold = threshold
         if name is not None:
             self.name = name
@@ -107,7 +110,7 @@ class TopKAccuracy(Metric):
     """Fraction of samples whose target class is among the k highest outputs (ties count
     in the sample's favour).  Outputs (N, C); targets class indices (N,) or one-hot."""
 
-    def __init__(self, k=5, name=None):
+    def __init__(self, k: int = 5, name: str | None = None) -> None:
         if int(k) < 1:
             raise ValueError(f"TopKAccuracy: k must be >= 1, got {k}")
         self.k = int(k)
@@ -164,7 +167,7 @@ class FunctionMetric(Metric):
     """Wraps ``fn(outputs, targets) -> float`` (a batch mean); the epoch value is the mean
     of the batch values weighted by batch size."""
 
-    def __init__(self, fn, name=None):
+    def __init__(self, fn: Callable[[Tensor, Any], Any], name: str | None = None) -> None:
         self.fn = fn
         self.name = name or getattr(fn, "__name__", None) or type(fn).__name__
         super().__init__()
@@ -181,7 +184,7 @@ _ALIASES = {"accuracy": Accuracy, "acc": Accuracy, "mae": MAE, "mean_absolute_er
             "rmse": RMSE, "root_mean_squared_error": RMSE}
 
 
-def get_metric(spec, index=0):
+def get_metric(spec: Union[Metric, str, Callable[[Tensor, Any], Any]], index: int = 0) -> Metric:
     """A Metric from a Metric, a string alias or a callable."""
     if isinstance(spec, Metric):
         return spec

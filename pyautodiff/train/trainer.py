@@ -1,7 +1,11 @@
 """The Keras-style training loop: `Trainer(...).fit(...)`, `evaluate`, `predict`."""
+from __future__ import annotations
+
 import math
 import numbers
+import os
 import time
+from typing import IO, Any, Callable, Iterable, Sequence, TypeVar, Union
 
 import numpy as np
 
@@ -9,11 +13,15 @@ from .._creation import as_tensor
 from .._functions import cat, stack
 from .._tensor import Tensor
 from ..autograd import no_grad
+from ..nn.modules.module import Module
+from ..optim.optimizer import Optimizer
 from ..utils.data import DataLoader, Dataset, TensorDataset
 from .callbacks import LearningRateScheduler, ProgressBar
 from .metrics import Metric, get_metric
 
 __all__ = ["Trainer", "History", "clip_grad_norm"]
+
+_P = TypeVar("_P", bound=Union[str, "os.PathLike[str]", IO[bytes]])
 
 
 class History:
@@ -25,12 +33,12 @@ class History:
     ``append(epoch, {'loss': ..., 'accuracy': ...})``; ``plot(path)`` draws either kind.
     """
 
-    def __init__(self, params=None):
-        self.history = {}
-        self.epoch = []
+    def __init__(self, params: dict[str, Any] | None = None) -> None:
+        self.history: dict[str, list[Any]] = {}
+        self.epoch: list[int] = []
         self.params = dict(params or {})
 
-    def append(self, epoch, logs):
+    def append(self, epoch: int, logs: dict[str, Any]) -> None:
         """Records one epoch's logs (a dict of per-epoch values)."""
         n = len(self.epoch)
         self.epoch.append(epoch)
@@ -44,10 +52,10 @@ class History:
 
     _append = append
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> list[Any]:
         return self.history[key]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
     def _panels(self):
@@ -65,7 +73,7 @@ class History:
         names.sort(key=lambda name: name != "loss")
         return [(name, self.history.get(name), self.history.get("val_" + name)) for name in names]
 
-    def plot(self, path, title=None):
+    def plot(self, path: _P, title: str | None = None) -> _P:
         """Writes a PNG (or any format matplotlib knows, chosen by the extension of `path`)
         with one panel for the loss and one per metric, each with its training and, when
         present, validation curve per epoch.  Uses matplotlib's Agg renderer directly (no
@@ -105,10 +113,11 @@ class History:
         if title:
             fig.suptitle(title)
         fig.tight_layout()
-        fmt = os.path.splitext(os.fspath(path))[1][1:].lower() if not hasattr(path, "write") else ""
+        # (hasattr does not narrow for mypy: only paths reach os.fspath)
+        fmt = os.path.splitext(os.fspath(path))[1][1:].lower() if not hasattr(path, "write") else ""  # type: ignore[arg-type]
         fig.savefig(path, format=fmt or "png")
         return path
-def clip_grad_norm(parameters, max_norm, norm_type=2.0):
+def clip_grad_norm(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0) -> float:
     """Scales the gradients of `parameters` in place so that their global L2 norm is at
     most `max_norm`; returns the norm before clipping (a float).  Tensor ops only: one
     reduction per parameter, one in-place scale per parameter."""
@@ -184,8 +193,9 @@ class Trainer:
     predict, X alone.
     """
 
-    def __init__(self, model, loss_fn, optimizer, metrics=(), callbacks=(), scheduler=None,
-                 grad_clip=None, verbose=1):
+    def __init__(self, model: Module, loss_fn: Callable[[Any, Any], Tensor], optimizer: Optimizer,
+                 metrics: Any = (), callbacks: Iterable[Any] = (), scheduler: Any = None,
+                 grad_clip: float | None = None, verbose: int = 1) -> None:
         self.model = model
         self.loss_fn = loss_fn
         self.optimizer = optimizer
@@ -205,8 +215,8 @@ class Trainer:
         self.callbacks = list(callbacks or ())
         self._scheduler_cb = LearningRateScheduler(scheduler) if scheduler is not None else None
         self.stop_training = False
-        self.history = None
-        self.params = {}
+        self.history: History | None = None
+        self.params: dict[str, Any] = {}
 
     # ---- data ---------------------------------------------------------------------
     def _float_dtype(self):
@@ -301,7 +311,8 @@ class Trainer:
         return out
 
     # ---- public API ---------------------------------------------------------------
-    def fit(self, train_data, epochs=1, val_data=None, batch_size=32, shuffle=True):
+    def fit(self, train_data: Any, epochs: int = 1, val_data: Any = None, batch_size: int = 32,
+            shuffle: bool = True) -> History:
         """Trains for `epochs` epochs (fewer if a callback sets ``stop_training``); returns
         a History.  The model is in train mode while training, in eval mode under no_grad
         for validation, and back in the mode it had before when fit returns."""
@@ -347,7 +358,7 @@ class Trainer:
             return float(groups[0]["lr"])
         return None
 
-    def evaluate(self, data, batch_size=32):
+    def evaluate(self, data: Any, batch_size: int = 32) -> dict[str, float]:
         """{'loss': ..., metric: ...} over `data`, in eval mode under no_grad."""
         loader = self._loader(data, batch_size, False)
         was_training = self.model.training
@@ -358,7 +369,7 @@ class Trainer:
         finally:
             self.model.train(was_training)
 
-    def predict(self, data, batch_size=32):
+    def predict(self, data: Any, batch_size: int = 32) -> Tensor:
         """The model's outputs over `data` (targets, if any, are ignored), concatenated
         along dim 0 into one Tensor; eval mode, no_grad."""
         loader = self._loader(data, batch_size, False, inputs_only=True)

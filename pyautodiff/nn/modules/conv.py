@@ -1,12 +1,20 @@
 """Convolution layers."""
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING, Any
 
 from ..._creation import empty
+from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
 from .._layers import _pair
 from ..parameter import Parameter
 from .module import Module
+
+if TYPE_CHECKING:  # annotation-only aliases
+    from ..._creation import _DType
+    from .._layers import _IntOrPair
 
 __all__ = ["Conv2d"]
 
@@ -23,8 +31,9 @@ class Conv2d(Module):
     torch.Size([2, 8, 28, 28])
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _IntOrPair, stride: _IntOrPair = 1,
+                 padding: _IntOrPair | str = 0, dilation: _IntOrPair = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: _DType | None = None) -> None:
         super().__init__()
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
@@ -57,7 +66,7 @@ class Conv2d(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
@@ -65,11 +74,11 @@ class Conv2d(Module):
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
         if self.padding != (0, 0):

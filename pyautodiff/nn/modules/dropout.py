@@ -1,4 +1,7 @@
 """Dropout."""
+from __future__ import annotations
+
+from ..._tensor import Tensor
 from .. import functional as F
 from .module import Module
 
@@ -10,15 +13,15 @@ class Dropout(Module):
     1 / (1 - p); the identity in eval mode.  The mask comes from the generator seeded
     by manual_seed."""
 
-    def __init__(self, p=0.5, inplace=False):
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = p
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

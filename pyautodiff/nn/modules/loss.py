@@ -1,4 +1,7 @@
 """Loss modules."""
+from __future__ import annotations
+
+from ..._tensor import Tensor
 from .. import functional as F
 from .module import Module
 
@@ -6,7 +9,7 @@ __all__ = ["CrossEntropyLoss", "MSELoss", "L1Loss"]
 
 
 class _Loss(Module):
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         F._reduction(reduction, type(self).__name__)
         self.reduction = reduction
@@ -15,8 +18,8 @@ class _Loss(Module):
 class CrossEntropyLoss(_Loss):
     """Cross entropy between logits (N, C, ...) and int64 class targets (N, ...)."""
 
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                 reduction="mean", label_smoothing=0.0):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, ignore_index: int = -100,
+                 reduce: bool | None = None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
         if weight is not None:
             self.register_buffer("weight", weight)
@@ -25,16 +28,16 @@ class CrossEntropyLoss(_Loss):
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class MSELoss(_Loss):
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)

@@ -1,5 +1,8 @@
 """nn.Module: the base class of layers and models, as torch.nn.Module."""
+from __future__ import annotations
+
 from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -9,31 +12,43 @@ from ..parameter import Parameter
 
 __all__ = ["Module"]
 
+_M = TypeVar("_M", bound="Module")
+
+
+if TYPE_CHECKING:
+    class _IncompatibleKeys(NamedTuple):  # the shape of what load_state_dict returns
+        missing_keys: list[str]
+        unexpected_keys: list[str]
+
 
 class Module:
     """Base class for models.  Assigning a Parameter or a Module as an attribute registers
     it; `parameters()`, `state_dict()`, `train()/eval()` and `zero_grad()` then see it."""
 
-    training = True
+    training: bool = True
+    # Set in __init__ through object.__setattr__ (annotations only):
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _modules: OrderedDict[str, Module | None]
 
-    def __init__(self):
+    def __init__(self) -> None:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # ---- registration ---------------------------------------------------------------
-    def _check_init(self):
+    def _check_init(self) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameters or modules before Module.__init__() call")
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
         if isinstance(value, Parameter):
             self._check_init()
@@ -60,28 +75,28 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         d = self.__dict__
         for store in ("_parameters", "_buffers", "_modules"):
             if store in d and name in d[store]:
                 return d[store][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for store in ("_parameters", "_buffers", "_modules"):
             if name in self.__dict__.get(store, ()):
                 del self.__dict__[store][name]
                 return
         object.__delattr__(self, name)
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         self._check_init()
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                             "(torch.nn.Parameter or None required)")
         self.__dict__["_parameters"][name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         self._check_init()
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
@@ -90,7 +105,7 @@ class Module:
         if not persistent:
             self.__dict__.setdefault("_non_persistent", set()).add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         self._check_init()
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
@@ -99,7 +114,7 @@ class Module:
     register_module = add_module
 
     # ---- traversal ------------------------------------------------------------------
-    def named_modules(self, memo=None, prefix=""):
+    def named_modules(self, memo: set[int] | None = None, prefix: str = "") -> Iterator[tuple[str, Module]]:
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
@@ -109,20 +124,20 @@ class Module:
             if m is not None:
                 yield from m.named_modules(memo, prefix + ("." if prefix else "") + name)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, m in self._modules.items():
             if m is not None:
                 yield name, m
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, store, prefix, recurse):
+    def _named_members(self, store: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Any]]:
         seen = set()
         modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mod_prefix, m in modules:
@@ -132,23 +147,24 @@ class Module:
                 seen.add(id(v))
                 yield mod_prefix + ("." if mod_prefix else "") + name, v
 
-    def named_parameters(self, prefix="", recurse=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         yield from self._named_members("_parameters", prefix, recurse)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         yield from self._named_members("_buffers", prefix, recurse)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # ---- state ----------------------------------------------------------------------
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
-        out = OrderedDict() if destination is None else destination
+    def state_dict(self, destination: dict[str, Tensor] | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Tensor]:
+        out: dict[str, Tensor] = OrderedDict() if destination is None else destination
         for name, p in self._parameters.items():
             if p is not None:
                 out[prefix + name] = p if keep_vars else p.detach()
@@ -161,7 +177,7 @@ class Module:
                 m.state_dict(out, prefix + name + ".", keep_vars)
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
         """Copies values into the existing parameters and buffers (cast to their dtype).
         Returns (missing_keys, unexpected_keys); with strict=True, any mismatch raises."""
         own = self.state_dict(keep_vars=True)
@@ -197,25 +213,27 @@ class Module:
                     target.copy_(value)
         from collections import namedtuple
 
-        return namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])(missing, unexpected)
+        # (mypy cannot follow a namedtuple made inline; _IncompatibleKeys describes it)
+        return namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])(  # type: ignore[call-arg, return-value]
+            missing, unexpected)
 
     # ---- modes and utilities --------------------------------------------------------
-    def train(self, mode=True):
+    def train(self: _M, mode: bool = True) -> _M:
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
 
-    def eval(self):
+    def eval(self: _M) -> _M:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self: _M, requires_grad: bool = True) -> _M:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if p.grad is None:
                 continue
@@ -225,13 +243,13 @@ class Module:
                 g = p.grad
                 g.zero_()
 
-    def apply(self, fn):
+    def apply(self: _M, fn: Callable[[Module], None]) -> _M:
         for m in self.children():
             m.apply(fn)
         fn(self)
         return self
 
-    def _convert(self, fn):
+    def _convert(self: _M, fn: Callable[[Tensor], Tensor]) -> _M:
         with no_grad():
             for m in self.modules():
                 for p in m._parameters.values():
@@ -244,7 +262,7 @@ class Module:
                         m._buffers[name] = fn(b)
         return self
 
-    def to(self, *args, **kwargs):
+    def to(self: _M, *args: Any, **kwargs: Any) -> _M:
         from ..._dtype import dtype as dtype_cls
 
         dtype = kwargs.get("dtype")
@@ -257,23 +275,23 @@ class Module:
             return self
         return self._convert(lambda t: t.to(dtype) if t.dtype.is_floating_point else t)
 
-    def float(self):
+    def float(self: _M) -> _M:
         from ... import float32
 
         return self.to(float32)
 
-    def double(self):
+    def double(self: _M) -> _M:
         from ... import float64
 
         return self.to(float64)
 
-    def cpu(self):
+    def cpu(self: _M) -> _M:
         return self
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = []
         for name, m in self._modules.items():
             sub = repr(m).replace("\n", "\n  ")
@@ -283,5 +301,5 @@ class Module:
             main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
 
-    def __dir__(self):
+    def __dir__(self) -> list[str]:
         return list(super().__dir__()) + list(self._parameters) + list(self._modules) + list(self._buffers)

@@ -1,6 +1,9 @@
 """Gradient clipping (as torch.nn.utils.clip_grad_norm_ / clip_grad_value_): gradients are
 scaled or clamped in place."""
+from __future__ import annotations
+
 import math
+from typing import Iterable, Union
 
 from ..._creation import tensor
 from ..._functions import stack
@@ -9,14 +12,16 @@ from ...autograd import no_grad
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
 
+_TensorOrTensors = Union[Tensor, Iterable[Tensor]]
 
-def _grads(parameters):
+
+def _grads(parameters: _TensorOrTensors) -> list[Tensor]:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def _vector_norm(x, norm_type):
+def _vector_norm(x: Tensor, norm_type: float) -> Tensor:
     if norm_type == math.inf:
         return x.abs().max()
     if norm_type == -math.inf:
@@ -30,7 +35,8 @@ def _vector_norm(x, norm_type):
     return (x.abs() ** norm_type).sum() ** (1.0 / norm_type)
 
 
-def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def get_total_norm(tensors: _TensorOrTensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: bool | None = None) -> Tensor:
     """The norm of the norms of `tensors` (that is, of all their elements together)."""
     if isinstance(tensors, Tensor):
         tensors = [tensors]
@@ -49,7 +55,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     return total
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def clip_grad_norm_(parameters: _TensorOrTensors, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Scales the gradients in place so that their total norm is at most `max_norm`
     (by max_norm / (norm + 1e-6), as PyTorch); returns the total norm before clipping."""
     grads = _grads(parameters)
@@ -63,7 +70,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return total
 
 
-def clip_grad_value_(parameters, clip_value, foreach=None):
+def clip_grad_value_(parameters: _TensorOrTensors, clip_value: float, foreach: bool | None = None) -> None:
     """Clamps every gradient element to [-clip_value, clip_value] in place."""
     clip_value = float(clip_value)
     with no_grad():

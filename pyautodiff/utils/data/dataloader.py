@@ -1,5 +1,8 @@
 """DataLoader: batches, shuffling (seeded by manual_seed), drop_last and collate_fn."""
+from __future__ import annotations
+
 import numbers
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -10,7 +13,12 @@ from .dataset import TensorDataset
 __all__ = ["DataLoader", "default_collate"]
 
 
-def default_collate(batch):
+class _Sampler(Protocol):  # what DataLoader needs of a sampler: the indices, and their count
+    def __iter__(self) -> Iterator[int]: ...
+    def __len__(self) -> int: ...
+
+
+def default_collate(batch: Sequence[Any]) -> Any:
     """Stacks a list of samples: tensors into a batch tensor, numbers into a 1-d tensor,
     tuples/dicts element-wise."""
     from ..._creation import tensor
@@ -43,8 +51,10 @@ class DataLoader:
     `manual_seed` seeds.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, **kwargs):
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
+                 sampler: _Sampler | None = None, batch_sampler: Any = None, num_workers: int = 0,
+                 collate_fn: Callable[[list[Any]], Any] | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, **kwargs: Any) -> None:
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
         self.dataset = dataset
@@ -54,11 +64,11 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.sampler = sampler
 
-    def __len__(self):
+    def __len__(self) -> int:
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def _order(self):
+    def _order(self) -> Tensor:
         from ..._creation import arange, randperm, tensor
 
         if self.sampler is not None:
@@ -66,7 +76,7 @@ class DataLoader:
         n = len(self.dataset)
         return randperm(n) if self.shuffle else arange(n)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         order = self._order()
         n = order.shape[0]
         bs = self.batch_size

@@ -1,24 +1,30 @@
 """Datasets (as torch.utils.data)."""
+from __future__ import annotations
+
+from typing import Any, Generic, Sequence, TypeVar
+
 from ..._tensor import Tensor
+
+_T_co = TypeVar("_T_co", covariant=True)
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
 
 
-class Dataset:
+class Dataset(Generic[_T_co]):
     """A map-style dataset: implement __getitem__ and __len__."""
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> _T_co:
         raise NotImplementedError
 
-    def __len__(self):
+    def __len__(self) -> int:
         raise NotImplementedError
 
 
-class TensorDataset(Dataset):
+class TensorDataset(Dataset[tuple[Tensor, ...]]):
     """Samples are rows of the given tensors (which share their first dimension).  A
     DataLoader gathers a whole batch of rows of every tensor in one C call."""
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: Tensor) -> None:
         if not tensors:
             raise ValueError("TensorDataset: needs at least one tensor")
         for t in tensors:
@@ -30,26 +36,26 @@ class TensorDataset(Dataset):
                              + ", ".join(str(tuple(t.shape)) for t in tensors))
         self.tensors = tuple(t.detach() for t in tensors)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
         return tuple(t[index] for t in self.tensors)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.tensors[0].shape[0]
 
 
-class Subset(Dataset):
-    def __init__(self, dataset, indices):
+class Subset(Dataset[_T_co]):
+    def __init__(self, dataset: Dataset[_T_co], indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = list(indices)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> _T_co:
         return self.dataset[self.indices[index]]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.indices)
 
 
-def random_split(dataset, lengths):
+def random_split(dataset: Dataset[_T_co], lengths: Sequence[int | float]) -> list[Subset[_T_co]]:
     """Splits into non-overlapping subsets of the given lengths (or fractions)."""
     import math
 
@@ -64,8 +70,9 @@ def random_split(dataset, lengths):
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
     perm = randperm(n).tolist()
-    out, start = [], 0
+    out: list[Subset[_T_co]] = []
+    start = 0
     for length in lengths:
         out.append(Subset(dataset, perm[start:start + length]))
-        start += length
+        start += length  # type: ignore[assignment]  # (fractions were turned into ints above)
     return out

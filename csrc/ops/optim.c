@@ -62,6 +62,11 @@ typedef struct {
 DEFINE_SGD_KERNEL(sgd_kernel_f32, float)
 DEFINE_SGD_KERNEL(sgd_kernel_f64, double)
 
+/* NOTE: an update reads and writes 3-5 arrays per element, so a second thread pays off
+ * sooner than for a plain elementwise op: measured on the MLP's 100,352-weight layer,
+ * whose update ran on one thread under the elementwise threshold (64K elements). */
+static int optimizer_threads(int64_t numel) { return pa_kernel_threads_for(numel, 1 << 14); }
+
 /* Runs an elementwise update kernel over [0, n) split in fixed chunks across threads. */
 #define PARALLEL_CHUNKS(n, nt, BODY)                                                       \
     do {                                                                                   \
@@ -88,7 +93,7 @@ int pa_sgd_step(int n, pa_tensor **params, pa_tensor **momentum_buffers, double 
     for (int i = 0; i < n; i++) {
         pa_tensor *p = params[i], *buf = momentum != 0 ? momentum_buffers[i] : NULL;
         if (!p->grad) continue;
-        int nt = pa_threads_for_elements(p->numel);
+        int nt = optimizer_threads(p->numel);
         if (p->dtype == PA_FLOAT32)
             PARALLEL_CHUNKS(p->numel, nt, sgd_kernel_f32(hi - lo, (float *)p->data + lo,
                                                          (const float *)p->grad->data + lo,
@@ -198,7 +203,7 @@ int pa_adam_step(int n, pa_tensor **params, pa_tensor **exp_avgs, pa_tensor **ex
         pa_tensor *vmax = amsgrad ? max_exp_avg_sqs[i] : NULL;
         if (!p->grad) continue;
         adam_options o = {lr, beta1, beta2, eps, weight_decay, steps[i], decoupled_weight_decay, maximize};
-        int nt = pa_threads_for_elements(p->numel);
+        int nt = optimizer_threads(p->numel);
         if (p->dtype == PA_FLOAT32)
             PARALLEL_CHUNKS(p->numel, nt, adam_kernel_f32(hi - lo, AT(p, float), AT(m, float), AT(v, float),
                                                           AT(vmax, float), AT(p->grad, const float), &o));
@@ -273,7 +278,7 @@ int pa_rmsprop_step(int n, pa_tensor **params, pa_tensor **square_avgs, pa_tenso
         pa_tensor *a = centered ? grad_avgs[i] : NULL, *b = momentum > 0 ? momentum_buffers[i] : NULL;
         if (!p->grad) continue;
         rmsprop_options o = {lr, alpha, eps, weight_decay, momentum, maximize};
-        int nt = pa_threads_for_elements(p->numel);
+        int nt = optimizer_threads(p->numel);
         if (p->dtype == PA_FLOAT32)
             PARALLEL_CHUNKS(p->numel, nt, rmsprop_kernel_f32(hi - lo, AT(p, float), AT(s, float), AT(a, float),
                                                              AT(b, float), AT(p->grad, const float), &o));
@@ -325,7 +330,7 @@ int pa_adagrad_step(int n, pa_tensor **params, pa_tensor **sums, const double *s
         pa_tensor *p = params[i], *s = sums[i];
         if (!p->grad) continue;
         adagrad_options o = {lr, lr_decay, weight_decay, eps, steps[i], maximize};
-        int nt = pa_threads_for_elements(p->numel);
+        int nt = optimizer_threads(p->numel);
         if (p->dtype == PA_FLOAT32)
             PARALLEL_CHUNKS(p->numel, nt, adagrad_kernel_f32(hi - lo, AT(p, float), AT(s, float),
                                                              AT(p->grad, const float), &o));

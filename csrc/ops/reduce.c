@@ -97,9 +97,18 @@ static void (*const col_add[4])(double *, const void *, int64_t) = {col_add_f32,
 static int sum_cols(const char *x, int dtype, int64_t outer, int64_t r, int64_t inner, void *out,
                     int out_dtype, double scale) {
     size_t isz = pa_dtype_size(dtype);
-    int64_t chunk = inner < 4096 ? inner : 4096;  /* accumulator stays in L1 */
-    int64_t nchunks = (inner + chunk - 1) / chunk;
     int nt = pa_threads_for_elements(outer * r * inner);
+    /* Chunks of at most 4096 columns (the accumulator stays in L1), and at least one
+     * per thread when outer alone cannot keep them busy (a (1000, 1000) column sum is
+     * one block); whole multiples of 16 columns.  Each column is summed the same way
+     * whatever the chunking, so the result does not depend on the thread count. */
+    int64_t chunk = inner < 4096 ? inner : 4096;
+    if (outer < nt) {
+        int64_t per = (outer * inner + nt - 1) / nt;  /* columns per thread */
+        per = (per + 15) / 16 * 16;
+        if (per < chunk) chunk = per;
+    }
+    int64_t nchunks = (inner + chunk - 1) / chunk;
     int failed = 0;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {

@@ -6,6 +6,34 @@
 #include <stdlib.h>
 
 #include "loops.h"
+#include "vmath.h"
+
+/* float32 rows: exp through pa_expf (<= 1 ulp, inlined) in functions compiled per ISA,
+ * instead of a libm double exp call per element.  sum_c exp(x[c * inner] - mx), in
+ * double; a contiguous row (inner == 1) is summed in 16 interleaved partial sums, which
+ * vectorise.  The order depends on C alone, never on the thread count. */
+PA_CLONES static double expsum_f32(const float *x, int64_t C, int64_t inner, float mx) {
+    double s = 0;
+    int64_t c = 0;
+    if (inner == 1 && C >= 16) {
+        double part[16] = {0};
+        for (; c + 16 <= C; c += 16)
+            for (int j = 0; j < 16; j++) part[j] += (double)pa_expf(x[c + j] - mx);
+        for (int j = 0; j < 16; j++) s += part[j];
+    }
+    for (; c < C; c++) s += (double)pa_expf(x[c * inner] - mx);
+    return s;
+}
+
+/* y[c * inner] = exp((x[c * inner] - mx) - logsum) for a float32 row. */
+PA_CLONES static void exp_shifted_f32(const float *x, int64_t C, int64_t inner, float mx,
+                                      double logsum, float *y) {
+    if (inner == 1)
+        for (int64_t c = 0; c < C; c++) y[c] = pa_expf((float)((double)(x[c] - mx) - logsum));
+    else
+        for (int64_t c = 0; c < C; c++)
+            y[c * inner] = pa_expf((float)((double)(x[c * inner] - mx) - logsum));
+}
 
 #define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
 
@@ -30,7 +58,10 @@ static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c
         max_out = mx_;                                                             \
         logsum_out = 0;                                                            \
         if (isinf(mx_)) break;                                                     \
-        for (int64_t c_ = 0; c_ < (C); c_++) s_ += exp((double)((x)[c_ * (inner)] - mx_)); \
+        if (sizeof(T) == 4)                                                        \
+            s_ = expsum_f32((const float *)(x), (C), (inner), (float)mx_);         \
+        else                                                                       \
+            for (int64_t c_ = 0; c_ < (C); c_++) s_ += exp((double)((x)[c_ * (inner)] - mx_)); \
         logsum_out = log(s_);                                                      \
     } while (0)
 
@@ -50,10 +81,13 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(
                 T mx;
                 double logsum;
                 ROW_MAX_LOGSUM(T, xr, C, inner, mx, logsum);
-                for (int64_t c = 0; c < C; c++) {
-                    T v = (T)((double)(xr[c * inner] - mx) - logsum);
-                    yr[c * inner] = take_log ? v : (T)exp(v);
-                }
+                if (!take_log && sizeof(T) == 4)
+                    exp_shifted_f32((const float *)xr, C, inner, (float)mx, logsum, (float *)yr);
+                else
+                    for (int64_t c = 0; c < C; c++) {
+                        T v = (T)((double)(xr[c * inner] - mx) - logsum);
+                        yr[c * inner] = take_log ? v : (T)exp(v);
+                    }
             }
     });
 }
@@ -292,8 +326,12 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
             }
             double wt = (ws ? (double)ws[tr] : 1.0) * (1.0 - eps) * s;
             double smooth = eps / (double)C * s;
+            if (sizeof(T) == 4)  /* the probabilities first, into the output row */
+                exp_shifted_f32((const float *)xr, C, inner, (float)ls[2 * r], ls[2 * r + 1],
+                                (float *)orow);
             for (int64_t c = 0; c < C; c++) {
-                double p = exp((double)(xr[c * inner] - (T)ls[2 * r]) - ls[2 * r + 1]);
+                double p = sizeof(T) == 4 ? (double)orow[c * inner]
+                                          : exp((double)(xr[c * inner] - (T)ls[2 * r]) - ls[2 * r + 1]);
                 double v = wt * (p - (c == tr));
                 if (eps > 0) v += smooth * (csum * p - (ws ? (double)ws[c] : 1.0));
                 orow[c * inner] = (T)v;

@@ -1,6 +1,7 @@
 /* Fused optimizer updates: one C call updates every parameter. */
 #include <math.h>
 
+#include "../kernels/parallel.h"
 #include "loops.h"
 
 #define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)

@@ -166,6 +166,19 @@ static void test_gemm(void) {
 }
 
 /* 1-d operands and broadcast batch dims, against per-matrix products. */
+/* a @ b where one operand is 1-d (13 long): the result has `len` elements in one dim,
+ * or is 0-d when len < 0, and equals the (m x 13) @ (13 x n) product. */
+static void check_vector_product(const char *what, pa_tensor *a, pa_tensor *b, const double *av,
+                                 const double *bv, int64_t m, int64_t n, int64_t len, double tol) {
+    pa_tensor *c = NULL;
+    OK(pa_matmul(a, b, &c));
+    CHECK(len < 0 ? c->ndim == 0 : c->ndim == 1 && c->shape[0] == len);
+    double *cv = read_all(c);
+    check_product(what, av, bv, cv, m, n, 13, 1, 0, NULL, tol);
+    free(cv);
+    pa_tensor_release(c);
+}
+
 static void test_matmul_shapes(void) {
     live_counts base = live_now();
     pa_manual_seed(3);
@@ -176,24 +189,10 @@ static void test_matmul_shapes(void) {
         pa_tensor *M = randn(2, (int64_t[]){6, 13}, dtype), *N = randn(2, (int64_t[]){13, 5}, dtype);
         pa_tensor *c = NULL;
         double *uv = read_all(u), *vv = read_all(v), *Mv = read_all(M), *Nv = read_all(N), *cv;
-        OK(pa_matmul(u, v, &c));
-        CHECK(c->ndim == 0);
-        cv = read_all(c);
-        check_product("dot", uv, vv, cv, 1, 1, 13, 1, 0, NULL, tol);
-        free(cv);
-        pa_tensor_release(c);
-        OK(pa_matmul(M, v, &c));
-        CHECK(c->ndim == 1 && c->shape[0] == 6);
-        cv = read_all(c);
-        check_product("mv", Mv, vv, cv, 6, 1, 13, 1, 0, NULL, tol);
-        free(cv);
-        pa_tensor_release(c);
-        OK(pa_matmul(u, N, &c));
-        CHECK(c->ndim == 1 && c->shape[0] == 5);
-        cv = read_all(c);
-        check_product("vm", uv, Nv, cv, 1, 5, 13, 1, 0, NULL, tol);
-        free(cv);
-        pa_tensor_release(c);
+        /* a @ b with a 1-d operand: the result drops its dim (len < 0: a 0-d result) */
+        check_vector_product("dot", u, v, uv, vv, 1, 1, -1, tol);
+        check_vector_product("mv", M, v, Mv, vv, 6, 1, 6, tol);
+        check_vector_product("vm", u, N, uv, Nv, 1, 5, 5, tol);
         free(uv); free(vv); free(Mv); free(Nv);
         pa_tensor_release(u); pa_tensor_release(v); pa_tensor_release(M); pa_tensor_release(N);
 

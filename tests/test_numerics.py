@@ -48,3 +48,29 @@ def test_extreme_logits_give_finite_gradients():
             assert np.isfinite(out.detach().numpy()).all()
             out.sum().backward()
             assert np.isfinite(x.grad.numpy()).all()
+
+
+def test_float32_softmax_and_cross_entropy_many_classes_match_float64():
+    # 1000 classes: the float32 rows go through the vectorised exp and 16 partial sums
+    rng = np.random.default_rng(5)
+    x64 = rng.normal(0, 4, (37, 1000))
+    x64[3, 17] = np.nan  # a NaN row stays NaN
+    target = rng.integers(0, 1000, 37)
+    x32 = x64.astype(np.float32)
+    ref = x32.astype(np.float64)
+    shifted = ref - ref.max(1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+    got_log = F.log_softmax(torch.from_numpy(x32), 1).numpy()
+    got_p = F.softmax(torch.from_numpy(x32), 1).numpy()
+    assert np.isnan(got_log[3]).all() and np.isnan(got_p[3]).all()
+    ok = np.arange(37) != 3
+    np.testing.assert_allclose(got_log[ok], logp[ok], rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(got_p[ok], np.exp(logp[ok]), rtol=4e-6, atol=1e-12)
+    logits = torch.from_numpy(x32[ok]).requires_grad_(True)
+    loss = F.cross_entropy(logits, torch.from_numpy(target[ok]))
+    loss.backward()
+    want_loss = -logp[ok][np.arange(36), target[ok]].mean()
+    assert abs(loss.item() - want_loss) <= 2e-6 * abs(want_loss)
+    want_grad = np.exp(logp[ok])
+    want_grad[np.arange(36), target[ok]] -= 1
+    np.testing.assert_allclose(logits.grad.numpy(), want_grad / 36, rtol=1e-5, atol=1e-9)

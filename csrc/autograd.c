@@ -153,6 +153,7 @@ void pa_node_release(pa_node *n) {
 
 /* ---- tensor-level autograd state ------------------------------------------------ */
 int pa_set_requires_grad(pa_tensor *t, int requires_grad) {
+    PA_REQUIRE("set_requires_grad", t, "NULL tensor or result pointer");
     if (t->grad_fn && !requires_grad)
         return pa_error(PA_ERR_RUNTIME, "requires_grad_: you can only change requires_grad "
                         "flags of leaf variables (use detach())");
@@ -164,12 +165,14 @@ int pa_set_requires_grad(pa_tensor *t, int requires_grad) {
 }
 
 int pa_get_grad(const pa_tensor *t, pa_tensor **out) {
+    PA_REQUIRE("get_grad", t && out, "NULL tensor or result pointer");
     *out = t->grad;
     pa_tensor_retain(t->grad);
     return PA_OK;
 }
 
 int pa_set_grad(pa_tensor *t, pa_tensor *grad) {
+    PA_REQUIRE("set_grad", t, "NULL tensor or result pointer");
     if (grad && (grad == t || grad->storage == t->storage))
         return pa_error(PA_ERR_RUNTIME, "grad: can't assign a tensor (or a view of its memory) as "
                         "its own grad");
@@ -186,6 +189,7 @@ int pa_set_grad(pa_tensor *t, pa_tensor *grad) {
 }
 
 int pa_detach(pa_tensor *t, pa_tensor **out) {
+    PA_REQUIRE("detach", t && out, "NULL tensor or result pointer");
     *out = pa_tensor_view_of(t, t->offset, t->ndim, t->shape, t->strides);
     return *out ? PA_OK : PA_ERR_MEMORY;
 }
@@ -324,6 +328,7 @@ int pa_register_hook(pa_tensor *t, pa_hook_fn fn, void (*release)(void *), void 
 }
 
 int pa_remove_hook(pa_tensor *t, int64_t handle) {
+    PA_REQUIRE("remove_hook", t, "NULL tensor or result pointer");
     struct pa_hook **list = t->grad_fn ? &t->grad_fn->hooks : &t->hooks;
     for (; *list; list = &(*list)->next)
         if ((*list)->id == handle) {
@@ -337,6 +342,7 @@ int pa_remove_hook(pa_tensor *t, int64_t handle) {
 }
 
 int pa_retain_grad(pa_tensor *t) {
+    PA_REQUIRE("retain_grad", t, "NULL tensor or result pointer");
     if (!t->requires_grad)
         return pa_error(PA_ERR_RUNTIME, "retain_grad: can't retain_grad on Tensor that has "
                         "requires_grad=False");
@@ -541,6 +547,7 @@ static int run_engine(int n, pa_tensor **roots, pa_tensor **grads, int retain_gr
 }
 
 int pa_backward(pa_tensor *root, pa_tensor *grad, int retain_graph) {
+    PA_REQUIRE("backward", root, "NULL tensor or result pointer");
     pa_tensor *g0 = root_gradient("backward", root, grad);
     if (!g0) return pa_last_error_code() ? pa_last_error_code() : PA_ERR_MEMORY;
     int was_enabled = pa_is_grad_enabled();

@@ -78,6 +78,7 @@ bool pa_same_shape(const pa_tensor *a, const pa_tensor *b) {
 }
 
 int pa_tensor_is_contiguous(const pa_tensor *t) {
+    if (!t) return 0;
     int64_t s = 1;
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->shape[d] != 1 && t->strides[d] != s) return 0;
@@ -164,7 +165,7 @@ void pa_tensor_release(pa_tensor *t) {
     __atomic_fetch_sub(&live_tensors, 1, __ATOMIC_RELAXED);
 }
 
-int64_t pa_tensor_version(const pa_tensor *t) { return t->storage->version; }
+int64_t pa_tensor_version(const pa_tensor *t) { return t ? t->storage->version : -1; }
 
 void pa_bump_version(pa_tensor *t) { __atomic_fetch_add(&t->storage->version, 1, __ATOMIC_RELAXED); }
 
@@ -428,6 +429,7 @@ int pa_copy_(pa_tensor *dst, const pa_tensor *src) {
 }
 
 int pa_fill_(pa_tensor *t, double value) {
+    PA_REQUIRE("fill_", t, "NULL tensor or result pointer");
     TRY(check_inplace("fill_", t));
     pa_tensor *src;
     TRY(pa_full(0, NULL, PA_FLOAT64, value, &src));
@@ -468,6 +470,7 @@ static int check_float(const char *op, int dtype) {
 }
 
 int pa_uniform_(pa_tensor *t, double low, double high) {
+    PA_REQUIRE("uniform_", t, "NULL tensor or result pointer");
     TRY(check_inplace("uniform_", t));
     TRY(check_float("uniform_", t->dtype));
     if (!(low <= high)) return pa_error(PA_ERR_VALUE, "uniform_: expects low <= high, got low=%g, high=%g", low, high);
@@ -477,6 +480,7 @@ int pa_uniform_(pa_tensor *t, double low, double high) {
 }
 
 int pa_normal_(pa_tensor *t, double mean, double std) {
+    PA_REQUIRE("normal_", t, "NULL tensor or result pointer");
     TRY(check_inplace("normal_", t));
     TRY(check_float("normal_", t->dtype));
     if (!(std >= 0)) return pa_error(PA_ERR_VALUE, "normal_: expects std >= 0.0, got std=%g", std);

@@ -10,6 +10,7 @@
 
 /* ---- dropout ------------------------------------------------------------------- */
 int pa_dropout(pa_tensor *input, double p, int training, pa_tensor **out) {
+    PA_REQUIRE("dropout", input && out, "NULL tensor or result pointer");
     TRY(pa_layer_check_float("dropout", "input", input, -1));
     if (!(p >= 0 && p <= 1))
         return pa_error(PA_ERR_VALUE, "dropout: probability has to be between 0 and 1, but got %g", p);
@@ -47,6 +48,7 @@ PA_BINARY_LOOP(leaky_relu_grad_f32, float, float, y > 0 ? x : x * (float)prm[0])
 PA_BINARY_LOOP(leaky_relu_grad_f64, double, double, y > 0 ? x : x * prm[0])
 
 int pa_leaky_relu(pa_tensor *input, double negative_slope, pa_tensor **out) {
+    PA_REQUIRE("leaky_relu", input && out, "NULL tensor or result pointer");
     TRY(pa_layer_check_float("leaky_relu", "input", input, -1));
     if (!isfinite(negative_slope))
         return pa_error(PA_ERR_VALUE, "leaky_relu: negative_slope must be finite, got %g", negative_slope);

@@ -332,6 +332,7 @@ int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
 }
 
 int pa_binary_scalar_(int op, pa_tensor *a, double s) {
+    PA_REQUIRE("binary_scalar_", a, "NULL tensor or result pointer");
     stack_scalar tmp;
     return pa_binary_(op, a, stack_scalar_init(&tmp, scalar_dtype(a, pa_is_float(a->dtype)), s));
 }
@@ -634,6 +635,7 @@ PA_BINARY_LOOP(clamp_grad_f64, double, double,
                (prm[2] != 0 && y < prm[0]) || (prm[3] != 0 && y > prm[1]) ? 0.0 : x)
 
 int pa_clamp(pa_tensor *a, double min, double max, int has_min, int has_max, pa_tensor **out) {
+    PA_REQUIRE("clamp", a && out, "NULL tensor or result pointer");
     if (!has_min && !has_max)
         return pa_error(PA_ERR_VALUE, "clamp: at least one of 'min' or 'max' must not be None");
     static const pa_loop_fn loops[4] = {clamp_f32, clamp_f64, clamp_i64, NULL};
@@ -693,6 +695,7 @@ static int where_raw(pa_tensor *cond, pa_tensor *a, pa_tensor *b, int dt, int nd
 }
 
 int pa_where(pa_tensor *cond, pa_tensor *a, pa_tensor *b, pa_tensor **out) {
+    PA_REQUIRE("where", cond && a && b && out, "NULL tensor or result pointer");
     if (cond->dtype != PA_BOOL)
         return pa_error(PA_ERR_TYPE, "where: expected condition to be a bool tensor, got %s",
                         pa_dtype_name(cond->dtype));
@@ -728,6 +731,7 @@ int pa_backward_WHERE(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 
 /* ---- dtype conversion ---------------------------------------------------------- */
 int pa_to_dtype(pa_tensor *a, int dtype, pa_tensor **out) {
+    PA_REQUIRE("to", a && out, "NULL tensor or result pointer");
     if (dtype < PA_FLOAT32 || dtype > PA_BOOL)
         return pa_error(PA_ERR_TYPE, "to: unknown dtype code %d", dtype);
     if (a->dtype == dtype) {

@@ -7,6 +7,7 @@
 
 int pa_embedding(pa_tensor *indices, pa_tensor *weight, int has_padding_idx, int64_t padding_idx,
                  pa_tensor **out) {
+    PA_REQUIRE("embedding", indices && weight && out, "NULL tensor or result pointer");
     char b1[128];
     TRY(pa_layer_check_float("embedding", "weight", weight, -1));
     if (weight->ndim != 2)

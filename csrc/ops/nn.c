@@ -94,6 +94,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(
 
 static int softmax_impl(pa_tensor *a, int64_t dim, int take_log, pa_tensor **out) {
     const char *op = take_log ? "log_softmax" : "softmax";
+    PA_REQUIRE(op, a && out, "NULL tensor or result pointer");
     int64_t d;
     TRY(pa_normalize_dim(op, dim, a->ndim, &d));
     if (!pa_is_float(a->dtype))
@@ -195,6 +196,7 @@ static int check_cross_entropy(const pa_tensor *x, const pa_tensor *target, cons
 
 int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight, int reduction,
                      int64_t ignore_index, double eps, pa_tensor **out) {
+    PA_REQUIRE("cross_entropy", logits && target && out, "NULL tensor or result pointer");
     TRY(check_cross_entropy(logits, target, weight, reduction, eps));
     int64_t cdim = logits->ndim == 1 ? 0 : 1, N, C, inner;
     split_dims(logits, cdim, &N, &C, &inner);

@@ -97,6 +97,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(
 int pa_batch_norm(pa_tensor *input, pa_tensor *running_mean, pa_tensor *running_var,
                   pa_tensor *weight, pa_tensor *bias, int training, double momentum, double eps,
                   pa_tensor **out) {
+    PA_REQUIRE("batch_norm", input && out, "NULL tensor or result pointer");
     bn_geom g;
     TRY(bn_check(input, running_mean, running_var, weight, bias, training, momentum, eps, &g));
     int64_t sshape[2] = {2, g.c};
@@ -203,6 +204,7 @@ enum { LN_COLUMN_BLOCK = 64 };
 
 int pa_layer_norm(pa_tensor *input, int n_normalized, const int64_t *normalized_shape,
                   pa_tensor *weight, pa_tensor *bias, double eps, pa_tensor **out) {
+    PA_REQUIRE("layer_norm", input && out && (n_normalized == 0 || normalized_shape), "NULL tensor or result pointer");
     char b1[128], b2[128];
     PA_REQUIRE("layer_norm", normalized_shape && out, "NULL normalized_shape or result pointer");
     TRY(pa_layer_check_float("layer_norm", "input", input, -1));

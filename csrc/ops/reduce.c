@@ -238,10 +238,12 @@ static int sum_or_mean(const char *op, bool mean, pa_tensor *a, int ndims, const
 }
 
 int pa_sum(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out) {
+    PA_REQUIRE("sum", a && out, "NULL tensor or result pointer");
     return sum_or_mean("sum", false, a, ndims, dims, keepdim, out);
 }
 
 int pa_mean(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out) {
+    PA_REQUIRE("mean", a && out, "NULL tensor or result pointer");
     return sum_or_mean("mean", true, a, ndims, dims, keepdim, out);
 }
 
@@ -465,6 +467,7 @@ int pa_backward_MAX(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
 
 /* ---- logsumexp ----------------------------------------------------------------- */
 int pa_logsumexp(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out) {
+    PA_REQUIRE("logsumexp", a && out, "NULL tensor or result pointer");
     bool mask[PA_MAX_DIMS];
     TRY(reduce_mask("logsumexp", a, ndims, dims, mask));
     if (!pa_is_float(a->dtype))

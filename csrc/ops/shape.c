@@ -114,10 +114,12 @@ static int reshape_impl(const char *op, bool allow_copy, pa_tensor *a, int ndim,
 }
 
 int pa_reshape(pa_tensor *a, int ndim, const int64_t *shape, pa_tensor **out) {
+    PA_REQUIRE("reshape", a && out && (ndim == 0 || shape), "NULL tensor or result pointer");
     return reshape_impl("reshape", true, a, ndim, shape, out);
 }
 
 int pa_view(pa_tensor *a, int ndim, const int64_t *shape, pa_tensor **out) {
+    PA_REQUIRE("view", a && out && (ndim == 0 || shape), "NULL tensor or result pointer");
     return reshape_impl("view", false, a, ndim, shape, out);
 }
 
@@ -128,6 +130,7 @@ int pa_backward_VIEW(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 
 /* ---- permute / transpose ------------------------------------------------------- */
 int pa_permute(pa_tensor *a, int ndim, const int64_t *dims, pa_tensor **out) {
+    PA_REQUIRE("permute", a && out && (ndim == 0 || dims), "NULL tensor or result pointer");
     if (ndim != a->ndim) {
         char b[128];
         return pa_error(PA_ERR_VALUE, "permute: number of dims don't match: the tensor has shape "
@@ -146,6 +149,7 @@ int pa_permute(pa_tensor *a, int ndim, const int64_t *dims, pa_tensor **out) {
 }
 
 int pa_transpose(pa_tensor *a, int64_t dim0, int64_t dim1, pa_tensor **out) {
+    PA_REQUIRE("transpose", a && out, "NULL tensor or result pointer");
     int64_t d0, d1, perm[PA_MAX_DIMS];
     TRY(pa_normalize_dim("transpose", dim0, a->ndim, &d0));
     TRY(pa_normalize_dim("transpose", dim1, a->ndim, &d1));
@@ -166,6 +170,7 @@ int pa_backward_PERMUTE(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 
 /* ---- expand -------------------------------------------------------------------- */
 int pa_expand(pa_tensor *a, int ndim, const int64_t *shape, pa_tensor **out) {
+    PA_REQUIRE("expand", a && out && (ndim == 0 || shape), "NULL tensor or result pointer");
     char b1[128], b2[128];
     if (ndim < a->ndim || ndim > PA_MAX_DIMS)
         return pa_error(PA_ERR_VALUE, "expand: the number of sizes provided (%d) must be greater or "
@@ -210,6 +215,7 @@ int pa_backward_EXPAND(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 /* ---- slice / select / squeeze / unsqueeze -------------------------------------- */
 int pa_slice(pa_tensor *a, int64_t dim, int64_t start, int64_t stop, int64_t step,
              pa_tensor **out) {
+    PA_REQUIRE("slice", a && out, "NULL tensor or result pointer");
     int64_t d;
     if (a->ndim == 0) return pa_error(PA_ERR_INDEX, "slice: cannot slice a 0-dim tensor");
     TRY(pa_normalize_dim("slice", dim, a->ndim, &d));
@@ -256,6 +262,7 @@ int pa_backward_SLICE(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 }
 
 int pa_select(pa_tensor *a, int64_t dim, int64_t index, pa_tensor **out) {
+    PA_REQUIRE("select", a && out, "NULL tensor or result pointer");
     int64_t d;
     if (a->ndim == 0) return pa_error(PA_ERR_INDEX, "select: invalid index of a 0-dim tensor");
     TRY(pa_normalize_dim("select", dim, a->ndim, &d));
@@ -284,6 +291,7 @@ int pa_backward_SELECT(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 }
 
 int pa_unsqueeze(pa_tensor *a, int64_t dim, pa_tensor **out) {
+    PA_REQUIRE("unsqueeze", a && out, "NULL tensor or result pointer");
     int64_t d;
     if (a->ndim >= PA_MAX_DIMS) return pa_error(PA_ERR_VALUE, "unsqueeze: at most %d dims", PA_MAX_DIMS);
     TRY(pa_normalize_dim("unsqueeze", dim, a->ndim + 1, &d));
@@ -301,6 +309,7 @@ int pa_unsqueeze(pa_tensor *a, int64_t dim, pa_tensor **out) {
 }
 
 int pa_squeeze(pa_tensor *a, int dim_given, int64_t dim, pa_tensor **out) {
+    PA_REQUIRE("squeeze", a && out, "NULL tensor or result pointer");
     int64_t d = -1;
     if (dim_given) TRY(pa_normalize_dim("squeeze", dim, a->ndim, &d));
     int64_t shape[PA_MAX_DIMS], strides[PA_MAX_DIMS];
@@ -317,6 +326,7 @@ int pa_squeeze(pa_tensor *a, int dim_given, int64_t dim, pa_tensor **out) {
 
 /* ---- copies -------------------------------------------------------------------- */
 int pa_clone(pa_tensor *a, pa_tensor **out) {
+    PA_REQUIRE("clone", a && out, "NULL tensor or result pointer");
     *out = pa_tensor_new_like(a);
     PA_CHECK_OOM(*out);
     pa_copy_strided(*out, a);
@@ -324,6 +334,7 @@ int pa_clone(pa_tensor *a, pa_tensor **out) {
 }
 
 int pa_contiguous(pa_tensor *a, pa_tensor **out) {
+    PA_REQUIRE("contiguous", a && out, "NULL tensor or result pointer");
     if (pa_tensor_is_contiguous(a)) {
         pa_tensor_retain(a);
         *out = a;
@@ -407,6 +418,8 @@ int pa_backward_CAT(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 }
 
 int pa_stack(int n, pa_tensor **tensors, int64_t dim, pa_tensor **out) {
+    PA_REQUIRE("stack", (n < 1 || tensors) && out, "NULL tensor list or result pointer");
+    for (int i = 0; i < n; i++) PA_REQUIRE("stack", tensors[i], "NULL tensor in the list");
     if (n < 1) return pa_error(PA_ERR_VALUE, "stack: expected a non-empty list of tensors");
     char b1[128], b2[128];
     for (int i = 1; i < n; i++)
@@ -473,6 +486,7 @@ static pa_tensor *index_select_raw(pa_tensor *a, int64_t d, pa_tensor *index) {
 }
 
 int pa_index_select(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out) {
+    PA_REQUIRE("index_select", a && index && out, "NULL tensor or result pointer");
     int64_t d;
     if (a->ndim == 0) return pa_error(PA_ERR_INDEX, "index_select: cannot index a 0-dim tensor");
     TRY(pa_normalize_dim("index_select", dim, a->ndim, &d));
@@ -550,6 +564,7 @@ int pa_gather_rows(int n, pa_tensor **tensors, pa_tensor *index, pa_tensor **out
 
 /* ---- gather -------------------------------------------------------------------- */
 int pa_gather(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out) {
+    PA_REQUIRE("gather", a && index && out, "NULL tensor or result pointer");
     char b1[128], b2[128];
     int64_t d;
     TRY(pa_normalize_dim("gather", dim, a->ndim, &d));

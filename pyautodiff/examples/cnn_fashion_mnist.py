@@ -14,6 +14,7 @@ import pyautodiff.nn as nn
 import pyautodiff.nn.functional as F
 import pyautodiff.optim as optim
 from pyautodiff.datasets import MNIST
+from pyautodiff.examples.mnist_mlp import evaluate  # test accuracy, as in the MLP example
 from pyautodiff.utils.data import DataLoader
 
 
@@ -34,18 +35,6 @@ class Net(nn.Module):
         x = self.pool(F.relu(self.bn2(self.conv2(x))))
         x = self.dropout(F.relu(self.fc1(torch.flatten(x, 1))))
         return self.fc2(x)
-
-
-def evaluate(model, loader):
-    model.eval()
-    correct = total = 0
-    with torch.no_grad():
-        for images, labels in loader:
-            predicted = model(images).argmax(dim=1)
-            correct += (predicted == labels).sum().item()
-            total += labels.shape[0]
-    model.train()
-    return correct / total
 
 
 def main(argv=None):

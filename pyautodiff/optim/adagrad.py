@@ -6,7 +6,7 @@ from typing import Callable
 from .._creation import full_like
 from .._ffi import check, ffi, lib
 from .adam import no_unsupported_flags
-from .optimizer import Optimizer, ParamsT, _T, handles, params_with_grad
+from .optimizer import Optimizer, ParamsT, _T, check_non_negative, handles, params_with_grad
 
 __all__ = ["Adagrad"]
 
@@ -22,16 +22,10 @@ class Adagrad(Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if lr_decay < 0.0:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if initial_accumulator_value < 0.0:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        check_non_negative(("learning rate", lr), ("lr_decay value", lr_decay),
+                           ("weight_decay value", weight_decay),
+                           ("initial_accumulator_value value", initial_accumulator_value),
+                           ("epsilon value", eps))
         no_unsupported_flags("Adagrad", False, differentiable)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,

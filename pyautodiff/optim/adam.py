@@ -4,22 +4,19 @@ from __future__ import annotations
 from typing import Callable
 
 from .._ffi import check, ffi, lib
-from .optimizer import Optimizer, ParamsT, _T, handles, params_with_grad, zero_state
+from .optimizer import (Optimizer, ParamsT, _T, check_non_negative, handles, params_with_grad,
+                        zero_state)
 
 __all__ = ["Adam"]
 
 
 def check_adam_args(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
-    if lr < 0.0:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if eps < 0.0:
-        raise ValueError(f"Invalid epsilon value: {eps}")
+    check_non_negative(("learning rate", lr), ("epsilon value", eps))
     if not 0.0 <= betas[0] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
     if not 0.0 <= betas[1] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if weight_decay < 0.0:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    check_non_negative(("weight_decay value", weight_decay))
 
 
 def no_unsupported_flags(name: str, capturable: bool, differentiable: bool) -> None:

@@ -31,6 +31,13 @@ def zero_state(state: dict[str, Any], names: Iterable[tuple[str, Tensor]]) -> di
     return state
 
 
+def check_non_negative(*checks: tuple[str, float]) -> None:
+    """PyTorch's ValueError ("Invalid <what>: <value>") for the first value below zero."""
+    for what, value in checks:
+        if value < 0.0:
+            raise ValueError(f"Invalid {what}: {value}")
+
+
 def params_with_grad(group: dict[str, Any]) -> list[Tensor]:
     """The parameters of a group that have a gradient (the ones a step updates)."""
     return [p for p in group["params"] if p._h.grad != ffi.NULL]

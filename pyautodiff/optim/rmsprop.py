@@ -5,7 +5,8 @@ from typing import Callable
 
 from .._ffi import check, ffi, lib
 from .adam import no_unsupported_flags
-from .optimizer import Optimizer, ParamsT, _T, handles, params_with_grad, zero_state
+from .optimizer import (Optimizer, ParamsT, _T, check_non_negative, handles, params_with_grad,
+                        zero_state)
 
 __all__ = ["RMSprop"]
 
@@ -22,16 +23,8 @@ class RMSprop(Optimizer):
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if alpha < 0.0:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        check_non_negative(("learning rate", lr), ("epsilon value", eps), ("momentum value", momentum),
+                           ("weight_decay value", weight_decay), ("alpha value", alpha))
         no_unsupported_flags("RMSprop", capturable, differentiable)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 from .._creation import zeros_like
 from .._ffi import ffi, lib, raise_error
-from .optimizer import Optimizer, ParamsT, _T, required
+from .optimizer import Optimizer, ParamsT, _T, check_non_negative, required
 
 __all__ = ["SGD"]
 
@@ -16,12 +16,9 @@ class SGD(Optimizer):
     def __init__(self, params: ParamsT, lr: float = required, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
                  maximize: bool = False) -> None:
-        if lr is not required and lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if lr is not required:
+            check_non_negative(("learning rate", lr))
+        check_non_negative(("momentum value", momentum), ("weight_decay value", weight_decay))
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,

@@ -52,6 +52,14 @@ void pa_bump_version(pa_tensor *t);
 void pa_copy_strided(pa_tensor *dst, const pa_tensor *src);
 /* A contiguous tensor with a's values: a new reference (a itself if contiguous). */
 pa_tensor *pa_contiguous_nograd(pa_tensor *a);
+/* For an op that has just allocated its output y (NULL if that failed): *x = the
+ * contiguous form of src, or PA_ERR_MEMORY with y released. */
+static inline int pa_contiguous_with(pa_tensor *src, pa_tensor *y, pa_tensor **x) {
+    *x = y ? pa_contiguous_nograd(src) : NULL;
+    if (*x) return PA_OK;
+    pa_tensor_release(y);
+    return PA_ERR_MEMORY;
+}
 /* dtype conversion without graph: new reference (a itself if the dtype matches). */
 pa_tensor *pa_cast_nograd(pa_tensor *a, int dtype);
 int pa_normalize_dim(const char *op, int64_t dim, int ndim, int64_t *out);

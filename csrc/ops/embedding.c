@@ -70,13 +70,8 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
  * columns, so each element's additions run in the same order on one thread. */
 int pa_backward_EMBEDDING(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     const pa_meta *mw = &node->next[0].meta;
-    pa_tensor *idx = node->saved[0], *gy = pa_contiguous_nograd(grad);
-    PA_CHECK_OOM(gy);
-    pa_tensor *gw = pa_tensor_zeros(2, mw->shape, mw->dtype);
-    if (!gw) {
-        pa_tensor_release(gy);
-        return PA_ERR_MEMORY;
-    }
+    pa_tensor *idx = node->saved[0], *gy, *gw = pa_tensor_zeros(2, mw->shape, mw->dtype);
+    TRY(pa_contiguous_with(grad, gw, &gy));
     int64_t d = mw->shape[1], n = idx->numel, pad = node->iarg[0] ? node->iarg[1] : -1;
     const int64_t *is = (const int64_t *)idx->data;
     enum { BLOCK = 16 };

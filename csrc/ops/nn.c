@@ -124,13 +124,8 @@ int pa_log_softmax(pa_tensor *a, int64_t dim, pa_tensor **out) { return softmax_
 
 /* log_softmax: gx = g - exp(y) * sum(g);  softmax: gx = y * (g - sum(g * y)). */
 static int softmax_backward(pa_node *node, pa_tensor *grad, pa_tensor **grads, int take_log) {
-    pa_tensor *y = node->saved[0], *g = pa_contiguous_nograd(grad);
-    PA_CHECK_OOM(g);
-    pa_tensor *gx = pa_tensor_new_like(y);
-    if (!gx) {
-        pa_tensor_release(g);
-        return PA_ERR_MEMORY;
-    }
+    pa_tensor *y = node->saved[0], *g, *gx = pa_tensor_new_like(y);
+    TRY(pa_contiguous_with(grad, gx, &g));
     int64_t outer, C, inner;
     split_dims(y, node->iarg[0], &outer, &C, &inner);
     int nt = pa_threads_for_elements(y->numel);
@@ -300,13 +295,8 @@ int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads)
     int64_t ignore_index = node->iarg[1], N, C, inner;
     double eps = node->farg[0], wsum = node->farg[1], csum = node->farg[2];
     split_dims(x, node->iarg[2], &N, &C, &inner);
-    pa_tensor *g = pa_contiguous_nograd(grad);
-    PA_CHECK_OOM(g);
-    pa_tensor *gx = pa_tensor_new_like(x);
-    if (!gx) {
-        pa_tensor_release(g);
-        return PA_ERR_MEMORY;
-    }
+    pa_tensor *g, *gx = pa_tensor_new_like(x);
+    TRY(pa_contiguous_with(grad, gx, &g));
     int64_t rows = N * inner;
     const int64_t *tv = (const int64_t *)t->data;
     int nt = pa_threads_for_elements(rows * C);

@@ -171,13 +171,8 @@ int pa_backward_MAX_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     pool_geom g;
     geom_from_node(node, &g);
     const pa_meta *m = &node->next[0].meta;
-    pa_tensor *gy = pa_contiguous_nograd(grad);
-    PA_CHECK_OOM(gy);
-    pa_tensor *gx = pa_tensor_new(m->ndim, m->shape, m->dtype);
-    if (!gx) {
-        pa_tensor_release(gy);
-        return PA_ERR_MEMORY;
-    }
+    pa_tensor *gy, *gx = pa_tensor_new(m->ndim, m->shape, m->dtype);
+    TRY(pa_contiguous_with(grad, gx, &gy));
     const int64_t *is = (const int64_t *)node->saved[0]->data;
     int nt = pa_threads_for_elements(g.planes * g.h * g.w);
     PA_DISPATCH_FLOAT(m->dtype, T, {
@@ -228,13 +223,8 @@ int pa_avg_pool2d(pa_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t 
     if (divisor_override < 0)
         return pa_error(PA_ERR_VALUE, "avg_pool2d: divisor_override must be positive, got %lld",
                         (long long)divisor_override);
-    pa_tensor *x = pa_contiguous_nograd(input);
-    PA_CHECK_OOM(x);
-    pa_tensor *y = pooled_like(input, g.oh, g.ow, input->dtype);
-    if (!y) {
-        pa_tensor_release(x);
-        return PA_ERR_MEMORY;
-    }
+    pa_tensor *x, *y = pooled_like(input, g.oh, g.ow, input->dtype);
+    TRY(pa_contiguous_with(input, y, &x));
     int nt = pa_threads_for_elements(g.planes * g.oh * g.ow * g.kh * g.kw);
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
@@ -267,13 +257,8 @@ int pa_backward_AVG_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     int count_include_pad = (int)node->iarg[8];
     int64_t divisor_override = node->iarg[9];
     const pa_meta *m = &node->next[0].meta;
-    pa_tensor *gy = pa_contiguous_nograd(grad);
-    PA_CHECK_OOM(gy);
-    pa_tensor *gx = pa_tensor_new(m->ndim, m->shape, m->dtype);
-    if (!gx) {
-        pa_tensor_release(gy);
-        return PA_ERR_MEMORY;
-    }
+    pa_tensor *gy, *gx = pa_tensor_new(m->ndim, m->shape, m->dtype);
+    TRY(pa_contiguous_with(grad, gx, &gy));
     int nt = pa_threads_for_elements(g.planes * g.oh * g.ow * g.kh * g.kw);
     PA_DISPATCH_FLOAT(m->dtype, T, {
         const T *gs = (const T *)gy->data;
@@ -308,13 +293,8 @@ int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_te
         return pa_error(PA_ERR_VALUE, "adaptive_avg_pool2d: output_size must be in [1, %d], got "
                         "(%lld, %lld)", INT32_MAX, (long long)out_h, (long long)out_w);
     g.oh = out_h, g.ow = out_w;
-    pa_tensor *x = pa_contiguous_nograd(input);
-    PA_CHECK_OOM(x);
-    pa_tensor *y = pooled_like(input, g.oh, g.ow, input->dtype);
-    if (!y) {
-        pa_tensor_release(x);
-        return PA_ERR_MEMORY;
-    }
+    pa_tensor *x, *y = pooled_like(input, g.oh, g.ow, input->dtype);
+    TRY(pa_contiguous_with(input, y, &x));
     int nt = pa_threads_for_elements(g.planes * g.h * g.w);
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
@@ -343,13 +323,8 @@ int pa_backward_ADAPTIVE_AVG_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **
     int64_t planes = m->shape[0] * (m->ndim == 4 ? m->shape[1] : 1);
     int64_t h = m->shape[m->ndim - 2], w = m->shape[m->ndim - 1];
     int64_t oh = node->out.shape[m->ndim - 2], ow = node->out.shape[m->ndim - 1];
-    pa_tensor *gy = pa_contiguous_nograd(grad);
-    PA_CHECK_OOM(gy);
-    pa_tensor *gx = pa_tensor_new(m->ndim, m->shape, m->dtype);
-    if (!gx) {
-        pa_tensor_release(gy);
-        return PA_ERR_MEMORY;
-    }
+    pa_tensor *gy, *gx = pa_tensor_new(m->ndim, m->shape, m->dtype);
+    TRY(pa_contiguous_with(grad, gx, &gy));
     int nt = pa_threads_for_elements(planes * h * w);
     PA_DISPATCH_FLOAT(m->dtype, T, {
         const T *gs = (const T *)gy->data;

@@ -623,13 +623,8 @@ int pa_gather(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out) {
 /* Scatter-add of g into zeros at the gathered positions (repeats accumulate). */
 int pa_backward_GATHER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     const pa_meta *m = &node->next[0].meta;
-    pa_tensor *ic = node->saved[0], *g = pa_contiguous_nograd(grad);
-    PA_CHECK_OOM(g);
-    pa_tensor *z = pa_tensor_zeros(m->ndim, m->shape, m->dtype);
-    if (!z) {
-        pa_tensor_release(g);
-        return PA_ERR_MEMORY;
-    }
+    pa_tensor *ic = node->saved[0], *g, *z = pa_tensor_zeros(m->ndim, m->shape, m->dtype);
+    TRY(pa_contiguous_with(grad, z, &g));
     int64_t d = node->iarg[0], size = m->ndim ? m->shape[d] : 1;
     const int64_t *iv = (const int64_t *)ic->data;
     PA_DISPATCH_FLOAT(m->dtype, T, {

@@ -4,6 +4,7 @@
  * class dim, so a (N, C) batch and an (N, C, H, W) segmentation map share one code. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "loops.h"
 #include "vmath.h"
@@ -33,6 +34,93 @@ PA_CLONES static void exp_shifted_f32(const float *x, int64_t C, int64_t inner, 
     else
         for (int64_t c = 0; c < C; c++)
             y[c * inner] = pa_expf((float)((double)(x[c * inner] - mx) - logsum));
+}
+
+/* NOTE: rows of few classes (the article's (N, 10) logits) spent their time in loop
+ * overhead, one scalar exp at a time.  Full blocks of ROW_BLOCK contiguous float32 rows
+ * with C < ROW_BLOCK are transposed into a C x ROW_BLOCK tile so that every step runs
+ * across the rows in SIMD.  Each row gets the operations of the one-row path in the same
+ * order (C < 16 sums sequentially there too), so the results are bit-identical.
+ * Measured: cross-entropy forward + backward on 1024 x 10, 167 -> see RESULTS.md. */
+enum { ROW_BLOCK = 16 };
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+
+static int row_tile(size_t es, int64_t C, int64_t inner, int64_t rows) {
+    return es == 4 && inner == 1 && C < ROW_BLOCK && rows == ROW_BLOCK;
+}
+
+/* Tile transposes: t[c][j] = x[j * C + c] and back. */
+#define TILE_IN(t, x, C)                                                                \
+    for (int64_t c_ = 0; c_ < (C); c_++)                                                \
+        for (int j_ = 0; j_ < ROW_BLOCK; j_++) (t)[c_][j_] = (x)[j_ * (C) + c_]
+#define TILE_OUT(y, t, C)                                                               \
+    for (int64_t c_ = 0; c_ < (C); c_++)                                                \
+        for (int j_ = 0; j_ < ROW_BLOCK; j_++) (y)[j_ * (C) + c_] = (t)[c_][j_]
+
+/* st[2j], st[2j + 1] = the max and log-sum-exp of row j of a tile x (ROW_BLOCK rows of C),
+ * as ROW_MAX_LOGSUM computes them.  Returns 0, leaving st to the one-row path, when the
+ * tile holds an infinity or a NaN (v - v is then NaN), whose max the one-row path
+ * defines. */
+PA_CLONES static int tile_max_logsum_f32(const float *x, int64_t C, double *st) {
+    _Alignas(64) float t[ROW_BLOCK][ROW_BLOCK], m[ROW_BLOCK], z[ROW_BLOCK];
+    double s[ROW_BLOCK] = {0};
+    TILE_IN(t, x, C);
+    /* gcc does not vectorise a select across the rows: vector extensions do it */
+    v16f mv, zv = {0};
+    for (int j = 0; j < ROW_BLOCK; j++) mv[j] = -INFINITY;
+    for (int64_t c = 0; c < C; c++) {
+        v16f v;
+        memcpy(&v, t[c], sizeof v);
+        v16i gt = v > mv;
+        mv = (v16f)((gt & (v16i)v) | (~gt & (v16i)mv));
+        zv += v - v;
+    }
+    memcpy(m, &mv, sizeof m);
+    memcpy(z, &zv, sizeof z);
+    for (int j = 0; j < ROW_BLOCK; j++)
+        if (z[j] != 0) return 0;
+    for (int64_t c = 0; c < C; c++)
+        for (int j = 0; j < ROW_BLOCK; j++) s[j] += (double)pa_expf(t[c][j] - m[j]);
+    for (int j = 0; j < ROW_BLOCK; j++) st[2 * j] = m[j], st[2 * j + 1] = log(s[j]);
+    return 1;
+}
+
+/* t = exp((x - max) - logsum) over a tile, as exp_shifted_f32 computes it per row. */
+static inline void tile_probs(float t[ROW_BLOCK][ROW_BLOCK], const float *x, int64_t C,
+                              const double *st) {
+    float m[ROW_BLOCK];
+    double ls[ROW_BLOCK];
+    for (int j = 0; j < ROW_BLOCK; j++) m[j] = (float)st[2 * j], ls[j] = st[2 * j + 1];
+    TILE_IN(t, x, C);
+    for (int64_t c = 0; c < C; c++)
+        for (int j = 0; j < ROW_BLOCK; j++)
+            t[c][j] = pa_expf((float)((double)(t[c][j] - m[j]) - ls[j]));
+}
+
+PA_CLONES static void tile_exp_shifted_f32(const float *x, int64_t C, const double *st, float *y) {
+    float t[ROW_BLOCK][ROW_BLOCK];
+    tile_probs(t, x, C, st);
+    TILE_OUT(y, t, C);
+}
+
+/* The cross-entropy gradient of a tile, as pa_backward_CROSS_ENTROPY computes it per row:
+ * y = wt (p - [c == t]) + smooth (csum p - w_c), w_c = 1 without class weights ws. */
+PA_CLONES static void tile_xent_grad_f32(const float *x, int64_t C, const double *st,
+                                         const int64_t *tr, const double *wt,
+                                         const double *smooth, double csum, const float *ws,
+                                         double eps, float *y) {
+    float t[ROW_BLOCK][ROW_BLOCK];
+    tile_probs(t, x, C, st);
+    for (int64_t c = 0; c < C; c++) {
+        double wc = ws ? (double)ws[c] : 1.0;
+        for (int j = 0; j < ROW_BLOCK; j++) {
+            double p = (double)t[c][j], v = wt[j] * (p - (double)(c == tr[j]));
+            if (eps > 0) v += smooth[j] * (csum * p - wc);
+            t[c][j] = (float)v;
+        }
+    }
+    TILE_OUT(y, t, C);
 }
 
 #define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
@@ -65,22 +153,48 @@ static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c
         logsum_out = log(s_);                                                      \
     } while (0)
 
-/* log_softmax (log = 1) or softmax (log = 0) of a contiguous x into y. */
+/* st[2 (r - lo)] and st[2 (r - lo) + 1]: ROW_MAX_LOGSUM of rows [lo, hi) of a contiguous
+ * xs, row r = n * inner + i starting at xs[n * C * inner + i]. */
+#define ROWS_MAX_LOGSUM(T, xs, C, inner, lo, hi, st)                                    \
+    do {                                                                                \
+        if (!row_tile(sizeof(T), (C), (inner), (hi) - (lo)) ||                          \
+            !tile_max_logsum_f32((const float *)(xs) + (lo) * (C), (C), (st)))          \
+            for (int64_t r_ = (lo); r_ < (hi); r_++) {                                  \
+                const T *xr_ = (xs) + r_ / (inner) * (C) * (inner) + r_ % (inner);      \
+                T rmx_;                                                                 \
+                double rls_;                                                            \
+                ROW_MAX_LOGSUM(T, xr_, C, inner, rmx_, rls_);                           \
+                (st)[2 * (r_ - (lo))] = (double)rmx_;                                   \
+                (st)[2 * (r_ - (lo)) + 1] = rls_;                                       \
+            }                                                                           \
+    } while (0)
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* log_softmax (log = 1) or softmax (log = 0) of a contiguous x into y, ROW_BLOCK rows at
+ * a time. */
 static void softmax_forward(const pa_tensor *x, pa_tensor *y, int64_t d, int take_log) {
     int64_t outer, C, inner;
     split_dims(x, d, &outer, &C, &inner);
+    int64_t rows = outer * inner, blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
     int nt = pa_threads_for_elements(x->numel);
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *ys = (T *)y->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
-        for (int64_t o = 0; o < outer; o++)
-            for (int64_t i = 0; i < inner; i++) {
-                const T *xr = xs + o * C * inner + i;
-                T *yr = ys + o * C * inner + i;
-                T mx;
-                double logsum;
-                ROW_MAX_LOGSUM(T, xr, C, inner, mx, logsum);
+_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
+        for (int64_t blk = 0; blk < blocks; blk++) {
+            int64_t lo = blk * ROW_BLOCK, hi = min64(lo + ROW_BLOCK, rows);
+            double st[2 * ROW_BLOCK];
+            ROWS_MAX_LOGSUM(T, xs, C, inner, lo, hi, st);
+            if (!take_log && row_tile(sizeof(T), C, inner, hi - lo)) {
+                tile_exp_shifted_f32((const float *)xs + lo * C, C, st, (float *)ys + lo * C);
+                continue;
+            }
+            for (int64_t r = lo; r < hi; r++) {
+                int64_t base = r / inner * C * inner + r % inner;
+                const T *xr = xs + base;
+                T *yr = ys + base, mx = (T)st[2 * (r - lo)];
+                double logsum = st[2 * (r - lo) + 1];
                 if (!take_log && sizeof(T) == 4)
                     exp_shifted_f32((const float *)xr, C, inner, (float)mx, logsum, (float *)yr);
                 else
@@ -89,6 +203,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(
                         yr[c * inner] = take_log ? v : (T)exp(v);
                     }
             }
+        }
     });
 }
 
@@ -216,38 +331,39 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight, in
     double wsum = 0, total = 0, csum = 0;
     if (!rc) {
         int nt = pa_threads_for_elements(rows * C);
+        int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
         PA_DISPATCH_FLOAT(logits->dtype, T, {
             const T *xs = (const T *)x->data, *ws = w ? (const T *)w->data : NULL;
             double *ls = (double *)lse->data;
-            T *lo = (T *)loss->data;
+            T *lo_ = (T *)loss->data;
             for (int64_t c = 0; c < C; c++) csum += ws ? (double)ws[c] : 1.0;
 _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-            for (int64_t r = 0; r < rows; r++) {
-                int64_t n = r / inner, i = r % inner;
-                const T *xr = xs + n * C * inner + i;
-                T mx;
-                double logsum;
-                ROW_MAX_LOGSUM(T, xr, C, inner, mx, logsum);
-                ls[2 * r] = (double)mx;
-                ls[2 * r + 1] = logsum;
-                int64_t tr = tv[r];
-                if (tr == ignore_index) {
-                    lo[r] = 0;
-                    continue;
+            for (int64_t blk = 0; blk < blocks; blk++) {
+                int64_t lo = blk * ROW_BLOCK, hi = min64(lo + ROW_BLOCK, rows);
+                ROWS_MAX_LOGSUM(T, xs, C, inner, lo, hi, ls + 2 * lo);
+                for (int64_t r = lo; r < hi; r++) {
+                    const T *xr = xs + r / inner * C * inner + r % inner;
+                    T mx = (T)ls[2 * r];
+                    double logsum = ls[2 * r + 1];
+                    int64_t tr = tv[r];
+                    if (tr == ignore_index) {
+                        lo_[r] = 0;
+                        continue;
+                    }
+                    double wt = ws ? (double)ws[tr] : 1.0;
+                    double v = -((double)(xr[tr * inner] - mx) - logsum) * wt * (1.0 - eps);
+                    if (eps > 0) {
+                        double smooth = 0;
+                        for (int64_t c = 0; c < C; c++)
+                            smooth -= (ws ? (double)ws[c] : 1.0) * ((double)(xr[c * inner] - mx) - logsum);
+                        v += smooth * eps / (double)C;
+                    }
+                    lo_[r] = (T)v;
                 }
-                double wt = ws ? (double)ws[tr] : 1.0;
-                double v = -((double)(xr[tr * inner] - mx) - logsum) * wt * (1.0 - eps);
-                if (eps > 0) {
-                    double smooth = 0;
-                    for (int64_t c = 0; c < C; c++)
-                        smooth -= (ws ? (double)ws[c] : 1.0) * ((double)(xr[c * inner] - mx) - logsum);
-                    v += smooth * eps / (double)C;
-                }
-                lo[r] = (T)v;
             }
             /* Sequential, fixed-order sums: the same for any thread count. */
             for (int64_t r = 0; r < rows; r++) {
-                total += (double)lo[r];
+                total += (double)lo_[r];
                 if (tv[r] != ignore_index) wsum += ws ? (double)ws[tv[r]] : 1.0;
             }
         });
@@ -300,34 +416,45 @@ int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads)
     int64_t rows = N * inner;
     const int64_t *tv = (const int64_t *)t->data;
     int nt = pa_threads_for_elements(rows * C);
+    int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data, *gs = (const T *)g->data;
         const double *ls = (const double *)lse->data;
         const T *ws = w ? (const T *)w->data : NULL;
         T *out = (T *)gx->data;
 _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t r = 0; r < rows; r++) {
-            int64_t n = r / inner, i = r % inner, tr = tv[r];
-            const T *xr = xs + n * C * inner + i;
-            T *orow = out + n * C * inner + i;
-            double s = reduction == PA_REDUCTION_NONE ? (double)gs[r]
-                       : reduction == PA_REDUCTION_MEAN ? (double)gs[0] / wsum : (double)gs[0];
-            if (tr == ignore_index) {
-                for (int64_t c = 0; c < C; c++) orow[c * inner] = 0;
-                continue;
+        for (int64_t blk = 0; blk < blocks; blk++) {
+            int64_t lo = blk * ROW_BLOCK, hi = min64(lo + ROW_BLOCK, rows);
+            double wt[ROW_BLOCK], smooth[ROW_BLOCK];
+            for (int64_t r = lo; r < hi; r++) {
+                double s = reduction == PA_REDUCTION_NONE ? (double)gs[r]
+                           : reduction == PA_REDUCTION_MEAN ? (double)gs[0] / wsum : (double)gs[0];
+                int64_t tr = tv[r];
+                wt[r - lo] = tr == ignore_index ? 0 : (ws ? (double)ws[tr] : 1.0) * (1.0 - eps) * s;
+                smooth[r - lo] = eps / (double)C * s;
             }
-            double wt = (ws ? (double)ws[tr] : 1.0) * (1.0 - eps) * s;
-            double smooth = eps / (double)C * s;
-            if (sizeof(T) == 4)  /* the probabilities first, into the output row */
-                exp_shifted_f32((const float *)xr, C, inner, (float)ls[2 * r], ls[2 * r + 1],
-                                (float *)orow);
-            for (int64_t c = 0; c < C; c++) {
-                double p = sizeof(T) == 4 ? (double)orow[c * inner]
-                                          : exp((double)(xr[c * inner] - (T)ls[2 * r]) - ls[2 * r + 1]);
-                double v = wt * (p - (c == tr));
-                if (eps > 0) v += smooth * (csum * p - (ws ? (double)ws[c] : 1.0));
-                orow[c * inner] = (T)v;
-            }
+            if (row_tile(sizeof(T), C, inner, hi - lo))
+                tile_xent_grad_f32((const float *)xs + lo * C, C, ls + 2 * lo, tv + lo, wt, smooth,
+                                   csum, (const float *)ws, eps, (float *)out + lo * C);
+            else
+                for (int64_t r = lo; r < hi; r++) {
+                    int64_t base = r / inner * C * inner + r % inner, tr = tv[r];
+                    const T *xr = xs + base;
+                    T *orow = out + base;
+                    if (sizeof(T) == 4)  /* the probabilities first, into the output row */
+                        exp_shifted_f32((const float *)xr, C, inner, (float)ls[2 * r],
+                                        ls[2 * r + 1], (float *)orow);
+                    for (int64_t c = 0; c < C; c++) {
+                        double p = sizeof(T) == 4 ? (double)orow[c * inner]
+                                                  : exp((double)(xr[c * inner] - (T)ls[2 * r]) - ls[2 * r + 1]);
+                        double v = wt[r - lo] * (p - (c == tr));
+                        if (eps > 0) v += smooth[r - lo] * (csum * p - (ws ? (double)ws[c] : 1.0));
+                        orow[c * inner] = (T)v;
+                    }
+                }
+            for (int64_t r = lo; r < hi; r++)  /* ignored rows: exactly zero */
+                if (tv[r] == ignore_index)
+                    for (int64_t c = 0; c < C; c++) out[r / inner * C * inner + r % inner + c * inner] = 0;
         }
     });
     pa_tensor_release(g);

@@ -163,3 +163,46 @@ def test_isa_forced_by_environment():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True, cwd=os.path.dirname(os.path.abspath(__file__)))
     assert out.stdout.strip() == str(ISAS["generic"])
+
+
+def placed(values, offset_bytes, ld):
+    """values (rows x cols) copied into a buffer whose first row starts offset_bytes past
+    a 64-byte boundary, with leading dimension ld."""
+    rows, cols = values.shape
+    es = values.itemsize
+    raw = np.empty(rows * ld + 128 // es, values.dtype)
+    start = ((-raw.ctypes.data) % 64 + offset_bytes) // es
+    out = raw[start:start + rows * ld].reshape(rows, ld)
+    out[:, :] = SENTINEL
+    out[:, :cols] = values
+    return out
+
+
+@pytest.mark.parametrize("isa", list(ISAS), indirect=True)
+@pytest.mark.parametrize("dtype", list(DTYPES), ids=lambda d: d.__name__)
+def test_op_b_read_in_place_is_bit_identical_to_packed(isa, dtype, threads):
+    # A row-major op(B) with 64-byte aligned rows is read in place when few row tiles
+    # reuse it (the weight gradient g^T @ x); at a misaligned address the same values
+    # are packed.  Both must give the same bits: edge panels, several kc blocks,
+    # alpha/beta and both thread counts included.
+    rng = np.random.default_rng(21)
+    lanes = 64 // np.dtype(dtype).itemsize
+    for m, n, k in ((128, 784, 1024), (10, 128, 1024), (8, 48, 5), (37, 100, 400),
+                    (250, 16 * 33, 50), (300, 64, 70)):
+        ld = -(-n // lanes) * lanes
+        a = rng.uniform(-1, 1, (k, m)).astype(dtype)  # op(A) = a^T, packed
+        bv = rng.uniform(-1, 1, (k, n)).astype(dtype)
+        c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
+        results = []
+        for nthreads, offset in ((1, 0), (2, 0), (1, 16), (2, 16)):
+            pyautodiff.set_num_threads(nthreads)
+            b = placed(bv, offset, ld)
+            c = c0.copy()
+            lib.pa_clear_error()
+            assert lib.pa_gemm(DTYPES[dtype], 1, 0, m, n, k, 0.7, ffi.from_buffer(a), m, a.size,
+                               ffi.from_buffer(b), ld, b.size, 0.3,
+                               ffi.from_buffer(c, require_writable=True), n, c.size) == 0
+            results.append(c.tobytes())
+        check_against_numpy(dtype, 1, 0, m, n, k, a, b, c0, np.frombuffer(results[0], dtype)
+                            .reshape(m, n), 0.7, 0.3)
+        assert len(set(results)) == 1, f"in place vs packed differ: {(m, n, k)}"

@@ -23,6 +23,10 @@ PA_GEMM_SIMD_UKERNEL_STRIDED(sgemm_avx512_8x32_strided, "avx512f", float, __m512
 PA_GEMM_SIMD_UKERNEL_STRIDED(sgemm_avx512_8x16_strided, "avx512f", float, __m512, _mm512, ps, 8, 1)
 PA_GEMM_SIMD_UKERNEL_STRIDED(dgemm_avx512_8x16_strided, "avx512f", double, __m512d, _mm512, pd, 8, 2)
 PA_GEMM_SIMD_UKERNEL_STRIDED(dgemm_avx512_8x8_strided, "avx512f", double, __m512d, _mm512, pd, 8, 1)
+PA_GEMM_SIMD_UKERNEL_B_ROWS(sgemm_avx512_8x32_b_rows, "avx512f", float, __m512, _mm512, ps, 8, 2)
+PA_GEMM_SIMD_UKERNEL_B_ROWS(sgemm_avx512_8x16_b_rows, "avx512f", float, __m512, _mm512, ps, 8, 1)
+PA_GEMM_SIMD_UKERNEL_B_ROWS(dgemm_avx512_8x16_b_rows, "avx512f", double, __m512d, _mm512, pd, 8, 2)
+PA_GEMM_SIMD_UKERNEL_B_ROWS(dgemm_avx512_8x8_b_rows, "avx512f", double, __m512d, _mm512, pd, 8, 1)
 
 /* Thin products (n <= one vector, e.g. the 10 classes of a classifier's last layer):
  * row tiles of up to 16 rows keep 16 accumulators (enough to hide the FMA latency on
@@ -99,12 +103,14 @@ const struct pa_gemm_isa_kernels pa_gemm_avx512_kernels = {
             .full.s = sgemm_avx512_8x32, .narrow.s = sgemm_avx512_8x16,
             .strided_full.s = sgemm_avx512_8x32_strided,
             .strided_narrow.s = sgemm_avx512_8x16_strided,
+            .b_rows_full.s = sgemm_avx512_8x32_b_rows, .b_rows_narrow.s = sgemm_avx512_8x16_b_rows,
             .pack_transposed = pa_gemm_pack_transposed_f32_avx2,
             .thin.s = sgemm_avx512_thin, .thin_max_n = 16},
     .f64 = {.name = "dgemm_avx512_8x16", .mr = 8, .nr = 16, .kc = 384, .mc = 128, .nc = 4096,
             .full.d = dgemm_avx512_8x16, .narrow.d = dgemm_avx512_8x8,
             .strided_full.d = dgemm_avx512_8x16_strided,
             .strided_narrow.d = dgemm_avx512_8x8_strided,
+            .b_rows_full.d = dgemm_avx512_8x16_b_rows, .b_rows_narrow.d = dgemm_avx512_8x8_b_rows,
             .pack_transposed = pa_gemm_pack_transposed_f64_avx2,
             .thin.d = dgemm_avx512_thin, .thin_max_n = 8},
 };

@@ -51,6 +51,11 @@ typedef void pa_sgemm_ukernel_strided(int64_t kc, const float *a, int64_t a_rs, 
 typedef void pa_dgemm_ukernel_strided(int64_t kc, const double *a, int64_t a_rs,
                                       int64_t a_cs, const double *b, double alpha,
                                       double beta, double *c, int64_t ldc);
+typedef void pa_sgemm_ukernel_b_rows(int64_t kc, const float *a, const float *b, int64_t ldb,
+                                     float alpha, float beta, float *c, int64_t ldc);
+typedef void pa_dgemm_ukernel_b_rows(int64_t kc, const double *a, const double *b,
+                                     int64_t ldb, double alpha, double beta, double *c,
+                                     int64_t ldc);
 
 /* Thin products (optional, per kernel set): C = alpha * op(A) @ op(B) + beta * C for
  * 1 <= n <= THIN_MAX_N (one vector of lanes) and k >= 1, with op(A) read in place
@@ -87,6 +92,10 @@ struct pa_gemm_kernels {
         pa_sgemm_ukernel_strided *s;
         pa_dgemm_ukernel_strided *d;
     } strided_full, strided_narrow;  /* NULL, or both when narrow is there */
+    union {
+        pa_sgemm_ukernel_b_rows *s;
+        pa_dgemm_ukernel_b_rows *d;
+    } b_rows_full, b_rows_narrow;    /* NULL, or both when narrow is there */
     pa_gemm_pack_transposed_fn *pack_transposed;   /* NULL: the driver's scalar pack */
     union {
         pa_sgemm_thin_fn *s;
@@ -122,21 +131,34 @@ enum { PA_GEMM_MAX_TILE_BYTES = 4096 };
  * strided one at a[i * a_rs + p * a_cs]. */
 #define PA_GEMM_SIMD_UKERNEL(NAME, TARGET, T, V, PFX, S, MR, NV)                             \
     PA_GEMM_SIMD_UKERNEL_IMPL(NAME, TARGET, T, V, PFX, S, MR, NV, PA_GEMM_A_PACKED_PARAMS,    \
-                              PA_GEMM_A_PACKED_STRIDES)
+                              PA_GEMM_A_PACKED_STRIDES, PA_GEMM_B_PACKED_PARAMS,              \
+                              PA_GEMM_B_PACKED_STRIDE, load)
 #define PA_GEMM_SIMD_UKERNEL_STRIDED(NAME, TARGET, T, V, PFX, S, MR, NV)                     \
     PA_GEMM_SIMD_UKERNEL_IMPL(NAME, TARGET, T, V, PFX, S, MR, NV, PA_GEMM_A_STRIDED_PARAMS,   \
-                              PA_GEMM_A_STRIDED_STRIDES)
+                              PA_GEMM_A_STRIDED_STRIDES, PA_GEMM_B_PACKED_PARAMS,             \
+                              PA_GEMM_B_PACKED_STRIDE, load)
+#define PA_GEMM_SIMD_UKERNEL_B_ROWS(NAME, TARGET, T, V, PFX, S, MR, NV)                      \
+    PA_GEMM_SIMD_UKERNEL_IMPL(NAME, TARGET, T, V, PFX, S, MR, NV, PA_GEMM_A_PACKED_PARAMS,    \
+                              PA_GEMM_A_PACKED_STRIDES, PA_GEMM_B_ROWS_PARAMS,                \
+                              PA_GEMM_B_ROWS_STRIDE, loadu)
 #define PA_GEMM_A_PACKED_PARAMS
 #define PA_GEMM_A_PACKED_STRIDES(MR) const int64_t a_rs = 1, a_cs = (MR);
 #define PA_GEMM_A_STRIDED_PARAMS int64_t a_rs, int64_t a_cs,
 #define PA_GEMM_A_STRIDED_STRIDES(MR)
+#define PA_GEMM_B_PACKED_PARAMS
+#define PA_GEMM_B_PACKED_STRIDE(NR) const int64_t ldb = (NR);
+#define PA_GEMM_B_ROWS_PARAMS int64_t ldb,
+#define PA_GEMM_B_ROWS_STRIDE(NR)
 
-#define PA_GEMM_SIMD_UKERNEL_IMPL(NAME, TARGET, T, V, PFX, S, MR, NV, A_PARAMS, A_STRIDES)  \
+#define PA_GEMM_SIMD_UKERNEL_IMPL(NAME, TARGET, T, V, PFX, S, MR, NV, A_PARAMS, A_STRIDES,  \
+                                  B_PARAMS, B_STRIDE, B_LOAD)                               \
     __attribute__((target(TARGET))) static void NAME(int64_t kc, const T *restrict a,       \
-                                                     A_PARAMS const T *restrict b, T alpha, \
-                                                     T beta, T *restrict c, int64_t ldc) {  \
+                                                     A_PARAMS const T *restrict b,          \
+                                                     B_PARAMS T alpha, T beta,              \
+                                                     T *restrict c, int64_t ldc) {          \
         enum { LANES = sizeof(V) / sizeof(T), NR = (NV) * LANES };                          \
         A_STRIDES(MR)                                                                       \
+        B_STRIDE(NR)                                                                        \
         V acc[MR][NV];                                                                      \
         _Pragma("GCC unroll 16") for (int i = 0; i < (MR); i++) {                           \
             _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);                         \
@@ -147,14 +169,14 @@ enum { PA_GEMM_MAX_TILE_BYTES = 4096 };
         _Pragma("GCC unroll 4") for (int64_t p = 0; p < kc; p++) {                          \
             V bv[NV];                                                                       \
             _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++) bv[v] =                  \
-                PFX##_load_##S(b + v * LANES);                                              \
+                PFX##_##B_LOAD##_##S(b + v * LANES);                                        \
             _Pragma("GCC unroll 16") for (int i = 0; i < (MR); i++) {                       \
                 V ai = PFX##_set1_##S(a[i * a_rs]);                                         \
                 _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++) acc[i][v] =          \
                     PFX##_fmadd_##S(ai, bv[v], acc[i][v]);                                  \
             }                                                                               \
             a += a_cs;                                                                      \
-            b += NR;                                                                        \
+            b += ldb;                                                                       \
         }                                                                                   \
         V va = PFX##_set1_##S(alpha);                                                       \
         if (beta == 0) {                                                                    \

@@ -35,6 +35,13 @@
  * with a(i, p) at a[i * a_rs + p * a_cs] and otherwise the same contract.  The driver
  * uses them when op(B) is a single micro-panel wide, so that each element of op(A) is
  * used once and packing it would only add a copy.
+ *
+ * And b_rows variants, which read a row-major op(B) where it lies (packed op(A)):
+ *
+ *     void kernel(int64_t kc, const T *a, const T *b, int64_t ldb, ...);
+ *
+ * with b(p, j) at b[p * ldb + j], b 64-byte aligned and ldb a multiple of 64 bytes; the
+ * driver uses them when few row tiles reuse each op(B) panel (a weight gradient g^T @ x).
  */
 #ifndef PA_KERNELS_GEMM_INTERNAL_H
 #define PA_KERNELS_GEMM_INTERNAL_H

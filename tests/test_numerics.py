@@ -114,3 +114,19 @@ def test_few_class_rows_tiled_path_is_bit_identical_to_one_row_path():
                 grads.append(xi.grad.numpy())
             np.testing.assert_array_equal(xt.grad.numpy(), np.concatenate(grads))
             assert (xt.grad.numpy()[7] == 0).all()
+
+
+def test_column_sums_add_rows_in_order_in_float64():
+    # sum over a leading dim adds whole rows into float64 running sums, row after row
+    # (four rows per pass over the sums): exactly NumPy's row-by-row float64 sum, for
+    # row counts that do and do not divide by four.
+    rng = np.random.default_rng(3)
+    for rows in (1, 3, 4, 5, 1027):
+        for dtype in (np.float32, np.float64):
+            x = (rng.standard_normal((rows, 131)) * 10 ** rng.uniform(-3, 3, (rows, 1))).astype(dtype)
+            want = np.add.reduce(x.astype(np.float64), axis=0).astype(dtype)
+            got = torch.from_numpy(x).sum(0).numpy()
+            np.testing.assert_array_equal(got, want)
+            want3 = np.add.reduce(x.reshape(1, rows, 131).astype(np.float64), axis=1)
+            np.testing.assert_array_equal(torch.from_numpy(x.reshape(1, rows, 131)).sum(1).numpy(),
+                                          want3.astype(dtype))

@@ -312,7 +312,9 @@ int pa_linear(pa_tensor *x, pa_tensor *w, pa_tensor *b, pa_tensor **out) {
             pa_tensor *bc = pa_contiguous_nograd(b);
             if (!bc) rc = PA_ERR_MEMORY;
             size_t row = (size_t)nout * pa_dtype_size(x->dtype);
-            for (int64_t i = 0; bc && i < m; i++) memcpy(y2->data + (size_t)i * row, bc->data, row);
+            int nt = bc ? pa_threads_for_elements(m * nout) : 1;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+            for (int64_t i = 0; i < (bc ? m : 0); i++) memcpy(y2->data + (size_t)i * row, bc->data, row);
             pa_tensor_release(bc);
         }
         if (!rc) gemm(x->dtype, &ox, &ow, m, nout, in, b ? 1.0 : 0.0, y2->data, nout > 0 ? nout : 1);

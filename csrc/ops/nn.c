@@ -171,13 +171,18 @@ static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* NOTE: an exp and a log per element cost ~10x a memory-bound pass, so the row ops take
+ * a second thread from 4K elements (the elementwise threshold is 64K): measured on
+ * 1024 x 10 cross-entropy, see RESULTS.md. */
+static int row_threads(int64_t elements) { return pa_kernel_threads_for(elements, 1 << 12); }
+
 /* log_softmax (log = 1) or softmax (log = 0) of a contiguous x into y, ROW_BLOCK rows at
  * a time. */
 static void softmax_forward(const pa_tensor *x, pa_tensor *y, int64_t d, int take_log) {
     int64_t outer, C, inner;
     split_dims(x, d, &outer, &C, &inner);
     int64_t rows = outer * inner, blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
-    int nt = pa_threads_for_elements(x->numel);
+    int nt = row_threads(x->numel);
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *ys = (T *)y->data;
@@ -330,7 +335,7 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight, in
     }
     double wsum = 0, total = 0, csum = 0;
     if (!rc) {
-        int nt = pa_threads_for_elements(rows * C);
+        int nt = row_threads(rows * C);
         int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
         PA_DISPATCH_FLOAT(logits->dtype, T, {
             const T *xs = (const T *)x->data, *ws = w ? (const T *)w->data : NULL;
@@ -415,7 +420,7 @@ int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads)
     TRY(pa_contiguous_with(grad, gx, &g));
     int64_t rows = N * inner;
     const int64_t *tv = (const int64_t *)t->data;
-    int nt = pa_threads_for_elements(rows * C);
+    int nt = row_threads(rows * C);
     int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data, *gs = (const T *)g->data;

@@ -130,3 +130,34 @@ def test_column_sums_add_rows_in_order_in_float64():
             want3 = np.add.reduce(x.reshape(1, rows, 131).astype(np.float64), axis=1)
             np.testing.assert_array_equal(torch.from_numpy(x.reshape(1, rows, 131)).sum(1).numpy(),
                                           want3.astype(dtype))
+
+
+def test_wide_float32_rows_with_infinities_and_nan():
+    # rows of C >= 16 take a vectorised max that hands rows with an infinity or a NaN
+    # back to the one-row loop; both must give PyTorch's values (a row holding +inf is
+    # all NaN there: inf - inf enters the sum).
+    rng = np.random.default_rng(8)
+    x = rng.normal(0, 3, (6, 40)).astype(np.float32)
+    x[1, 3] = -np.inf             # in the first 16 lanes: stays on the vector path
+    x[2, 30] = -np.inf            # later: back to the row loop
+    x[3, 25] = np.inf
+    x[4, 39] = np.nan             # in the tail
+    x[5, 0] = np.nan
+    got = F.log_softmax(torch.from_numpy(x), 1).numpy()
+    p = F.softmax(torch.from_numpy(x), 1).numpy()
+    ref = x.astype(np.float64)
+    for r in (0, 1, 2):
+        shifted = ref[r] - ref[r].max()
+        want = shifted - np.log(np.exp(shifted).sum())
+        np.testing.assert_allclose(got[r], want, rtol=2e-6, atol=2e-6)
+        np.testing.assert_allclose(p[r], np.exp(want), rtol=4e-6, atol=1e-12)
+    assert got[1, 3] == -np.inf and got[2, 30] == -np.inf and p[2, 30] == 0
+    assert np.isnan(got[3]).all() and np.isnan(p[3]).all()
+    assert np.isnan(got[4]).all() and np.isnan(got[5]).all() and np.isnan(p[5]).all()
+    loss = F.cross_entropy(torch.from_numpy(x[:4]), torch.from_numpy(np.array([0, 3, 5, 1])),
+                           reduction="none").numpy()
+    assert loss[1] == np.inf and np.isfinite(loss[[0, 2]]).all() and np.isnan(loss[3])
+    small = np.array([[1, np.inf, 2], [-np.inf] * 3, [1, -np.inf, 0]], np.float32)
+    assert np.isnan(F.log_softmax(torch.from_numpy(small), 1).numpy()[:2]).all()
+    np.testing.assert_allclose(F.softmax(torch.from_numpy(small), 1).numpy()[2],
+                               [0.7310586, 0, 0.26894143], rtol=1e-6)

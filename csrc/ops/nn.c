@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/parallel.h"
 #include "loops.h"
 #include "vmath.h"
 
@@ -123,6 +124,42 @@ PA_CLONES static void tile_xent_grad_f32(const float *x, int64_t C, const double
     TILE_OUT(y, t, C);
 }
 
+/* NOTE: a wide float32 row's max ran one compare and branch per element (the NaN rule
+ * below blocks vectorisation): 16 lanes of v > m ? v : m instead, with v - v summed to
+ * catch an infinity or NaN, which sends the row back to the one-row loop that defines
+ * them.  For finite values the lanes find the same maximum; only the sign of a zero
+ * maximum can differ, which no output sees (x - (+0) == x - (-0) but for x = -0, whose
+ * exp and log-probability are the same).  Returns 0 for the fallback. */
+PA_CLONES static int row_max_f32(const float *x, int64_t C, float *mx) {
+    v16f m, z = {0};
+    memcpy(&m, x, sizeof m);
+    int64_t c = 16;
+    for (; c + 16 <= C; c += 16) {
+        v16f v;
+        memcpy(&v, x + c, sizeof v);
+        v16i gt = v > m;
+        m = (v16f)((gt & (v16i)v) | (~gt & (v16i)m));
+        z += v - v;
+    }
+    float best = m[0], zs = z[0] + (m[0] - m[0]);
+    for (int j = 1; j < 16; j++) {
+        best = m[j] > best ? m[j] : best;
+        zs += z[j] + (m[j] - m[j]);
+    }
+    for (; c < C; c++) {
+        best = x[c] > best ? x[c] : best;
+        zs += x[c] - x[c];
+    }
+    *mx = best;
+    return zs == 0;
+}
+
+/* y[c] = (x[c] - mx) - logsum, rounded once from double: a float32 row of log_softmax. */
+PA_CLONES static void log_shifted_f32(const float *x, int64_t C, float mx, double logsum,
+                                      float *y) {
+    for (int64_t c = 0; c < C; c++) y[c] = (float)((double)(x[c] - mx) - logsum);
+}
+
 #define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
 
 static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c, int64_t *inner) {
@@ -139,13 +176,17 @@ static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c
 #define ROW_MAX_LOGSUM(T, x, C, inner, max_out, logsum_out)                        \
     do {                                                                           \
         T mx_ = -INFINITY;                                                         \
-        for (int64_t c_ = 0; c_ < (C); c_++)                                       \
-            if ((x)[c_ * (inner)] > mx_ || (x)[c_ * (inner)] != (x)[c_ * (inner)]) \
-                mx_ = (x)[c_ * (inner)];                                           \
+        float fmx_;                                                                \
+        if (sizeof(T) == 4 && (inner) == 1 && (C) >= 16 &&                         \
+            row_max_f32((const float *)(x), (C), &fmx_))                           \
+            mx_ = (T)fmx_;                                                         \
+        else                                                                       \
+            for (int64_t c_ = 0; c_ < (C); c_++)                                   \
+                if ((x)[c_ * (inner)] > mx_ || (x)[c_ * (inner)] != (x)[c_ * (inner)]) \
+                    mx_ = (x)[c_ * (inner)];                                       \
         double s_ = 0;                                                             \
         max_out = mx_;                                                             \
         logsum_out = 0;                                                            \
-        if (isinf(mx_)) break;                                                     \
         if (sizeof(T) == 4)                                                        \
             s_ = expsum_f32((const float *)(x), (C), (inner), (float)mx_);         \
         else                                                                       \
@@ -202,6 +243,8 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                 double logsum = st[2 * (r - lo) + 1];
                 if (!take_log && sizeof(T) == 4)
                     exp_shifted_f32((const float *)xr, C, inner, (float)mx, logsum, (float *)yr);
+                else if (sizeof(T) == 4 && inner == 1)
+                    log_shifted_f32((const float *)xr, C, (float)mx, logsum, (float *)yr);
                 else
                     for (int64_t c = 0; c < C; c++) {
                         T v = (T)((double)(xr[c * inner] - mx) - logsum);

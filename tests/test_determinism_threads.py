@@ -134,3 +134,30 @@ def test_cnn_training_is_bit_identical_for_1_and_2_threads(restore_threads):
     one, two = train_cnn(1), train_cnn(2)
     for k in one:
         assert np.array_equal(one[k], two[k]), k
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("SGD", dict(lr=0.01, momentum=0.9, weight_decay=1e-3)),
+    ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True)),
+    ("Adam", dict(lr=1e-3, weight_decay=1e-2)),
+    ("AdamW", dict(lr=1e-3)),
+    ("RMSprop", dict(lr=1e-3, momentum=0.5)),
+    ("Adagrad", dict(lr=1e-2)),
+])
+def test_optimizer_updates_are_bit_identical_across_threads(restore_threads, name, kwargs):
+    # Sizes whose per-thread chunks end in different vector remainders: every element
+    # must be updated by the same operations wherever it falls (a multiply-add the
+    # compiler contracted in the vector body but not in the remainder broke this).
+    results = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        params = [nn.Parameter(torch.randn(n)) for n in (40_018, 65_557, 131_101)]
+        opt = getattr(optim, name)(params, **kwargs)
+        for _ in range(4):
+            for p in params:
+                p.grad = torch.randn(p.shape)
+            opt.step()
+        results.append([p.detach().numpy().copy() for p in params])
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)

@@ -22,8 +22,14 @@ void pa_broadcast_strides(const pa_tensor *t, int ndim, const int64_t *shape, in
 int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, int *ndim,
                         int64_t *shape);
 
-/* The vectorised loop bodies are compiled for several ISAs; the best runs. */
-#define PA_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+/* The vectorised loop bodies are compiled for several ISAs; the best runs.
+ * NOTE: the middle clone is x86-64-v3 (AVX2 with FMA), not plain "avx2": without FMA in
+ * the target every fmaf() of the vectorised exp compiled to a libm call, 16 per element,
+ * on CPUs without AVX-512.  The core is built with -ffp-contract=off (CMakeLists.txt),
+ * so a * b + c is two roundings in every clone, vector body and remainder alike, and
+ * only an explicit fmaf() fuses: each element gets the same operations whichever clone,
+ * thread split or loop position computes it. */
+#define PA_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "avx512f")))
 
 /* Defines loop NAME computing o = EXPR from x (= p[1]) and y (= p[2]), with the common
  * stride patterns (all contiguous, one side broadcast) as separate vectorisable loops. */

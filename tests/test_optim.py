@@ -275,3 +275,23 @@ def test_cnn_loss_trajectory_matches_pytorch_float64(pt, name, kwargs):
             losses[key].append(loss.item())
     np.testing.assert_allclose(losses["ours"], losses["ref"], rtol=1e-11, atol=1e-13)
     assert losses["ours"][-1] != losses["ours"][0]
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=0.01), dict(lr=0.01, momentum=0.9),
+                                    dict(lr=0.01, momentum=0.9, weight_decay=1e-2),
+                                    dict(lr=0.01, momentum=0.9, nesterov=True),
+                                    dict(lr=0.01, momentum=0.9, dampening=0.1, maximize=True)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sgd_is_bit_identical_to_pytorch(pt, kwargs, dtype):
+    # SGD rounds where PyTorch's CPU kernels do (a.add(b, alpha=s) is one fused
+    # multiply-add, a.mul_(s) a rounded product), so the parameters agree to the bit.
+    results = []
+    for lib in (torch, pt):
+        rng = np.random.default_rng(0)
+        p = lib.nn.Parameter(lib.from_numpy(rng.standard_normal(4099).astype(dtype)))
+        opt = lib.optim.SGD([p], **kwargs)
+        for _ in range(6):
+            p.grad = lib.from_numpy(rng.standard_normal(4099).astype(dtype))
+            opt.step()
+        results.append(p.detach().numpy().copy())
+    np.testing.assert_array_equal(results[0], results[1])

@@ -22,11 +22,13 @@ static int check_param(const char *op, int i, const pa_tensor *p, const pa_tenso
     return PA_OK;
 }
 
-/* PyTorch's SGD, per element, in the parameter's precision:
- *   g = grad (negated if maximize) + weight_decay * p
- *   buf = g on the first step, else momentum * buf + (1 - dampening) * g
- *   g = g + momentum * buf (nesterov) or buf
- *   p = p - lr * g
+/* PyTorch's SGD (_single_tensor_sgd), per element, in the parameter's precision, rounded
+ * where PyTorch's CPU kernels round: `a.add(b, alpha=s)` is one fused multiply-add
+ * (ATen's vectorised add), `a.mul_(s)` a rounded product:
+ *   g = grad (negated if maximize);  g = fma(weight_decay, p, g)
+ *   buf = g on the first step, else fma(1 - dampening, g, momentum * buf)
+ *   g = fma(momentum, buf, g) (nesterov) or buf
+ *   p = fma(-lr, g, p)
  * NOTE: the options are tested once per block of SGD_BLOCK elements, so each stage is
  * a branch-free loop the compiler vectorises (a per-element branchy loop inside an
  * OpenMP region, whose captured scalars may alias the arrays, runs ~10x slower). */
@@ -37,10 +39,11 @@ typedef struct {
     int nesterov, maximize, first_step;
 } sgd_options;
 
+#define FMA(T, a, b, c) (sizeof(T) == 4 ? (T)fmaf((float)(a), (float)(b), (float)(c)) : (T)fma(a, b, c))
 #define DEFINE_SGD_KERNEL(NAME, T)                                                         \
     PA_CLONES static void NAME(int64_t n, T *restrict p, const T *restrict grad,           \
                                T *restrict buf, const sgd_options *o) {                    \
-        const T lr = (T)o->lr, wd = (T)o->weight_decay, m = (T)o->momentum;                \
+        const T neg_lr = (T)-o->lr, wd = (T)o->weight_decay, m = (T)o->momentum;           \
         const T keep = (T)(1 - o->dampening);                                              \
         T d[SGD_BLOCK];                                                                    \
         for (int64_t start = 0; start < n; start += SGD_BLOCK) {                           \
@@ -49,15 +52,15 @@ typedef struct {
             const T *gb = grad + start;                                                    \
             if (o->maximize) for (int64_t i = 0; i < len; i++) d[i] = -gb[i];              \
             else for (int64_t i = 0; i < len; i++) d[i] = gb[i];                           \
-            if (o->weight_decay != 0) for (int64_t i = 0; i < len; i++) d[i] = d[i] + wd * pb[i]; \
+            if (o->weight_decay != 0) for (int64_t i = 0; i < len; i++) d[i] = FMA(T, wd, pb[i], d[i]); \
             if (buf) {                                                                     \
                 T *bb = buf + start;                                                       \
                 if (o->first_step) for (int64_t i = 0; i < len; i++) bb[i] = d[i];         \
-                else for (int64_t i = 0; i < len; i++) bb[i] = m * bb[i] + keep * d[i];    \
-                if (o->nesterov) for (int64_t i = 0; i < len; i++) d[i] = d[i] + m * bb[i]; \
+                else for (int64_t i = 0; i < len; i++) bb[i] = FMA(T, keep, d[i], m * bb[i]); \
+                if (o->nesterov) for (int64_t i = 0; i < len; i++) d[i] = FMA(T, m, bb[i], d[i]); \
                 else for (int64_t i = 0; i < len; i++) d[i] = bb[i];                       \
             }                                                                              \
-            for (int64_t i = 0; i < len; i++) pb[i] = pb[i] - lr * d[i];                   \
+            for (int64_t i = 0; i < len; i++) pb[i] = FMA(T, neg_lr, d[i], pb[i]);         \
         }                                                                                  \
     }
 DEFINE_SGD_KERNEL(sgd_kernel_f32, float)

@@ -137,16 +137,19 @@ static int check_steps(const char *op, int n, const double *steps) {
     return PA_OK;
 }
 
-/* torch.lerp on the CPU: start + weight * (end - start), rearranged for |weight| >= 0.5
- * so that weight 1 gives `end` exactly. */
+/* torch.lerp on the CPU (ATen's vectorised form): one fused multiply-add from `start`,
+ * or for |weight| >= 0.5 from `end` with weight - 1, so that weight 1 gives `end`.
+ * NOTE: like every update below, rounded where PyTorch's kernels round: add(b, alpha)
+ * and addcmul are fused multiply-adds (FMA), mul_ and addcdiv's product and quotient
+ * are rounded one by one; checked bit for bit against PyTorch in tests/test_optim.py. */
 #define LERP(T, start, end, weight)                                                       \
-    ((weight) < (T)0.5 && (weight) > (T)-0.5 ? (start) + (weight) * ((end) - (start))   \
-                                             : (end) - ((end) - (start)) * ((T)1 - (weight)))
+    ((weight) < (T)0.5 && (weight) > (T)-0.5 ? FMA(T, weight, (end) - (start), start)   \
+                                             : FMA(T, (weight) - (T)1, (end) - (start), end))
 
 /* PyTorch's Adam / AdamW (_single_tensor_adam), per element, in the parameter's
  * precision; the scalars are computed in double as Python does, then rounded to T:
  *   g = grad (negated if maximize); p *= 1 - lr * wd (AdamW) or g += wd * p (Adam)
- *   m = lerp(m, g, 1 - beta1);  v = v * beta2 + (1 - beta2) * g * g
+ *   m = lerp(m, g, 1 - beta1);  v = fma((1 - beta2) * g, g, v * beta2)
  *   v_max = max(v_max, v) (amsgrad);  denom = sqrt(v or v_max) / sqrt(1 - beta2^t) + eps
  *   p = p + (-lr / (1 - beta1^t)) * m / denom */
 typedef struct {
@@ -169,10 +172,10 @@ typedef struct {
             T x = pd[k];                                                                  \
             if (weight_decay != 0) {                                                      \
                 if (decoupled_weight_decay) x = x * decay;                                \
-                else g = g + twd * x;                                                     \
+                else g = FMA(T, twd, x, g);                                               \
             }                                                                             \
             T mk = LERP(T, md[k], g, w1);                                                 \
-            T vk = vd[k] * tb2 + w2 * g * g;                                              \
+            T vk = FMA(T, w2 * g, g, vd[k] * tb2);                                        \
             md[k] = mk;                                                                   \
             vd[k] = vk;                                                                   \
             if (vmaxd) {                                                                  \
@@ -241,14 +244,14 @@ typedef struct {
         const T twd = (T)weight_decay, tm = (T)o->momentum, neg_lr = (T)(-o->lr);         \
         for (int64_t k = 0; k < n; k++) {                                                 \
             T g = maximize ? -gd[k] : gd[k];                                              \
-            if (weight_decay != 0) g = g + twd * pd[k];                                   \
-            T sk = sd[k] * talpha + w * g * g;                                            \
+            if (weight_decay != 0) g = FMA(T, twd, pd[k], g);                             \
+            T sk = FMA(T, w * g, g, sd[k] * talpha);                                            \
             sd[k] = sk;                                                                   \
             T avg;                                                                        \
             if (ad) {                                                                     \
                 T ak = LERP(T, ad[k], g, w);                                              \
                 ad[k] = ak;                                                               \
-                avg = (T)sqrt(sk + (T)-1 * ak * ak);                                      \
+                avg = (T)sqrt(FMA(T, (T)-1 * ak, ak, sk));                                \
             } else {                                                                      \
                 avg = (T)sqrt(sk);                                                        \
             }                                                                             \
@@ -256,7 +259,7 @@ typedef struct {
             if (bd) {                                                                     \
                 T bk = bd[k] * tm + (T)1 * g / avg;                                       \
                 bd[k] = bk;                                                               \
-                pd[k] = pd[k] + neg_lr * bk;                                              \
+                pd[k] = FMA(T, neg_lr, bk, pd[k]);                                        \
             } else {                                                                      \
                 pd[k] = pd[k] + neg_lr * g / avg;                                         \
             }                                                                             \
@@ -314,8 +317,8 @@ typedef struct {
         const T teps = (T)o->eps, twd = (T)weight_decay;                                  \
         for (int64_t k = 0; k < n; k++) {                                                 \
             T g = maximize ? -gd[k] : gd[k];                                              \
-            if (weight_decay != 0) g = g + twd * pd[k];                                   \
-            T sk = sd[k] + (T)1 * g * g;                                                  \
+            if (weight_decay != 0) g = FMA(T, twd, pd[k], g);                             \
+            T sk = FMA(T, (T)1 * g, g, sd[k]);                                                  \
             sd[k] = sk;                                                                   \
             pd[k] = pd[k] + neg_clr * g / ((T)sqrt(sk) + teps);                           \
         }                                                                                 \

@@ -411,3 +411,27 @@ def test_no_graph_without_grad_and_no_leaks():
     del y
     if live is not None:
         assert torch._ffi.lib.pa_live_nodes() == live
+
+
+@pytest.mark.parametrize("xs,ws,groups", [((3, 4, 7, 7), (20, 4, 3, 3), 1),      # K 36 > 20 outputs
+                                          ((2, 8, 6, 6), (36, 4, 3, 3), 2),      # per group 36 > 18
+                                          ((40, 8, 24, 24), (20, 8, 3, 3), 1)])  # two batch chunks
+def test_conv2d_weight_gradient_matches_numpy(xs, ws, groups):
+    # With more column rows than output channels the weight gradient is formed
+    # transposed (col @ dY^T) and transposed back; chunks accumulate into it.
+    x, w = anyv(xs), anyv(ws)
+    y_shape = (xs[0], ws[0], xs[2], xs[3])
+    gy = anyv(y_shape)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    og, cg = ws[0] // groups, ws[1]
+    want = np.zeros(ws)
+    for oc in range(ws[0]):
+        gi = oc // og
+        for i in range(3):
+            for j in range(3):
+                patch = xp[:, gi * cg:(gi + 1) * cg, i:i + xs[2], j:j + xs[3]]
+                want[oc, :, i, j] = np.einsum("nchw,nhw->c", patch, gy[:, oc])
+    for dt, tol in ((torch.float64, 1e-10), (torch.float32, 2e-3)):
+        wt = torch.tensor(w, dtype=dt, requires_grad=True)
+        F.conv2d(torch.tensor(x, dtype=dt), wt, padding=1, groups=groups).backward(torch.tensor(gy, dtype=dt))
+        np.testing.assert_allclose(wt.grad.numpy(), want, rtol=tol, atol=tol)

@@ -209,38 +209,30 @@ struct b_panel {
     int64_t ld;
 };
 
+/* One call of the kernel that fits: b_rows when op(B) is read in place, the strided one
+ * when op(A) is, else the packed one; F is the union member (s, d), T the element type. */
+#define CALL_KERNEL(F, T)                                                                   \
+    do {                                                                                    \
+        T beta = first ? g->beta.F : (T)1;                                                  \
+        if (b.ld)                                                                           \
+            (narrow ? kern->b_rows_narrow.F : kern->b_rows_full.F)(                         \
+                kc, (const T *)a.ptr, (const T *)b.ptr, b.ld, g->alpha.F, beta, (T *)c, ldc); \
+        else if (a.rs == 0)                                                                 \
+            (narrow ? kern->narrow.F : kern->full.F)(kc, (const T *)a.ptr, (const T *)b.ptr, \
+                                                     g->alpha.F, beta, (T *)c, ldc);        \
+        else                                                                                \
+            (narrow ? kern->strided_narrow.F : kern->strided_full.F)(                       \
+                kc, (const T *)a.ptr, a.rs, a.cs, (const T *)b.ptr, g->alpha.F, beta,       \
+                (T *)c, ldc);                                                               \
+    } while (0)
+
 static void call_kernel(const struct gemm *g, int narrow, int64_t kc, struct a_panel a,
                         struct b_panel b, int first, char *c, int64_t ldc) {
     const struct pa_gemm_kernels *kern = g->kern;
-    if (g->es == 4) {
-        float beta = first ? g->beta.s : 1.0f;
-        if (b.ld)
-            (narrow ? kern->b_rows_narrow.s : kern->b_rows_full.s)(
-                kc, (const float *)a.ptr, (const float *)b.ptr, b.ld, g->alpha.s, beta,
-                (float *)c, ldc);
-        else if (a.rs == 0)
-            (narrow ? kern->narrow.s : kern->full.s)(kc, (const float *)a.ptr,
-                                                     (const float *)b.ptr, g->alpha.s, beta,
-                                                     (float *)c, ldc);
-        else
-            (narrow ? kern->strided_narrow.s : kern->strided_full.s)(
-                kc, (const float *)a.ptr, a.rs, a.cs, (const float *)b.ptr, g->alpha.s, beta,
-                (float *)c, ldc);
-    } else {
-        double beta = first ? g->beta.d : 1.0;
-        if (b.ld)
-            (narrow ? kern->b_rows_narrow.d : kern->b_rows_full.d)(
-                kc, (const double *)a.ptr, (const double *)b.ptr, b.ld, g->alpha.d, beta,
-                (double *)c, ldc);
-        else if (a.rs == 0)
-            (narrow ? kern->narrow.d : kern->full.d)(kc, (const double *)a.ptr,
-                                                     (const double *)b.ptr, g->alpha.d, beta,
-                                                     (double *)c, ldc);
-        else
-            (narrow ? kern->strided_narrow.d : kern->strided_full.d)(
-                kc, (const double *)a.ptr, a.rs, a.cs, (const double *)b.ptr, g->alpha.d, beta,
-                (double *)c, ldc);
-    }
+    if (g->es == 4)
+        CALL_KERNEL(s, float);
+    else
+        CALL_KERNEL(d, double);
 }
 
 /* A partial tile (rows x cols of an MR x width tile) goes through a temporary, so the

@@ -42,7 +42,7 @@ PA_CLONES static void exp_shifted_f32(const float *x, int64_t C, int64_t inner, 
  * with C < ROW_BLOCK are transposed into a C x ROW_BLOCK tile so that every step runs
  * across the rows in SIMD.  Each row gets the operations of the one-row path in the same
  * order (C < 16 sums sequentially there too), so the results are bit-identical.
- * Measured: cross-entropy forward + backward on 1024 x 10, 167 -> see RESULTS.md. */
+ * Measured: cross-entropy forward + backward on 1024 x 10, one thread, 167 -> 48 us. */
 enum { ROW_BLOCK = 16 };
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
@@ -214,7 +214,7 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* NOTE: an exp and a log per element cost ~10x a memory-bound pass, so the row ops take
  * a second thread from 4K elements (the elementwise threshold is 64K): measured on
- * 1024 x 10 cross-entropy, see RESULTS.md. */
+ * 1024 x 10 cross-entropy forward + backward, 48 -> 38 us. */
 static int row_threads(int64_t elements) { return pa_kernel_threads_for(elements, 1 << 12); }
 
 /* log_softmax (log = 1) or softmax (log = 0) of a contiguous x into y, ROW_BLOCK rows at

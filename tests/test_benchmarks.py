@@ -1,0 +1,28 @@
+"""The mlp_step benchmark runs end to end (timing cut to one call per contender), and
+its JAX contender is held to the thread count or left out with a reason."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+bench = pytest.importorskip("benchmarks.bench_mlp_step")
+
+
+def test_mlp_step_table(monkeypatch):
+    def once(fns):
+        for fn in fns.values():
+            fn()
+        return {name: 1e-3 for name in fns}
+
+    monkeypatch.setattr(bench, "timeit_interleaved", once)
+    table = bench.main(["--batches", "4", "8"])
+    assert [r[0] for r in table["rows"]] == ["4", "8"]
+    assert table["header"][:4] == ["batch", "ours us", "numpy us", "vs numpy"]
+    assert all(len(r) == len(table["header"]) for r in table["rows"])
+
+
+def test_jax_is_skipped_when_it_cannot_match_the_thread_count(monkeypatch):
+    monkeypatch.setattr(bench.os, "cpu_count", lambda: 4)
+    jax, note = bench.import_jax(2)
+    assert jax is None and note == "JAX skipped: XLA cannot be held to 2 of 4 cores"

@@ -470,8 +470,8 @@ static void thin_rows(const struct gemm *g, const char *b, int64_t ldb, int64_t 
         for (int64_t j = 0; j < n; j++)                                                    \
             for (int64_t p = 0; p < k; p++) dst[p * n + j] = src[p * rs + j * cs];         \
     }
-COPY_STRIDED(copy_strided_32, uint32_t)
-COPY_STRIDED(copy_strided_64, uint64_t)
+COPY_STRIDED(copy_strided_32, float)
+COPY_STRIDED(copy_strided_64, double)
 
 /* A thin product (n <= one vector) through the kernel set's thin kernel; op(B) is
  * read in place when its rows are contiguous, else copied to a k x n buffer first.

@@ -299,9 +299,10 @@ int pa_backward_CONV2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
      * back at the end: the product then reads the columns in place and packs dY
      * (O x nbL) transposed, where dW_g = dY_g @ col_g^T packs all K x nbL columns
      * transposed.  Both products take the blocked GEMM path (more than 16 outputs per
-     * group; fewer would go to the thin kernel), where every element is the same chain
-     * of multiply-adds with the same k blocks, so the bits do not change.  Measured:
-     * 64x16x14x14 -> 32 forward + weight gradient 2.81 -> 2.57 ms. */
+     * group: 16 is the widest thin product of any kernel set, thin_max_n in
+     * kernels/gemm_avx512.c; narrower ones go to the thin kernel), where every element
+     * is the same chain of multiply-adds with the same k blocks, so the bits do not
+     * change.  Measured: 64x16x14x14 -> 32 forward + weight gradient 2.81 -> 2.57 ms. */
     int64_t og_ = g.o / g.groups, K_ = g.c / g.groups * g.kh * g.kw;
     int transposed = K_ > og_ && og_ > 16;
     pa_tensor *dwt = NULL;

@@ -123,3 +123,23 @@ def test_max_min_argmax():
     assert v.tolist() == [5.0, 7.0] and i.tolist() == [1, 0]
     assert t.argmax().item() == 3 and t.argmin(dim=0).tolist() == [0, 1, 0]
     assert t.max().item() == 7.0 and t.min(0).values.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_inplace_ops_cast_the_promoted_result_as_pytorch():
+    # float32 op= float64 is computed in float64 and rounded once into the float32 tensor
+    # (PyTorch's rule: any cast but float -> integral/bool and non-bool -> bool).
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal(257).astype(np.float32)
+    b = rng.standard_normal(257)
+    for op, ref in (("add_", np.add), ("sub_", np.subtract), ("mul_", np.multiply), ("div_", np.divide)):
+        x = torch.from_numpy(a.copy())
+        getattr(x, op)(torch.from_numpy(b))
+        assert x.dtype == torch.float32
+        np.testing.assert_array_equal(x.numpy(), ref(a.astype(np.float64), b).astype(np.float32))
+    f = torch.ones(3)
+    f += torch.tensor([True, False, True])
+    assert f.tolist() == [2.0, 1.0, 2.0]
+    with pytest.raises(TypeError, match="add_: result type float32 can't be cast to the desired output type bool"):
+        torch.ones(3, dtype=torch.bool).add_(torch.ones(3))
+    with pytest.raises(TypeError, match="mul_: result type float64 can't be cast to the desired output type int64"):
+        torch.tensor([1, 2]).mul_(torch.tensor([0.5, 0.5], dtype=torch.float64))

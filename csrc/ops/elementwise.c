@@ -304,13 +304,22 @@ static int check_inplace(const char *op, pa_tensor *a) {
     return PA_OK;
 }
 
+/* PyTorch's canCast: no floating result into an integral or bool tensor, no non-bool
+ * result into a bool one; any other cast (float64 into float32 included) is allowed. */
+static bool can_cast(int from, int to) {
+    if (pa_is_float(from) && !pa_is_float(to)) return false;
+    return to != PA_BOOL || from == PA_BOOL;
+}
+
+/* a op= b: computed in the promoted dtype, as the out-of-place op would be, then cast
+ * into a (PyTorch: float32 += float64 adds in float64 and rounds once to float32). */
 int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
     PA_REQUIRE("binary_", a && b, "NULL tensor");
     if (op < 0 || op >= PA_BIN_COUNT) return pa_error(PA_ERR_VALUE, "binary_: unknown op %d", op);
     TRY(check_inplace(binary_names[op], a));
     int dt = compute_dtype(op, promote(a, b));
     int out_dt = is_comparison(op) ? PA_BOOL : dt;
-    if (out_dt != a->dtype && !(pa_is_float(a->dtype) && !pa_is_float(out_dt)))
+    if (!can_cast(out_dt, a->dtype))
         return pa_error(PA_ERR_TYPE, "%s_: result type %s can't be cast to the desired output "
                         "type %s", binary_names[op], pa_dtype_name(out_dt), pa_dtype_name(a->dtype));
     int ndim;
@@ -324,7 +333,7 @@ int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
     }
     pa_tensor *r;
     /* Computed out of place: b may overlap a (x.add_(x.t())). */
-    TRY(binary_raw(op, a, b, a->dtype == out_dt ? dt : a->dtype, &r));
+    TRY(binary_raw(op, a, b, dt, &r));
     pa_copy_strided(a, r);
     pa_tensor_release(r);
     pa_bump_version(a);

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .._creation import zeros_like
-from .._ffi import ffi, lib, raise_error
-from .optimizer import Optimizer, ParamsT, _T, check_non_negative, required
+from .._ffi import check, ffi, lib
+from .optimizer import Optimizer, ParamsT, _T, check_non_negative, handles, params_with_grad, required
 
 __all__ = ["SGD"]
 
@@ -27,29 +27,26 @@ class SGD(Optimizer):
     def step(self, closure: Callable[[], _T] | None = None) -> _T | None:
         loss = closure() if closure is not None else None
         for group in self.param_groups:
-            params = [p for p in group["params"] if p._h.grad != ffi.NULL]
+            params = params_with_grad(group)
             if not params:
                 continue
-            momentum = group["momentum"]
-            if momentum == 0:
+            if group["momentum"] == 0:
                 self._update(group, params, ffi.NULL, first_step=False)
                 continue
             # Parameters without a buffer yet take the gradient as their buffer (first step).
             new = [p for p in params if "momentum_buffer" not in self.state.get(p, {})]
             old = [p for p in params if "momentum_buffer" in self.state.get(p, {})]
             for p in new:
-                self.state.setdefault(p, {})["momentum_buffer"] = zeros_like(p.detach())
+                self.state.setdefault(p, {})["momentum_buffer"] = zeros_like(p.detach())  # no "step", as PyTorch
             for subset, first in ((old, False), (new, True)):
                 if subset:
-                    bufs = ffi.new("pa_tensor *[]", [self.state[p]["momentum_buffer"]._h for p in subset])
+                    bufs = handles([self.state[p]["momentum_buffer"] for p in subset])
                     self._update(group, subset, bufs, first)
         return loss
 
     @staticmethod
     def _update(group: dict[str, Any], params: list[Any], bufs: Any, first_step: bool) -> None:
-        hs = ffi.new("pa_tensor *[]", [p._h for p in params])
-        status = lib.pa_sgd_step(len(params), hs, bufs, float(group["lr"]), float(group["momentum"]),
-                                 float(group["dampening"]), float(group["weight_decay"]),
-                                 bool(group["nesterov"]), bool(group["maximize"]), first_step)
-        if status:
-            raise_error(status)
+        check(lib.pa_sgd_step(len(params), handles(params), bufs, float(group["lr"]),
+                              float(group["momentum"]), float(group["dampening"]),
+                              float(group["weight_decay"]), bool(group["nesterov"]),
+                              bool(group["maximize"]), first_step))

@@ -47,6 +47,12 @@ enum { ROW_BLOCK = 16 };
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
 
+/* Lane by lane v > m ? v : m (gcc does not vectorise that select written on arrays). */
+static inline v16f lanes_max(v16f v, v16f m) {
+    v16i gt = v > m;
+    return (v16f)((gt & (v16i)v) | (~gt & (v16i)m));
+}
+
 static int row_tile(size_t es, int64_t C, int64_t inner, int64_t rows) {
     return es == 4 && inner == 1 && C < ROW_BLOCK && rows == ROW_BLOCK;
 }
@@ -67,14 +73,12 @@ PA_CLONES static int tile_max_logsum_f32(const float *x, int64_t C, double *st) 
     _Alignas(64) float t[ROW_BLOCK][ROW_BLOCK], m[ROW_BLOCK], z[ROW_BLOCK];
     double s[ROW_BLOCK] = {0};
     TILE_IN(t, x, C);
-    /* gcc does not vectorise a select across the rows: vector extensions do it */
     v16f mv, zv = {0};
     for (int j = 0; j < ROW_BLOCK; j++) mv[j] = -INFINITY;
     for (int64_t c = 0; c < C; c++) {
         v16f v;
         memcpy(&v, t[c], sizeof v);
-        v16i gt = v > mv;
-        mv = (v16f)((gt & (v16i)v) | (~gt & (v16i)mv));
+        mv = lanes_max(v, mv);
         zv += v - v;
     }
     memcpy(m, &mv, sizeof m);
@@ -137,8 +141,7 @@ PA_CLONES static int row_max_f32(const float *x, int64_t C, float *mx) {
     for (; c + 16 <= C; c += 16) {
         v16f v;
         memcpy(&v, x + c, sizeof v);
-        v16i gt = v > m;
-        m = (v16f)((gt & (v16i)v) | (~gt & (v16i)m));
+        m = lanes_max(v, m);
         z += v - v;
     }
     float best = m[0], zs = z[0] + (m[0] - m[0]);
@@ -383,7 +386,7 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight, in
         PA_DISPATCH_FLOAT(logits->dtype, T, {
             const T *xs = (const T *)x->data, *ws = w ? (const T *)w->data : NULL;
             double *ls = (double *)lse->data;
-            T *lo_ = (T *)loss->data;
+            T *lv = (T *)loss->data;
             for (int64_t c = 0; c < C; c++) csum += ws ? (double)ws[c] : 1.0;
 _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
             for (int64_t blk = 0; blk < blocks; blk++) {
@@ -395,7 +398,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                     double logsum = ls[2 * r + 1];
                     int64_t tr = tv[r];
                     if (tr == ignore_index) {
-                        lo_[r] = 0;
+                        lv[r] = 0;
                         continue;
                     }
                     double wt = ws ? (double)ws[tr] : 1.0;
@@ -406,12 +409,12 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                             smooth -= (ws ? (double)ws[c] : 1.0) * ((double)(xr[c * inner] - mx) - logsum);
                         v += smooth * eps / (double)C;
                     }
-                    lo_[r] = (T)v;
+                    lv[r] = (T)v;
                 }
             }
             /* Sequential, fixed-order sums: the same for any thread count. */
             for (int64_t r = 0; r < rows; r++) {
-                total += (double)lo_[r];
+                total += (double)lv[r];
                 if (tv[r] != ignore_index) wsum += ws ? (double)ws[tv[r]] : 1.0;
             }
         });

@@ -47,11 +47,13 @@ enum { ROW_BLOCK = 16 };
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
 
-/* Lane by lane v > m ? v : m (gcc does not vectorise that select written on arrays). */
-static inline v16f lanes_max(v16f v, v16f m) {
-    v16i gt = v > m;
-    return (v16f)((gt & (v16i)v) | (~gt & (v16i)m));
-}
+/* Lane by lane v > m ? v : m (gcc does not vectorise that select written on arrays).  A
+ * macro: a function returning a 64-byte vector would have a per-ISA ABI. */
+#define LANES_MAX(v, m)                                                                    \
+    ({                                                                                     \
+        v16i gt_ = (v) > (m);                                                              \
+        (v16f)((gt_ & (v16i)(v)) | (~gt_ & (v16i)(m)));                                    \
+    })
 
 static int row_tile(size_t es, int64_t C, int64_t inner, int64_t rows) {
     return es == 4 && inner == 1 && C < ROW_BLOCK && rows == ROW_BLOCK;
@@ -78,7 +80,7 @@ PA_CLONES static int tile_max_logsum_f32(const float *x, int64_t C, double *st) 
     for (int64_t c = 0; c < C; c++) {
         v16f v;
         memcpy(&v, t[c], sizeof v);
-        mv = lanes_max(v, mv);
+        mv = LANES_MAX(v, mv);
         zv += v - v;
     }
     memcpy(m, &mv, sizeof m);
@@ -141,7 +143,7 @@ PA_CLONES static int row_max_f32(const float *x, int64_t C, float *mx) {
     for (; c + 16 <= C; c += 16) {
         v16f v;
         memcpy(&v, x + c, sizeof v);
-        m = lanes_max(v, m);
+        m = LANES_MAX(v, m);
         z += v - v;
     }
     float best = m[0], zs = z[0] + (m[0] - m[0]);

@@ -295,3 +295,123 @@ def test_sgd_is_bit_identical_to_pytorch(pt, kwargs, dtype):
             opt.step()
         results.append(p.detach().numpy().copy())
     np.testing.assert_array_equal(results[0], results[1])
+
+
+# ---- SGD on subnormal momentum buffers --------------------------------------------------
+# Momentum buffers of weights whose gradient is exactly zero (dead ReLU units) sink into
+# the subnormals and stay there; the AVX-512 kernel computes such vectors in double to
+# avoid the CPU's microcode assists.  The bits must still be those of float32 FMAs, so
+# the reference below is exact rational arithmetic rounded once to float32.
+
+def _round_f32(q):
+    """The float32 nearest to the nonzero Fraction q (ties to even), inf past the range."""
+    from fractions import Fraction
+    a = abs(q)
+    e = a.numerator.bit_length() - a.denominator.bit_length()
+    if Fraction(2) ** e > a:
+        e -= 1
+    quantum = Fraction(2) ** (max(e, -126) - 23)
+    v = round(a / quantum) * quantum  # round() of a Fraction rounds half to even
+    v = float(v) if v < Fraction(2) ** 128 else math.inf
+    return np.float32(v if q > 0 else -v)
+
+
+def _fma32(a, b, c):
+    from fractions import Fraction
+    prod = Fraction(float(a)) * Fraction(float(b))
+    exact = prod + Fraction(float(c))
+    if exact != 0:
+        return _round_f32(exact)
+    both_neg_zero = prod == 0 and c == 0 and np.signbit(a) != np.signbit(b) and np.signbit(c)
+    return np.float32(-0.0 if both_neg_zero else 0.0)
+
+
+def _mul32(a, b):
+    return _fma32(a, b, np.float32(-0.0))  # x + (-0) is x, signed zeros included
+
+
+def _sgd_reference(p, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                   nesterov=False, maximize=False):
+    """PyTorch's _single_tensor_sgd on float32, element by element, every rounding exact."""
+    f = np.float32
+    neg_lr, wd, m, keep = f(-lr), f(weight_decay), f(momentum), f(1 - dampening)
+    p, buf = [f(v) for v in p], None
+    for step, grad in enumerate(grads):
+        new_buf = []
+        for i, g in enumerate(grad):
+            d = -f(g) if maximize else f(g)
+            if weight_decay:
+                d = _fma32(wd, p[i], d)
+            if momentum:
+                b = d if step == 0 else _fma32(keep, d, _mul32(m, buf[i]))
+                new_buf.append(b)
+                d = _fma32(m, b, d) if nesterov else b
+            p[i] = _fma32(neg_lr, d, p[i])
+        buf = new_buf
+    return np.array(p, np.float32), np.array(buf, np.float32)
+
+
+SUBNORMAL_SGD = [dict(lr=0.01, momentum=0.9), dict(lr=0.01, momentum=0.9, weight_decay=1e-2),
+                 dict(lr=0.01, momentum=0.9, nesterov=True),
+                 dict(lr=0.01, momentum=0.9, dampening=0.1, maximize=True)]
+
+
+def _subnormal_grads(n=1000, dead=600, steps=4, seed=0):
+    """Step 1 fills the first `dead` buffers with subnormals; later steps give them zero
+    gradients (and a few subnormal ones) while the rest train normally."""
+    rng = np.random.default_rng(seed)
+    tiny = np.float32(2.0 ** -149)
+    grads = []
+    for step in range(steps):
+        g = rng.standard_normal(n).astype(np.float32)
+        if step == 0:
+            k = rng.integers(1, 2 ** 23, dead)
+            g[:dead] = (k * rng.choice([-1, 1], dead)).astype(np.float32) * tiny
+        else:
+            g[:dead] = 0
+            g[:dead:37] = rng.integers(1, 2 ** 23, len(g[:dead:37])).astype(np.float32) * tiny
+        grads.append(g)
+    return rng.standard_normal(n).astype(np.float32), grads
+
+
+def _run_sgd(lib, p0, grads, kwargs):
+    p = lib.nn.Parameter(lib.from_numpy(p0.copy()))
+    opt = lib.optim.SGD([p], **kwargs)
+    for g in grads:
+        p.grad = lib.from_numpy(g.copy())
+        opt.step()
+    return p.detach().numpy().copy(), opt.state[p]["momentum_buffer"].numpy().copy()
+
+
+@pytest.mark.parametrize("kwargs", SUBNORMAL_SGD)
+def test_sgd_on_subnormal_buffers_rounds_exactly(kwargs):
+    p0, grads = _subnormal_grads()
+    p, buf = _run_sgd(torch, p0, grads, kwargs)
+    ref_p, ref_buf = _sgd_reference(p0, grads, **kwargs)
+    if not kwargs.get("weight_decay"):  # (weight decay keeps the buffers normal after step 2)
+        assert np.count_nonzero((buf != 0) & (np.abs(buf) < 2.0 ** -126)) > 500
+    np.testing.assert_array_equal(buf.view(np.uint32), ref_buf.view(np.uint32))
+    np.testing.assert_array_equal(p.view(np.uint32), ref_p.view(np.uint32))
+
+
+def test_sgd_subnormal_update_halfway_in_double_is_rounded_as_in_float():
+    # p - lr * buf is 2^-171 above the midpoint between p and the float below it, so the
+    # FMA keeps p; computed in double it rounds onto the midpoint, where rounding to float
+    # would pick the even neighbour below.  The kernel must see the tie and use float.
+    lr = 2 + 2.0 ** -22                                   # a float32: lr * buf is exact
+    buf = np.float32((2 ** 23 - 1) * 2.0 ** -149)         # the largest subnormal
+    p0 = np.full(16, 1.5 * 2.0 ** -101 + 2.0 ** -124, np.float32)  # odd last bit
+    grads = [np.full(16, buf, np.float32), np.zeros(16, np.float32)]
+    p, b = _run_sgd(torch, p0, grads, dict(lr=lr, momentum=1.0))
+    assert b[0] == buf
+    ref_p, _ = _sgd_reference(p0, grads, lr=lr, momentum=1.0)
+    np.testing.assert_array_equal(ref_p, p0)
+    np.testing.assert_array_equal(p, p0)
+
+
+@pytest.mark.parametrize("kwargs", SUBNORMAL_SGD)
+def test_sgd_on_subnormal_buffers_is_bit_identical_to_pytorch(pt, kwargs):
+    p0, grads = _subnormal_grads(n=4099, dead=2500, steps=6)
+    ours, ref = _run_sgd(torch, p0, grads, kwargs), _run_sgd(pt, p0, grads, kwargs)
+    for a, b in zip(ours, ref):
+        np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))

@@ -1,6 +1,7 @@
 /* Fused optimizer updates: one C call updates every parameter. */
 #include <math.h>
 
+#include "../kernels/cpu.h"
 #include "../kernels/parallel.h"
 #include "loops.h"
 
@@ -63,8 +64,147 @@ typedef struct {
             for (int64_t i = 0; i < len; i++) pb[i] = FMA(T, neg_lr, d[i], pb[i]);         \
         }                                                                                  \
     }
-DEFINE_SGD_KERNEL(sgd_kernel_f32, float)
+DEFINE_SGD_KERNEL(sgd_kernel_f32_plain, float)
 DEFINE_SGD_KERNEL(sgd_kernel_f64, double)
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/* The float32 update on AVX-512, one pass per vector, with the bits of
+ * sgd_kernel_f32_plain and without the microcode assists of subnormal operands.
+ * NOTE: a float multiply or FMA with a subnormal operand (below 2^-126) is finished in
+ * microcode, ~140 cycles per vector on the Sapphire Rapids core measured; additions and
+ * float <-> double conversions are not.  Momentum buffers of weights whose gradient is
+ * exactly zero (dead ReLU units) decay into the subnormals and stay at the smallest
+ * ones (0.9 * k * 2^-149 rounds back to k * 2^-149 for k <= 4).  Measured on the
+ * article's MLP after 1,000 steps on one batch (9,408 such buffers of 101,770): the
+ * update took 53 us against 17 us on fresh values, 23 us this way (2 threads).  A
+ * vector whose momentum buffer has a subnormal lane is computed
+ * in double instead, each step rounded to float as the float kernel rounds: a product
+ * of two floats is exact in double (24 + 24 bits), so an FMA in double rounds once, and
+ * rounding that to float agrees with the float FMA unless the double result lies
+ * exactly halfway between two floats; then the vector is recomputed in float. */
+#define AVX512 __attribute__((target("avx512f")))
+
+typedef struct {
+    __m512 neg_lr, wd, m, keep;
+    __m512d neg_lr_d, wd_d, m_d, keep_d;
+} sgd_f32_consts;
+
+/* x rounded to float (and widened back): exact when x is a float product of floats (no
+ * rounding in double) or a float sum of floats (rounding twice, to 53 then 24 bits, is
+ * rounding once: 53 >= 2 * 24 + 2). */
+AVX512 static inline __m512d to_float(__m512d x) { return _mm512_cvtps_pd(_mm512_cvtpd_ps(x)); }
+
+/* x, a double FMA of floats, rounded to float; *tie is set when a lane lies halfway
+ * between two floats, the one case where the double rounding may differ from the float
+ * FMA's single rounding. */
+AVX512 static inline __m512d fma_to_float(__m512d x, int *tie) {
+    __m512d down = _mm512_cvtps_pd(_mm512_cvt_roundpd_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
+    __m512d up = _mm512_cvtps_pd(_mm512_cvt_roundpd_ps(x, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC));
+    *tie |= _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(down, up, _CMP_NEQ_OQ),
+                                    _mm512_sub_pd(x, down), _mm512_sub_pd(up, x), _CMP_EQ_OQ) != 0;
+    return to_float(x);
+}
+
+AVX512 static inline __m512d neg_pd(__m512d x) {
+    return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x), _mm512_set1_epi64(INT64_MIN)));
+}
+
+/* Eight lanes of the update in double; g, p, b are widened floats, updated in place. */
+AVX512 static inline void sgd_lanes_double(const sgd_options *o, const sgd_f32_consts *k,
+                                           __m512d *g, __m512d *p, __m512d *b, int *tie) {
+    __m512d d = o->maximize ? neg_pd(*g) : *g;
+    if (o->weight_decay != 0) d = fma_to_float(_mm512_fmadd_pd(k->wd_d, *p, d), tie);
+    if (b) {
+        if (o->first_step) {
+            *b = d;
+        } else {
+            __m512d prod = to_float(_mm512_mul_pd(k->m_d, *b));
+            *b = o->dampening == 0 ? to_float(_mm512_add_pd(d, prod))
+                                   : fma_to_float(_mm512_fmadd_pd(k->keep_d, d, prod), tie);
+        }
+        d = o->nesterov ? fma_to_float(_mm512_fmadd_pd(k->m_d, *b, d), tie) : *b;
+    }
+    *p = fma_to_float(_mm512_fmadd_pd(k->neg_lr_d, d, *p), tie);
+}
+
+/* The same sixteen lanes in float. */
+AVX512 static inline void sgd_lanes_float(const sgd_options *o, const sgd_f32_consts *k,
+                                          __m512 g, __m512 *p, __m512 *b) {
+    __m512 d = o->maximize ? _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(g),
+                                                                  _mm512_set1_epi32(INT32_MIN)))
+                           : g;
+    if (o->weight_decay != 0) d = _mm512_fmadd_ps(k->wd, *p, d);
+    if (b) {
+        *b = o->first_step ? d : _mm512_fmadd_ps(k->keep, d, _mm512_mul_ps(k->m, *b));
+        d = o->nesterov ? _mm512_fmadd_ps(k->m, *b, d) : *b;
+    }
+    *p = _mm512_fmadd_ps(k->neg_lr, d, *p);
+}
+
+/* Lanes holding a subnormal: 0 < |bits| <= 0x007fffff, as one unsigned comparison. */
+AVX512 static __mmask16 subnormal_lanes(__m512 v) {
+    __m512i mag = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff));
+    return _mm512_cmplt_epu32_mask(_mm512_sub_epi32(mag, _mm512_set1_epi32(1)),
+                                   _mm512_set1_epi32(0x007fffff));
+}
+
+AVX512 static __m256 low_half(__m512 v) { return _mm512_castps512_ps256(v); }
+AVX512 static __m256 high_half(__m512 v) {
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+AVX512 static __m512 join_halves(__m256 lo, __m256 hi) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)),
+                                               _mm256_castps_pd(hi), 1));
+}
+
+AVX512 static void sgd_kernel_f32_avx512(int64_t n, float *restrict p, const float *restrict grad,
+                                         float *restrict buf, const sgd_options *opts) {
+    const sgd_options options = *opts, *o = &options;  /* a local copy stays in registers */
+    const float neg_lr = (float)-o->lr, wd = (float)o->weight_decay, m = (float)o->momentum;
+    const float keep = (float)(1 - o->dampening);
+    const sgd_f32_consts k = {_mm512_set1_ps(neg_lr), _mm512_set1_ps(wd), _mm512_set1_ps(m),
+                              _mm512_set1_ps(keep), _mm512_set1_pd(neg_lr), _mm512_set1_pd(wd),
+                              _mm512_set1_pd(m), _mm512_set1_pd(keep)};
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 lanes = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 g = _mm512_maskz_loadu_ps(lanes, grad + i), pv = _mm512_maskz_loadu_ps(lanes, p + i);
+        __m512 bv = buf ? _mm512_maskz_loadu_ps(lanes, buf + i) : _mm512_setzero_ps();
+        __m512 p_out = pv, b_out = bv;
+        /* NOTE: only the momentum buffer is checked: it is what sinks into the subnormals
+         * (a subnormal gradient or weight is rare, and computed right, with the assist) */
+        int tie = 0, slow = buf && !o->first_step && subnormal_lanes(bv);
+        if (slow) {
+            __m512d gl = _mm512_cvtps_pd(low_half(g)), gh = _mm512_cvtps_pd(high_half(g));
+            __m512d pl = _mm512_cvtps_pd(low_half(pv)), ph = _mm512_cvtps_pd(high_half(pv));
+            __m512d bl = _mm512_cvtps_pd(low_half(bv)), bh = _mm512_cvtps_pd(high_half(bv));
+            sgd_lanes_double(o, &k, &gl, &pl, buf ? &bl : NULL, &tie);
+            sgd_lanes_double(o, &k, &gh, &ph, buf ? &bh : NULL, &tie);
+            p_out = join_halves(_mm512_cvtpd_ps(pl), _mm512_cvtpd_ps(ph));
+            b_out = join_halves(_mm512_cvtpd_ps(bl), _mm512_cvtpd_ps(bh));
+        }
+        if (!slow || tie) {
+            p_out = pv, b_out = bv;
+            sgd_lanes_float(o, &k, g, &p_out, buf ? &b_out : NULL);
+        }
+        _mm512_mask_storeu_ps(p + i, lanes, p_out);
+        if (buf) _mm512_mask_storeu_ps(buf + i, lanes, b_out);
+    }
+}
+#undef AVX512
+#endif
+
+static void sgd_kernel_f32(int64_t n, float *restrict p, const float *restrict grad,
+                           float *restrict buf, const sgd_options *o) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (pa_cpu_has_avx512()) {
+        sgd_kernel_f32_avx512(n, p, grad, buf, o);
+        return;
+    }
+#endif
+    sgd_kernel_f32_plain(n, p, grad, buf, o);
+}
 
 /* NOTE: an update reads and writes 3-5 arrays per element, so a second thread pays off
  * sooner than for a plain elementwise op: measured on the MLP's 100,352-weight layer,

@@ -12,4 +12,29 @@ int pa_kernel_max_threads(void);
  * threshold, growing with the work, never above pa_kernel_max_threads(). */
 int pa_kernel_threads_for(int64_t work, int64_t work_per_thread);
 
+/* The `for` statement given as the last argument, split statically over NT threads; with
+ * one thread it runs directly.  NOTE: an OpenMP region with an if(0) clause still costs
+ * ~240 ns (measured on the development machine), which a small op would pay every call.
+ * The loop is compiled twice, once in each branch. */
+#define PA_PRAGMA(x) _Pragma(#x)
+#define PA_PARALLEL_FOR(NT, ...)                                                           \
+    do {                                                                                   \
+        if ((NT) > 1) {                                                                    \
+            PA_PRAGMA(omp parallel for num_threads(NT) schedule(static))                   \
+            __VA_ARGS__                                                                    \
+        } else {                                                                           \
+            __VA_ARGS__                                                                    \
+        }                                                                                  \
+    } while (0)
+/* The same for two perfectly nested loops (collapse(2)). */
+#define PA_PARALLEL_FOR2(NT, ...)                                                          \
+    do {                                                                                   \
+        if ((NT) > 1) {                                                                    \
+            PA_PRAGMA(omp parallel for num_threads(NT) schedule(static) collapse(2))       \
+            __VA_ARGS__                                                                    \
+        } else {                                                                           \
+            __VA_ARGS__                                                                    \
+        }                                                                                  \
+    } while (0)
+
 #endif

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "../kernels/gemm.h"
+#include "../kernels/parallel.h"
 #include "layer_util.h"
 
 /* NOTE: 1M elements (4 MB in float32) of columns per chunk keeps the GEMM large while
@@ -106,8 +107,7 @@ static void im2col(const conv_geom *g, const pa_tensor *x, int64_t n0, int64_t n
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *cs = (T *)col;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
-        for (int64_t r = 0; r < rows; r++)
+        PA_PARALLEL_FOR2(nt, for (int64_t r = 0; r < rows; r++)
             for (int64_t s = 0; s < nb; s++) {
                 int64_t c = r / (g->kh * g->kw), i = r / g->kw % g->kh, j = r % g->kw;
                 const T *plane = xs + ((n0 + s) * g->c + c) * g->h * g->w;
@@ -129,7 +129,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(
                         for (int64_t ox = ox0; ox < ox1; ox++) d[ox] = src[ox * g->sw];
                     for (int64_t ox = ox1; ox < g->ow; ox++) d[ox] = 0;
                 }
-            }
+            });
     });
 }
 
@@ -141,8 +141,7 @@ static void col2im(const conv_geom *g, const char *col, int64_t n0, int64_t nb, 
     PA_DISPATCH_FLOAT(dx->dtype, T, {
         const T *cs = (const T *)col;
         T *xs = (T *)dx->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
-        for (int64_t s = 0; s < nb; s++)
+        PA_PARALLEL_FOR2(nt, for (int64_t s = 0; s < nb; s++)
             for (int64_t c = 0; c < g->c; c++) {
                 T *plane = xs + ((n0 + s) * g->c + c) * g->h * g->w;
                 for (int64_t p = 0; p < g->h * g->w; p++) plane[p] = 0;
@@ -158,7 +157,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(
                         for (int64_t ox = ox0; ox < ox1; ox++) d[ox * g->sw] += sr[ox];
                     }
                 }
-            }
+            });
     });
 }
 
@@ -167,14 +166,13 @@ static void shuffle_chunk(const conv_geom *g, char *y, char *buf, int64_t n0, in
                           int to_buf, size_t isz) {
     int64_t L = g->oh * g->ow;
     int nt = pa_threads_for_elements(g->o * nb * L);
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
-    for (int64_t o = 0; o < g->o; o++)
+    PA_PARALLEL_FOR2(nt, for (int64_t o = 0; o < g->o; o++)
         for (int64_t s = 0; s < nb; s++) {
             char *yp = y + (((n0 + s) * g->o + o) * L) * (int64_t)isz;
             char *bp = buf + (o * nb * L + s * L) * (int64_t)isz;
             if (to_buf) memcpy(bp, yp, (size_t)L * isz);
             else memcpy(yp, bp, (size_t)L * isz);
-        }
+        });
 }
 
 static int64_t chunk_size(const conv_geom *g) {
@@ -212,9 +210,8 @@ static void conv_forward(const conv_geom *g, const pa_tensor *x, const pa_tensor
             PA_DISPATCH_FLOAT(x->dtype, T, {
                 T *bs = (T *)buf->data;
                 const T *bias = (const T *)b->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-                for (int64_t o = 0; o < g->o; o++)
-                    for (int64_t k = 0; k < ld; k++) bs[o * ld + k] += bias[o];
+                PA_PARALLEL_FOR(nt, for (int64_t o = 0; o < g->o; o++)
+                    for (int64_t k = 0; k < ld; k++) bs[o * ld + k] += bias[o];);
             });
         }
         shuffle_chunk(g, y->data, buf->data, n0, cur, 0, isz);
@@ -264,13 +261,12 @@ static pa_tensor *bias_grad(const conv_geom *g, const pa_tensor *gy) {
     PA_DISPATCH_FLOAT(gy->dtype, T, {
         const T *gs = (const T *)gy->data;
         T *out = (T *)db->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t o = 0; o < g->o; o++) {
+        PA_PARALLEL_FOR(nt, for (int64_t o = 0; o < g->o; o++) {
             double s = 0;
             for (int64_t n = 0; n < g->n; n++)
                 for (int64_t k = 0; k < L; k++) s += (double)gs[(n * g->o + o) * L + k];
             out[o] = (T)s;
-        }
+        });
     });
     return db;
 }

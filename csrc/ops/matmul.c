@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "../kernels/gemm.h"
+#include "../kernels/parallel.h"
 #include "loops.h"
 
 #define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
@@ -313,8 +314,7 @@ int pa_linear(pa_tensor *x, pa_tensor *w, pa_tensor *b, pa_tensor **out) {
             if (!bc) rc = PA_ERR_MEMORY;
             size_t row = (size_t)nout * pa_dtype_size(x->dtype);
             int nt = bc ? pa_threads_for_elements(m * nout) : 1;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-            for (int64_t i = 0; i < (bc ? m : 0); i++) memcpy(y2->data + (size_t)i * row, bc->data, row);
+            PA_PARALLEL_FOR(nt, for (int64_t i = 0; i < (bc ? m : 0); i++) memcpy(y2->data + (size_t)i * row, bc->data, row););
             pa_tensor_release(bc);
         }
         if (!rc) gemm(x->dtype, &ox, &ow, m, nout, in, b ? 1.0 : 0.0, y2->data, nout > 0 ? nout : 1);

@@ -232,8 +232,7 @@ static void softmax_forward(const pa_tensor *x, pa_tensor *y, int64_t d, int tak
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *ys = (T *)y->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t blk = 0; blk < blocks; blk++) {
+        PA_PARALLEL_FOR(nt, for (int64_t blk = 0; blk < blocks; blk++) {
             int64_t lo = blk * ROW_BLOCK, hi = min64(lo + ROW_BLOCK, rows);
             double st[2 * ROW_BLOCK];
             ROWS_MAX_LOGSUM(T, xs, C, inner, lo, hi, st);
@@ -256,7 +255,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                         yr[c * inner] = take_log ? v : (T)exp(v);
                     }
             }
-        }
+        });
     });
 }
 
@@ -300,8 +299,7 @@ static int softmax_backward(pa_node *node, pa_tensor *grad, pa_tensor **grads, i
     PA_DISPATCH_FLOAT(y->dtype, T, {
         const T *ys = (const T *)y->data, *gs = (const T *)g->data;
         T *out = (T *)gx->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
-        for (int64_t o = 0; o < outer; o++)
+        PA_PARALLEL_FOR2(nt, for (int64_t o = 0; o < outer; o++)
             for (int64_t i = 0; i < inner; i++) {
                 int64_t base = o * C * inner + i;
                 double s = 0;
@@ -312,7 +310,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(
                     int64_t k = base + c * inner;
                     out[k] = take_log ? (T)(gs[k] - exp((double)ys[k]) * s) : (T)(ys[k] * (gs[k] - s));
                 }
-            }
+            });
     });
     pa_tensor_release(g);
     grads[0] = gx;
@@ -390,8 +388,7 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight, in
             double *ls = (double *)lse->data;
             T *lv = (T *)loss->data;
             for (int64_t c = 0; c < C; c++) csum += ws ? (double)ws[c] : 1.0;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-            for (int64_t blk = 0; blk < blocks; blk++) {
+            PA_PARALLEL_FOR(nt, for (int64_t blk = 0; blk < blocks; blk++) {
                 int64_t lo = blk * ROW_BLOCK, hi = min64(lo + ROW_BLOCK, rows);
                 ROWS_MAX_LOGSUM(T, xs, C, inner, lo, hi, ls + 2 * lo);
                 for (int64_t r = lo; r < hi; r++) {
@@ -413,7 +410,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                     }
                     lv[r] = (T)v;
                 }
-            }
+            });
             /* Sequential, fixed-order sums: the same for any thread count. */
             for (int64_t r = 0; r < rows; r++) {
                 total += (double)lv[r];
@@ -475,8 +472,7 @@ int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads)
         const double *ls = (const double *)lse->data;
         const T *ws = w ? (const T *)w->data : NULL;
         T *out = (T *)gx->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t blk = 0; blk < blocks; blk++) {
+        PA_PARALLEL_FOR(nt, for (int64_t blk = 0; blk < blocks; blk++) {
             int64_t lo = blk * ROW_BLOCK, hi = min64(lo + ROW_BLOCK, rows);
             double wt[ROW_BLOCK], smooth[ROW_BLOCK];
             for (int64_t r = lo; r < hi; r++) {
@@ -508,7 +504,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
             for (int64_t r = lo; r < hi; r++)  /* ignored rows: exactly zero */
                 if (tv[r] == ignore_index)
                     for (int64_t c = 0; c < C; c++) out[r / inner * C * inner + r % inner + c * inner] = 0;
-        }
+        });
     });
     pa_tensor_release(g);
     grads[0] = gx;

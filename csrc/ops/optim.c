@@ -215,11 +215,10 @@ static int optimizer_threads(int64_t numel) { return pa_kernel_threads_for(numel
 #define PARALLEL_CHUNKS(n, nt, BODY)                                                       \
     do {                                                                                   \
         int64_t chunk_ = ((n) + (nt) - 1) / (nt);                                          \
-        _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")          \
-        for (int t_ = 0; t_ < (nt); t_++) {                                                \
+        PA_PARALLEL_FOR(nt, for (int t_ = 0; t_ < (nt); t_++) {                            \
             int64_t lo = t_ * chunk_, hi = lo + chunk_ < (n) ? lo + chunk_ : (n);          \
             if (lo < hi) { BODY; }                                                         \
-        }                                                                                  \
+        });                                                                                \
     } while (0)
 
 int pa_sgd_step(int n, pa_tensor **params, pa_tensor **momentum_buffers, double lr,

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../kernels/parallel.h"
 #include "layer_util.h"
 
 typedef struct {
@@ -107,8 +108,7 @@ static void max_pool_forward(const pool_geom *g, const pa_tensor *x, pa_tensor *
         const T *xs = (const T *)x->data;
         T *ys = (T *)y->data;
         int64_t *is = (int64_t *)idx->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t p = 0; p < g->planes; p++) {
+        PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < g->planes; p++) {
             const T *in = xs + p * g->h * g->w;
             for (int64_t oy = 0; oy < g->oh; oy++)
                 for (int64_t ox = 0; ox < g->ow; ox++) {
@@ -132,7 +132,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                     ys[k] = mx;
                     is[k] = best;
                 }
-        }
+        });
     });
 }
 
@@ -178,12 +178,11 @@ int pa_backward_MAX_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     PA_DISPATCH_FLOAT(m->dtype, T, {
         const T *gs = (const T *)gy->data;
         T *xs = (T *)gx->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t p = 0; p < g.planes; p++) {
+        PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < g.planes; p++) {
             T *plane = xs + p * g.h * g.w;
             for (int64_t k = 0; k < g.h * g.w; k++) plane[k] = 0;
             for (int64_t k = p * g.oh * g.ow; k < (p + 1) * g.oh * g.ow; k++) plane[is[k]] += gs[k];
-        }
+        });
     });
     pa_tensor_release(gy);
     grads[0] = gx;
@@ -229,8 +228,7 @@ int pa_avg_pool2d(pa_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t 
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *ys = (T *)y->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t p = 0; p < g.planes; p++)
+        PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < g.planes; p++)
             for (int64_t oy = 0; oy < g.oh; oy++)
                 for (int64_t ox = 0; ox < g.ow; ox++) {
                     avg_window a = avg_window_at(&g, oy, ox, count_include_pad, divisor_override);
@@ -238,7 +236,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                     for (int64_t iy = a.y0; iy < a.y1; iy++)
                         for (int64_t ix = a.x0; ix < a.x1; ix++) s += xs[(p * g.h + iy) * g.w + ix];
                     ys[(p * g.oh + oy) * g.ow + ox] = a.y0 < a.y1 && a.x0 < a.x1 ? (T)(s / (T)a.divisor) : 0;
-                }
+                });
     });
     pa_tensor_release(x);
     *out = y;
@@ -263,8 +261,7 @@ int pa_backward_AVG_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     PA_DISPATCH_FLOAT(m->dtype, T, {
         const T *gs = (const T *)gy->data;
         T *xs = (T *)gx->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t p = 0; p < g.planes; p++) {
+        PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < g.planes; p++) {
             T *plane = xs + p * g.h * g.w;
             for (int64_t k = 0; k < g.h * g.w; k++) plane[k] = 0;
             for (int64_t oy = 0; oy < g.oh; oy++)
@@ -274,7 +271,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                     for (int64_t iy = a.y0; iy < a.y1; iy++)
                         for (int64_t ix = a.x0; ix < a.x1; ix++) plane[iy * g.w + ix] += v;
                 }
-        }
+        });
     });
     pa_tensor_release(gy);
     grads[0] = gx;
@@ -299,8 +296,7 @@ int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_te
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *ys = (T *)y->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t p = 0; p < g.planes; p++)
+        PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < g.planes; p++)
             for (int64_t oy = 0; oy < g.oh; oy++)
                 for (int64_t ox = 0; ox < g.ow; ox++) {
                     int64_t y0 = adaptive_start(oy, g.oh, g.h), y1 = adaptive_end(oy, g.oh, g.h);
@@ -309,7 +305,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                     for (int64_t iy = y0; iy < y1; iy++)
                         for (int64_t ix = x0; ix < x1; ix++) s += xs[(p * g.h + iy) * g.w + ix];
                     ys[(p * g.oh + oy) * g.ow + ox] = s / (T)((y1 - y0) * (x1 - x0));
-                }
+                });
     });
     pa_tensor_release(x);
     *out = y;
@@ -329,8 +325,7 @@ int pa_backward_ADAPTIVE_AVG_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **
     PA_DISPATCH_FLOAT(m->dtype, T, {
         const T *gs = (const T *)gy->data;
         T *xs = (T *)gx->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t p = 0; p < planes; p++) {
+        PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < planes; p++) {
             T *plane = xs + p * h * w;
             for (int64_t k = 0; k < h * w; k++) plane[k] = 0;
             for (int64_t oy = 0; oy < oh; oy++)
@@ -341,7 +336,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                     for (int64_t iy = y0; iy < y1; iy++)
                         for (int64_t ix = x0; ix < x1; ix++) plane[iy * w + ix] += v;
                 }
-        }
+        });
     });
     pa_tensor_release(gy);
     grads[0] = gx;

@@ -4,8 +4,10 @@
  * fixed blocks whose partial sums are added in order, so the result is the same for
  * any thread count and a float32 sum of 1e7 elements agrees with float64. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 
+#include "../kernels/parallel.h"
 #include "loops.h"
 
 #define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
@@ -56,11 +58,10 @@ static void sum_rows(const char *x, int dtype, int64_t outer, int64_t r, void *o
         double *part = malloc((size_t)nb * sizeof *part);
         if (part) {
             int nt = pa_threads_for_elements(r);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-            for (int64_t b = 0; b < nb; b++) {
+            PA_PARALLEL_FOR(nt, for (int64_t b = 0; b < nb; b++) {
                 int64_t len = b == nb - 1 ? r - b * SUM_BLOCK : SUM_BLOCK;
                 part[b] = row_sum(x + (size_t)(b * SUM_BLOCK) * isz, dtype, len);
-            }
+            });
             double s = 0;
             for (int64_t b = 0; b < nb; b++) s += part[b];
             free(part);
@@ -69,14 +70,13 @@ static void sum_rows(const char *x, int dtype, int64_t outer, int64_t r, void *o
         }
     }
     int nt = pa_threads_for_elements(outer * r);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t o = 0; o < outer; o++) {
+    PA_PARALLEL_FOR(nt, for (int64_t o = 0; o < outer; o++) {
         const char *row = x + (size_t)(o * r) * isz;
         if (out_dtype == PA_INT64)
             ((int64_t *)out)[o] = row_sum_int(row, dtype, r);
         else
             PA_DISPATCH_FLOAT(out_dtype, T, { ((T *)out)[o] = (T)(row_sum(row, dtype, r) * scale); });
-    }
+    });
 }
 
 /* acc[i] += rows[k][i] for k = 0 .. nrows - 1 in order (row k at base + k * stride
@@ -114,11 +114,35 @@ DEFINE_COL_ADD(col_add_b8, uint8_t)
 static void (*const col_add[4])(double *, const char *, int64_t, int64_t, int64_t) = {
     col_add_f32, col_add_f64, col_add_i64, col_add_b8};
 
+/* Column-sum tasks [t0, t1) of sum_cols: task t is chunk t % nchunks of block t / nchunks,
+ * summed into an accumulator of `chunk` doubles.  Returns 0, or -1 out of memory. */
+static int sum_col_tasks(const char *x, int dtype, int64_t r, int64_t inner, int64_t chunk,
+                         int64_t nchunks, int64_t t0, int64_t t1, void *out, int out_dtype,
+                         double scale) {
+    if (t0 >= t1) return 0;
+    size_t isz = pa_dtype_size(dtype);
+    double *acc = malloc((size_t)chunk * sizeof *acc);
+    if (!acc) return -1;
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t o = t / nchunks, c0 = (t % nchunks) * chunk;
+        int64_t len = inner - c0 < chunk ? inner - c0 : chunk;
+        const char *base = x + (size_t)(o * r * inner + c0) * isz;
+        /* Each chunk sums a strided (r, len) block with row stride `inner`. */
+        for (int64_t i = 0; i < len; i++) acc[i] = 0;
+        col_add[dtype](acc, base, (int64_t)((size_t)inner * isz), r, len);
+        int64_t dst = o * inner + c0;
+        PA_DISPATCH_ALL(out_dtype, T, {
+            for (int64_t i = 0; i < len; i++) ((T *)out)[dst + i] = (T)(acc[i] * scale);
+        });
+    }
+    free(acc);
+    return 0;
+}
+
 /* out[o, i] = sum_r x[o, r, i] for a contiguous (outer, R, inner) block: whole rows are
  * added into a double accumulator chunk (kept in L1), which vectorises along i. */
 static int sum_cols(const char *x, int dtype, int64_t outer, int64_t r, int64_t inner, void *out,
                     int out_dtype, double scale) {
-    size_t isz = pa_dtype_size(dtype);
     int nt = pa_threads_for_elements(outer * r * inner);
     /* Chunks of at most 4096 columns (the accumulator stays in L1), and at least one
      * per thread when outer alone cannot keep them busy (a (1000, 1000) column sum is
@@ -130,27 +154,17 @@ static int sum_cols(const char *x, int dtype, int64_t outer, int64_t r, int64_t 
         per = (per + 15) / 16 * 16;
         if (per < chunk) chunk = per;
     }
-    int64_t nchunks = (inner + chunk - 1) / chunk;
+    int64_t nchunks = (inner + chunk - 1) / chunk, tasks = outer * nchunks;
     int failed = 0;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        double *acc = malloc((size_t)chunk * sizeof *acc);
-        if (!acc) failed = 1;
-#pragma omp for schedule(static)
-        for (int64_t t = 0; t < outer * nchunks; t++) {
-            if (!acc) continue;
-            int64_t o = t / nchunks, c0 = (t % nchunks) * chunk;
-            int64_t len = inner - c0 < chunk ? inner - c0 : chunk;
-            const char *base = x + (size_t)(o * r * inner + c0) * isz;
-            /* Each chunk sums a strided (r, len) block with row stride `inner`. */
-            for (int64_t i = 0; i < len; i++) acc[i] = 0;
-            col_add[dtype](acc, base, (int64_t)((size_t)inner * isz), r, len);
-            int64_t dst = o * inner + c0;
-            PA_DISPATCH_ALL(out_dtype, T, {
-                for (int64_t i = 0; i < len; i++) ((T *)out)[dst + i] = (T)(acc[i] * scale);
-            });
+    if (nt == 1) {  /* no OpenMP region (see PA_PARALLEL_FOR) */
+        failed = sum_col_tasks(x, dtype, r, inner, chunk, nchunks, 0, tasks, out, out_dtype, scale);
+    } else {
+#pragma omp parallel num_threads(nt) reduction(| : failed)
+        {
+            int64_t n = omp_get_num_threads(), t = omp_get_thread_num();
+            failed |= sum_col_tasks(x, dtype, r, inner, chunk, nchunks, tasks * t / n,
+                                    tasks * (t + 1) / n, out, out_dtype, scale);
         }
-        free(acc);
     }
     return failed ? pa_error(PA_ERR_MEMORY, "sum: out of memory") : PA_OK;
 }
@@ -409,14 +423,13 @@ static int extreme(const char *op, int sign, pa_tensor *a, int dim_given, int64_
     const extreme_kernels *k = &extreme_table[sign > 0][a->dtype];
     size_t isz = pa_dtype_size(a->dtype);
     int nt = pa_threads_for_elements(a->numel);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t o = 0; o < outer; o++) {
+    PA_PARALLEL_FOR(nt, for (int64_t o = 0; o < outer; o++) {
         const char *block = x->data + (size_t)(o * r * inner) * isz;
         if (inner == 1)
             ip[o] = k->row(block, r);
         else
             k->cols(block, r, inner, ip + o * inner);
-    }
+    });
     PA_DISPATCH_ALL(a->dtype, T, {
         const T *xs = (const T *)x->data;
         T *vs = (T *)v->data;

@@ -2,6 +2,7 @@
  * unsqueeze), copies (contiguous, clone), cat/stack and index_select. */
 #include <stdlib.h>
 
+#include "../kernels/parallel.h"
 #include "loops.h"
 
 #define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
@@ -473,13 +474,12 @@ static pa_tensor *index_select_raw(pa_tensor *a, int64_t d, pa_tensor *index) {
         int64_t istride = index->ndim ? index->strides[0] : 0;
         const int64_t *idx = (const int64_t *)index->data;
         int nt = pa_threads_for_elements(o->numel);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)
-        for (int64_t q = 0; q < outer; q++)
+        PA_PARALLEL_FOR2(nt, for (int64_t q = 0; q < outer; q++)
             for (int64_t i = 0; i < n; i++) {
                 int64_t j = idx[i * istride];
                 if (j < 0) j += size;
                 memcpy(o->data + (size_t)(q * n + i) * row, src->data + (size_t)(q * size + j) * row, row);
-            }
+            });
     }
     pa_tensor_release(src);
     return o;

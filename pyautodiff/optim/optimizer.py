@@ -88,7 +88,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                if p._h.grad == ffi.NULL:  # (reading p.grad would wrap a handle first)
                     continue
                 if set_to_none:
                     p.grad = None

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple, 
 
 import numpy as np
 
+from ..._ffi import ffi
 from ..._tensor import Tensor
 from ...autograd import no_grad
 from ..parameter import Parameter
@@ -235,13 +236,14 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
-            if p.grad is None:
+            if p._h.grad == ffi.NULL:  # (reading p.grad would wrap a handle first)
                 continue
             if set_to_none:
                 p.grad = None
             else:
                 g = p.grad
-                g.zero_()
+                if g is not None:
+                    g.zero_()
 
     def apply(self: _M, fn: Callable[[Module], None]) -> _M:
         for m in self.children():

@@ -181,10 +181,11 @@ def placed(values, offset_bytes, ld):
 @pytest.mark.parametrize("isa", list(ISAS), indirect=True)
 @pytest.mark.parametrize("dtype", list(DTYPES), ids=lambda d: d.__name__)
 def test_op_b_read_in_place_is_bit_identical_to_packed(isa, dtype, threads):
-    # A row-major op(B) with 64-byte aligned rows is read in place when few row tiles
-    # reuse it (the weight gradient g^T @ x); at a misaligned address the same values
-    # are packed.  Both must give the same bits: edge panels, several kc blocks,
-    # alpha/beta and both thread counts included.
+    # A row-major op(B) is read in place when few row tiles reuse it (the weight
+    # gradient g^T @ x) and its rows are 64-byte aligned or it is small (<= 256 KiB);
+    # otherwise, and always when it is given transposed, it is packed.  Every way must
+    # give the same bits: edge panels, several kc blocks, alpha/beta and both thread
+    # counts included.
     rng = np.random.default_rng(21)
     lanes = 64 // np.dtype(dtype).itemsize
     for m, n, k in ((128, 784, 1024), (10, 128, 1024), (8, 48, 5), (37, 100, 400),
@@ -201,6 +202,14 @@ def test_op_b_read_in_place_is_bit_identical_to_packed(isa, dtype, threads):
             lib.pa_clear_error()
             assert lib.pa_gemm(DTYPES[dtype], 1, 0, m, n, k, 0.7, ffi.from_buffer(a), m, a.size,
                                ffi.from_buffer(b), ld, b.size, 0.3,
+                               ffi.from_buffer(c, require_writable=True), n, c.size) == 0
+            results.append(c.tobytes())
+        bt = np.ascontiguousarray(bv.T)  # op(B) = bt^T: the strided pack
+        for nthreads in (1, 2):
+            pyautodiff.set_num_threads(nthreads)
+            c = c0.copy()
+            assert lib.pa_gemm(DTYPES[dtype], 1, 1, m, n, k, 0.7, ffi.from_buffer(a), m, a.size,
+                               ffi.from_buffer(bt), k, bt.size, 0.3,
                                ffi.from_buffer(c, require_writable=True), n, c.size) == 0
             results.append(c.tobytes())
         check_against_numpy(dtype, 1, 0, m, n, k, a, b, c0, np.frombuffer(results[0], dtype)

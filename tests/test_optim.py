@@ -409,6 +409,25 @@ def test_sgd_subnormal_update_halfway_in_double_is_rounded_as_in_float():
     np.testing.assert_array_equal(p, p0)
 
 
+def test_sgd_subnormal_update_at_the_overflow_threshold_stays_finite():
+    # Lane 0: FLT_MAX + lr * |buf| is 2^70 below the halfway point to 2^128, so the FMA
+    # gives FLT_MAX; computed in double it rounds onto that point, which rounds to inf.
+    # Lane 1's subnormal buffer sends the vector through the double path.
+    lr = 14329 * 2.0 ** -14                       # lr * 599479 * 2^84 = 2^103 - 2^70
+    flt_max = float(np.finfo(np.float32).max)
+    p0 = np.ones(16, np.float32)
+    p0[0] = flt_max
+    g1 = np.zeros(16, np.float32)
+    g1[1] = np.float32(3 * 2.0 ** -149)           # lane 1's buffer: a subnormal
+    g2 = np.zeros(16, np.float32)
+    g2[0] = -599479 * 2.0 ** 84
+    kwargs = dict(lr=lr, momentum=0.9)
+    p, _ = _run_sgd(torch, p0, [g1, g2], kwargs)
+    ref_p, _ = _sgd_reference(p0, [g1, g2], **kwargs)
+    assert ref_p[0] == np.float32(flt_max)
+    np.testing.assert_array_equal(p.view(np.uint32), ref_p.view(np.uint32))
+
+
 @pytest.mark.parametrize("kwargs", SUBNORMAL_SGD)
 def test_sgd_on_subnormal_buffers_is_bit_identical_to_pytorch(pt, kwargs):
     p0, grads = _subnormal_grads(n=4099, dead=2500, steps=6)

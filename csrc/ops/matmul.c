@@ -319,7 +319,10 @@ int pa_linear(pa_tensor *x, pa_tensor *w, pa_tensor *b, pa_tensor **out) {
         }
         if (!rc) gemm(x->dtype, &ox, &ow, m, nout, in, b ? 1.0 : 0.0, y2->data, nout > 0 ? nout : 1);
     }
-    if (!rc) {
+    if (!rc && x->ndim == 2) {  /* the result itself, not a view of it */
+        *out = y2;
+        y2 = NULL;
+    } else if (!rc) {
         int64_t shape[PA_MAX_DIMS];
         memcpy(shape, x->shape, sizeof shape);
         shape[x->ndim - 1] = nout;

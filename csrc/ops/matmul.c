@@ -350,12 +350,22 @@ int pa_backward_LINEAR(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     const pa_meta *mx = &node->next[0].meta;
     int64_t nout = node->out.shape[node->out.ndim - 1], flat[2] = {-1, nout};
     pa_tensor *g2, *t = NULL;
-    TRY(pa_reshape(g, 2, flat, &g2));
+    if (g->ndim == 2) {  /* 2-d tensors are used as they are: a same-shape view costs ~0.5 us */
+        g2 = g;
+        pa_tensor_retain(g2);
+    } else {
+        TRY(pa_reshape(g, 2, flat, &g2));
+    }
     int rc = PA_OK;
     if (pa_input_needs_grad(node, 0)) {  /* gx = g @ w */
         pa_tensor *gx = NULL;
         rc = matmul_raw(g2, node->saved[1], &gx);
-        if (!rc) rc = pa_reshape(gx, mx->ndim, mx->shape, &grads[0]);
+        if (!rc && mx->ndim == 2) {
+            grads[0] = gx;
+            gx = NULL;
+        } else if (!rc) {
+            rc = pa_reshape(gx, mx->ndim, mx->shape, &grads[0]);
+        }
         pa_tensor_release(gx);
     }
     if (!rc && pa_input_needs_grad(node, 1)) {  /* gw = g^T @ x */

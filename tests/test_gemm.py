@@ -189,7 +189,7 @@ def test_op_b_read_in_place_is_bit_identical_to_packed(isa, dtype, threads):
     rng = np.random.default_rng(21)
     lanes = 64 // np.dtype(dtype).itemsize
     for m, n, k in ((128, 784, 1024), (10, 128, 1024), (8, 48, 5), (37, 100, 400),
-                    (250, 16 * 33, 50), (300, 64, 70)):
+                    (250, 16 * 33, 50), (300, 64, 70), (64, 9000, 7)):  # last: 3 nc blocks
         ld = -(-n // lanes) * lanes
         a = rng.uniform(-1, 1, (k, m)).astype(dtype)  # op(A) = a^T, packed
         bv = rng.uniform(-1, 1, (k, n)).astype(dtype)

@@ -401,7 +401,8 @@ static void choose_grid(const struct gemm *g, struct plan *pl, int nthreads) {
         int tn = nthreads / tm;
         int64_t rows = ceil_div(mtiles, tm) * g->kern->mr;
         int64_t cols = ceil_div(ntiles, tn) * g->kern->nr;
-        int64_t panels = ceil_div(ntiles, tn);  /* as gemm_thread decides a_direct */
+        /* as gemm_thread decides a_direct (there per nc block: an approximation) */
+        int64_t panels = ceil_div(ntiles, tn);
         int a_direct = g->kern->strided_full.s &&
                        (panels == 1 || (g->a_cs == 1 && panels <= A_DIRECT_MAX_PANELS));
         int b_free = !a_direct && b_small(g) && ceil_div(mtiles, tm) <= B_DIRECT_MAX_TILES;

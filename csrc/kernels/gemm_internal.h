@@ -40,8 +40,9 @@
  *
  *     void kernel(int64_t kc, const T *a, const T *b, int64_t ldb, ...);
  *
- * with b(p, j) at b[p * ldb + j], b 64-byte aligned and ldb a multiple of 64 bytes; the
- * driver uses them when few row tiles reuse each op(B) panel (a weight gradient g^T @ x).
+ * with b(p, j) at b[p * ldb + j], any alignment and any ldb (unaligned loads); the
+ * driver uses them when few row tiles reuse each op(B) panel (a weight gradient g^T @ x)
+ * and op(B) is 64-byte aligned with ldb a multiple of 64 bytes, or small (gemm.c).
  */
 #ifndef PA_KERNELS_GEMM_INTERNAL_H
 #define PA_KERNELS_GEMM_INTERNAL_H

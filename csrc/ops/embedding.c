@@ -3,6 +3,7 @@
  * anything is read; the padding_idx row receives no gradient. */
 #include <stdlib.h>
 
+#include "../kernels/parallel.h"
 #include "layer_util.h"
 
 int pa_embedding(pa_tensor *indices, pa_tensor *weight, int has_padding_idx, int64_t padding_idx,
@@ -44,14 +45,13 @@ int pa_embedding(pa_tensor *indices, pa_tensor *weight, int has_padding_idx, int
     size_t isz = pa_dtype_size(weight->dtype);
     int64_t rs = weight->strides[0], cs = weight->strides[1];
     int nt = pa_threads_for_elements(idx->numel * d);
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-    for (int64_t i = 0; i < idx->numel; i++) {
+    PA_PARALLEL_FOR(nt, for (int64_t i = 0; i < idx->numel; i++) {
         char *dst = y->data + i * d * (int64_t)isz;
         const char *src = weight->data + is[i] * rs * (int64_t)isz;
         if (cs == 1) memcpy(dst, src, (size_t)d * isz);
         else
             for (int64_t j = 0; j < d; j++) memcpy(dst + j * (int64_t)isz, src + j * cs * (int64_t)isz, isz);
-    }
+    });
     *out = y;
     int rc = PA_OK;
     if (pa_needs_grad(1, &weight)) {
@@ -81,8 +81,7 @@ int pa_backward_EMBEDDING(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     PA_DISPATCH_FLOAT(mw->dtype, T, {
         const T *gs = (const T *)gy->data;
         T *ws = (T *)gw->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t blk = 0; blk < blocks; blk++) {
+        PA_PARALLEL_FOR(nt, for (int64_t blk = 0; blk < blocks; blk++) {
             int64_t j0 = blk * BLOCK, j1 = j0 + BLOCK < d ? j0 + BLOCK : d;
             for (int64_t i = 0; i < n; i++) {
                 if (is[i] == pad) continue;
@@ -90,7 +89,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                 const T *g = gs + i * d;
                 for (int64_t j = j0; j < j1; j++) row[j] += g[j];
             }
-        }
+        });
     });
     pa_tensor_release(gy);
     grads[0] = gw;

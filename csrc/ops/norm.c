@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../kernels/parallel.h"
 #include "layer_util.h"
 
 /* ---- batch_norm ---------------------------------------------------------------- */
@@ -53,8 +54,7 @@ static void bn_batch_stats(const bn_geom *g, const pa_tensor *x, double *stats, 
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *rms = rm ? (T *)rm->data : NULL, *rvs = rv ? (T *)rv->data : NULL;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t c = 0; c < g->c; c++) {
+        PA_PARALLEL_FOR(nt, for (int64_t c = 0; c < g->c; c++) {
             double sum = 0, sq = 0;
             for (int64_t n = 0; n < g->n; n++)
                 for (int64_t k = 0; k < g->s; k++) sum += (double)xs[(n * g->c + c) * g->s + k];
@@ -72,7 +72,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                 *pm = (T)((1.0 - momentum) * (double)*pm + momentum * mean);
                 *pv = (T)((1.0 - momentum) * (double)*pv + momentum * sq / (double)(m - 1));
             }
-        }
+        });
     });
 }
 
@@ -82,15 +82,14 @@ static void bn_apply(const bn_geom *g, const pa_tensor *x, const double *stats, 
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *ys = (T *)y->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1) collapse(2)")
-        for (int64_t n = 0; n < g->n; n++)
+        PA_PARALLEL_FOR2(nt, for (int64_t n = 0; n < g->n; n++)
             for (int64_t c = 0; c < g->c; c++) {
                 double scale = stats[g->c + c] * (w ? (double)((T *)w->data)[c * w->strides[0]] : 1.0);
                 double shift = (b ? (double)((T *)b->data)[c * b->strides[0]] : 0.0) - stats[c] * scale;
                 const T *xr = xs + (n * g->c + c) * g->s;
                 T *yr = ys + (n * g->c + c) * g->s;
                 for (int64_t k = 0; k < g->s; k++) yr[k] = (T)((double)xr[k] * scale + shift);
-            }
+            });
     });
 }
 
@@ -166,8 +165,7 @@ int pa_backward_BATCH_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data, *gs = (const T *)gy->data;
         T *dxs = dx ? (T *)dx->data : NULL, *dws = dw ? (T *)dw->data : NULL, *dbs = db ? (T *)db->data : NULL;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t c = 0; c < g.c; c++) {
+        PA_PARALLEL_FOR(nt, for (int64_t c = 0; c < g.c; c++) {
             double mean = st[c], invstd = st[g.c + c], sg = 0, sgx = 0;
             for (int64_t n = 0; n < g.n; n++)
                 for (int64_t k = 0; k < g.s; k++) {
@@ -187,7 +185,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                     double xhat = ((double)xs[i] - mean) * invstd;
                     dxs[i] = (T)(scale * ((double)gs[i] - mg - xhat * mgx));
                 }
-        }
+        });
     });
     pa_tensor_release(x);
     pa_tensor_release(gy);
@@ -252,8 +250,7 @@ int pa_layer_norm(pa_tensor *input, int n_normalized, const int64_t *normalized_
         const T *xs = (const T *)x->data, *ws = w ? (const T *)w->data : NULL;
         const T *bs = b ? (const T *)b->data : NULL;
         T *ys = (T *)y->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-        for (int64_t r = 0; r < rows; r++) {
+        PA_PARALLEL_FOR(nt, for (int64_t r = 0; r < rows; r++) {
             const T *xr = xs + r * cols;
             T *yr = ys + r * cols;
             double sum = 0, sq = 0;
@@ -269,7 +266,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                 if (bs) v += (double)bs[j];
                 yr[j] = (T)v;
             }
-        }
+        });
     });
     pa_tensor_release(x);
     pa_tensor_release(b);
@@ -315,8 +312,7 @@ int pa_backward_LAYER_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
         const T *ws = w ? (const T *)w->data : NULL;
         if (dx) {
             T *dxs = (T *)dx->data;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-            for (int64_t r = 0; r < rows; r++) {
+            PA_PARALLEL_FOR(nt, for (int64_t r = 0; r < rows; r++) {
                 const T *xr = xs + r * cols, *gr = gs + r * cols;
                 double mean = st[r], rstd = st[rows + r], sg = 0, sgx = 0;
                 for (int64_t j = 0; j < cols; j++) {
@@ -331,13 +327,12 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                     double xhat = ((double)xr[j] - mean) * rstd;
                     dxs[r * cols + j] = (T)(rstd * (gw - sg - xhat * sgx));
                 }
-            }
+            });
         }
         if (dw || db) {
             T *dws = dw ? (T *)dw->data : NULL, *dbs = db ? (T *)db->data : NULL;
             int64_t blocks = (cols + LN_COLUMN_BLOCK - 1) / LN_COLUMN_BLOCK;
-_Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
-            for (int64_t blk = 0; blk < blocks; blk++) {
+            PA_PARALLEL_FOR(nt, for (int64_t blk = 0; blk < blocks; blk++) {
                 int64_t j0 = blk * LN_COLUMN_BLOCK;
                 int64_t j1 = j0 + LN_COLUMN_BLOCK < cols ? j0 + LN_COLUMN_BLOCK : cols;
                 double aw[LN_COLUMN_BLOCK] = {0}, ab[LN_COLUMN_BLOCK] = {0};
@@ -353,7 +348,7 @@ _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")
                     if (dws) dws[j] = (T)aw[j - j0];
                     if (dbs) dbs[j] = (T)ab[j - j0];
                 }
-            }
+            });
         }
     });
     pa_tensor_release(x);

@@ -83,7 +83,10 @@ DEFINE_SGD_KERNEL(sgd_kernel_f64, double)
  * each step rounded to float as the float kernel rounds: a product of two floats is
  * exact in double (24 + 24 bits), so an FMA in double rounds once, and rounding that to
  * float agrees with the float FMA unless the double result lies exactly halfway between
- * two floats (or at the overflow threshold); then the vector is recomputed in float. */
+ * two floats (or at the overflow threshold); then the vector is recomputed in float.
+ * (A NaN hyperparameter gives NaN either way, its payload may differ: which NaN operand
+ * an FMA propagates depends on the operand order the compiler picks, in the plain
+ * kernel too.) */
 #define AVX512 __attribute__((target("avx512f")))
 
 typedef struct {

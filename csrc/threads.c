@@ -1,12 +1,21 @@
-/* The process-wide thread count used by every parallel kernel. */
+/* The process-wide thread count used by every parallel kernel, and the flush of
+ * subnormal floats. */
 #include <omp.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "internal.h"
 #include "kernels/parallel.h"
 
 static int num_threads;  /* 0 until first use: then OpenMP's default (OMP_NUM_THREADS) */
 
-void pa_set_num_threads(int n) { num_threads = n < 1 ? 1 : n; }
+static int flush_denormal;  /* the last pa_set_flush_denormal mode */
+
+void pa_set_num_threads(int n) {
+    num_threads = n < 1 ? 1 : n;
+    if (flush_denormal) pa_set_flush_denormal(1);  /* workers new to the team get it too */
+}
 
 int pa_get_num_threads(void) {
     if (num_threads == 0) num_threads = omp_get_max_threads();
@@ -26,3 +35,34 @@ int pa_kernel_threads_for(int64_t work, int64_t work_per_thread) {
 /* NOTE: memory-bound loops gain little from a second thread below ~64K elements, and
  * waking a thread costs several microseconds. */
 int pa_threads_for_elements(int64_t n) { return pa_kernel_threads_for(n, 1 << 16); }
+
+/* MXCSR: flush-to-zero (results) and denormals-are-zero (operands). */
+enum { MXCSR_FTZ = 1 << 15, MXCSR_DAZ = 1 << 6 };
+
+#if defined(__x86_64__) || defined(__i386__)
+static void apply_flush(int on) {
+    unsigned csr = _mm_getcsr();
+    _mm_setcsr(on ? csr | MXCSR_FTZ | MXCSR_DAZ : csr & ~(unsigned)(MXCSR_FTZ | MXCSR_DAZ));
+}
+#endif
+
+/* NOTE: MXCSR belongs to each thread.  The mode is set in the calling thread and in every
+ * OpenMP worker its kernels may use (a region as wide as any team it could start), so
+ * that results never depend on which thread computed an element; threads created later
+ * inherit it from the calling thread (C11 7.6).  Other threads keep their own mode, as
+ * with torch.set_flush_denormal. */
+int pa_set_flush_denormal(int on) {
+#if defined(__x86_64__) || defined(__i386__)
+    flush_denormal = on != 0;
+    apply_flush(flush_denormal);
+    int width = pa_get_num_threads();
+    if (omp_get_max_threads() > width) width = omp_get_max_threads();
+    if (omp_get_num_procs() > width) width = omp_get_num_procs();
+#pragma omp parallel num_threads(width)
+    apply_flush(flush_denormal);
+    return 1;
+#else
+    (void)on;
+    return 0;
+#endif
+}

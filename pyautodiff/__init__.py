@@ -36,6 +36,15 @@ def get_num_threads() -> int:
     return int(_lib.pa_get_num_threads())
 
 
+def set_flush_denormal(mode: builtins.bool) -> builtins.bool:
+    """As torch.set_flush_denormal: with True, subnormal floats are read and written as
+    zero (x86 FTZ + DAZ) in the calling thread and in the worker threads of its kernels,
+    which avoids the CPU's slow path for them; False restores IEEE arithmetic.  Returns
+    False, and changes nothing, on CPUs without such a mode.  NumPy calls made from the
+    same thread are affected too (the mode belongs to the thread)."""
+    return builtins.bool(_lib.pa_set_flush_denormal(1 if mode else 0))
+
+
 def is_tensor(obj: Any) -> builtins.bool:  # (this module's `bool` is the dtype)
     return isinstance(obj, Tensor)
 
@@ -52,5 +61,5 @@ __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "fl
            "linspace", "eye", "rand", "randn", "randint", "randperm", "zeros_like", "ones_like",
            "empty_like", "full_like", "rand_like", "randn_like", "manual_seed", "initial_seed",
            "seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "set_num_threads", "get_num_threads", "is_tensor", "is_floating_point", "autograd", "nn",
-           "optim", "utils", "save", "load"] + list(_function_names)
+           "set_num_threads", "get_num_threads", "set_flush_denormal", "is_tensor",
+           "is_floating_point", "autograd", "nn", "optim", "utils", "save", "load"] + list(_function_names)

@@ -113,6 +113,9 @@ int pa_to_contiguous_buffer(const pa_tensor *t, void *dst, int64_t nbytes);
 /* ---- threads -------------------------------------------------------------------- */
 void pa_set_num_threads(int n);
 int pa_get_num_threads(void);
+/* Flush subnormal floats to zero (x86 FTZ + DAZ) in the calling thread and the OpenMP
+ * workers of its kernels, or stop; returns 0 where the CPU has no such mode. */
+int pa_set_flush_denormal(int on);
 
 /* ---- autograd ------------------------------------------------------------------- */
 void pa_set_grad_enabled(int enabled);   /* thread-local */

@@ -167,6 +167,8 @@ AVX512 static __m512 join_halves(__m256 lo, __m256 hi) {
 AVX512 static void sgd_kernel_f32_avx512(int64_t n, float *restrict p, const float *restrict grad,
                                          float *restrict buf, const sgd_options *opts) {
     const sgd_options options = *opts, *o = &options;  /* a local copy stays in registers */
+    /* with subnormals flushed (set_flush_denormal) there are no assists to avoid */
+    const int flushed = (_mm_getcsr() & (1 << 6)) != 0;
     const float neg_lr = (float)-o->lr, wd = (float)o->weight_decay, m = (float)o->momentum;
     const float keep = (float)(1 - o->dampening);
     const sgd_f32_consts k = {_mm512_set1_ps(neg_lr), _mm512_set1_ps(wd), _mm512_set1_ps(m),
@@ -179,7 +181,7 @@ AVX512 static void sgd_kernel_f32_avx512(int64_t n, float *restrict p, const flo
         __m512 p_out = pv, b_out = bv;
         /* NOTE: only the momentum buffer is checked: it is what sinks into the subnormals
          * (a subnormal gradient or weight is rare, and computed right, with the assist) */
-        int tie = 0, slow = buf && !o->first_step && subnormal_lanes(bv);
+        int tie = 0, slow = buf && !o->first_step && !flushed && subnormal_lanes(bv);
         if (slow) {
             __m512d gl = _mm512_cvtps_pd(low_half(g)), gh = _mm512_cvtps_pd(high_half(g));
             __m512d pl = _mm512_cvtps_pd(low_half(pv)), ph = _mm512_cvtps_pd(high_half(pv));

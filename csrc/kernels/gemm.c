@@ -310,6 +310,28 @@ static int b_small(const struct gemm *g) {
            g->k * g->n * (int64_t)g->es <= B_SMALL_BYTES;
 }
 
+/* op(A) is read in place when each element is used once (one op(B) panel), or when its
+ * rows are contiguous and few panels reuse them: the micro-kernel then streams MR rows
+ * from L1/L2 at no more cost than a packed panel, and the pack is saved.  NOTE: measured
+ * (1 thread): 1024x784x128 (4 panels) 145 -> 159 GFLOP/s, 64x784x128 +10%; with 32+
+ * panels (squares >= 1024) the packed layout is up to 10% faster. */
+static int a_in_place(const struct gemm *g, int64_t panels) {
+    return g->kern->strided_full.s &&
+           (panels == 1 || (g->a_cs == 1 && panels <= A_DIRECT_MAX_PANELS));
+}
+
+/* op(B) is read in place (op(A) then packed) when op(A) is not, few row tiles reuse each
+ * panel, and its rows are contiguous and either 64-byte aligned (a vector load split
+ * across two cache lines costs more than the pack saves) or small (b_small).  NOTE:
+ * measured (128x1024x784, the weight gradient of the article's first layer): 1 thread
+ * 137 -> 146 GFLOP/s, 2 threads 274 -> 283; from a 16-byte aligned NumPy array it was
+ * 5% slower than packing. */
+static int b_in_place(const struct gemm *g, int64_t panels, int64_t row_tiles) {
+    return !a_in_place(g, panels) && g->kern->b_rows_full.s && g->b_cs == 1 &&
+           row_tiles <= B_DIRECT_MAX_TILES &&
+           (b_small(g) || ((uintptr_t)g->b % 64 == 0 && g->b_rs * (int64_t)g->es % 64 == 0));
+}
+
 /* ---- the loop nest, run by each thread ------------------------------------------ */
 
 /* Split `units` into `parts` contiguous ranges; range `i` is [*lo, *hi). */
@@ -334,25 +356,9 @@ static void gemm_thread(const struct gemm *g, const struct plan *pl, int t, char
         int64_t ncur = min64(pl->nc, g->n - jc), jp_lo, jp_hi;
         split(ceil_div(ncur, nr), pl->tn, t % pl->tn, &jp_lo, &jp_hi);
         if (row_lo >= row_hi || jp_lo >= jp_hi) continue;
-        /* op(A) is read in place when each element is used once (one op(B) panel), or
-         * when its rows are contiguous and few panels reuse them: the micro-kernel then
-         * streams MR rows from L1/L2 at no more cost than a packed panel, and the pack
-         * is saved.  NOTE: measured (1 thread): 1024x784x128 (4 panels) 145 -> 159
-         * GFLOP/s, 64x784x128 +10%; with 32+ panels (squares >= 1024) the packed
-         * layout is up to 10% faster. */
         int64_t panels = jp_hi - jp_lo;
-        int a_direct = g->kern->strided_full.s &&
-                       (panels == 1 || (g->a_cs == 1 && panels <= A_DIRECT_MAX_PANELS));
-        /* op(B) is read in place when its rows are contiguous and 64-byte aligned (a
-         * vector load split across two cache lines costs more than the pack saves),
-         * or small (b_small), and few row tiles reuse each panel; op(A) is then
-         * packed.  NOTE: measured
-         * (128x1024x784, the weight gradient of the article's first layer): 1 thread
-         * 137 -> 146 GFLOP/s, 2 threads 274 -> 283; from a 16-byte aligned NumPy
-         * array it was 5% slower than packing. */
-        int b_direct = !a_direct && g->kern->b_rows_full.s && g->b_cs == 1 &&
-                       (b_small(g) || ((uintptr_t)g->b % 64 == 0 && g->b_rs * es % 64 == 0)) &&
-                       ceil_div(row_hi - row_lo, mr) <= B_DIRECT_MAX_TILES;
+        int a_direct = a_in_place(g, panels);
+        int b_direct = b_in_place(g, panels, ceil_div(row_hi - row_lo, mr));
         for (int64_t pc = 0; pc < g->k; pc += pl->kc) {
             int64_t kc = min64(pl->kc, g->k - pc);
             /* op(B)(p, j) = X(j, p): lines are columns, rs = b_cs, cs = b_rs */
@@ -401,11 +407,8 @@ static void choose_grid(const struct gemm *g, struct plan *pl, int nthreads) {
         int tn = nthreads / tm;
         int64_t rows = ceil_div(mtiles, tm) * g->kern->mr;
         int64_t cols = ceil_div(ntiles, tn) * g->kern->nr;
-        /* as gemm_thread decides a_direct (there per nc block: an approximation) */
-        int64_t panels = ceil_div(ntiles, tn);
-        int a_direct = g->kern->strided_full.s &&
-                       (panels == 1 || (g->a_cs == 1 && panels <= A_DIRECT_MAX_PANELS));
-        int b_free = !a_direct && b_small(g) && ceil_div(mtiles, tm) <= B_DIRECT_MAX_TILES;
+        /* gemm_thread decides per nc block; the whole of n here is an approximation */
+        int b_free = b_small(g) && b_in_place(g, ceil_div(ntiles, tn), ceil_div(mtiles, tm));
         int64_t cost = rows * cols + PACK_COST * (rows * nblocks + (b_free ? 0 : cols));
         if (best_cost < 0 || cost < best_cost) pl->tm = tm, pl->tn = tn, best_cost = cost;
     }

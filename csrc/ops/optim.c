@@ -116,21 +116,16 @@ AVX512 static inline __m512d neg_pd(__m512d x) {
     return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x), _mm512_set1_epi64(INT64_MIN)));
 }
 
-/* Eight lanes of the update in double; g, p, b are widened floats, updated in place. */
+/* Eight lanes of a momentum step (not the first) in double; g, p, b are widened floats,
+ * p and b updated in place. */
 AVX512 static inline void sgd_lanes_double(const sgd_options *o, const sgd_f32_consts *k,
-                                           __m512d *g, __m512d *p, __m512d *b, int *tie) {
-    __m512d d = o->maximize ? neg_pd(*g) : *g;
+                                           __m512d g, __m512d *p, __m512d *b, int *tie) {
+    __m512d d = o->maximize ? neg_pd(g) : g;
     if (o->weight_decay != 0) d = fma_to_float(_mm512_fmadd_pd(k->wd_d, *p, d), tie);
-    if (b) {
-        if (o->first_step) {
-            *b = d;
-        } else {
-            __m512d prod = to_float(_mm512_mul_pd(k->m_d, *b));
-            *b = o->dampening == 0 ? to_float(_mm512_add_pd(d, prod))
-                                   : fma_to_float(_mm512_fmadd_pd(k->keep_d, d, prod), tie);
-        }
-        d = o->nesterov ? fma_to_float(_mm512_fmadd_pd(k->m_d, *b, d), tie) : *b;
-    }
+    __m512d prod = to_float(_mm512_mul_pd(k->m_d, *b));
+    *b = o->dampening == 0 ? to_float(_mm512_add_pd(d, prod))
+                           : fma_to_float(_mm512_fmadd_pd(k->keep_d, d, prod), tie);
+    d = o->nesterov ? fma_to_float(_mm512_fmadd_pd(k->m_d, *b, d), tie) : *b;
     *p = fma_to_float(_mm512_fmadd_pd(k->neg_lr_d, d, *p), tie);
 }
 
@@ -183,11 +178,10 @@ AVX512 static void sgd_kernel_f32_avx512(int64_t n, float *restrict p, const flo
          * (a subnormal gradient or weight is rare, and computed right, with the assist) */
         int tie = 0, slow = buf && !o->first_step && !flushed && subnormal_lanes(bv);
         if (slow) {
-            __m512d gl = _mm512_cvtps_pd(low_half(g)), gh = _mm512_cvtps_pd(high_half(g));
             __m512d pl = _mm512_cvtps_pd(low_half(pv)), ph = _mm512_cvtps_pd(high_half(pv));
             __m512d bl = _mm512_cvtps_pd(low_half(bv)), bh = _mm512_cvtps_pd(high_half(bv));
-            sgd_lanes_double(o, &k, &gl, &pl, buf ? &bl : NULL, &tie);
-            sgd_lanes_double(o, &k, &gh, &ph, buf ? &bh : NULL, &tie);
+            sgd_lanes_double(o, &k, _mm512_cvtps_pd(low_half(g)), &pl, &bl, &tie);
+            sgd_lanes_double(o, &k, _mm512_cvtps_pd(high_half(g)), &ph, &bh, &tie);
             p_out = join_halves(_mm512_cvtpd_ps(pl), _mm512_cvtpd_ps(ph));
             b_out = join_halves(_mm512_cvtpd_ps(bl), _mm512_cvtpd_ps(bh));
         }

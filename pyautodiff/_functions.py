@@ -4,10 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence, Union, overload
 
 from ._ffi import ffi, lib
-from ._ffi import raise_error
-from ._tensor import MinMax, Tensor, _out, binary, call, unary, wrap
-
-_pa_matmul = lib.pa_matmul
+from ._tensor import MinMax, Tensor, binary, call, matmul, unary
 
 if TYPE_CHECKING:  # annotation-only aliases
     from ._dtype import dtype as _dtype_cls
@@ -119,13 +116,6 @@ def mean(input: Tensor, dim: _Dims = None, keepdim: bool = False, dtype: _DType 
     return input.mean(dim, keepdim, dtype=dtype)
 
 
-def matmul(input: Tensor, other: Tensor) -> Tensor:
-    # call() spelled out: on a 64x128x10 product the saved frame is ~3% of the time
-    out = _out()
-    status = _pa_matmul(input._h, other._h, out)
-    if status:
-        raise_error(status)
-    return wrap(out[0])
 
 
 mm = matmul

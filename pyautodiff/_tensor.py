@@ -58,6 +58,17 @@ def call(fn: Callable[..., int], *args: Any) -> Tensor:
     return wrap(out[0])
 
 
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """pyautodiff.matmul and Tensor.__matmul__ (one function: the hot path of every
+    product).  call() spelled out: on a 64x128x10 product the saved frame is ~3% of the
+    time."""
+    out = _out()
+    status = _pa_matmul(input._h, other._h, out)
+    if status:
+        raise_error(status)
+    return wrap(out[0])
+
+
 def as_handle(x: _TensorOrNumber, like: Tensor | None = None) -> Any:
     """The C handle of a Tensor, or of a new 0-dim tensor for a Python number."""
     if isinstance(x, Tensor):
@@ -507,12 +518,7 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return unary("abs", self)
 
-    def __matmul__(self, other: Tensor) -> Tensor:
-        out = _out()  # call() spelled out, as in pyautodiff.matmul
-        status = _pa_matmul(self._h, other._h, out)
-        if status:
-            raise_error(status)
-        return wrap(out[0])
+    __matmul__ = matmul
 
     def __rmatmul__(self, other: Tensor) -> Tensor:
         return call(lib.pa_matmul, as_handle(other, self), self._h)

@@ -4,6 +4,10 @@
  * 2*MR accumulators, plus 2 op(B) vectors and a broadcast.  MR = 8 leaves the tile at
  * 16 accumulators, enough to hide the 4-cycle FMA latency on two FMA ports, and divides
  * the batch sizes that dominate here (64, 1024, 784) so few edge tiles are wasted.
+ * Its k-step (2 loads, 8 broadcasts, 16 FMAs) runs at 85% of the FMA peak from L1: the
+ * broadcasts cost FMA throughput (benchmarks/ukernel_mix.c).  An 8 x 48 tile (24
+ * accumulators, 89% from L1) measured no faster inside the MLP's products at two threads
+ * and up to 27% slower on 64- and 256-wide ones, so 8 x 32 stays.
  *
  * NOTE: block sizes measured on a Sapphire Rapids core (48 KiB L1d, 2 MiB L2): kc = 384
  * keeps the op(B) micro-panel (384 x 32 floats or 16 doubles, 48 KiB) streaming from L2

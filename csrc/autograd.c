@@ -227,9 +227,11 @@ static bool exclusively_owned(const pa_tensor *t) {
     return t->refcount == 1 && t->storage->refcount == 1 && !t->storage->release;
 }
 
-/* *slot += g, in place when *slot is ours alone; takes no ownership of g.  For a leaf's
- * .grad (`leaf` true) the stored tensor is always contiguous and never shared with a
- * gradient flowing elsewhere. */
+/* *slot += g, in place when *slot is ours alone and contiguous (a gradient may be an
+ * expanded view, e.g. a sum's, whose elements share memory: adding into it in place
+ * would add every element's share into one cell); takes no ownership of g.  For a
+ * leaf's .grad (`leaf` true) the stored tensor is always contiguous and never shared
+ * with a gradient flowing elsewhere. */
 static int accumulate(pa_tensor **slot, pa_tensor *g, bool leaf) {
     if (!*slot) {
         if (!leaf || (exclusively_owned(g) && pa_tensor_is_contiguous(g))) {
@@ -239,7 +241,8 @@ static int accumulate(pa_tensor **slot, pa_tensor *g, bool leaf) {
         }
         return pa_clone(g, slot);
     }
-    if (leaf || exclusively_owned(*slot)) return pa_binary_(PA_BIN_ADD, *slot, g);
+    if (leaf || (exclusively_owned(*slot) && pa_tensor_is_contiguous(*slot)))
+        return pa_binary_(PA_BIN_ADD, *slot, g);
     pa_tensor *sum;
     TRY(pa_binary(PA_BIN_ADD, *slot, g, &sum));
     pa_tensor_release(*slot);

@@ -48,6 +48,9 @@ const char *pa_shape_str(int ndim, const int64_t *shape, char *buf, size_t size)
 #define PA_SHAPE_STR(t, buf) pa_shape_str((t)->ndim, (t)->shape, buf, sizeof buf)
 const char *pa_dtype_name(int dtype);
 void pa_bump_version(pa_tensor *t);
+/* PA_ERR_RUNTIME naming `op` when an in-place op would write t, whose elements overlap (a
+ * dim of size > 1 with stride 0, as expand makes): PyTorch's check, same message. */
+int pa_check_no_internal_overlap(const char *op, const pa_tensor *t);
 /* Copies src (any strides, broadcast to dst's shape, same dtype) into dst. */
 void pa_copy_strided(pa_tensor *dst, const pa_tensor *src);
 /* A contiguous tensor with a's values: a new reference (a itself if contiguous). */

@@ -169,6 +169,18 @@ int64_t pa_tensor_version(const pa_tensor *t) { return t ? t->storage->version :
 
 void pa_bump_version(pa_tensor *t) { __atomic_fetch_add(&t->storage->version, 1, __ATOMIC_RELAXED); }
 
+int pa_check_no_internal_overlap(const char *op, const pa_tensor *t) {
+    for (int d = 0; d < t->ndim; d++)
+        if (t->shape[d] > 1 && t->strides[d] == 0) {
+            char b[128];
+            return pa_error(PA_ERR_RUNTIME, "%s: unsupported operation: more than one element "
+                            "of the written-to tensor (shape %s, a stride of 0 in dim %d) "
+                            "refers to a single memory location. Please clone() the tensor "
+                            "before performing the operation.", op, PA_SHAPE_STR(t, b), d);
+        }
+    return PA_OK;
+}
+
 /* ---- argument checks shared by the creation functions -------------------------- */
 static int check_shape(const char *op, int ndim, const int64_t *shape) {
     if (ndim < 0 || ndim > PA_MAX_DIMS)
@@ -399,7 +411,7 @@ static int check_inplace(const char *op, const pa_tensor *t) {
     if (t->requires_grad && pa_is_grad_enabled())
         return pa_error(PA_ERR_RUNTIME, "%s: a leaf Variable that requires grad is being used "
                         "in an in-place operation (wrap it in no_grad())", op);
-    return PA_OK;
+    return pa_check_no_internal_overlap(op, t);
 }
 
 int pa_copy_(pa_tensor *dst, const pa_tensor *src) {

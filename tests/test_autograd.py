@@ -29,6 +29,55 @@ def test_shared_subexpression_and_reused_input():
     np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(2 * xv) + np.exp(xv) * (xv + 1))
 
 
+def test_gradient_reaching_an_intermediate_twice_is_summed_whatever_comes_first():
+    # The gradient of a sum is the upstream gradient expanded (stride 0) over the reduced
+    # dims; a second gradient reaching the same tensor must not be added into that view
+    # in place (every element would share one cell).
+    c = np.array([1.0, 2.0, 3.0, 4.0])
+    for order in ("sum first", "sum last"):
+        w = torch.tensor(np.ones(4), requires_grad=True)
+        v = w * 1.0
+        a, b = (v * torch.tensor(c)).sum(), v.sum()
+        (a - b if order == "sum last" else -b + a).backward()
+        np.testing.assert_array_equal(w.grad.numpy(), c - 1, err_msg=order)
+    x = torch.tensor(np.ones(4), requires_grad=True)
+    (gx,) = torch.autograd.grad((x * torch.tensor(c)).sum() - x.sum(), x)
+    np.testing.assert_array_equal(gx.numpy(), c - 1)
+    x = torch.tensor(np.ones(4), requires_grad=True)
+    (gx,) = torch.autograd.grad(x.sum() * 2 + (x * torch.tensor(c)).sum(), x)
+    np.testing.assert_array_equal(gx.numpy(), c + 2)
+
+
+def test_assigned_expanded_grad_is_not_accumulated_into_in_place():
+    x = torch.ones(4, requires_grad=True)
+    x.grad = torch.zeros(1).expand(4)
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        (x * torch.arange(4.0)).sum().backward()
+
+
+def test_inplace_write_into_a_view_with_a_broadcast_size_one_dim_is_allowed():
+    base = torch.zeros(3, 1)
+    y = base.expand(3, 4)[:, :1]  # size-1 dim with stride 0: no two elements share memory
+    y.add_(torch.tensor([[1.0], [2.0], [3.0]]))
+    np.testing.assert_array_equal(base.numpy(), [[1.0], [2.0], [3.0]])
+
+
+@pytest.mark.parametrize("extra", ["sum", "sum(1).mean", "mean"])
+def test_loss_plus_a_penalty_on_the_same_activations_matches_finite_differences(extra):
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.standard_normal((5, 4)), requires_grad=True)
+    w = torch.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    t = torch.tensor(np.array([0, 2, 1, 1, 0]))
+    penalty = {"sum": lambda h: 0.01 * h.sum(), "sum(1).mean": lambda h: h.sum(1).mean(),
+               "mean": lambda h: h.mean()}[extra]
+
+    def f(x, w):
+        h = x @ w
+        return torch.nn.functional.cross_entropy(h, t) + penalty(h)
+
+    assert torch.autograd.gradcheck(f, (x, w), eps=1e-6, atol=1e-8, rtol=1e-6)
+
+
 def test_retain_graph_allows_a_second_backward():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     y = (x.tanh() * x).sum()

@@ -1,6 +1,7 @@
 /* Elementwise ops: binary arithmetic and comparisons with broadcasting and type
  * promotion, unary math, clamp, where, dtype casts; forward and backward side by side. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "loops.h"
@@ -301,7 +302,9 @@ static int check_inplace(const char *op, pa_tensor *a) {
     if (pa_is_grad_enabled() && (a->requires_grad || a->grad_fn))
         return pa_error(PA_ERR_RUNTIME, "%s_: a tensor that requires grad is being used in an "
                         "in-place operation (use an out-of-place op, or no_grad())", op);
-    return PA_OK;
+    char name[64];
+    snprintf(name, sizeof name, "%s_", op);
+    return pa_check_no_internal_overlap(name, a);
 }
 
 /* PyTorch's canCast: no floating result into an integral or bool tensor, no non-bool

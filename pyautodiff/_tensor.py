@@ -251,7 +251,8 @@ class Tensor:
         from . import _creation
 
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
-            return _creation.tensor(args[0], dtype=kwargs.get("dtype"))
+            # The legacy constructor is torch.FloatTensor: data becomes float32.
+            return _creation.tensor(args[0], dtype=kwargs.get("dtype", _creation._dtype.float32))
         return _creation.empty(*args, **kwargs)
 
     # ---- properties -----------------------------------------------------------------
@@ -354,6 +355,25 @@ class Tensor:
     def detach(self) -> Tensor:
         return call(lib.pa_detach, self._h)
 
+    @property
+    def data(self) -> Tensor:
+        """The values without autograd: a tensor sharing this one's memory that does not
+        require grad (as detach(); PyTorch's .data also hides in-place changes from the
+        saved-value check, which pyautodiff does not)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        # PyTorch rebinds the storage; here the values are copied in, which gives the same
+        # numbers for the same shape and dtype and refuses anything else.
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
+        if value.shape != self.shape or value.dtype != self.dtype:
+            raise ValueError(f"data: assigning a tensor of shape {tuple(value.shape)} and dtype "
+                             f"{value.dtype} to one of shape {tuple(self.shape)} and dtype {self.dtype} "
+                             "is not supported (pyautodiff copies the values in place)")
+        self.detach().copy_(value)
+
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Calls hook(grad) with this tensor's gradient during backward; a returned
         tensor replaces the gradient.  Returns a handle whose remove() unregisters it."""
@@ -409,6 +429,11 @@ class Tensor:
 
     def __float__(self) -> builtins.float:
         return float(self.item())
+
+    def __format__(self, format_spec: str) -> str:
+        if self.ndim == 0:  # f"{loss:.4f}"
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __int__(self) -> int:
         return int(self.item())

@@ -82,7 +82,7 @@ def _encode(obj, path, arrays, depth):
         arr = obj.detach().numpy() if isinstance(obj, Tensor) else obj
         if arr.dtype.kind not in "fiub":
             raise TypeError(f"save: cannot store an array of dtype {arr.dtype} (at {name!r})")
-        arrays[name] = np.ascontiguousarray(arr)
+        arrays[name] = np.asarray(arr, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
         return {"t": name}
     if isinstance(obj, dict):
         items = []
@@ -317,4 +317,4 @@ def _to_tensor(arr, dtype):
     from ._creation import from_numpy
 
     target = _DTYPES[dtype][1]
-    return from_numpy(np.ascontiguousarray(arr, dtype=target))
+    return from_numpy(np.asarray(arr, dtype=target, order="C"))

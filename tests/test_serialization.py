@@ -38,6 +38,23 @@ def test_model_state_dict_round_trip(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
 
 
+def test_zero_dim_tensors_keep_their_shape(tmp_path):
+    # BatchNorm's num_batches_tracked is 0-d: a model holding one must reload.
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    model(torch.randn(5, 3))
+    path = tmp_path / "bn.safetensors"
+    torch.save(model.state_dict(), path)
+    loaded = torch.load(path)
+    assert loaded["1.num_batches_tracked"].shape == () and loaded["1.num_batches_tracked"].item() == 1
+    other = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    other.load_state_dict(loaded)
+    assert other[1].num_batches_tracked.item() == 1
+    torch.save({"s": torch.tensor(2.5, dtype=torch.float64), "a": np.array(3.0, dtype=np.float32)}, path)
+    got = torch.load(path)
+    assert got["s"].shape == () and got["s"].item() == 2.5 and got["s"].dtype == torch.float64
+    assert got["a"].shape == () and got["a"].item() == 3.0
+
+
 def test_optimizer_state_dict_round_trip(tmp_path):
     model = _model().double()
     opt = optim.Adam(model.parameters(), lr=0.01, amsgrad=True)
@@ -127,6 +144,11 @@ def test_pytorch_interchange(tmp_path, pt):
     got = torch.load(tmp_path / "mixed.safetensors")
     assert got["h"].dtype == torch.float32 and got["h"].tolist() == [1.5, 2.0]
     assert got["i"].dtype == torch.int64 and got["i"].tolist() == [1, -2]
+    # 0-d tensors both ways.
+    save_file({"s": pt.tensor(3.0)}, str(tmp_path / "scalar.safetensors"))
+    assert torch.load(tmp_path / "scalar.safetensors")["s"].shape == ()
+    torch.save({"s": torch.tensor(4.0)}, tmp_path / "ours_scalar.safetensors")
+    assert load_file(str(tmp_path / "ours_scalar.safetensors"))["s"].shape == ()
 
 
 def _valid_entry(**overrides):

@@ -143,3 +143,30 @@ def test_inplace_ops_cast_the_promoted_result_as_pytorch():
         torch.ones(3, dtype=torch.bool).add_(torch.ones(3))
     with pytest.raises(TypeError, match="mul_: result type float64 can't be cast to the desired output type int64"):
         torch.tensor([1, 2]).mul_(torch.tensor([0.5, 0.5], dtype=torch.float64))
+
+
+def test_legacy_constructor_makes_float32():
+    assert torch.Tensor([1, 2]).dtype == torch.float32
+    assert torch.Tensor(np.array([1, 2])).tolist() == [1.0, 2.0]
+    assert torch.Tensor(2, 3).shape == (2, 3) and torch.Tensor(2, 3).dtype == torch.float32
+
+
+def test_data_is_a_grad_free_alias_and_assignment_copies():
+    w = torch.nn.Linear(2, 3)
+    d = w.bias.data
+    assert not d.requires_grad and d.is_leaf
+    d.fill_(0.25)  # the classic init idiom: writes the parameter
+    assert w.bias.tolist() == [0.25] * 3 and w.bias.requires_grad
+    _, pred = torch.max(torch.tensor([[1.0, 3.0], [4.0, 2.0]], requires_grad=True).data, 1)
+    assert pred.tolist() == [1, 0]
+    w.weight.data = torch.ones(3, 2)
+    assert w.weight.tolist() == [[1.0, 1.0]] * 3
+    with pytest.raises(ValueError, match=r"data: assigning a tensor of shape \(2, 2\)"):
+        w.weight.data = torch.ones(2, 2)
+
+
+def test_format_of_a_zero_dim_tensor_formats_its_value():
+    loss = torch.tensor(0.123456, dtype=torch.float64)
+    assert f"{loss:.3f}" == "0.123" and f"{torch.tensor(7):>3d}" == "  7"
+    with pytest.raises(TypeError, match="unsupported format string"):
+        f"{torch.ones(2):.3f}"

@@ -102,6 +102,35 @@ int pa_node_save(pa_node *node, int slot, pa_tensor *t) {
     return PA_OK;
 }
 
+int pa_node_copy_saved(pa_node *node, pa_tensor *a) {
+    for (int i = 0; node && i < PA_NODE_MAX_SAVED; i++) {
+        if (node->saved[i] != a) continue;
+        pa_tensor *copy = pa_tensor_new(a->ndim, a->shape, a->dtype);
+        if (!copy) return PA_ERR_MEMORY;
+        pa_copy_strided(copy, a);
+        node->saved[i] = copy;
+        node->saved_version[i] = copy->storage->version;
+        pa_tensor_release(a);
+    }
+    return PA_OK;
+}
+
+int pa_rebase_history(pa_tensor *a, pa_tensor *r) {
+    pa_node *node = r->grad_fn;
+    if (!node) return PA_OK;
+    TRY(pa_node_copy_saved(node, a));
+    pa_node *old = a->grad_fn;
+    if (old && old->retained == a) {
+        old->retained = NULL;
+        node->retained = a;
+    }
+    pa_node_retain(node);
+    a->grad_fn = node;
+    a->requires_grad = 1;
+    pa_node_release(old);
+    return PA_OK;
+}
+
 bool pa_input_needs_grad(const pa_node *node, int i) {
     return node->next[i].node || node->next[i].leaf;
 }

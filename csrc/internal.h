@@ -188,6 +188,15 @@ pa_node *pa_node_new(pa_op op, int n_inputs, pa_tensor *const *inputs, pa_tensor
 /* Saves a detached alias of t (never t itself: no cycles through an output). */
 int pa_node_save(pa_node *node, int slot, pa_tensor *t);
 bool pa_input_needs_grad(const pa_node *node, int i);
+/* For an in-place op about to overwrite a: a node that saved a's values (x.mul_(w) with
+ * w requiring grad needs the old x) keeps a copy of them instead, as PyTorch does (a
+ * handle of a would also close a cycle once a owns the node). */
+int pa_node_copy_saved(pa_node *node, pa_tensor *a);
+/* For an in-place op about to write the values of r (recorded by the graph, same shape
+ * and dtype as a) into a: a takes r's place in the graph, its grad_fn becoming r's
+ * node (after pa_node_copy_saved on it). */
+int pa_rebase_history(pa_tensor *a, pa_tensor *r);
+
 void pa_node_retain(pa_node *n);
 void pa_node_release(pa_node *n);
 

@@ -408,9 +408,14 @@ int pa_to_contiguous_buffer(const pa_tensor *t, void *dst, int64_t nbytes) {
 }
 
 static int check_inplace(const char *op, const pa_tensor *t) {
-    if (t->requires_grad && pa_is_grad_enabled())
+    if (t->requires_grad && pa_is_grad_enabled() && !t->grad_fn)
         return pa_error(PA_ERR_RUNTIME, "%s: a leaf Variable that requires grad is being used "
                         "in an in-place operation (wrap it in no_grad())", op);
+    if (t->requires_grad && pa_is_grad_enabled())
+        return pa_error(PA_ERR_RUNTIME, "%s: writing in place into a tensor that requires grad "
+                        "(the output of %s) is not recorded by pyautodiff's autograd; compute "
+                        "the new values out of place (e.g. torch.where) or use no_grad()", op,
+                        pa_op_name(t->grad_fn->op));
     return pa_check_no_internal_overlap(op, t);
 }
 

@@ -78,6 +78,101 @@ def test_loss_plus_a_penalty_on_the_same_activations_matches_finite_differences(
     assert torch.autograd.gradcheck(f, (x, w), eps=1e-6, atol=1e-8, rtol=1e-6)
 
 
+def test_inplace_ops_on_non_leaf_tensors_are_recorded():
+    rng = np.random.default_rng(1)
+    x = torch.tensor(rng.standard_normal((2, 3)))
+    c = torch.tensor(rng.standard_normal(4))
+
+    def f(w, skip, scale):
+        out = x @ w
+        out += skip  # a residual connection, as torchvision's ResNet blocks write it
+        out.mul_(3.0)
+        out.sub_(c, alpha=2)
+        out.mul_(scale)  # scale requires grad: the node keeps a copy of the old values
+        out.div_(scale + 2)
+        return out.tanh()
+
+    w = torch.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    skip = torch.tensor(rng.standard_normal((2, 4)), requires_grad=True)
+    scale = torch.tensor(rng.standard_normal(4), requires_grad=True)
+    assert torch.autograd.gradcheck(f, (w, skip, scale), eps=1e-6, atol=1e-8, rtol=1e-6)
+    out = x @ w
+    out += skip
+    assert out.grad_fn.name() == "AddBackward" and not out.is_leaf
+
+
+def test_inplace_accumulation_into_a_tensor_without_grad():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    total = torch.zeros(())
+    for k in range(1, 4):
+        total += (w * k).sum()  # total joins the graph
+    assert total.requires_grad and total.item() == 18.0
+    total.backward()
+    assert w.grad.tolist() == [6.0, 6.0]
+
+
+def test_inplace_result_cast_back_to_the_target_dtype():
+    a = torch.ones(3, requires_grad=True) * 1.0  # float32, non-leaf
+    b = torch.tensor([0.5, 1.5, 2.5], dtype=torch.float64, requires_grad=True)
+    a.mul_(b)
+    assert a.dtype == torch.float32
+    a.sum().backward()
+    assert b.grad.dtype == torch.float64 and b.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_inplace_keeps_retain_grad_and_frees_the_graph():
+    before = live()
+    w = torch.tensor([1.0, -2.0], requires_grad=True)
+    o = w * 2
+    o.retain_grad()
+    o.mul_(w)  # saves a copy of o's old values: no cycle through o
+    o.sum().backward()
+    assert o.grad.tolist() == [1.0, 1.0] and w.grad.tolist() == [4.0, -8.0]
+    del o, w
+    assert live() == before
+
+
+def test_inplace_recording_refusals_and_the_saved_value_check():
+    w = torch.ones(2, 2, requires_grad=True)
+    o = w * 2
+    view = o[0]
+    with pytest.raises(RuntimeError, match="add_: in-place operation on a tensor whose memory other "
+                                           "tensors share"):
+        o.add_(1)
+    del view
+    s = torch.sigmoid(w)  # saves its output for backward
+    with pytest.raises(RuntimeError, match="mul_: in-place operation on a tensor whose memory"):
+        s.mul_(2)
+    from pyautodiff._ffi import raise_error
+
+    with pytest.raises(RuntimeError, match="eq_: not differentiable"):  # (no Python eq_ yet)
+        raise_error(lib.pa_binary_(lib.PA_BIN_EQ, (w * 1)._h, torch.ones(2, 2)._h))
+    with pytest.raises(RuntimeError, match=r"fill_: writing in place into a tensor that requires grad "
+                                           r"\(the output of MulBackward\)"):
+        (w * 1).fill_(0)
+    o = w * 2
+    y = o * w  # saves o
+    o.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_inplace_matches_pytorch(pt):
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in ((4, 3), (3, 5), (4, 5), (5,))]
+    results = []
+    for lib_ in (torch, pt):
+        x, w, skip, g = (lib_.tensor(a, requires_grad=i > 0) for i, a in enumerate(arrays))
+        out = x @ w
+        out += skip
+        out.mul_(g)
+        out.sub_(0.5)
+        out.relu().sum().backward()
+        results.append([t.detach().numpy() for t in (out, w.grad, skip.grad, g.grad)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
 def test_retain_graph_allows_a_second_backward():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     y = (x.tanh() * x).sum()

@@ -298,10 +298,21 @@ int pa_binary_scalar(int op, pa_tensor *a, double s, int scalar_is_float, int sc
     return rc;
 }
 
-static int check_inplace(const char *op, pa_tensor *a) {
-    if (pa_is_grad_enabled() && (a->requires_grad || a->grad_fn))
-        return pa_error(PA_ERR_RUNTIME, "%s_: a tensor that requires grad is being used in an "
-                        "in-place operation (use an out-of-place op, or no_grad())", op);
+/* Whether a op= b is recorded by the graph, or an error when it cannot be: a leaf that
+ * requires grad is never written in place (as in PyTorch); a tensor whose memory other
+ * tensors share (a view of it, or a value saved for backward) is not either, since
+ * their place in the graph would not follow (PyTorch rebases views; pyautodiff
+ * refuses). */
+static int check_inplace(const char *op, pa_tensor *a, pa_tensor *b, bool *record) {
+    *record = pa_is_grad_enabled() && (a->requires_grad || (b && b->requires_grad));
+    if (*record && a->requires_grad && !a->grad_fn)
+        return pa_error(PA_ERR_RUNTIME, "%s_: a leaf Variable that requires grad is being used "
+                        "in an in-place operation (wrap it in no_grad())", op);
+    if (*record && a->storage->refcount > 1)
+        return pa_error(PA_ERR_RUNTIME, "%s_: in-place operation on a tensor whose memory "
+                        "other tensors share (a view of it, or a value saved for backward), "
+                        "with autograd recording it: not supported; use the out-of-place "
+                        "op", op);
     char name[64];
     snprintf(name, sizeof name, "%s_", op);
     return pa_check_no_internal_overlap(name, a);
@@ -319,7 +330,11 @@ static bool can_cast(int from, int to) {
 int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
     PA_REQUIRE("binary_", a && b, "NULL tensor");
     if (op < 0 || op >= PA_BIN_COUNT) return pa_error(PA_ERR_VALUE, "binary_: unknown op %d", op);
-    TRY(check_inplace(binary_names[op], a));
+    bool record;
+    TRY(check_inplace(binary_names[op], a, b, &record));
+    if (record && !is_differentiable(op))
+        return pa_error(PA_ERR_RUNTIME, "%s_: not differentiable, so it cannot be applied in "
+                        "place to a tensor that requires grad", binary_names[op]);
     int dt = compute_dtype(op, promote(a, b));
     int out_dt = is_comparison(op) ? PA_BOOL : dt;
     if (!can_cast(out_dt, a->dtype))
@@ -335,18 +350,42 @@ int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
                         pa_shape_str(ndim, shape, b2, sizeof b2));
     }
     pa_tensor *r;
-    /* Computed out of place: b may overlap a (x.add_(x.t())). */
-    TRY(binary_raw(op, a, b, dt, &r));
-    pa_copy_strided(a, r);
+    /* Computed out of place: b may overlap a (x.add_(x.t())).  Recorded, the op (and a
+     * cast back to a's dtype) are nodes of the graph, and a takes the result's place. */
+    if (!record) {
+        TRY(binary_raw(op, a, b, dt, &r));
+    } else {
+        TRY(pa_binary(op, a, b, &r));
+        if (r->dtype != a->dtype) {
+            pa_tensor *c;
+            int rc = pa_node_copy_saved(r->grad_fn, a);
+            if (!rc) rc = pa_to_dtype(r, a->dtype, &c);
+            pa_tensor_release(r);
+            TRY(rc);
+            r = c;
+        }
+    }
+    int rc = record ? pa_rebase_history(a, r) : PA_OK;
+    if (!rc) {
+        pa_copy_strided(a, r);
+        pa_bump_version(a);
+    }
     pa_tensor_release(r);
-    pa_bump_version(a);
-    return PA_OK;
+    return rc;
 }
 
 int pa_binary_scalar_(int op, pa_tensor *a, double s) {
     PA_REQUIRE("binary_scalar_", a, "NULL tensor or result pointer");
-    stack_scalar tmp;
-    return pa_binary_(op, a, stack_scalar_init(&tmp, scalar_dtype(a, pa_is_float(a->dtype)), s));
+    int dt = scalar_dtype(a, pa_is_float(a->dtype));
+    if (!(pa_is_grad_enabled() && a->requires_grad)) {
+        stack_scalar tmp;
+        return pa_binary_(op, a, stack_scalar_init(&tmp, dt, s));
+    }
+    pa_tensor *st;
+    TRY(pa_full(0, NULL, dt, s, &st));  /* may be saved by the recorded node: on the heap */
+    int rc = pa_binary_(op, a, st);
+    pa_tensor_release(st);
+    return rc;
 }
 
 /* ---- binary backward ----------------------------------------------------------- */

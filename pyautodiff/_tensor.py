@@ -920,6 +920,28 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """copy.deepcopy of a leaf (as PyTorch allows): a new tensor with a copy of the
+        values, the same requires_grad, a deep copy of .grad, and the same class (a
+        Parameter stays a Parameter).  `best = copy.deepcopy(model.state_dict())`."""
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                               "the deepcopy protocol at the moment.  If you were attempting to "
+                               "deepcopy a module, this may be because of a torch.nn.utils.weight_norm "
+                               "usage, see https://github.com/pytorch/pytorch/pull/103001")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = self.detach().clone()
+        if type(self) is not Tensor:  # nn.Parameter: (data, requires_grad)
+            new = type(self)(new, self.requires_grad)
+        elif self.requires_grad:
+            new.requires_grad_(True)
+        memo[id(self)] = new
+        grad = self.grad
+        if grad is not None:
+            new.grad = grad.__deepcopy__(memo)
+        return new
+
     def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
         raise TypeError("pyautodiff tensors are not picklable: use pyautodiff.save (safetensors)")
 

@@ -170,3 +170,31 @@ def test_format_of_a_zero_dim_tensor_formats_its_value():
     assert f"{loss:.3f}" == "0.123" and f"{torch.tensor(7):>3d}" == "  7"
     with pytest.raises(TypeError, match="unsupported format string"):
         f"{torch.ones(2):.3f}"
+
+
+def test_deepcopy_of_tensors_modules_and_state_dicts():
+    import copy
+
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+    model(torch.randn(5, 3)).sum().backward()
+    best = copy.deepcopy(model.state_dict())  # the early-stopping idiom
+    twin = copy.deepcopy(model)
+    w = model[0].weight
+    assert type(twin[0].weight) is nn.Parameter and twin[0].weight.requires_grad
+    np.testing.assert_array_equal(twin[0].weight.grad.numpy(), w.grad.numpy())
+    with torch.no_grad():
+        w.add_(1)  # the copies do not follow
+    np.testing.assert_array_equal(best["0.weight"].numpy() + 1, w.detach().numpy())
+    np.testing.assert_array_equal(twin[0].weight.detach().numpy() + 1, w.detach().numpy())
+    assert best["1.num_batches_tracked"].shape == () and best["1.num_batches_tracked"].item() == 1
+    x = torch.randn(2, 3)
+    model.eval(), twin.eval()
+    with torch.no_grad():
+        w.copy_(twin[0].weight)
+    np.testing.assert_array_equal(twin(x).detach().numpy(), model(x).detach().numpy())
+    t = torch.ones(2, requires_grad=True)
+    a, b = copy.deepcopy([t, t])
+    assert a is b and a is not t and a.requires_grad and a.is_leaf
+    with pytest.raises(RuntimeError, match="Only Tensors created explicitly by the user"):
+        copy.deepcopy(t * 2)

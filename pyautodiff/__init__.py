@@ -11,12 +11,13 @@ from . import _dtype
 from ._creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                         initial_seed, linspace, manual_seed, ones, ones_like, rand, rand_like, randint,
                         randn, randn_like, randperm, seed, tensor, zeros, zeros_like)
+from ._device import backends, cuda, device
 from ._dtype import bool, dtype, float32, float64, int64  # noqa: A004 - PyTorch's names
 from ._ffi import lib as _lib
 from ._functions import *  # noqa: F401,F403
 from ._functions import __all__ as _function_names
 from ._tensor import Size, Tensor
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
 __version__ = "0.1.0"
 
@@ -45,6 +46,12 @@ def set_flush_denormal(mode: builtins.bool) -> builtins.bool:
     return builtins.bool(_lib.pa_set_flush_denormal(1 if mode else 0))
 
 
+def get_default_dtype() -> dtype:
+    """float32: the dtype of Python floats and of creation functions without a dtype
+    (pyautodiff has no set_default_dtype)."""
+    return float32
+
+
 def is_tensor(obj: Any) -> builtins.bool:  # (this module's `bool` is the dtype)
     return isinstance(obj, Tensor)
 
@@ -54,12 +61,18 @@ def is_floating_point(t: Tensor) -> builtins.bool:
 
 
 from . import autograd, nn, optim, utils  # noqa: E402
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__ + ".cuda"] = cuda  # `import pyautodiff.cuda` as `import torch.cuda`
+_sys.modules[__name__ + ".backends"] = backends
 from .serialization import load, save  # noqa: E402
 
 __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "float", "double",
            "long", "tensor", "as_tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange",
            "linspace", "eye", "rand", "randn", "randint", "randperm", "zeros_like", "ones_like",
            "empty_like", "full_like", "rand_like", "randn_like", "manual_seed", "initial_seed",
-           "seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+           "seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
+           "device", "cuda", "backends", "get_default_dtype",
            "set_num_threads", "get_num_threads", "set_flush_denormal", "is_tensor",
            "is_floating_point", "autograd", "nn", "optim", "utils", "save", "load"] + list(_function_names)

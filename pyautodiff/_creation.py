@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _dtype
 from ._callbacks import forget, keep, release_handle
+from ._device import check_device
 from ._dtype import from_numpy_dtype, to_dtype
 from ._ffi import ffi, lib, raise_error
 from ._tensor import Tensor, call, shape_arg, wrap
@@ -42,6 +43,7 @@ def _finish(t, requires_grad):
 def tensor(data: Any, dtype: Optional[_DType] = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (nested lists, numbers, arrays, tensors)."""
+    check_device("tensor", device)
     if isinstance(data, Tensor):
         t = data.detach().clone()
         if dtype is not None:
@@ -81,6 +83,7 @@ def _tensors_to_nested(data):
 
 
 def as_tensor(data: Any, dtype: Optional[_DType] = None, device: Any = None) -> Tensor:
+    check_device("as_tensor", device)
     if isinstance(data, Tensor) and (dtype is None or to_dtype(dtype) is data.dtype):
         return data
     if isinstance(data, np.ndarray) and from_numpy_dtype(data.dtype) and dtype is None:
@@ -123,12 +126,14 @@ def _shape_dtype(size, dtype):
 
 def empty(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
+    check_device("empty", device)
     shape, cshape, dt = _shape_dtype(size, dtype)
     return _finish(call(lib.pa_empty, len(shape), cshape, dt.code), requires_grad)
 
 
 def full(size: _Size, fill_value: _Number, dtype: Optional[_DType] = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
+    check_device("full", device)
     if dtype is None:
         dtype = _dtype.bool if isinstance(fill_value, bool) else (
             _dtype.int64 if isinstance(fill_value, numbers.Integral) else _dtype.float32)
@@ -138,43 +143,55 @@ def full(size: _Size, fill_value: _Number, dtype: Optional[_DType] = None, devic
 
 def zeros(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
+    check_device("zeros", device)
     shape, cshape, dt = _shape_dtype(size, dtype)
     return _finish(call(lib.pa_full, len(shape), cshape, dt.code, 0.0), requires_grad)
 
 
 def ones(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
+    check_device("ones", device)
     shape, cshape, dt = _shape_dtype(size, dtype)
     return _finish(call(lib.pa_full, len(shape), cshape, dt.code, 1.0), requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Optional[_DType] = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype: Optional[_DType] = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    check_device("zeros_like", device)
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Optional[_DType] = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: Optional[_DType] = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    check_device("ones_like", device)
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def empty_like(t: Tensor, dtype: Optional[_DType] = None, requires_grad: bool = False) -> Tensor:
+def empty_like(t: Tensor, dtype: Optional[_DType] = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    check_device("empty_like", device)
     return empty(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def full_like(t: Tensor, fill_value: _Number, dtype: Optional[_DType] = None,
+def full_like(t: Tensor, fill_value: _Number, dtype: Optional[_DType] = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
+    check_device("full_like", device)
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Optional[_DType] = None) -> Tensor:
+def rand_like(t: Tensor, dtype: Optional[_DType] = None, device: Any = None) -> Tensor:
+    check_device("rand_like", device)
     return rand(t.shape, dtype=dtype or t.dtype)
 
 
-def randn_like(t: Tensor, dtype: Optional[_DType] = None) -> Tensor:
+def randn_like(t: Tensor, dtype: Optional[_DType] = None, device: Any = None) -> Tensor:
+    check_device("randn_like", device)
     return randn(t.shape, dtype=dtype or t.dtype)
 
 
 def arange(start: _Number, end: Optional[_Number] = None, step: _Number = 1,
            dtype: Optional[_DType] = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    check_device("arange", device)
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -186,30 +203,35 @@ def arange(start: _Number, end: Optional[_Number] = None, step: _Number = 1,
 
 def linspace(start: _Number, end: _Number, steps: int, dtype: Optional[_DType] = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
+    check_device("linspace", device)
     dt = to_dtype(dtype if dtype is not None else _dtype.float32)
     return _finish(call(lib.pa_linspace, float(start), float(end), int(steps), dt.code), requires_grad)
 
 
 def eye(n: int, m: Optional[int] = None, dtype: Optional[_DType] = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
+    check_device("eye", device)
     dt = to_dtype(dtype if dtype is not None else _dtype.float32)
     return _finish(call(lib.pa_eye, int(n), -1 if m is None else int(m), dt.code), requires_grad)
 
 
 def rand(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
+    check_device("rand", device)
     shape, cshape, dt = _shape_dtype(size, dtype)
     return _finish(call(lib.pa_rand, len(shape), cshape, dt.code), requires_grad)
 
 
 def randn(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
+    check_device("randn", device)
     shape, cshape, dt = _shape_dtype(size, dtype)
     return _finish(call(lib.pa_randn, len(shape), cshape, dt.code), requires_grad)
 
 
 def randint(low: int, high: Any = None, size: Optional[Sequence[int]] = None,
             dtype: Optional[_DType] = None, device: Any = None) -> Tensor:
+    check_device("randint", device)
     if size is None:
         if not isinstance(high, (tuple, list)):
             raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
@@ -222,6 +244,7 @@ def randint(low: int, high: Any = None, size: Optional[Sequence[int]] = None,
 
 
 def randperm(n: int, dtype: Optional[_DType] = None, device: Any = None) -> Tensor:
+    check_device("randperm", device)
     t = call(lib.pa_randperm, int(n))
     return t if dtype is None else t.to(dtype)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn, Sequence, S
 
 import numpy as np
 
+from . import _device
 from ._dtype import dtype as _dtype_cls, from_code, from_numpy_dtype, to_dtype
 from ._ffi import ffi, lib, raise_error
 
@@ -289,8 +290,12 @@ class Tensor:
         return from_code(self._h.dtype)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> _device.device:
+        return _device.CPU
+
+    @property
+    def is_cuda(self) -> builtins.bool:
+        return False
 
     def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
         h = self._h
@@ -470,11 +475,9 @@ class Tensor:
                 dtype = a
             elif isinstance(a, Tensor):
                 dtype = a.dtype
-            elif str(a) != "cpu":
-                raise ValueError(f"to: only the 'cpu' device exists in pyautodiff, got {a!r}")
-        device = kwargs.get("device")
-        if device is not None and str(device) != "cpu":
-            raise ValueError(f"to: only the 'cpu' device exists in pyautodiff, got {device!r}")
+            else:
+                _device.check_device("to", a)
+        _device.check_device("to", kwargs.get("device"))
         if dtype is None:
             return self
         return call(lib.pa_to_dtype, self._h, to_dtype(dtype).code)
@@ -496,6 +499,9 @@ class Tensor:
 
     def cpu(self) -> Tensor:
         return self
+
+    def cuda(self, device: Any = None) -> NoReturn:
+        raise ValueError("cuda: only the 'cpu' device exists in pyautodiff")
 
     def contiguous(self) -> Tensor:
         return call(lib.pa_contiguous, self._h)

@@ -8,7 +8,7 @@ from .._ffi import ffi, lib, raise_error
 from .._tensor import Tensor, wrap
 from . import functional
 from .function import Function, FunctionCtx
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "enable_grad", "functional", "gradcheck",

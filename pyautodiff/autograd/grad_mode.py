@@ -9,7 +9,7 @@ from .._ffi import lib
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode"]
 
 
 def is_grad_enabled() -> bool:
@@ -71,6 +71,31 @@ class set_grad_enabled(_GradModeContext):
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with set_grad_enabled(bool(mode)):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps fn's signature
+
+
+class inference_mode(_GradModeContext):
+    """As no_grad (pyautodiff has no separate inference tensors): `with
+    torch.inference_mode():` or `@torch.inference_mode()`; `inference_mode(False)` leaves
+    grad mode as it is."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self._mode = bool(mode)
+
+    def __enter__(self) -> inference_mode:
+        self._prev = lib.pa_is_grad_enabled()
+        if self._mode:
+            lib.pa_set_grad_enabled(0)
+        return self
+
+    def __call__(self, fn: _F) -> _F:
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(mode):
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]  # functools.wraps keeps fn's signature

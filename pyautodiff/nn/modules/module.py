@@ -265,14 +265,16 @@ class Module:
         return self
 
     def to(self: _M, *args: Any, **kwargs: Any) -> _M:
+        from ..._device import check_device
         from ..._dtype import dtype as dtype_cls
 
         dtype = kwargs.get("dtype")
         for a in args:
             if isinstance(a, dtype_cls):
                 dtype = a
-            elif str(a) != "cpu":
-                raise ValueError(f"to: only the 'cpu' device exists in pyautodiff, got {a!r}")
+            else:
+                check_device("to", a)
+        check_device("to", kwargs.get("device"))
         if dtype is None:
             return self
         return self._convert(lambda t: t.to(dtype) if t.dtype.is_floating_point else t)
@@ -289,6 +291,9 @@ class Module:
 
     def cpu(self: _M) -> _M:
         return self
+
+    def cuda(self: _M, device: Any = None) -> _M:
+        raise ValueError("cuda: only the 'cpu' device exists in pyautodiff")
 
     def extra_repr(self) -> str:
         return ""

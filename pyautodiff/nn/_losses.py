@@ -6,7 +6,7 @@ from __future__ import annotations
 from .._ffi import lib
 from .._functions import where
 from .._tensor import Tensor, call
-from .functional import _check_same_shape, _check_tensor, _reduce, _reduction
+from .functional import _check_same_shape, _check_tensor, _check_weight_not_differentiated, _reduce, _reduction
 
 __all__: list[str] = ["smooth_l1_loss", "huber_loss", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
@@ -59,6 +59,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     contribute nothing.  'mean' divides by the summed weights of the counted targets."""
     _check_class_target(input, target, "nll_loss")
     _reduction(reduction, "nll_loss")
+    _check_weight_not_differentiated(weight, "nll_loss")
     x, t = (input.unsqueeze(0), target.unsqueeze(0)) if input.ndim == 1 else (input, target)
     classes = x.shape[1]
     counted = t != ignore_index

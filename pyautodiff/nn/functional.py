@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Union
 
 from .._ffi import ffi, lib
 from .._tensor import Tensor, call, unary
+from ..autograd.grad_mode import is_grad_enabled
 
 if TYPE_CHECKING:  # annotation-only alias
     from .._dtype import dtype as _dtype_cls
@@ -73,9 +74,18 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
     """log_softmax + negative log-likelihood in one fused C op, with int64 class targets."""
     _check_tensor(input, "cross_entropy")
     _check_tensor(target, "cross_entropy", "target")
+    _check_weight_not_differentiated(weight, "cross_entropy")
     return call(lib.pa_cross_entropy, input._h, target._h,
                 weight._h if weight is not None else ffi.NULL,
                 _reduction(reduction, "cross_entropy"), int(ignore_index), float(label_smoothing))
+
+
+def _check_weight_not_differentiated(weight: Tensor | None, op: str) -> None:
+    """As PyTorch: a class weight is not differentiated, so one that requires grad (with
+    grad mode on) is refused rather than left without a gradient."""
+    if weight is not None and isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"{op}: not differentiable with respect to argument 'weight'. This input "
+                           "cannot have requires_grad True.")
 
 
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:

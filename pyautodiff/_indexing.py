@@ -1,81 +1,250 @@
-"""Tensor.__getitem__: ints, slices (positive steps), None, Ellipsis, one int64 index
-tensor (or list of ints) and bool masks — as views wherever PyTorch gives views."""
+"""Tensor indexing: `getitem` (x[key]) and `setitem` (x[key] = value).
+
+Keys hold ints, slices (positive steps), None, Ellipsis and advanced indices: int64 or
+bool tensors, NumPy arrays and (nested) lists of ints or bools.  Without an advanced
+index the result is a view.  Advanced indices follow NumPy's rules: they are broadcast
+together; if they sit next to each other the broadcast dims replace them in place,
+otherwise they go first.  As in PyTorch, ints and 0-d int tensors always select (drop
+a dim) before the advanced indices are applied, so `x[0, :, [0, 1]]` has shape
+(x.shape[1], 2) where NumPy gives (2, x.shape[1]).  The gather is one differentiable
+`index_select` over the advanced dims flattened into one, so repeated indices
+accumulate their gradients.
+"""
+import reprlib
+
 import numpy as np
 
 from ._ffi import lib
-from ._tensor import Tensor, call
+from ._tensor import Tensor, as_handle, call
 
-__all__ = ["getitem"]
+__all__ = ["getitem", "setitem"]
+
+# Kinds of key entries (see _classify).
+_NEW, _ELLIPSIS, _SLICE, _INT, _BOOL, _MASK, _INDEX = range(7)
 
 
-def _as_index_tensor(k):
-    from ._creation import tensor
-
+def _is_advanced(k):
+    """Whether a key entry needs the gather path (the basic path takes everything else,
+    and rejects what it does not know)."""
+    if k is None or k is Ellipsis or isinstance(k, slice):
+        return False
+    if isinstance(k, (bool, np.bool_)):
+        return True
+    if isinstance(k, (int, np.integer)):
+        return False
     if isinstance(k, Tensor):
-        return k
-    return tensor(np.asarray(k, dtype=np.int64) if not _is_bool_list(k) else np.asarray(k, dtype=bool))
+        return k._h.ndim > 0 or k._h.dtype != lib.PA_INT64
+    if isinstance(k, np.ndarray):
+        return k.ndim > 0 or k.dtype.kind not in "iu"
+    return isinstance(k, (list, tuple))
 
 
-def _is_bool_list(k):
-    return isinstance(k, (list, tuple)) and k and all(isinstance(v, bool) for v in k)
+def _index_array(k):
+    """An advanced index as a NumPy int64 or bool array (a copy where it is converted)."""
+    if isinstance(k, Tensor):
+        if k._h.dtype not in (lib.PA_INT64, lib.PA_BOOL):
+            raise IndexError(f"tensors used as indices must be int64 or bool tensors, got {k.dtype}")
+        return k.numpy(force=True)  # int64 and bool tensors never require grad
+    what = "lists" if isinstance(k, (list, tuple)) else "arrays"
+    try:
+        arr = np.asarray(k)
+    except (ValueError, TypeError):  # ragged nesting
+        arr = None
+    if arr is not None and arr.size == 0 and arr.dtype.kind == "f":  # [] is an empty int index
+        arr = arr.astype(np.int64)
+    if arr is None or arr.dtype.kind not in "iub":
+        raise IndexError(f"{what} used as indices must hold only ints or only bools, got {reprlib.repr(k)}")
+    return arr if arr.dtype.kind == "b" else arr.astype(np.int64, copy=False)
+
+
+def _classify(k):
+    """(kind, payload, number of the tensor's dims it consumes) for one key entry."""
+    if type(k) is int:
+        return _INT, k, 1
+    if type(k) is slice:
+        return _SLICE, k, 1
+    if k is None:
+        return _NEW, None, 0
+    if k is Ellipsis:
+        return _ELLIPSIS, None, 0
+    if isinstance(k, slice):
+        return _SLICE, k, 1
+    if not _is_advanced(k):
+        if isinstance(k, (int, np.integer, Tensor, np.ndarray)):
+            return _INT, int(k), 1
+        raise TypeError(f"index of type {type(k).__name__} is not supported (use ints, slices, "
+                        "None, ..., int64 or bool tensors, or lists of ints or bools)")
+    if isinstance(k, (bool, np.bool_)):
+        return _BOOL, bool(k), 0
+    arr = _index_array(k)
+    if arr.dtype.kind == "b":
+        if arr.ndim == 0:
+            return _BOOL, bool(arr), 0
+        return _MASK, arr, arr.ndim
+    return _INDEX, (arr, k if isinstance(k, Tensor) else None), 1
+
+
+def _check_mask(mask, position, shape, dim):
+    if mask.shape != tuple(shape[dim:dim + mask.ndim]):
+        raise IndexError(f"the shape of the mask {mask.shape} at index {position} does not match the shape "
+                         f"of the indexed tensor {tuple(shape)} at dim {dim}")
+
+
+def _basic(x, key):
+    """Applies ints, slices, None and Ellipsis as views; keeps the dims that advanced
+    indices address.  Returns (view, [(dim in view, int64 index array, the index as a
+    tensor or None)]); the arrays are in range, but may be negative."""
+    entries = [_classify(k) for k in key]
+    if sum(1 for kind, _, _ in entries if kind == _ELLIPSIS) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    ndim = x.ndim
+    consumed = sum(n for _, _, n in entries)
+    if consumed > ndim:
+        src = 0
+        for position, (kind, payload, n) in enumerate(entries):
+            if kind == _MASK:  # the more useful message, when there is one
+                _check_mask(payload, position, x.shape, src)
+            src += n
+        raise IndexError(f"too many indices for tensor of dimension {ndim} (got {consumed})")
+    out, dim, src = x, 0, 0  # dim: in `out`; src: in x (for messages)
+    advanced = []
+    for position, (kind, payload, n) in enumerate(entries):
+        if kind == _ELLIPSIS:
+            dim += ndim - consumed
+            src += ndim - consumed
+        elif kind == _NEW:
+            out = call(lib.pa_unsqueeze, out._h, dim)
+            dim += 1
+        elif kind == _SLICE:
+            start, stop, step = payload.indices(out.shape[dim])
+            if step <= 0:
+                raise ValueError("slice: step must be greater than zero")
+            out = call(lib.pa_slice, out._h, dim, start, max(stop, start), step)
+            dim += 1
+            src += 1
+        elif kind == _INT:
+            out = call(lib.pa_select, out._h, dim, payload)
+            src += 1
+        elif kind == _BOOL:  # a new dim of size 1, kept (True) or emptied (False)
+            out = call(lib.pa_unsqueeze, out._h, dim)
+            advanced.append((dim, np.zeros(int(payload), dtype=np.int64), None))
+            dim += 1
+        elif kind == _MASK:
+            _check_mask(payload, position, x.shape, src)
+            for j, positions in enumerate(np.nonzero(payload)):
+                advanced.append((dim + j, positions.astype(np.int64, copy=False), None))
+            dim += n
+            src += n
+        else:
+            index, index_tensor = payload
+            size = out.shape[dim]
+            if index.size and (index.min() < -size or index.max() >= size):
+                bad = index[(index < -size) | (index >= size)][0]
+                raise IndexError(f"index {bad} is out of bounds for dimension with size {size} "
+                                 f"(dimension {src} of the indexed tensor of shape {tuple(x.shape)})")
+            advanced.append((dim, index, index_tensor))
+            dim += 1
+            src += 1
+    return out, advanced
+
+
+def _gather(view, advanced):
+    """view[advanced indices]: one index_select over the advanced dims flattened into one."""
+    from ._creation import from_numpy
+
+    shape = tuple(view.shape)
+    if len(advanced) == 1:  # index_select takes negative indices itself
+        first, index, index_tensor = advanced[0]
+        batch = index.shape
+        if index_tensor is None:
+            index_tensor = from_numpy(np.ascontiguousarray(index))
+        flat_index = index_tensor if index_tensor.ndim == 1 else index_tensor.reshape(-1)
+        selected = call(lib.pa_index_select, view._h, first, flat_index._h)
+        return selected if len(batch) == 1 else selected.reshape(shape[:first] + batch + shape[first + 1:])
+    dims = [d for d, _, _ in advanced]
+    try:
+        indices = np.broadcast_arrays(*(i for _, i, _ in advanced))
+    except ValueError:
+        shapes = ", ".join(str(i.shape) for _, i, _ in advanced)
+        raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together with shapes {shapes}") \
+            from None
+    batch = indices[0].shape
+    linear = np.zeros(batch, dtype=np.int64)
+    for d, index in zip(dims, indices):  # row-major position within the advanced dims
+        linear = linear * shape[d] + np.where(index < 0, index + shape[d], index)
+    flat_index = from_numpy(linear.reshape(-1))
+    count = 1
+    for d in dims:
+        count *= shape[d]
+    first, m = dims[0], len(dims)
+    if dims == list(range(first, first + m)):  # adjacent: the batch dims replace them in place
+        before, after = shape[:first], shape[first + m:]
+        source = view.reshape(before + (count,) + after)
+        selected = call(lib.pa_index_select, source._h, first, flat_index._h)
+        return selected.reshape(before + batch + after)
+    rest = [d for d in range(len(shape)) if d not in dims]
+    source = view.permute(dims + rest).reshape((count,) + tuple(shape[d] for d in rest))
+    selected = call(lib.pa_index_select, source._h, 0, flat_index._h)
+    return selected.reshape(batch + tuple(shape[d] for d in rest))
 
 
 def getitem(x, key):
-    if not isinstance(key, tuple):
-        key = (key,)
-    # A single bool mask over leading dims.
-    if len(key) == 1 and (isinstance(key[0], Tensor) and key[0].dtype.name == "bool" or _is_bool_list(key[0])):
-        return _mask_select(x, _as_index_tensor(key[0]))
-    consumed = sum(1 for k in key if k is not None and k is not Ellipsis)
-    if sum(1 for k in key if k is Ellipsis) > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
-    if consumed > x.ndim:
-        raise IndexError(f"too many indices for tensor of dimension {x.ndim} (got {consumed})")
-    out, dim = x, 0
-    advanced = None
-    for k in key:
-        if k is Ellipsis:
-            dim += x.ndim - consumed
-        elif k is None:
-            out = call(lib.pa_unsqueeze, out._h, dim)
-            dim += 1
-        elif isinstance(k, slice):
-            size = out.shape[dim]
-            start, stop, step = k.indices(size)
-            if step <= 0:
-                raise ValueError("slice: step must be greater than zero")
-            stop = max(stop, start)
-            out = call(lib.pa_slice, out._h, dim, start, stop, step)
-            dim += 1
-        elif isinstance(k, (int, np.integer)) or (isinstance(k, Tensor) and k.ndim == 0
-                                                   and not k.dtype.is_floating_point
-                                                   and k.dtype.name != "bool"):
-            out = call(lib.pa_select, out._h, dim, int(k))
-        elif isinstance(k, (Tensor, list, tuple, np.ndarray)):
-            if advanced is not None:
-                raise NotImplementedError("indexing with more than one index tensor is not supported")
-            idx = _as_index_tensor(k)
-            if idx.dtype.name != "int64":
-                raise IndexError(f"tensors used as indices must be int64 or bool, got {idx.dtype}")
-            flat = idx.reshape(-1)
-            sel = call(lib.pa_index_select, out._h, dim, flat._h)
-            shape = tuple(out.shape[:dim]) + tuple(idx.shape) + tuple(out.shape[dim + 1:])
-            out = sel.reshape(shape)
-            advanced = dim
-            dim += idx.ndim
-        else:
-            raise TypeError(f"index of type {type(k).__name__} is not supported (use ints, slices, "
-                            "None, ..., int64 or bool tensors)")
-    return out
+    """x[key]; a view unless the key holds an advanced index."""
+    view, advanced = _basic(x, key if isinstance(key, tuple) else (key,))
+    return _gather(view, advanced) if advanced else view
 
 
-def _mask_select(x, mask):
-    if tuple(mask.shape) != tuple(x.shape[:mask.ndim]):
-        raise IndexError(f"the shape of the mask {tuple(mask.shape)} does not match the shape of the "
-                         f"indexed tensor {tuple(x.shape)}")
-    from ._creation import from_numpy
+def setitem(tensor, key, value):
+    """tensor[key] = value: `value` (a number or a tensor) is broadcast to tensor[key]'s
+    shape and cast to tensor's dtype, as copy_ does; with repeated indices the last write
+    wins.  Writes into tensor's memory (its views see the change) and bumps its version."""
+    from ._creation import arange, empty, from_numpy
+    from ._dtype import int64
+    from .autograd import is_grad_enabled, no_grad
 
-    positions = np.flatnonzero(mask.numpy()).astype(np.int64)
-    rest = tuple(x.shape[mask.ndim:])
-    flat = x.reshape((-1,) + rest)
-    return flat.index_select(0, from_numpy(positions))
+    key = key if isinstance(key, tuple) else (key,)
+    if isinstance(value, Tensor) and value.ndim > 0 and value.shape[0] == 1:
+        # PyTorch drops leading size-1 dims of the value: x[0] = ones(1, n) fills a row.
+        shape = tuple(value.shape)
+        lead = next((i for i, s in enumerate(shape) if s != 1), len(shape))
+        value = value.reshape(shape[lead:])
+    if is_grad_enabled() and (tensor.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+        _setitem_recorded(tensor, key, value)
+        return
+    if not any(_is_advanced(k) for k in key):
+        getitem(tensor, key).copy_(value)
+        return
+    as_handle(value, tensor)  # TypeError for anything but a tensor or a number, before any work
+    shape = tuple(tensor.shape)
+    # Which elements of `tensor` (as row-major numbers) tensor[key] reads, in its order.
+    positions = getitem(arange(tensor.numel(), dtype=int64).reshape(shape), key)
+    with no_grad():
+        source = empty(tuple(positions.shape), dtype=tensor.dtype)
+        source.copy_(value)
+        contents = np.array(tensor.detach().numpy(), order="C")
+        contents.reshape(-1)[positions.numpy().reshape(-1)] = source.numpy().reshape(-1)
+        tensor.copy_(from_numpy(contents))
+
+
+def _setitem_recorded(tensor, key, value):
+    """tensor[key] = value with autograd recording it (PyTorch's CopySlices): the new
+    contents are where(mask, placed value, tensor) out of place, with the value's
+    elements placed by one index_select (so its gradient is gathered back), and tensor
+    takes them in place (pa_assign_: refused for a leaf that requires grad or a tensor
+    whose memory a view shares, as other recorded in-place ops)."""
+    from ._creation import arange, from_numpy
+    from ._dtype import int64
+    from ._functions import where
+
+    as_handle(value, tensor)  # TypeError for anything but a tensor or a number
+    shape = tuple(tensor.shape)
+    positions = getitem(arange(tensor.numel(), dtype=int64).reshape(shape), key).numpy().reshape(-1)
+    mask = np.zeros(tensor.numel(), dtype=bool)
+    mask[positions] = True
+    mask_t = from_numpy(mask.reshape(shape))
+    if isinstance(value, Tensor):
+        source = np.zeros(tensor.numel(), dtype=np.int64)
+        source[positions] = np.arange(positions.size)  # with repeated positions the last wins
+        placed = value.to(tensor.dtype).expand(getitem(tensor.detach(), key).shape).reshape(-1)
+        value = placed.index_select(0, from_numpy(source)).reshape(shape) if positions.size else tensor
+    tensor._assign("setitem", where(mask_t, value, tensor))

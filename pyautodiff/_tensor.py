@@ -628,7 +628,15 @@ class Tensor:
     def ge(self, other: _TensorOrNumber) -> Tensor:
         return self >= other
 
-    # ---- in place (tensors that do not need grad) -----------------------------------
+    # ---- in place ---------------------------------------------------------------------
+    def _assign(self, op: str, result: Tensor) -> Tensor:
+        """self <- result (computed from self out of place), recorded by autograd as the
+        in-place op `op`_ (see pa_assign_)."""
+        status = lib.pa_assign_(self._h, result._h, op.encode())
+        if status:
+            raise_error(status)
+        return self
+
     def _inplace(self, op: str, other: _TensorOrNumber) -> Tensor:
         if isinstance(other, Tensor):
             status = lib.pa_binary_(_BIN[op], self._h, other._h)
@@ -664,6 +672,65 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
+
+    def clamp_(self, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor:
+        return self._assign("clamp", self.clamp(min, max))
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask: Tensor, value: _TensorOrNumber) -> Tensor:
+        return self._assign("masked_fill", self.masked_fill(mask, value))
+
+    def pow_(self, exponent: _TensorOrNumber) -> Tensor:
+        return self._assign("pow", self.pow(exponent))
+
+    def exp_(self) -> Tensor:
+        return self._assign("exp", unary("exp", self))
+
+    def log_(self) -> Tensor:
+        return self._assign("log", unary("log", self))
+
+    def sqrt_(self) -> Tensor:
+        return self._assign("sqrt", unary("sqrt", self))
+
+    def abs_(self) -> Tensor:
+        return self._assign("abs", unary("abs", self))
+
+    def neg_(self) -> Tensor:
+        return self._assign("neg", unary("neg", self))
+
+    def tanh_(self) -> Tensor:
+        return self._assign("tanh", unary("tanh", self))
+
+    def sigmoid_(self) -> Tensor:
+        return self._assign("sigmoid", unary("sigmoid", self))
+
+    def relu_(self) -> Tensor:
+        return self._assign("relu", unary("relu", self))
+
+    def sin_(self) -> Tensor:
+        return self._assign("sin", unary("sin", self))
+
+    def cos_(self) -> Tensor:
+        return self._assign("cos", unary("cos", self))
+
+    def sign_(self) -> Tensor:
+        return self._assign("sign", unary("sign", self))
+
+    def rsqrt_(self) -> Tensor:
+        return self._assign("rsqrt", unary("rsqrt", self))
+
+    def log1p_(self) -> Tensor:
+        return self._assign("log1p", unary("log1p", self))
+
+    def expm1_(self) -> Tensor:
+        return self._assign("expm1", unary("expm1", self))
+
+    def square_(self) -> Tensor:
+        return self._assign("square", unary("square", self))
+
+    def reciprocal_(self) -> Tensor:
+        return self._assign("reciprocal", unary("reciprocal", self))
 
     def fill_(self, value: _Number) -> Tensor:
         status = lib.pa_fill_(self._h, float(value))
@@ -914,12 +981,9 @@ class Tensor:
         return getitem(self, key)
 
     def __setitem__(self, key: Any, value: _TensorOrNumber) -> None:
-        from ._indexing import getitem
+        from ._indexing import setitem
 
-        view = getitem(self, key)
-        if view._h.storage != self._h.storage:
-            raise NotImplementedError("__setitem__ with index tensors is not supported; use a slice")
-        view.copy_(value)
+        setitem(self, key, value)
 
     def __iter__(self) -> Iterator[Tensor]:
         if self.ndim == 0:

@@ -187,6 +187,11 @@ int pa_to_dtype(pa_tensor *a, int dtype, pa_tensor **out);
 /* In place on a tensor that does not require grad: a = a (op) b, b broadcast to a. */
 int pa_binary_(int op, pa_tensor *a, pa_tensor *b);
 int pa_binary_scalar_(int op, pa_tensor *a, double s);
+/* In-place op `op` (its name without the trailing _, for errors) as a <- r, r computed
+ * from a out of place (a.clamp_() is a <- a.clamp()): r's values, cast to a's dtype, are
+ * written into a and, when r is in the graph, a takes its place there (a's grad_fn
+ * becomes r's node), with pa_binary_'s rules on what may be recorded. */
+int pa_assign_(pa_tensor *a, pa_tensor *r, const char *op);
 
 /* ---- reductions ----------------------------------------------------------------- */
 /* `dims` lists `ndims` dims (negative allowed); ndims == 0 reduces over all dims. */

@@ -374,6 +374,39 @@ int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
     return rc;
 }
 
+int pa_assign_(pa_tensor *a, pa_tensor *r, const char *op) {
+    PA_REQUIRE("assign_", a && r && op, "NULL tensor or name");
+    if (!pa_same_shape(a, r)) {
+        char b1[128], b2[128];
+        return pa_error(PA_ERR_VALUE, "%s_: result of shape %s does not match the tensor's "
+                        "shape %s", op, PA_SHAPE_STR(r, b1), PA_SHAPE_STR(a, b2));
+    }
+    if (!can_cast(r->dtype, a->dtype))
+        return pa_error(PA_ERR_TYPE, "%s_: result type %s can't be cast to the desired output "
+                        "type %s", op, pa_dtype_name(r->dtype), pa_dtype_name(a->dtype));
+    bool record;
+    TRY(check_inplace(op, a, r, &record));
+    pa_tensor_retain(r);
+    if (record && r->dtype != a->dtype) {
+        pa_tensor *c;
+        int rc = pa_to_dtype(r, a->dtype, &c);
+        pa_tensor_release(r);
+        TRY(rc);
+        r = c;
+    }
+    int rc = record ? pa_rebase_history(a, r) : PA_OK;
+    if (!rc && a->storage == r->storage) {  /* (no graph) overlap possible: via a copy */
+        pa_tensor *tmp = pa_tensor_new(r->ndim, r->shape, r->dtype);
+        if (!tmp) rc = PA_ERR_MEMORY;
+        else pa_copy_strided(tmp, r), pa_copy_strided(a, tmp), pa_tensor_release(tmp);
+    } else if (!rc) {
+        pa_copy_strided(a, r);
+    }
+    if (!rc) pa_bump_version(a);
+    pa_tensor_release(r);
+    return rc;
+}
+
 int pa_binary_scalar_(int op, pa_tensor *a, double s) {
     PA_REQUIRE("binary_scalar_", a, "NULL tensor or result pointer");
     int dt = scalar_dtype(a, pa_is_float(a->dtype));

@@ -50,6 +50,9 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_binary_(0, NULL, t), "binary_");
     CHECK_NULL(pa_binary_(0, t, NULL), "binary_");
     CHECK_NULL(pa_binary_scalar_(0, NULL, 1), "binary_scalar_");
+    CHECK_NULL(pa_assign_(NULL, t, "x"), "assign_");
+    CHECK_NULL(pa_assign_(t, NULL, "x"), "assign_");
+    CHECK_NULL(pa_assign_(t, t, NULL), "assign_");
     CHECK_NULL(pa_sum(NULL, 0, NULL, 0, &out), "sum");
     CHECK_NULL(pa_mean(NULL, 0, NULL, 0, &out), "mean");
     CHECK_NULL(pa_max(NULL, 1, 0, 0, &out, &out2), "max");

@@ -1,0 +1,85 @@
+"""In-place methods (clamp_, relu_, masked_fill_, exp_, ...): the same values as their
+out-of-place forms, recorded by autograd on non-leaf tensors, refused on leaves that
+require grad, and writing into the tensor's own memory."""
+import numpy as np
+import pytest
+
+import pyautodiff as torch
+from pyautodiff.autograd import gradcheck
+
+INPLACE = [
+    ("clamp_", lambda t: t.clamp_(-0.8, 0.9), lambda t: t.clamp(-0.8, 0.9)),
+    ("clamp_min", lambda t: t.clamp_(min=-0.3), lambda t: t.clamp(min=-0.3)),
+    ("clip_", lambda t: t.clip_(max=0.4), lambda t: t.clamp(max=0.4)),
+    ("relu_", lambda t: t.relu_(), lambda t: t.relu()),
+    ("masked_fill_", lambda t: t.masked_fill_(t > 0.5, 2.0), lambda t: t.masked_fill(t > 0.5, 2.0)),
+    ("pow_", lambda t: t.pow_(3), lambda t: t.pow(3)),
+    ("exp_", lambda t: t.exp_(), lambda t: t.exp()),
+    ("abs_", lambda t: t.abs_(), lambda t: t.abs()),
+    ("neg_", lambda t: t.neg_(), lambda t: t.neg()),
+    ("tanh_", lambda t: t.tanh_(), lambda t: t.tanh()),
+    ("sigmoid_", lambda t: t.sigmoid_(), lambda t: t.sigmoid()),
+    ("sin_", lambda t: t.sin_(), lambda t: t.sin()),
+    ("cos_", lambda t: t.cos_(), lambda t: t.cos()),
+    ("square_", lambda t: t.square_(), lambda t: t.square()),
+    ("expm1_", lambda t: t.expm1_(), lambda t: t.expm1()),
+    ("sign_", lambda t: t.sign_(), lambda t: t.sign()),
+    ("log_", lambda t: t.abs().add_(0.5).log_(), lambda t: t.abs().add(0.5).log()),
+    ("sqrt_", lambda t: t.abs().add_(0.5).sqrt_(), lambda t: t.abs().add(0.5).sqrt()),
+    ("rsqrt_", lambda t: t.abs().add_(0.5).rsqrt_(), lambda t: t.abs().add(0.5).rsqrt()),
+    ("log1p_", lambda t: t.abs().log1p_(), lambda t: t.abs().log1p()),
+    ("reciprocal_", lambda t: t.abs().add_(0.5).reciprocal_(), lambda t: t.abs().add(0.5).reciprocal()),
+]
+VALUES = np.array([[-1.3, -0.45, 0.2], [0.7, 1.1, -0.05]])
+
+
+@pytest.mark.parametrize("name,inplace,outofplace", INPLACE, ids=[c[0] for c in INPLACE])
+def test_inplace_writes_the_out_of_place_values_into_the_same_memory(name, inplace, outofplace):
+    for dtype in (torch.float32, torch.float64):
+        t = torch.tensor(VALUES, dtype=dtype)
+        view = t[1]  # shares memory: sees the write (no grad involved)
+        got = inplace(t)
+        want = outofplace(torch.tensor(VALUES, dtype=dtype))
+        if got is t:
+            np.testing.assert_array_equal(view.numpy(), want.numpy()[1])
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("name,inplace,outofplace", INPLACE, ids=[c[0] for c in INPLACE])
+def test_inplace_on_a_non_leaf_matches_finite_differences(name, inplace, outofplace):
+    x = torch.tensor(VALUES, requires_grad=True)
+    assert gradcheck(lambda x: inplace(x * 1.5), (x,), eps=1e-6, atol=1e-7, rtol=1e-5)
+    a, b = x * 1.5, x * 1.5
+    ia, ob = inplace(a), outofplace(b)
+    assert ia.grad_fn is not None
+    np.testing.assert_array_equal(ia.detach().numpy(), ob.detach().numpy())
+
+
+def test_inplace_refusals():
+    leaf = torch.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="relu_: a leaf Variable that requires grad"):
+        leaf.relu_()
+    h = leaf * 2
+    v = h[0]
+    with pytest.raises(RuntimeError, match="clamp_: in-place operation on a tensor whose memory"):
+        h.clamp_(0, 1)
+    del v
+    with pytest.raises(TypeError, match="sqrt_: result type float32 can't be cast to the desired "
+                                        "output type int64"):
+        torch.tensor([1, 4]).sqrt_()
+    i = torch.tensor([-3, 1, 5])
+    assert i.clamp_(0, 2).tolist() == [0, 1, 2] and i.tolist() == [0, 1, 2]
+
+
+def test_inplace_chain_matches_pytorch(pt):
+    results = []
+    for lib_ in (torch, pt):
+        w = lib_.tensor(VALUES, requires_grad=True)
+        h = w * 3
+        h.add_(0.25).mul_(2)
+        h.clamp_(-4, 5)
+        h.masked_fill_(h > 4.5, 0.0)
+        h.sum().backward()
+        results.append((h.detach().numpy(), w.grad.numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_array_equal(results[0][1], results[1][1])

@@ -247,6 +247,9 @@ class Tensor:
 
     __slots__ = ("_h", "__weakref__")
     _h: Any  # the cffi `pa_tensor *` handle (a slot; annotation only)
+    # NumPy defers to Tensor's reflected operators (np.float64(2) * t is a Tensor that keeps
+    # its graph, not an ndarray made through __array__), as PyTorch's tensors ask it to.
+    __array_priority__ = 1000
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
         from . import _creation
@@ -990,6 +993,166 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
+    # ---- more of PyTorch's methods (pyautodiff/_ops_extra.py) ------------------------
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return _extra().chunk(self, chunks, dim)
+
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        return _extra().split(self, split_size, dim)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        return _extra().unbind(self, dim)
+
+    def isnan(self) -> Tensor:
+        return _extra().isnan(self)
+
+    def isinf(self) -> Tensor:
+        return _extra().isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return _extra().isfinite(self)
+
+    def isclose(self, other: _TensorOrNumber, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+                equal_nan: builtins.bool = False) -> Tensor:
+        return _extra().isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: Tensor, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+                 equal_nan: builtins.bool = False) -> builtins.bool:
+        return _extra().allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: Tensor) -> builtins.bool:
+        return _extra().equal(self, other)
+
+    def any(self, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return _extra().any(self, dim, keepdim)
+
+    def all(self, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return _extra().all(self, dim, keepdim)
+
+    def dot(self, other: Tensor) -> Tensor:
+        return _extra().dot(self, other)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        return _extra().outer(self, vec2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return _extra().bmm(self, mat2)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return _extra().tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return _extra().triu(self, diagonal)
+
+    def flip(self, *dims: int | Sequence[int]) -> Tensor:
+        return _extra().flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+        return _extra().roll(self, shifts, dims)
+
+    def floor(self) -> Tensor:
+        return _extra().floor(self)
+
+    def ceil(self) -> Tensor:
+        return _extra().ceil(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return _extra().round(self, decimals)
+
+    def trunc(self) -> Tensor:
+        return _extra().trunc(self)
+
+    def frac(self) -> Tensor:
+        return _extra().frac(self)
+
+    def floor_divide(self, other: _TensorOrNumber) -> Tensor:
+        return _extra().floor_divide(self, other)
+
+    def remainder(self, other: _TensorOrNumber) -> Tensor:
+        return _extra().remainder(self, other)
+
+    def fmod(self, other: _TensorOrNumber) -> Tensor:
+        return _extra().fmod(self, other)
+
+    def __floordiv__(self, other: _TensorOrNumber) -> Tensor:
+        return _extra().floor_divide(self, other)
+
+    def __rfloordiv__(self, other: _TensorOrNumber) -> Tensor:
+        return _extra().floor_divide(other, self)
+
+    def __mod__(self, other: _TensorOrNumber) -> Tensor:
+        return _extra().remainder(self, other)
+
+    def __rmod__(self, other: _TensorOrNumber) -> Tensor:
+        return _extra().remainder(other, self)
+
+    def sort(self, dim: int = -1, descending: builtins.bool = False, stable: builtins.bool = False) -> MinMax:
+        return _extra().sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: builtins.bool = False, stable: builtins.bool = False) -> Tensor:
+        return _extra().argsort(self, dim, descending, stable)
+
+    def topk(self, k: int, dim: int = -1, largest: builtins.bool = True, sorted: builtins.bool = True) -> MinMax:
+        return _extra().topk(self, k, dim, largest, sorted)
+
+    def nonzero(self, *, as_tuple: builtins.bool = False) -> Any:
+        return _extra().nonzero(self, as_tuple=as_tuple)
+
+    def lerp(self, end: Tensor, weight: _TensorOrNumber) -> Tensor:
+        return _extra().lerp(self, end, weight)
+
+    def norm(self, p: Any = "fro", dim: int | Sequence[int] | None = None, keepdim: builtins.bool = False,
+             dtype: Any = None) -> Tensor:
+        return _extra().norm(self, p, dim, keepdim, dtype)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _extra().cumsum(self, dim, dtype=dtype)
+
+    def repeat(self, *sizes: int | Sequence[int]) -> Tensor:
+        """The tensor tiled sizes[i] times along each dim (leading dims added when sizes
+        has more entries), as Tensor.repeat; a copy, differentiable."""
+        reps = tuple(int(r) for r in shape_arg(sizes))
+        if len(reps) < self.ndim:
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                               "dimensions of tensor")
+        x = self.reshape((1,) * (len(reps) - self.ndim) + tuple(self.shape))
+        inter: list[int] = []
+        final: list[int] = []
+        for r, n in zip(reps, x.shape):
+            inter += [r, n]
+            final.append(r * n)
+        inner = x.reshape(tuple(v for n in x.shape for v in (1, n)))
+        return inner.expand(*inter).reshape(tuple(final))
+
+    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+        from ._creation import zeros
+
+        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+        from ._creation import ones
+
+        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+        from ._creation import empty
+
+        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size: Any, fill_value: _Number, dtype: Any = None,
+                 requires_grad: builtins.bool = False) -> Tensor:
+        from ._creation import full
+
+        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+        from ._creation import tensor
+
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
         """copy.deepcopy of a leaf (as PyTorch allows): a new tensor with a copy of the
         values, the same requires_grad, a deep copy of .grad, and the same class (a
@@ -1014,6 +1177,12 @@ class Tensor:
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
         raise TypeError("pyautodiff tensors are not picklable: use pyautodiff.save (safetensors)")
+
+
+def _extra() -> Any:
+    from . import _ops_extra
+
+    return _ops_extra
 
 
 def _count(shape: Size, dim: int | Sequence[int]) -> int:

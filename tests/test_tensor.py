@@ -198,3 +198,13 @@ def test_deepcopy_of_tensors_modules_and_state_dicts():
     assert a is b and a is not t and a.requires_grad and a.is_leaf
     with pytest.raises(RuntimeError, match="Only Tensors created explicitly by the user"):
         copy.deepcopy(t * 2)
+
+
+def test_numpy_scalars_on_the_left_keep_the_graph():
+    t = torch.ones(2, requires_grad=True)
+    for r in (np.float64(2.0) * t, np.float32(2.0) + t, np.int64(3) - t):
+        assert isinstance(r, torch.Tensor) and r.requires_grad and r.dtype == torch.float32
+    (np.float64(0.5) * t).sum().backward()
+    assert t.grad.tolist() == [0.5, 0.5]
+    with pytest.raises(TypeError, match="unsupported operand type: ndarray"):
+        np.ones(2) * t  # as PyTorch: not silently an ndarray without the graph

@@ -1,0 +1,555 @@
+"""More of PyTorch's tensor functions, composed from the core's differentiable ops (views,
+index_select, gather, where, matmul) or, where a result is piecewise constant or needs an
+ordering (floor, remainder, sort, cumsum), computed with NumPy and given its gradient by a
+node of the graph.  Each is `torch.name(...)` and, where PyTorch has one, a Tensor method.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+from typing import TYPE_CHECKING, Any, Sequence, Union
+
+import numpy as np
+
+from ._tensor import MinMax, Tensor, matmul
+
+if TYPE_CHECKING:
+    _Number = Union[int, float, bool]
+    _TensorOrNumber = Union[Tensor, int, float, bool]
+
+__all__ = ["chunk", "split", "unbind", "isnan", "isinf", "isfinite", "isclose", "allclose", "equal",
+           "any", "all", "dot", "outer", "ger", "bmm", "addmm", "tril", "triu", "flip", "roll",
+           "floor", "ceil", "round", "trunc", "frac", "floor_divide", "remainder", "fmod", "sort",
+           "argsort", "topk", "nonzero", "lerp", "norm", "cumsum"]
+
+
+# ---- helpers ------------------------------------------------------------------------
+def _dim(op: str, dim: int, ndim: int) -> int:
+    n = builtins.max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return dim % n
+
+
+def _narrow(x: Tensor, dim: int, start: int, stop: int) -> Tensor:
+    return x[(slice(None),) * dim + (slice(start, stop),)]
+
+
+def _as_tensor(value: _TensorOrNumber, like: Tensor) -> Tensor:
+    from ._creation import tensor
+
+    return value if isinstance(value, Tensor) else tensor(value, dtype=like.dtype)
+
+
+def _from_numpy(arr: np.ndarray) -> Tensor:
+    from ._creation import from_numpy
+
+    return from_numpy(np.ascontiguousarray(arr) if arr.ndim else np.array(arr))
+
+
+def _values(x: Tensor) -> np.ndarray:
+    return x.detach().numpy()
+
+
+def _constant_like(x: Tensor, values: np.ndarray) -> Tensor:
+    """`values` (x's shape) as a result of x: no gradient flows back, but it requires
+    grad when x does (PyTorch's floor, round, ... have a zero gradient)."""
+    from ._functions import where
+
+    out = _from_numpy(np.asarray(values, dtype=x.dtype.numpy).reshape(tuple(x.shape)))
+    if not x.requires_grad:
+        return out
+    from ._creation import zeros
+
+    return where(zeros(tuple(x.shape), dtype=_bool()), x, out)
+
+
+def _bool() -> Any:
+    from ._dtype import bool as bool_
+
+    return bool_
+
+
+# ---- splitting ----------------------------------------------------------------------
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of `chunks` pieces of ceil(size / chunks) along dim (fewer when it divides
+    out so), as torch.chunk."""
+    if int(chunks) <= 0:
+        raise ValueError(f"chunk: expected chunks to be greater than 0, got: {chunks}")
+    d = _dim("chunk", dim, input.ndim)
+    size = input.shape[d]
+    step = builtins.max(1, -(-size // int(chunks)))
+    return tuple(_narrow(input, d, i, builtins.min(i + step, size)) for i in range(0, size, step)) or (input,)
+
+
+def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of pieces of split_size along dim (the last one smaller), or of the given
+    sizes, as torch.split."""
+    d = _dim("split", dim, tensor.ndim)
+    size = tensor.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step < 0 or (step == 0 and size):
+            raise ValueError(f"split: split_size can only be 0 if dimension size is 0, but got "
+                             f"dimension size of {size}" if step == 0 else
+                             f"split: split_size must be non-negative, got {step}")
+        if size == 0:
+            return (tensor,)
+        return tuple(_narrow(tensor, d, i, builtins.min(i + step, size)) for i in range(0, size, step))
+    sizes = [int(s) for s in split_size_or_sections]
+    if builtins.any(s < 0 for s in sizes) or sum(sizes) != size:
+        raise ValueError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+                         f"size at dimension {d}), but got split_sizes={sizes}")
+    starts = np.cumsum([0] + sizes)
+    return tuple(_narrow(tensor, d, int(a), int(b)) for a, b in zip(starts[:-1], starts[1:]))
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices along dim, without that dim (views), as torch.unbind."""
+    d = _dim("unbind", dim, input.ndim)
+    return tuple(input[(slice(None),) * d + (i,)] for i in range(input.shape[d]))
+
+
+# ---- tests of values ----------------------------------------------------------------
+def isnan(input: Tensor) -> Tensor:
+    if not input.dtype.is_floating_point:
+        return _from_numpy(np.zeros(tuple(input.shape), dtype=bool))
+    return input != input
+
+
+def isinf(input: Tensor) -> Tensor:
+    if not input.dtype.is_floating_point:
+        return _from_numpy(np.zeros(tuple(input.shape), dtype=bool))
+    return input.abs() == math.inf
+
+
+def isfinite(input: Tensor) -> Tensor:
+    if not input.dtype.is_floating_point:
+        return _from_numpy(np.ones(tuple(input.shape), dtype=bool))
+    return (input - input) == 0  # inf - inf and nan - nan are nan
+
+
+def isclose(input: Tensor, other: _TensorOrNumber, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: builtins.bool = False) -> Tensor:
+    """|input - other| <= atol + rtol * |other| elementwise (equal infinities are close;
+    NaNs only with equal_nan), as torch.isclose."""
+    a, b = _values(input), _values(_as_tensor(other, input))
+    with np.errstate(invalid="ignore"):
+        return _from_numpy(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: builtins.bool = False) -> builtins.bool:
+    return builtins.bool(isclose(input, other, rtol, atol, equal_nan).all().item())
+
+
+def equal(input: Tensor, other: Tensor) -> builtins.bool:
+    """True when both have the same shape and equal elements (NaN is never equal)."""
+    return tuple(input.shape) == tuple(other.shape) and builtins.bool(
+        np.array_equal(_values(input), _values(other)))
+
+
+def any(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:  # noqa: A001
+    """Whether any element (along dim) is non-zero: a bool tensor, as torch.any."""
+    from ._dtype import int64
+
+    count = (input != 0).to(int64).sum() if dim is None else (input != 0).to(int64).sum(dim, keepdim)
+    return count > 0
+
+
+def all(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:  # noqa: A001
+    """Whether every element (along dim) is non-zero: a bool tensor, as torch.all."""
+    return ~any(input == 0, dim, keepdim)
+
+
+# ---- products -----------------------------------------------------------------------
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"dot: 1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.shape[0] != other.shape[0]:
+        raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+                           f"[{other.shape[0]}] to have the same number of elements, but got "
+                           f"{input.shape[0]} and {other.shape[0]} elements respectively")
+    return matmul(input, other)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: expected 1D tensors, but got {input.ndim}D and {vec2.ndim}D tensors")
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+ger = outer
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"bmm: batch1 and batch2 must be 3D tensors, got {input.ndim}D and {mat2.ndim}D")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes differ: {input.shape[0]} and {mat2.shape[0]}")
+    return matmul(input, mat2)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: _Number = 1, alpha: _Number = 1) -> Tensor:
+    """beta * input + alpha * (mat1 @ mat2), as torch.addmm (beta = 0 ignores input,
+    NaN included)."""
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"addmm: mat1 and mat2 must be matrices, got {mat1.ndim}D and {mat2.ndim}D")
+    product = matmul(mat1, mat2)
+    product = product if alpha == 1 else product * alpha
+    if beta == 0:
+        return product + _from_numpy(np.zeros((), dtype=product.dtype.numpy))  # input's shape ignored
+    return (input if beta == 1 else input * beta) + product
+
+
+# ---- shapes -------------------------------------------------------------------------
+def _triangle(input: Tensor, diagonal: int, lower: builtins.bool, op: str) -> Tensor:
+    from ._creation import zeros
+    from ._functions import where
+
+    if input.ndim < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions")
+    rows, cols = input.shape[-2], input.shape[-1]
+    offset = np.arange(cols)[None, :] - np.arange(rows)[:, None]
+    keep = offset <= diagonal if lower else offset >= diagonal
+    return where(_from_numpy(keep), input, zeros((), dtype=input.dtype))
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    return _triangle(input, int(diagonal), True, "tril")
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    return _triangle(input, int(diagonal), False, "triu")
+
+
+def _dims(op: str, dims: int | Sequence[int], ndim: int) -> list[int]:
+    dims = [dims] if isinstance(dims, (int, np.integer)) else list(dims)
+    out = [_dim(op, int(d), ndim) for d in dims]
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{op}: dims has duplicates, original flip dims size={len(dims)}, but unique "
+                           f"flip dims size={len(set(out))}")
+    return out
+
+
+def flip(input: Tensor, dims: int | Sequence[int]) -> Tensor:
+    out = input
+    for d in _dims("flip", dims, input.ndim):
+        n = input.shape[d]
+        out = out.index_select(d, _from_numpy(np.arange(n - 1, -1, -1, dtype=np.int64)))
+    return out
+
+
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+    """Elements shifted along dims, wrapping around (with dims=None, over the flattened
+    tensor, shape kept), as torch.roll."""
+    if dims is None:
+        if not isinstance(shifts, (int, np.integer)):
+            shifts = list(shifts)
+            if len(shifts) != 1:
+                raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+            shifts = shifts[0]
+        return roll(input.flatten(), int(shifts), 0).reshape(tuple(input.shape))
+    shift_list = [shifts] if isinstance(shifts, (int, np.integer)) else list(shifts)
+    dim_list = [dims] if isinstance(dims, (int, np.integer)) else list(dims)
+    if len(shift_list) != len(dim_list):
+        raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shift_list)}, dims:"
+                           f"{len(dim_list)}")
+    out = input
+    for s, d in zip(shift_list, dim_list):
+        d = _dim("roll", int(d), input.ndim)
+        n = input.shape[d]
+        if n:
+            out = out.index_select(d, _from_numpy((np.arange(n, dtype=np.int64) - int(s)) % n))
+    return out
+
+
+# ---- rounding and division ----------------------------------------------------------
+def _rounded(input: Tensor, fn: Any) -> Tensor:
+    if not input.dtype.is_floating_point:
+        return input.clone()
+    return _constant_like(input, fn(_values(input)))
+
+
+def floor(input: Tensor) -> Tensor:
+    return _rounded(input, np.floor)
+
+
+def ceil(input: Tensor) -> Tensor:
+    return _rounded(input, np.ceil)
+
+
+def trunc(input: Tensor) -> Tensor:
+    return _rounded(input, np.trunc)
+
+
+def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even (decimals places), as torch.round."""
+    if decimals == 0:
+        return _rounded(input, np.rint)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("round: decimals is only supported for floating-point tensors")
+    scale = 10.0 ** int(decimals)
+    return _rounded(input, lambda a: (np.rint(a * scale) / scale).astype(a.dtype))
+
+
+def frac(input: Tensor) -> Tensor:
+    """input - trunc(input): its gradient is the identity."""
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"frac: not implemented for '{input.dtype}'")
+    return input - trunc(input)
+
+
+def _division_operands(op: str, input: _TensorOrNumber, other: _TensorOrNumber) -> tuple[Tensor, Tensor]:
+    a = input if isinstance(input, Tensor) else None
+    b = other if isinstance(other, Tensor) else None
+    if a is None and b is None:
+        raise TypeError(f"{op}: expected a tensor argument")
+    ref = a if a is not None else b
+    assert ref is not None
+    a = a if a is not None else _scalar_operand(input, ref)
+    b = b if b is not None else _scalar_operand(other, ref)
+    return a, b
+
+
+def _scalar_operand(value: Any, like: Tensor) -> Tensor:
+    from ._creation import tensor
+    from ._dtype import float32, int64
+
+    if isinstance(value, builtins.bool) or isinstance(value, (int, np.integer)):
+        dt = like.dtype if like.dtype.name != "bool" else int64
+    else:
+        dt = like.dtype if like.dtype.is_floating_point else float32
+    return tensor(value, dtype=dt)
+
+
+def _div_values(op: str, a: Tensor, b: Tensor, fn: Any) -> tuple[np.ndarray, Any]:
+    """fn(a, b) in the dtype PyTorch's promotion gives a and b (found on one element of
+    each), broadcast; integer division by zero raises as in PyTorch."""
+    def sample(t: Tensor) -> Tensor:  # one element, keeping 0-d-ness (it matters to promotion)
+        return t.detach() if t.ndim == 0 else t.detach().reshape(-1)[:1]
+
+    promoted = (sample(a) + sample(b)).dtype
+    av, bv = np.broadcast_arrays(_values(a).astype(promoted.numpy), _values(b).astype(promoted.numpy))
+    if not promoted.is_floating_point and np.any(bv == 0):
+        raise ZeroDivisionError(f"{op}: integer division by zero")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(fn(av, bv), dtype=promoted.numpy), promoted
+
+
+def floor_divide(input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
+    """Division rounded toward negative infinity (`//`), as torch.floor_divide; its
+    gradient is zero."""
+    a, b = _division_operands("floor_divide", input, other)
+    values, _ = _div_values("floor_divide", a, b, np.floor_divide)
+    out = _from_numpy(values)
+    if a.requires_grad or b.requires_grad:
+        from ._functions import where
+
+        src = a if a.requires_grad else b
+        shape = tuple(out.shape)
+        return where(_from_numpy(np.zeros(shape, dtype=bool)), src.expand(*shape).to(out.dtype), out)
+    return out
+
+
+class _Remainder:
+    """remainder / fmod with PyTorch's gradients: d/da = 1, d/db = -q, q = a / b rounded
+    as the op rounds it (floor for remainder, toward zero for fmod)."""
+
+    @staticmethod
+    def apply(op: str, a: Tensor, b: Tensor, fn: Any, quotient_fn: Any) -> Tensor:
+        from .autograd import Function
+
+        values, promoted = _div_values(op, a, b, fn)
+        if not ((a.requires_grad or b.requires_grad) and promoted.is_floating_point):
+            return _from_numpy(values)
+
+        class _Fn(Function):
+            @staticmethod
+            def forward(ctx: Any, x: Tensor, y: Tensor) -> Tensor:
+                return _from_numpy(values)
+
+            @staticmethod
+            def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+                ga = _sum_to(grad, tuple(a.shape)).to(a.dtype) if a.requires_grad else None
+                gb = None
+                if b.requires_grad:
+                    q, _ = _div_values(op, a, b, quotient_fn)
+                    gb = _sum_to(-grad * _from_numpy(q), tuple(b.shape)).to(b.dtype)
+                return ga, gb
+
+        return _Fn.apply(a, b)
+
+
+def _sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """grad summed over the dims along which `shape` was broadcast."""
+    lead = grad.ndim - len(shape)
+    if lead:
+        grad = grad.sum(tuple(range(lead)))
+    dims = tuple(i for i, s in enumerate(shape) if s == 1 and grad.shape[i] != 1)
+    return grad.sum(dims, keepdim=True) if dims else grad
+
+
+def remainder(input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
+    """Python's modulus (`%`): the result has the sign of the divisor, as torch.remainder."""
+    a, b = _division_operands("remainder", input, other)
+    return _Remainder.apply("remainder", a, b, np.mod, np.floor_divide)
+
+
+def fmod(input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
+    """C's fmod: the result has the sign of the dividend, as torch.fmod."""
+    a, b = _division_operands("fmod", input, other)
+    return _Remainder.apply("fmod", a, b, np.fmod, lambda x, y: np.trunc(x / y))
+
+
+# ---- ordering -----------------------------------------------------------------------
+def _order(x: np.ndarray, axis: int, descending: builtins.bool) -> np.ndarray:
+    """Indices that sort x along axis, stably, NaN counted as the largest value."""
+    moved = np.moveaxis(x, axis, -1)
+    if moved.dtype.kind == "b":
+        moved = moved.astype(np.int64)
+    if descending:
+        nan = np.isnan(moved) if moved.dtype.kind == "f" else np.zeros(moved.shape, dtype=bool)
+        key = np.where(nan, 0, -moved) if moved.dtype.kind == "f" else -moved
+        idx = np.lexsort((key, ~nan)) if moved.ndim else np.zeros((), np.int64)
+    else:
+        idx = np.argsort(moved, axis=-1, kind="stable")
+    return np.moveaxis(np.asarray(idx, dtype=np.int64), -1, axis)
+
+
+def sort(input: Tensor, dim: int = -1, descending: builtins.bool = False, stable: builtins.bool = False) -> MinMax:
+    """(values, indices) along dim; ties keep their order (a stable sort, whatever
+    `stable` says) and NaN sorts above everything, as torch.sort; values carry the
+    gradient."""
+    if input.ndim == 0:
+        from ._creation import zeros
+        from ._dtype import int64
+
+        return MinMax(input.clone(), zeros((), dtype=int64))
+    d = _dim("sort", dim, input.ndim)
+    idx = _from_numpy(_order(_values(input), d, descending))
+    return MinMax(input.gather(d, idx), idx)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: builtins.bool = False, stable: builtins.bool = False) -> Tensor:
+    return sort(input, dim, descending, stable)[1]
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: builtins.bool = True, sorted: builtins.bool = True) -> MinMax:
+    """The k largest (or smallest) elements along dim and their indices, in order."""
+    d = _dim("topk", dim, input.ndim)
+    size = input.shape[d] if input.ndim else 1
+    if not 0 <= int(k) <= size:
+        raise RuntimeError(f"topk: selected index k out of range (k = {k}, size along dim {d} is {size})")
+    values, indices = sort(input, d, descending=largest)
+    if input.ndim == 0:
+        return MinMax(values, indices)
+    return MinMax(_narrow(values, d, 0, int(k)), _narrow(indices, d, 0, int(k)))
+
+
+def nonzero(input: Tensor, *, as_tuple: builtins.bool = False) -> Any:
+    """The indices of the non-zero elements: an (n, ndim) int64 tensor, or with as_tuple
+    one 1-d tensor per dim."""
+    where_ = np.nonzero(np.atleast_1d(_values(input)))
+    if as_tuple:
+        return tuple(_from_numpy(w.astype(np.int64)) for w in where_)
+    return _from_numpy(np.stack(where_, axis=1).astype(np.int64).reshape(-1, builtins.max(input.ndim, 1))
+                       if input.ndim else np.stack(where_, axis=1).astype(np.int64)[:, :0])
+
+
+# ---- blends and norms ---------------------------------------------------------------
+def lerp(input: Tensor, end: Tensor, weight: _TensorOrNumber) -> Tensor:
+    """input + weight * (end - input), computed as PyTorch does: from `end` back when the
+    weight is at least 0.5."""
+    from ._functions import where
+
+    diff = end - input
+    if not isinstance(weight, Tensor):
+        w = float(weight)
+        return input + diff * w if builtins.abs(w) < 0.5 else end - diff * (1 - w)
+    return where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
+
+
+def norm(input: Tensor, p: Any = "fro", dim: int | Sequence[int] | None = None,
+         keepdim: builtins.bool = False, dtype: Any = None) -> Tensor:
+    """The p-norm over dim (all elements when None): p = 2 / 'fro', 1, inf, -inf, 0 or
+    any other positive number, as torch.norm.  The 2-norm's gradient at a zero vector
+    is zero (as PyTorch's), not NaN."""
+    x = input if dtype is None else input.to(dtype)
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"norm: expected a floating point tensor, got {x.dtype}")
+    dims: Any = dim if dim is None or isinstance(dim, (int, np.integer)) else tuple(dim)
+
+    def reduce_sum(t: Tensor) -> Tensor:
+        return t.sum() if dims is None and not keepdim else t.sum(
+            tuple(range(t.ndim)) if dims is None else dims, keepdim)
+
+    if p in ("fro", 2, 2.0):
+        return _Norm2.apply(x, reduce_sum)
+    if p in (math.inf, "inf", -math.inf, "-inf"):
+        largest = p in (math.inf, "inf")
+        out = x.abs()
+        for d in sorted((_dim("norm", int(d), x.ndim) for d in (
+                range(x.ndim) if dims is None else [dims] if isinstance(dims, (int, np.integer)) else dims)),
+                reverse=True):
+            out = out.amax(d, keepdim) if largest else out.amin(d, keepdim)
+        return out
+    if p == 0:
+        return reduce_sum((x != 0).to(x.dtype))
+    if p == 1:
+        return reduce_sum(x.abs())
+    if isinstance(p, str) or float(p) <= 0:
+        raise RuntimeError(f"norm: p={p!r} is not supported")
+    return reduce_sum(x.abs().pow(float(p))).pow(1.0 / float(p))
+
+
+class _Norm2:
+    @staticmethod
+    def apply(x: Tensor, reduce_sum: Any) -> Tensor:
+        from ._functions import where
+
+        total = reduce_sum(x * x)
+        if not x.requires_grad:
+            return total.sqrt()
+        # sqrt's gradient at 0 is infinite; PyTorch's norm gives a zero gradient there
+        safe = where(total == 0, 1.0, total)
+        return where(total == 0, 0.0, safe.sqrt())
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sums along dim, accumulated in double as PyTorch's CPU kernel does (so
+    float32 results are its bits); the gradient is the reversed running sum."""
+    from .autograd import Function
+
+    x = input if dtype is None else input.to(dtype)
+    if x.ndim == 0:
+        return x.clone()
+    d = _dim("cumsum", dim, x.ndim)
+    out_dt = x.dtype if x.dtype.is_floating_point else _int64()
+
+    def run(values: np.ndarray, reverse: builtins.bool) -> Tensor:
+        acc = np.float64 if out_dt.is_floating_point else np.int64
+        v = np.flip(values, d) if reverse else values
+        s = np.cumsum(v.astype(acc), axis=d)
+        return _from_numpy((np.flip(s, d) if reverse else s).astype(out_dt.numpy))
+
+    if not x.requires_grad:
+        return run(_values(x), False)
+
+    class _CumSum(Function):
+        @staticmethod
+        def forward(ctx: Any, t: Tensor) -> Tensor:
+            return run(_values(t), False)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Tensor) -> Tensor:
+            return run(_values(grad), True)
+
+    return _CumSum.apply(x)
+
+
+def _int64() -> Any:
+    from ._dtype import int64
+
+    return int64

@@ -1,18 +1,24 @@
 """Functional forms of the layers (convolution, pooling, normalisation, dropout,
-embedding, leaky_relu), re-exported by nn.functional.  Each is argument normalisation
-plus one C call; the C core checks shapes, dtypes and values."""
+embedding, activations, one_hot, normalize, pad), re-exported by nn.functional.  A layer
+with a C op is argument normalisation plus one C call (the C core checks shapes, dtypes
+and values); the others are composed from differentiable core ops, so their gradients come
+from the ops' own backward rules."""
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Sequence, Union
 
+from .._creation import arange, full
 from .._ffi import ffi, lib, raise_error
+from .._functions import cat, where
 from .._tensor import Tensor, call, wrap
 
 _IntOrPair = Union[int, "tuple[int, int]"]
 
 __all__: list[str] = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm",
-           "layer_norm", "dropout", "embedding", "leaky_relu"]
+           "layer_norm", "dropout", "embedding", "leaky_relu", "silu", "softplus", "elu", "hardtanh",
+           "relu6", "mish", "hardswish", "hardsigmoid", "softsign", "one_hot", "normalize", "pad"]
 
 
 def _check_tensor(x: object, op: str, name: str = "input") -> None:
@@ -173,3 +179,206 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     _check_tensor(input, "leaky_relu")
     return call(lib.pa_leaky_relu, input._h, float(negative_slope))
+
+
+# ---- activations composed from core ops --------------------------------------------
+# NOTE: where a branch of a `where` can overflow (exp of a large input), the branch is
+# computed on a harmless stand-in value where it is not chosen: the gradient `where` sends
+# it there is 0, and 0 times the overflowed inf of exp's backward would be NaN.
+
+def _check_floating(x: Tensor, op: str) -> None:
+    _check_tensor(x, op)
+    if not x.is_floating_point():
+        raise NotImplementedError(f"{op}: not implemented for {x.dtype.name} (expected a floating-point tensor)")
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    _check_floating(input, "silu")
+    return input * input.sigmoid()
+
+
+def _softplus(x: Tensor, beta: float, threshold: float) -> Tensor:
+    scaled = x * beta
+    linear = scaled > threshold
+    return where(linear, x, where(linear, 0.0, scaled).exp().log1p() / beta)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch)."""
+    _check_floating(input, "softplus")
+    return _softplus(input, beta, threshold)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha (exp(x) - 1); the gradient at 0 is alpha, as PyTorch's."""
+    _check_floating(input, "elu")
+    positive = input > 0
+    return where(positive, input, where(positive, 0.0, input).expm1() * alpha)
+
+
+def _hardtanh(x: Tensor, min_val: float, max_val: float) -> Tensor:
+    # NOTE: not clamp: PyTorch's hardtanh passes the gradient only strictly inside
+    # (min_val, max_val), while clamp's passes it at the bounds too.
+    return where(x <= min_val, min_val, where(x >= max_val, max_val, x))
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val]; the gradient is 0 at the bounds, as PyTorch's."""
+    _check_tensor(input, "hardtanh")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val (got {min_val} > {max_val})")
+    return _hardtanh(input, min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6), i.e. hardtanh(x, 0, 6)."""
+    _check_tensor(input, "relu6")
+    return _hardtanh(input, 0.0, 6.0)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    _check_floating(input, "mish")
+    # softplus(x) is x beyond 20 in PyTorch's too; tanh is exactly 1 there either way.
+    return input * _softplus(input, 1.0, 20.0).tanh()
+
+
+def _relu6_of_shifted(x: Tensor) -> Tensor:
+    """min(max(x + 3, 0), 6) with a zero gradient at x = -3 and x = 3, as PyTorch's
+    hardsigmoid and hardswish."""
+    return where(x <= -3, 0.0, where(x >= 3, 6.0, x + 3))
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x + 3, 0), 6) / 6."""
+    _check_floating(input, "hardsigmoid")
+    return _relu6_of_shifted(input) / 6
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * min(max(x + 3, 0), 6) / 6."""
+    _check_floating(input, "hardswish")
+    return input * _relu6_of_shifted(input) / 6
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    _check_tensor(input, "softsign")
+    return input / (input.abs() + 1)
+
+
+# ---- one_hot, normalize, pad --------------------------------------------------------
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding of shape (*tensor.shape, num_classes) of int64 class indices;
+    num_classes=-1 takes the largest index + 1."""
+    _check_tensor(tensor, "one_hot", "tensor")
+    if tensor.dtype.name != "int64":
+        raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor "
+                           f"(int64), got {tensor.dtype.name}.")
+    num_classes = int(num_classes)
+    if tensor.numel() == 0:
+        if num_classes == -1:
+            raise RuntimeError("one_hot: Can not infer total number of classes from empty tensor.")
+        if num_classes < 0:
+            raise RuntimeError(f"one_hot: num_classes should be -1 or non-negative, got {num_classes}.")
+    else:
+        low, high = int(tensor.min().item()), int(tensor.max().item())
+        if low < 0:
+            raise RuntimeError(f"one_hot: Class values must be non-negative (got {low}).")
+        if num_classes == -1:
+            num_classes = high + 1
+        elif high >= num_classes:
+            raise RuntimeError(f"one_hot: Class values must be smaller than num_classes "
+                               f"(got {high} for num_classes={num_classes}).")
+    return (tensor.unsqueeze(-1) == arange(num_classes)).long()
+
+
+def _dims(dim: int | Sequence[int]) -> tuple[int, ...]:
+    if isinstance(dim, numbers.Integral):
+        return (int(dim),)
+    return tuple(int(d) for d in dim)  # type: ignore[union-attr]  # (Integral does not narrow for mypy)
+
+
+def _vector_norm(x: Tensor, p: float, dim: int | Sequence[int]) -> Tensor:
+    """The p-norm of x over `dim` (kept), with a zero gradient where the norm is 0 (as
+    PyTorch's)."""
+    dims = _dims(dim)
+    magnitude = x.abs()
+    if p == math.inf or p == -math.inf:
+        for d in dims:
+            magnitude = magnitude.amax(d, keepdim=True) if p > 0 else magnitude.amin(d, keepdim=True)
+        return magnitude
+    if p == 0:
+        return (x != 0).to(x.dtype).sum(dims, keepdim=True)
+    if p == 1:
+        return magnitude.sum(dims, keepdim=True)
+    total = (x * x if p == 2 else magnitude ** p).sum(dims, keepdim=True)
+    # The root of a stand-in 1 where the total is 0: the root's gradient is infinite there.
+    positive = total > 0
+    stand_in = where(positive, total, 1.0)
+    return where(positive, stand_in.sqrt() if p == 2 else stand_in ** (1.0 / p), 0.0)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int | Sequence[int] = 1, eps: float = 1e-12,
+              out: Tensor | None = None) -> Tensor:
+    """input / max(||input||_p over dim, eps)."""
+    _check_floating(input, "normalize")
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported")
+    return input / _vector_norm(input, float(p), dim).clamp(min=eps)
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_ints(pad: Any) -> list[int]:
+    try:
+        items = list(pad)
+    except TypeError:
+        raise TypeError(f"pad: argument 'pad' must be a tuple of ints, not {type(pad).__name__}") from None
+    for i, v in enumerate(items):
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+            raise TypeError(f"pad: argument 'pad' must be a tuple of ints, but found element of type "
+                            f"{type(v).__name__} at pos {i}")
+    return [int(v) for v in items]
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pads the last len(pad) // 2 dims with `value` (0 by default): pad = (left, right) for
+    the last dim, then (top, bottom) for the one before, ...; negative amounts crop.  Only
+    mode='constant' is supported."""
+    _check_tensor(input, "pad")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}")
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported (only 'constant')")
+    amounts = _pad_ints(pad)
+    if len(amounts) % 2:
+        raise RuntimeError(f"pad: Padding length must be divisible by 2, got {len(amounts)}")
+    if len(amounts) // 2 > input.ndim:
+        raise RuntimeError(f"pad: Padding length should be less than or equal to two times the input dimension "
+                           f"but got padding length {len(amounts)} and input of dimension {input.ndim}")
+    fill = 0 if value is None else value
+    out = input
+    for i in range(len(amounts) // 2):
+        dim = input.ndim - 1 - i
+        before, after = amounts[2 * i], amounts[2 * i + 1]
+        size = out.shape[dim]
+        if size + min(before, 0) + min(after, 0) < 0:
+            raise RuntimeError(f"pad: The input size {size}, plus negative padding {before} and {after} resulted "
+                               f"in a negative output size, which is invalid. Check dimension {dim} of your input.")
+        if before < 0 or after < 0:
+            key = (slice(None),) * dim + (slice(max(-before, 0), size - max(-after, 0)),)
+            out = out[key]
+        parts = [out]
+        for amount, at_end in ((before, False), (after, True)):
+            if amount > 0:
+                shape = list(out.shape)
+                shape[dim] = amount
+                block = full(tuple(shape), fill, dtype=out.dtype)
+                parts = parts + [block] if at_end else [block] + parts
+        if len(parts) > 1:
+            out = cat(parts, dim)
+    return out.clone() if out is input else out

@@ -3,13 +3,15 @@ nn.functional.  Each is composed from differentiable core ops in a form that is 
 numerically stable, so its gradient comes from the ops' own backward rules."""
 from __future__ import annotations
 
+import warnings
+
 from .._ffi import lib
 from .._functions import where
 from .._tensor import Tensor, call
 from .functional import _check_same_shape, _check_tensor, _check_weight_not_differentiated, _reduce, _reduction
 
 __all__: list[str] = ["smooth_l1_loss", "huber_loss", "nll_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits"]
+           "binary_cross_entropy_with_logits", "kl_div"]
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
@@ -132,3 +134,50 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+_KL_DIV_REDUCTIONS = ("none", "batchmean", "sum", "mean")
+
+
+def kl_div_reduction(reduction: str, size_average: bool | None, reduce: bool | None, op: str) -> str:
+    """kl_div's reduction: one of 'none', 'batchmean', 'sum', 'mean', or the one PyTorch's
+    legacy size_average/reduce flags name (with PyTorch's warning) when either is given."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "none" if not reduce else ("mean" if size_average else "sum")
+        warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
+                      "instead.", UserWarning, stacklevel=3)
+    if reduction not in _KL_DIV_REDUCTIONS:
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction "
+                         "(expected 'none', 'batchmean', 'sum' or 'mean')")
+    return reduction
+
+
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Pointwise KL divergence of `target` from the log-probabilities `input`:
+    target (log target - input), 0 where target is 0 (exp(t) (t - input) for a log target t).
+    'batchmean' divides the sum by the batch size (the first dim), which is the KL
+    divergence; 'mean' (PyTorch's default, with its warning) divides by the element count."""
+    _check_tensor(input, "kl_div")
+    _check_tensor(target, "kl_div", "target")
+    legacy = size_average is not None or reduce is not None
+    reduction = kl_div_reduction(reduction, size_average, reduce, "kl_div")
+    if reduction == "mean" and not legacy:
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      UserWarning, stacklevel=2)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        # NOTE: target log target is taken as 0 where target is 0 (xlogy), and the log is of a
+        # stand-in 1 there, so the gradient with respect to such a target is finite (-input)
+        # where PyTorch's is NaN.
+        zero = target == 0
+        loss = where(zero, 0.0, target * where(zero, 1.0, target).log()) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(loss, reduction, "kl_div")

@@ -1,19 +1,21 @@
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .activation_extra import LeakyReLU
+from .activation_extra import (ELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU6, SiLU, Softplus,
+                               Softsign)
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d
 from .dropout import Dropout
-from .flatten import Flatten
+from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
 from .loss import CrossEntropyLoss, L1Loss, MSELoss
-from .loss_extra import BCELoss, BCEWithLogitsLoss, HuberLoss, NLLLoss, SmoothL1Loss
+from .loss_extra import BCELoss, BCEWithLogitsLoss, HuberLoss, KLDivLoss, NLLLoss, SmoothL1Loss
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .sparse import Embedding
 
 __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "ModuleDict", "ReLU", "LeakyReLU",
-           "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax", "Flatten", "Conv2d", "MaxPool2d",
+           "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax", "SiLU", "Softplus", "ELU", "Hardtanh", "ReLU6",
+           "Mish", "Hardswish", "Hardsigmoid", "Softsign", "Flatten", "Unflatten", "Conv2d", "MaxPool2d",
            "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout",
            "Embedding", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
-           "BCELoss", "BCEWithLogitsLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]

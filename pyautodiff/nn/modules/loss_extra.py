@@ -1,11 +1,13 @@
-"""Loss modules over nn.functional's smooth_l1/huber/nll/binary cross entropy losses."""
+"""Loss modules over nn.functional's smooth_l1/huber/nll/binary cross entropy/kl_div losses."""
 from __future__ import annotations
 
 from ..._tensor import Tensor
 from .. import functional as F
+from .._losses import kl_div_reduction
 from .loss import _Loss
+from .module import Module
 
-__all__ = ["SmoothL1Loss", "HuberLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"]
+__all__ = ["SmoothL1Loss", "HuberLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]
 
 
 class _WeightedLoss(_Loss):
@@ -76,3 +78,17 @@ class BCEWithLogitsLoss(_WeightedLoss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
+
+
+class KLDivLoss(Module):
+    """KL divergence of targets from log-probabilities (see nn.functional.kl_div); reduction
+    may also be 'batchmean'."""
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",
+                 log_target: bool = False) -> None:
+        super().__init__()
+        self.reduction = kl_div_reduction(reduction, size_average, reduce, "KLDivLoss")
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

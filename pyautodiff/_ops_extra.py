@@ -553,3 +553,465 @@ def _int64() -> Any:
     from ._dtype import int64
 
     return int64
+
+
+# ---- second batch: counts, diagonals, grids, statistics -----------------------------
+__all__ += ["div", "divide", "count_nonzero", "diag", "diagonal", "trace", "meshgrid", "std_mean", "var_mean", "unique",
+            "bincount", "median", "prod", "einsum", "scatter", "scatter_add", "index_add", "normal",
+            "bernoulli", "cdist"]
+
+
+def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    from ._dtype import int64
+
+    nz = (input != 0).to(int64)
+    return nz.sum() if dim is None else nz.sum(dim)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal (offset above it when > 0) of the dim1 x dim2 planes, as the last dim
+    (a copy, differentiable: one index_select)."""
+    d1, d2 = _dim("diagonal", dim1, input.ndim), _dim("diagonal", dim2, input.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal: dimensions cannot be identical {dim1}, {dim2}")
+    rest = [d for d in range(input.ndim) if d not in (d1, d2)]
+    x = input.permute(*rest, d1, d2)
+    rows, cols = x.shape[-2], x.shape[-1]
+    i = np.arange(builtins.max(0, -offset), rows)
+    i = i[i + offset < cols]
+    flat = x.reshape(tuple(x.shape[:-2]) + (rows * cols,))
+    return flat.index_select(flat.ndim - 1, _from_numpy((i * cols + i + offset).astype(np.int64)))
+
+
+_diagonal_of = diagonal  # (diag's parameter is named diagonal, as PyTorch's)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-d tensor's square matrix with it on the given diagonal, or a 2-d tensor's
+    diagonal, as torch.diag."""
+    from ._creation import zeros
+    from ._functions import where
+
+    k = int(diagonal)
+    if input.ndim == 2:
+        return _diagonal_of(input, k)
+    if input.ndim != 1:
+        raise RuntimeError(f"diag: matrix or a vector expected, got {input.ndim}D tensor")
+    n = input.shape[0]
+    size = n + builtins.abs(k)
+    rows, cols = np.arange(size)[:, None], np.arange(size)[None, :]
+    on = (cols - rows) == k
+    src = np.where(on, np.minimum(rows, cols), 0).astype(np.int64)
+    placed = input.index_select(0, _from_numpy(src.reshape(-1))).reshape((size, size)) if n else input.reshape((0, 0))
+    return where(_from_numpy(on), placed, zeros((), dtype=input.dtype)) if n else zeros((size, size), dtype=input.dtype)
+
+
+def trace(input: Tensor) -> Tensor:
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return diagonal(input).sum()
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids (expanded views) of 1-d tensors, 'ij' or 'xy' indexing."""
+    ts = list(tensors[0]) if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else list(tensors)
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be one of 'xy' or 'ij', but received: {indexing}")
+    if builtins.any(t.ndim > 1 for t in ts):
+        raise RuntimeError("meshgrid: Expected 0D or 1D tensor in the tensor list")
+    ts = [t.reshape((-1,)) for t in ts]
+    swap = indexing == "xy" and len(ts) >= 2
+    order = [1, 0] + list(range(2, len(ts))) if swap else list(range(len(ts)))
+    shape = tuple(ts[i].shape[0] for i in order)
+    out = []
+    for i, t in enumerate(ts):
+        pos = order.index(i)
+        view = t.reshape(tuple(-1 if j == pos else 1 for j in range(len(ts))))
+        out.append(view.expand(*shape))
+    return tuple(out)
+
+
+def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: builtins.bool = False, *,
+             correction: Any = None) -> tuple[Tensor, Tensor]:
+    return (input.std(dim, unbiased, keepdim, correction=correction),
+            input.mean(dim, keepdim) if dim is not None else input.mean())
+
+
+def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: builtins.bool = False, *,
+             correction: Any = None) -> tuple[Tensor, Tensor]:
+    return (input.var(dim, unbiased, keepdim, correction=correction),
+            input.mean(dim, keepdim) if dim is not None else input.mean())
+
+
+def unique(input: Tensor, sorted: builtins.bool = True, return_inverse: builtins.bool = False,
+           return_counts: builtins.bool = False, dim: int | None = None) -> Any:
+    """The distinct values (sorted), with the inverse indices and counts on request, as
+    torch.unique (not differentiable)."""
+    values = _values(input)
+    if dim is not None:
+        d = _dim("unique", dim, input.ndim)
+        u, inv, cnt = np.unique(values, return_inverse=True, return_counts=True, axis=d)
+    else:
+        u, inv, cnt = np.unique(values, return_inverse=True, return_counts=True)
+        inv = inv.reshape(values.shape)
+    out = [_from_numpy(u)]
+    if return_inverse:
+        out.append(_from_numpy(inv.astype(np.int64)))
+    if return_counts:
+        out.append(_from_numpy(cnt.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """Counts of each value of a 1-d int64 tensor of non-negative values (weighted sums
+    with weights), as torch.bincount (not differentiable)."""
+    if input.ndim != 1 or input.dtype.is_floating_point or input.dtype.name == "bool":
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    v = _values(input)
+    if v.size and v.min() < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is None:
+        return _from_numpy(np.bincount(v, minlength=int(minlength)).astype(np.int64))
+    w = _values(weights)
+    out = np.bincount(v, weights=w.astype(np.float64), minlength=int(minlength))
+    return _from_numpy(out.astype(w.dtype if w.dtype.kind == "f" and w.dtype.itemsize == 4 else np.float64))
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False) -> Any:
+    """The lower median (of all elements: a 0-d tensor; along dim: (values, indices)),
+    as torch.median; NaN propagates; values carry the gradient."""
+    if dim is None:
+        flat = input.reshape((-1,))
+        if flat.numel() == 0:
+            raise RuntimeError("median() input tensor cannot be empty")
+        order = _order(_values(flat), 0, False)
+        vals = _values(flat)
+        k = int(order[int(np.argmax(np.isnan(vals[order])))]) if np.isnan(vals).any() else int(order[(flat.numel() - 1) // 2])
+        return flat[k]
+    d = _dim("median", dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    order = _order(_values(input), d, False)
+    vals = np.take_along_axis(_values(input), order, d) if input.ndim else _values(input)
+    pick = np.full(np.delete(np.array(order.shape), d) if input.ndim else (), (n - 1) // 2, dtype=np.int64)
+    if vals.dtype.kind == "f" and np.isnan(vals).any():  # the first NaN, as PyTorch
+        has_nan = np.isnan(vals).any(axis=d)
+        first_nan = np.argmax(np.isnan(vals), axis=d)
+        pick = np.where(has_nan, first_nan, pick)
+    idx = np.take_along_axis(order, np.expand_dims(pick, d), d) if input.ndim else np.zeros((), np.int64)
+    idx_t = _from_numpy(idx.astype(np.int64))
+    values = input.gather(d, idx_t) if input.ndim else input.clone()
+    if not keepdim and input.ndim:
+        values, idx_t = values.squeeze(d), idx_t.squeeze(d)
+    return MinMax(values, idx_t)
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
+    """The product of the elements (along dim); the gradient is the product of the other
+    elements (exact with zeros: prefix times suffix products, no division)."""
+    from .autograd import Function
+
+    x = input if dtype is None else input.to(dtype)
+    if x.dtype.name == "bool":
+        x = x.to(_int64())
+    d = None if dim is None else _dim("prod", dim, x.ndim)
+
+    def forward_values(v: np.ndarray) -> np.ndarray:
+        out = np.prod(v) if d is None else np.prod(v, axis=d, keepdims=keepdim)
+        return np.asarray(out, dtype=v.dtype)
+
+    if not x.requires_grad:
+        return _from_numpy(forward_values(_values(x)))
+
+    class _Prod(Function):
+        @staticmethod
+        def forward(ctx: Any, t: Tensor) -> Tensor:
+            return _from_numpy(forward_values(_values(t)))
+
+        @staticmethod
+        def backward(ctx: Any, grad: Tensor) -> Tensor:
+            v = _values(x)
+            axis = 0 if d is None else d
+            w = v.reshape(-1) if d is None else v
+            ones = np.ones_like(np.take(w, [0], axis=axis))
+            before = np.cumprod(np.concatenate([ones, np.take(w, np.arange(w.shape[axis] - 1), axis=axis)], axis), axis)
+            after = np.flip(np.cumprod(np.concatenate([ones, np.flip(np.take(
+                w, np.arange(1, w.shape[axis]), axis=axis), axis)], axis), axis), axis)
+            others = (before * after).reshape(v.shape)
+            g = grad if d is None or keepdim else grad.unsqueeze(d)
+            return g * _from_numpy(others.astype(v.dtype))
+
+    return _Prod.apply(x)
+
+
+# ---- einsum -------------------------------------------------------------------------
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation as torch.einsum (explicit '->' or implicit output, '...'
+    broadcasting dims), computed by NumPy; the gradient of each operand is the einsum of
+    the output gradient with the other operands (broadcast over labels only it has)."""
+    from .autograd import Function
+
+    ops = list(operands[0]) if len(operands) == 1 and isinstance(operands[0], (list, tuple)) else list(operands)
+    eq = equation.replace(" ", "")
+    if "->" not in eq:
+        lhs = eq
+        letters = [c for c in lhs.replace(",", "").replace(".", "") if c.isalpha()]
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        eq = lhs + "->" + ("..." if "..." in lhs else "") + out
+    lhs, rhs = eq.split("->")
+    subs = lhs.split(",")
+    if len(subs) != len(ops):
+        raise ValueError(f"einsum(): more operands were provided than specified in the equation"
+                         if len(ops) > len(subs) else "einsum(): fewer operands were provided than "
+                         "specified in the equation")
+    arrays = [_values(t) for t in ops]
+    dt = ops[0].dtype
+    with np.errstate(all="ignore"):
+        values = np.asarray(np.einsum(eq, *arrays, optimize=len(ops) > 2), dtype=dt.numpy)
+    if not builtins.any(t.requires_grad for t in ops):
+        return _from_numpy(values)
+
+    def grad_for(k: int, grad: np.ndarray) -> np.ndarray:
+        others = [a for j, a in enumerate(arrays) if j != k]
+        other_subs = [s for j, s in enumerate(subs) if j != k]
+        target = subs[k]
+        present = set(rhs) | set("".join(other_subs))
+        keep = "".join(c for c in target if c in present or c == ".")
+        g = np.einsum(",".join([rhs] + other_subs) + "->" + keep, grad, *others, optimize=len(others) > 1) \
+            if keep.replace(".", "") or "..." in keep else np.einsum(",".join([rhs] + other_subs) + "->", grad, *others)
+        shape = arrays[k].shape
+        if keep != target:  # labels only this operand has: broadcast back over them
+            expanded = []
+            labels = target.replace("...", "")
+            g_full = g
+            for pos, c in enumerate(labels):
+                if c not in keep:
+                    expanded.append(pos)
+            for pos in expanded:
+                g_full = np.expand_dims(g_full, pos)
+            g = np.broadcast_to(g_full, shape)
+        return np.ascontiguousarray(np.broadcast_to(g, shape), dtype=arrays[k].dtype)
+
+    class _Einsum(Function):
+        @staticmethod
+        def forward(ctx: Any, *ts: Tensor) -> Tensor:
+            return _from_numpy(values)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+            gv = _values(grad)
+            return tuple(_from_numpy(grad_for(k, gv)) if t.requires_grad else None for k, t in enumerate(ops))
+
+    return _Einsum.apply(*ops)
+
+
+# ---- scatter and index_add ----------------------------------------------------------
+def _check_scatter(op: str, input: Tensor, dim: int, index: Tensor, src_shape: tuple[int, ...] | None) -> int:
+    d = _dim(op, dim, input.ndim)
+    if index.dtype.name != "int64":
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+    if index.ndim != input.ndim:
+        raise RuntimeError(f"{op}: Index tensor must have the same number of dimensions as self tensor")
+    idx = _values(index)
+    if idx.size and (idx.min() < -input.shape[d] or idx.max() >= input.shape[d]):
+        bad = int(idx.max()) if idx.max() >= input.shape[d] else int(idx.min())
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {d} with size {input.shape[d]}")
+    for i, n in enumerate(index.shape):
+        if i != d and n > input.shape[i]:
+            raise RuntimeError(f"{op}: Size does not match at dimension {i} expected index {tuple(index.shape)} "
+                               f"to be smaller than self {tuple(input.shape)} apart from dimension {d}")
+        if src_shape is not None and n > src_shape[i]:
+            raise RuntimeError(f"{op}: Size does not match at dimension {i} expected index {tuple(index.shape)} "
+                               f"to be smaller than src {src_shape}")
+    return d
+
+
+def _scatter_positions(input: Tensor, d: int, index: Tensor) -> tuple[np.ndarray, ...]:
+    idx = _values(index) % builtins.max(input.shape[d], 1)
+    grids = np.indices(idx.shape)
+    return tuple(idx if i == d else grids[i] for i in range(idx.ndim))
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+            reduce: Any = None) -> Tensor:
+    """A copy of input with src (or value) written at index along dim, as torch.scatter
+    (with repeated indices one write wins); differentiable in input and src."""
+    from .autograd import Function
+
+    if reduce is not None:
+        raise NotImplementedError("scatter: reduce= is not supported (use scatter_add)")
+    source = value if src is None else src
+    if source is None:
+        raise TypeError("scatter: expected src or value")
+    src_t = source if isinstance(source, Tensor) else None
+    d = _check_scatter("scatter", input, dim, index, tuple(src_t.shape) if src_t is not None else None)
+    pos = _scatter_positions(input, d, index)
+    out = np.array(_values(input), copy=True)
+    if src_t is not None:
+        sv = _values(src_t)[tuple(slice(0, n) for n in index.shape)]
+        out[pos] = sv.astype(out.dtype)
+    else:
+        out[pos] = source
+    if not (input.requires_grad or (src_t is not None and src_t.requires_grad)):
+        return _from_numpy(out)
+    mask = np.zeros(tuple(input.shape), dtype=bool)
+    mask[pos] = True
+
+    class _Scatter(Function):
+        @staticmethod
+        def forward(ctx: Any, a: Tensor, *rest: Tensor) -> Tensor:
+            return _from_numpy(out)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+            from ._functions import where
+
+            ga = where(_from_numpy(mask), 0.0, grad) if input.requires_grad else None
+            if src_t is None:
+                return (ga,)
+            gs = None
+            if src_t.requires_grad:
+                gathered = grad.gather(d, index)
+                full = np.zeros(tuple(src_t.shape), dtype=_values(gathered).dtype)
+                full[tuple(slice(0, n) for n in index.shape)] = _values(gathered)
+                gs = _from_numpy(full)
+            return ga, gs
+
+    return _Scatter.apply(input, src_t) if src_t is not None else _Scatter.apply(input)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """input plus src added at index along dim (repeated indices accumulate), as
+    torch.scatter_add; differentiable in input and src."""
+    from .autograd import Function
+
+    d = _check_scatter("scatter_add", input, dim, index, tuple(src.shape))
+    pos = _scatter_positions(input, d, index)
+    out = np.array(_values(input), copy=True)
+    np.add.at(out, pos, _values(src)[tuple(slice(0, n) for n in index.shape)].astype(out.dtype))
+    if not (input.requires_grad or src.requires_grad):
+        return _from_numpy(out)
+
+    class _ScatterAdd(Function):
+        @staticmethod
+        def forward(ctx: Any, a: Tensor, s: Tensor) -> Tensor:
+            return _from_numpy(out)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+            gs = None
+            if src.requires_grad:
+                full = np.zeros(tuple(src.shape), dtype=_values(grad).dtype)
+                full[tuple(slice(0, n) for n in index.shape)] = _values(grad.gather(d, index))
+                gs = _from_numpy(full)
+            return (grad if input.requires_grad else None), gs
+
+    return _ScatterAdd.apply(input, src)
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: _Number = 1) -> Tensor:
+    """input with alpha * source's slices added at the positions index gives along dim
+    (repeated indices accumulate), as torch.index_add; differentiable."""
+    from .autograd import Function
+
+    d = _dim("index_add", dim, input.ndim)
+    if index.ndim > 1 or index.dtype.name != "int64":
+        raise RuntimeError("index_add_(): Index is supposed to be a vector of int64")
+    if index.numel() != (source.shape[d] if source.ndim else 1):
+        raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be equal to "
+                           f"source.size(dim) ({source.shape[d] if source.ndim else 1})")
+    idx = _values(index).reshape(-1)
+    if idx.size and (idx.min() < 0 or idx.max() >= input.shape[d]):
+        bad = int(idx.max()) if idx.max() >= input.shape[d] else int(idx.min())
+        raise IndexError(f"index_add_(): index {bad} is out of bounds for dimension {d} with size "
+                         f"{input.shape[d]}")
+    out = np.array(_values(input), copy=True)
+    moved = np.moveaxis(out, d, 0)
+    np.add.at(moved, idx, np.moveaxis(_values(source), d, 0).astype(out.dtype) * out.dtype.type(alpha))
+    if not (input.requires_grad or source.requires_grad):
+        return _from_numpy(out)
+
+    class _IndexAdd(Function):
+        @staticmethod
+        def forward(ctx: Any, a: Tensor, s: Tensor) -> Tensor:
+            return _from_numpy(out)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+            gs = grad.index_select(d, index) * alpha if source.requires_grad else None
+            return (grad if input.requires_grad else None), gs
+
+    return _IndexAdd.apply(input, source)
+
+
+# ---- random -------------------------------------------------------------------------
+def normal(mean: Any, std: Any = 1.0, size: Sequence[int] | None = None, *, generator: Any = None,
+           dtype: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    """Draws of N(mean, std): tensors mean/std broadcast, or numbers with `size`; from
+    the one generator behind randn (the stream is pyautodiff's, not PyTorch's)."""
+    from ._creation import randn
+
+    if generator is not None:
+        raise NotImplementedError("normal: generator= is not supported (seed with manual_seed)")
+    if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        if size is None:
+            raise TypeError("normal: with float mean and std, size is required")
+        out = randn(*tuple(size), dtype=dtype) * float(std) + float(mean)
+    else:
+        ref = mean if isinstance(mean, Tensor) else std
+        shape = np.broadcast_shapes(tuple(mean.shape) if isinstance(mean, Tensor) else (),
+                                    tuple(std.shape) if isinstance(std, Tensor) else ())
+        if isinstance(std, Tensor) and bool((std < 0).any().item()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        noise = randn(*shape, dtype=ref.dtype)
+        out = (noise * (std.detach() if isinstance(std, Tensor) else float(std))
+               + (mean.detach() if isinstance(mean, Tensor) else float(mean)))
+    return out.requires_grad_() if requires_grad else out
+
+
+def bernoulli(input: Tensor, p: float | None = None, *, generator: Any = None) -> Tensor:
+    """0/1 draws with probabilities input (or p), in input's dtype."""
+    from ._creation import rand
+
+    if generator is not None:
+        raise NotImplementedError("bernoulli: generator= is not supported (seed with manual_seed)")
+    probs = input.detach() if p is None else None
+    if probs is not None and bool(((probs < 0) | (probs > 1)).any().item()):
+        raise RuntimeError("bernoulli: all elements of input should be between 0 and 1")
+    u = rand(*tuple(input.shape), dtype=input.dtype if input.dtype.is_floating_point else None)
+    return (u < (probs if probs is not None else float(p))).to(input.dtype)  # type: ignore[arg-type]
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> Tensor:
+    """Distances between the rows of x1 (..., P, M) and x2 (..., R, M): (..., P, R),
+    computed directly (the 2-norm with a zero gradient at zero distance)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D, X2 got: {x2.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return norm(diff, p=p, dim=-1)
+
+
+def div(input: _TensorOrNumber, other: _TensorOrNumber, *, rounding_mode: str | None = None) -> Tensor:
+    """input / other; rounding_mode 'trunc' or 'floor' rounds the quotient (a zero
+    gradient then, as PyTorch's), as torch.div."""
+    from ._tensor import binary
+
+    if rounding_mode is None:
+        return binary("div", input, other)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode != "trunc":
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"'{rounding_mode}'")
+    a, b = _division_operands("div", input, other)
+    values, _ = _div_values("div", a, b, lambda x, y: np.trunc(x / y) if x.dtype.kind == "f"
+                            else np.sign(x) * np.sign(y) * (np.abs(x) // np.abs(y)))
+    out = _from_numpy(values)
+    if out.dtype.is_floating_point and (a.requires_grad or b.requires_grad):
+        src = a if a.requires_grad else b
+        return _constant_like(src.expand(*tuple(out.shape)).to(out.dtype), values)
+    return out
+
+
+divide = div

@@ -595,8 +595,10 @@ class Tensor:
     def mul(self, other: _TensorOrNumber) -> Tensor:
         return self * other
 
-    def div(self, other: _TensorOrNumber) -> Tensor:
-        return self / other
+    def div(self, other: _TensorOrNumber, *, rounding_mode: str | None = None) -> Tensor:
+        if rounding_mode is None:
+            return self / other
+        return _extra().div(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent: _TensorOrNumber) -> Tensor:
         return self ** exponent
@@ -1152,6 +1154,52 @@ class Tensor:
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
+
+    def count_nonzero(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        return _extra().count_nonzero(self, dim)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        return _extra().diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return _extra().diag(self, diagonal)
+
+    def trace(self) -> Tensor:
+        return _extra().trace(self)
+
+    def unique(self, sorted: builtins.bool = True, return_inverse: builtins.bool = False,
+               return_counts: builtins.bool = False, dim: int | None = None) -> Any:
+        return _extra().unique(self, sorted, return_inverse, return_counts, dim)
+
+    def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+        return _extra().bincount(self, weights, minlength)
+
+    def median(self, dim: int | None = None, keepdim: builtins.bool = False) -> Any:
+        return _extra().median(self, dim, keepdim)
+
+    def prod(self, dim: int | None = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
+        return _extra().prod(self, dim, keepdim, dtype=dtype)
+
+    def scatter(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None, reduce: Any = None) -> Tensor:
+        return _extra().scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None, reduce: Any = None) -> Tensor:
+        return self._assign("scatter", _extra().scatter(self, dim, index, src, value=value, reduce=reduce))
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return _extra().scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return self._assign("scatter_add", _extra().scatter_add(self, dim, index, src))
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: _Number = 1) -> Tensor:
+        return _extra().index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: _Number = 1) -> Tensor:
+        return self._assign("index_add", _extra().index_add(self, dim, index, source, alpha=alpha))
+
+    def bernoulli(self, p: builtins.float | None = None) -> Tensor:
+        return _extra().bernoulli(self, p)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
         """copy.deepcopy of a leaf (as PyTorch allows): a new tensor with a copy of the

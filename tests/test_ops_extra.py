@@ -190,3 +190,143 @@ ERRORS = [
 def test_bad_calls_raise_clear_errors(name, call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+# ---- second batch -------------------------------------------------------------------
+V = RNG.standard_normal(3)
+IDX = np.array([[0, 1, 2, 0], [2, 0, 1, 1]])
+
+VALUES2 = [
+    ("count_nonzero", lambda T, x: T.count_nonzero(x > 0, dim=1), lambda a: np.count_nonzero(a > 0, axis=1)),
+    ("diag_vec", lambda T, x: T.diag(x[0], 1), lambda a: np.diag(a[0], 1)),
+    ("diag_vec_neg", lambda T, x: T.diag(x[1], -2), lambda a: np.diag(a[1], -2)),
+    ("diag_mat", lambda T, x: x.diag(-1), lambda a: np.diag(a, -1)),
+    ("diagonal_3d", lambda T, x: x.reshape(3, 2, 2).diagonal(0, 1, 2), lambda a: np.diagonal(a.reshape(3, 2, 2), 0, 1, 2)),
+    ("trace", lambda T, x: T.trace(x), lambda a: np.trace(a)),
+    ("meshgrid_xy", lambda T, x: T.meshgrid(x[:, 0], x[0], indexing="xy")[0], lambda a: np.meshgrid(a[:, 0], a[0])[0]),
+    ("meshgrid_ij", lambda T, x: T.meshgrid(x[:, 0], x[0], indexing="ij")[1], lambda a: np.meshgrid(a[:, 0], a[0], indexing="ij")[1]),
+    ("std_mean", lambda T, x: T.std_mean(x, dim=1)[0], lambda a: a.std(1, ddof=1)),
+    ("var_mean", lambda T, x: T.var_mean(x, dim=0)[1], lambda a: a.mean(0)),
+    ("unique", lambda T, x: T.unique((x * 2).floor()), lambda a: np.unique(np.floor(a * 2))),
+    ("bincount", lambda T, x: T.bincount(T.tensor(IDX.reshape(-1)), minlength=5), lambda a: np.bincount(IDX.reshape(-1), minlength=5)),
+    ("median", lambda T, x: x.median(), lambda a: np.sort(a.reshape(-1))[(a.size - 1) // 2]),
+    ("median_dim", lambda T, x: x.median(1)[0], lambda a: np.sort(a, 1)[:, 1]),
+    ("prod", lambda T, x: x.prod(1), lambda a: np.prod(a, 1)),
+    ("einsum", lambda T, x: T.einsum("ij,kj->ik", x, x), lambda a: a @ a.T),
+    ("einsum_implicit", lambda T, x: T.einsum("ij,jk", x[:, :3], x[:, :3]), lambda a: a[:, :3] @ a[:, :3]),
+    ("einsum_batch", lambda T, x: T.einsum("bij,bjk->bik", x.reshape(3, 2, 2), x.reshape(3, 2, 2)),
+     lambda a: a.reshape(3, 2, 2) @ a.reshape(3, 2, 2)),
+    ("scatter", lambda T, x: T.zeros(3, 4, dtype=T.float64).scatter(0, T.tensor(IDX[:, :3]), x[:2, :3]),
+     lambda a: _np_scatter(np.zeros((3, 4)), IDX[:, :3], a[:2, :3])),
+    ("scatter_add", lambda T, x: x.scatter_add(0, T.tensor(IDX), x[:2]), lambda a: _np_scatter_add(a.copy(), IDX, a[:2])),
+    ("index_add", lambda T, x: x.index_add(0, T.tensor([2, 0, 2]), x, alpha=2), lambda a: _np_index_add(a, [2, 0, 2], a, 2)),
+    ("div_trunc", lambda T, x: T.div(x * 3, 2, rounding_mode="trunc"), lambda a: np.trunc(a * 3 / 2)),
+    ("div_floor", lambda T, x: x.div(0.3, rounding_mode="floor"), lambda a: np.floor_divide(a, 0.3)),
+    ("cdist", lambda T, x: T.cdist(x, x[:2] + 1), lambda a: np.sqrt(((a[:, None] - a[None, :2] - 1) ** 2).sum(-1))),
+]
+
+
+def _np_scatter(out, idx, src):
+    out = out.copy()
+    for i, j in np.ndindex(idx.shape):
+        out[idx[i, j], j] = src[i, j]
+    return out
+
+
+def _np_scatter_add(out, idx, src):
+    for i, j in np.ndindex(idx.shape):
+        out[idx[i, j], j] += src[i, j]
+    return out
+
+
+def _np_index_add(a, idx, src, alpha):
+    out = a.copy()
+    for k, i in enumerate(idx):
+        out[i] += alpha * src[k]
+    return out
+
+
+@pytest.mark.parametrize("name,fn,ref", VALUES2, ids=[v[0] for v in VALUES2])
+def test_second_batch_values_match_numpy(name, fn, ref):
+    got, want = fn(torch, t64(A)), np.asarray(ref(A))
+    assert tuple(got.shape) == want.shape
+    np.testing.assert_allclose(got.numpy().astype(np.float64), want.astype(np.float64), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name,fn,ref", VALUES2, ids=[v[0] for v in VALUES2])
+def test_second_batch_values_match_pytorch(name, fn, ref, pt):
+    ours, theirs = fn(torch, t64(A)), fn(pt, pt.tensor(A))
+    assert ours.dtype.name == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.numpy().astype(np.float64), rtol=1e-12, atol=1e-14)
+
+
+GRADS2 = [
+    ("prod", lambda x: torch.stack([x.prod(1).sum(), x.prod(), torch.prod(x * (x > 0), 0).sum()])),
+    ("einsum", lambda x: torch.einsum("ij,kj->ik", x, x[:2]) + torch.einsum("ij,k->ik", x[:2, :2], x[0, :2]).sum()),
+    ("scatter", lambda x: x.scatter(0, torch.tensor(IDX[:, :3]), x[1:, :3] * 2) * torch.arange(4.0, dtype=torch.float64)),
+    ("scatter_add", lambda x: x.scatter_add(0, torch.tensor(IDX), x[:2] * 3) ** 2),
+    ("index_add", lambda x: x.index_add(0, torch.tensor([2, 0, 2]), x.tanh(), alpha=2) ** 2),
+    ("median", lambda x: x.median(1)[0] * 3 + x.median()),
+    ("diag_trace", lambda x: torch.diag(x).sum() + torch.diag(x[0], 1).pow(2) .sum() + x.trace() * 3),
+    ("cdist", lambda x: torch.cdist(x, x[:2] + 1)),
+    ("meshgrid_diagonal", lambda x: torch.meshgrid(x[:, 0], x[0], indexing="ij")[0] * x + x.reshape(3, 2, 2).diagonal(1, 1, 2).sum()),
+]
+
+
+@pytest.mark.parametrize("name,fn", GRADS2, ids=[g[0] for g in GRADS2])
+def test_second_batch_gradients_match_finite_differences(name, fn):
+    assert gradcheck(fn, (t64(A, grad=True),), eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+def test_inplace_scatter_and_index_add_are_recorded():
+    x = t64(A, grad=True)
+    h = x * 1.0
+    h.index_add_(0, torch.tensor([1]), x[:1] * 2)
+    h.scatter_add_(1, torch.tensor([[0], [0], [3]]), x[:, :1])
+    h.scatter_(0, torch.tensor([[2, 2, 2, 2]]), 0.5)
+    assert h.grad_fn is not None
+    h.sum().backward()
+    want = np.ones((3, 4))
+    want[2] = 0.0
+    want[0] += 2.0
+    want[:2, 0] += 1.0  # row 2's scatter_add target was overwritten by scatter_
+    np.testing.assert_array_equal(x.grad.numpy(), want)
+
+
+def test_random_draws_are_seeded():
+    torch.manual_seed(3)
+    a = torch.normal(torch.zeros(1000), torch.full((1000,), 2.0))
+    b = torch.bernoulli(torch.full((1000,), 0.25))
+    torch.manual_seed(3)
+    assert torch.equal(a, torch.normal(torch.zeros(1000), torch.full((1000,), 2.0)))
+    assert abs(a.std().item() - 2.0) < 0.2 and abs(b.mean().item() - 0.25) < 0.05
+    assert torch.normal(1.0, 0.5, size=(3, 2)).shape == (3, 2)
+    assert set(b.unique().tolist()) <= {0.0, 1.0} and b.dtype == torch.float32
+
+
+ERRORS2 = [
+    ("diag_3d", lambda: torch.diag(torch.ones(2, 2, 2)), RuntimeError, "diag: matrix or a vector expected, got 3D"),
+    ("trace_1d", lambda: torch.trace(torch.ones(3)), RuntimeError, "trace: expected a matrix"),
+    ("meshgrid_indexing", lambda: torch.meshgrid(torch.ones(2), indexing="ji"), ValueError, "meshgrid: indexing must be"),
+    ("bincount_neg", lambda: torch.bincount(torch.tensor([1, -1])), RuntimeError, "bincount only supports"),
+    ("median_empty", lambda: torch.ones(0).median(), RuntimeError, "median.* cannot be empty"),
+    ("einsum_operands", lambda: torch.einsum("ij,jk->ik", torch.ones(2, 2)), ValueError, "fewer operands"),
+    ("scatter_index_dtype", lambda: torch.zeros(2, 2).scatter(0, torch.tensor([[0.0]]), 1.0), RuntimeError,
+     r"scatter\(\): Expected dtype int64 for index"),
+    ("scatter_oob", lambda: torch.zeros(2, 2).scatter(0, torch.tensor([[5]]), 1.0), IndexError,
+     "scatter: index 5 is out of bounds for dimension 0 with size 2"),
+    ("index_add_count", lambda: torch.zeros(3, 2).index_add(0, torch.tensor([0, 1]), torch.ones(3, 2)), RuntimeError,
+     r"Number of indices \(2\) should be equal to source.size\(dim\) \(3\)"),
+    ("index_add_oob", lambda: torch.zeros(3, 2).index_add(0, torch.tensor([3]), torch.ones(1, 2)), IndexError,
+     "index 3 is out of bounds for dimension 0 with size 3"),
+    ("div_mode", lambda: torch.div(torch.ones(2), 2, rounding_mode="round"), ValueError, "div expected rounding_mode"),
+    ("cdist_cols", lambda: torch.cdist(torch.ones(2, 3), torch.ones(2, 4)), RuntimeError, "same number of columns"),
+    ("normal_std", lambda: torch.normal(torch.zeros(2), torch.tensor([1.0, -1.0])), RuntimeError, "std >= 0.0"),
+    ("bernoulli_p", lambda: torch.bernoulli(torch.tensor([1.5])), RuntimeError, "between 0 and 1"),
+]
+
+
+@pytest.mark.parametrize("name,call,exc,pattern", ERRORS2, ids=[e[0] for e in ERRORS2])
+def test_second_batch_bad_calls_raise_clear_errors(name, call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()

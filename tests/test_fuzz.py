@@ -764,7 +764,19 @@ GRAD_OPS = {
     "layer_norm": (1, lambda a: F.layer_norm(a, a.shape[-1:])),
     "cat_stack": (2, lambda a, b: torch.cat([a, b], 0) * torch.stack([a, b], 0).sum(0).sum()),
     "maximum_where": (2, lambda a, b: torch.maximum(a, b) + torch.where(a > 0, a, b * 2)),
+    # an intermediate that several later ops (and reductions) reuse
+    "reuse_matmul_sum": (2, lambda a, b: _reuse(a @ b.t(), lambda h: h.tanh() * h + h.sum())),
+    "reuse_cross_entropy_penalty": (1, lambda a: _reuse(a * 2 + 1, lambda h: F.cross_entropy(
+        h, torch.tensor([0] * h.shape[0])) + 0.01 * h.sum())),
+    "reuse_mean_expand": (1, lambda a: _reuse(a.sin(), lambda h: h - h.mean(0, keepdim=True).expand_as(h)
+                                              + h.sum(-1, keepdim=True))),
+    "reuse_views": (1, lambda a: _reuse(a.exp() * 0.5, lambda h: h.t()[0] * h[:, 0] + h.reshape(-1).sum()
+                                        + h[0].sum() * h.t().mean())),
 }
+
+
+def _reuse(h, f):
+    return f(h)
 
 
 @given(st.sampled_from(sorted(GRAD_OPS)), st.integers(2, 4), st.integers(2, 4), st.data())
@@ -797,6 +809,119 @@ def test_gradients_match_finite_differences(name, m, n, data):
             lo[i][idx] -= h
             num[idx] = (scalar(hi)[0].item() - scalar(lo)[0].item()) / (2 * h)
         np.testing.assert_allclose(ts[i].grad.numpy(), num, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+# ---- gradients through reused intermediates -------------------------------------------
+# Every op maps (m, n) operands to an (m, n) result and is smooth (no kinks, no ties) with
+# at most linear growth, so finite differences stay accurate along any program.  A program
+# chains random ops, each applied to the previous value and, for binary ops or a residual
+# add, to a random earlier value (a leaf or an intermediate); the loss adds terms on random
+# intermediates, some plain sums or means, whose backward hands the intermediate an
+# expanded gradient.  So every program has an intermediate that gradients reach along
+# several paths, in varying orders, through reductions, expands, views and copies.
+def _mask_like(h):
+    return torch.tensor(np.arange(h.numel()).reshape(tuple(h.shape)) % 3 == 0)
+
+
+REUSE_UNARY = {
+    "tanh": lambda h: h.tanh(),
+    "sin": lambda h: (h * 0.7).sin(),
+    "sigmoid": lambda h: h.sigmoid(),
+    "times_tanh": lambda h: h * h.tanh(),
+    "softmax": lambda h: torch.softmax(h, -1),
+    "log_softmax_dim0": lambda h: torch.log_softmax(h, 0),
+    "center_rows": lambda h: h - h.mean(1, keepdim=True),
+    "sum_expand": lambda h: h.sum(0, keepdim=True).expand(*h.shape) * 0.5,
+    "scale_by_mean": lambda h: h * h.mean().tanh(),
+    "add_sum": lambda h: h + h.sum() * 0.1,
+    "transpose_copy": lambda h: h.t().contiguous().t() * 1.5,
+    "reshape_view": lambda h: h.reshape(-1).view(*h.shape) + h,
+    "roll_rows": lambda h: torch.cat([h[1:], h[:1]], 0),
+    "flip_cols": lambda h: h.index_select(1, torch.arange(h.shape[1] - 1, -1, -1)),
+    "unsqueeze_expand_sum": lambda h: h.unsqueeze(0).expand(3, *h.shape).sum(0) * 0.3,
+    "gram": lambda h: (h.tanh() @ h.tanh().t()) @ h * 0.25,
+    "times_first_col": lambda h: h * h[:, :1].tanh(),
+    "logsumexp_center": lambda h: h - h.logsumexp(-1, keepdim=True),
+    "stack_mean": lambda h: torch.stack([h, h.sin(), h], 0).mean(0),
+}
+REUSE_BINARY = {
+    "add": lambda a, b: a + b,
+    "mul_tanh": lambda a, b: a * b.tanh(),
+    "div": lambda a, b: a / (1 + b * b),
+    "where": lambda a, b: torch.where(_mask_like(a), a, b * 0.5),
+    "matmul": lambda a, b: a @ b.tanh().t() @ a.tanh() * 0.25,
+    "sub_first_row": lambda a, b: a - b[0],
+    "cat_halves": lambda a, b: torch.cat([a, b], 1).reshape(a.shape[0], 2, a.shape[1]).mean(1),
+}
+REUSE_OPS = sorted(REUSE_UNARY) + sorted(REUSE_BINARY)
+
+
+@st.composite
+def reuse_programs(draw):
+    n_leaves = draw(st.integers(1, 2))
+    steps = draw(st.lists(st.tuples(st.sampled_from(REUSE_OPS), st.integers(0, 63), st.booleans()),
+                          min_size=1, max_size=6))
+    terms = draw(st.lists(st.tuples(st.integers(0, 63), st.sampled_from(["weighted", "sum", "scaled_sum", "mean",
+                                                                         "row_sums", "col_means"])),
+                          min_size=1, max_size=3))
+    return n_leaves, steps, terms
+
+
+def _run_program(leaves, steps, terms, weights):
+    nodes = list(leaves)
+    for op, j, residual in steps:
+        a, b = nodes[-1], nodes[j % len(nodes)]
+        if op in REUSE_BINARY:
+            out = REUSE_BINARY[op](a, b)
+        else:
+            out = REUSE_UNARY[op](a)
+            if residual:
+                out = out + 0.5 * b
+        nodes.append(out)
+    inter = nodes[len(leaves):]
+    w = torch.tensor(weights[0].reshape(tuple(inter[-1].shape)))
+    loss = (inter[-1] * w).sum()
+    for k, (i, kind) in enumerate(terms):
+        h = inter[i % len(inter)]
+        wk = weights[k + 1]
+        if kind == "sum":
+            loss = loss + h.sum()
+        elif kind == "scaled_sum":  # the sum's gradient is a fresh tensor, expanded to h's shape
+            loss = loss + float(wk[0]) * h.sum()
+        elif kind == "mean":
+            loss = loss + 3 * h.mean()
+        elif kind == "row_sums":
+            loss = loss + (h.sum(1) * torch.tensor(wk[:h.shape[0]])).sum()
+        elif kind == "col_means":
+            loss = loss + (h.mean(0, keepdim=True) * torch.tensor(wk[:h.shape[1]])).sum()
+        else:
+            loss = loss + (h * torch.tensor(wk.reshape(tuple(h.shape)))).sum()
+    return loss
+
+
+@given(reuse_programs(), st.integers(2, 4), st.integers(2, 4), st.data())
+def test_reused_intermediates_gradients_match_finite_differences(program, m, n, data):
+    n_leaves, steps, terms = program
+    xs = [data.draw(hnp.arrays(np.float64, (m, n), elements=st.floats(-2, 2))) for _ in range(n_leaves)]
+    weights = np.random.RandomState(1).uniform(-1, 1, size=(len(terms) + 1, m * n))
+
+    def loss_of(arrs, grad=False):
+        ts = [torch.tensor(a, requires_grad=grad) for a in arrs]
+        return _run_program(ts, steps, terms, weights), ts
+
+    loss, ts = loss_of(xs, grad=True)
+    loss.backward()
+    h = 1e-6
+    for i, x in enumerate(xs):
+        num = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            hi = [a.copy() for a in xs]
+            lo = [a.copy() for a in xs]
+            hi[i][idx] += h
+            lo[i][idx] -= h
+            num[idx] = (loss_of(hi)[0].item() - loss_of(lo)[0].item()) / (2 * h)
+        got = np.zeros_like(x) if ts[i].grad is None else ts[i].grad.numpy()  # None: a leaf the program never read
+        np.testing.assert_allclose(got, num, rtol=1e-5, atol=1e-6, err_msg=str(program))
 
 
 # ---- malformed calls -----------------------------------------------------------------

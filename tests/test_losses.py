@@ -32,6 +32,7 @@ def _data(rng):
         "logp3": rng.standard_normal((2, 3, 4)),
         "cls3": np.array([[0, 2, 1, 1], [2, -100, 0, 1]]),
         "cw": rng.uniform(0.5, 2.0, (4,)),
+        "cls_ig": np.array([0, 3, 1, 2, 2, 3]),  # for a non-default ignore_index (-100 would be out of range)
     }
 
 
@@ -54,6 +55,32 @@ CASES = [
     ("nll_3d", lambda L, F, d, r, x: F.nll_loss(x.reshape(-1)[:24].reshape(2, 3, 4), L.tensor(d["cls3"]),
                                                weight=L.tensor(d["cw"][:3].copy()), reduction=r)),
     ("nll_1d", lambda L, F, d, r, x: F.nll_loss(x[0], L.tensor(d["cls"][1] - 1), reduction=r)),
+    ("nll_ignore_index", lambda L, F, d, r, x: F.nll_loss(x.reshape(-1)[:24].reshape(6, 4), L.tensor(d["cls_ig"]),
+                                                         ignore_index=2, reduction=r)),
+    ("nll_weight_ignore_index", lambda L, F, d, r, x: F.nll_loss(
+        x.reshape(-1)[:24].reshape(6, 4), L.tensor(d["cls_ig"]), weight=L.tensor(d["cw"]), ignore_index=3,
+        reduction=r)),
+    ("mse", lambda L, F, d, r, x: F.mse_loss(x, L.tensor(d["y"]), reduction=r)),
+    ("l1", lambda L, F, d, r, x: F.l1_loss(x, L.tensor(d["y"]), reduction=r)),
+    ("mse_transposed", lambda L, F, d, r, x: F.mse_loss(x.t(), L.tensor(d["y"].T.copy()), reduction=r)),
+    # Gradients with respect to the target (PyTorch differentiates it for these losses; it
+    # refuses a weight or pos_weight of the BCE losses that requires grad, so those are not checked).
+    ("smooth_l1_target", lambda L, F, d, r, x: F.smooth_l1_loss(L.tensor(d["y"]), x, reduction=r, beta=0.8)),
+    ("huber_target", lambda L, F, d, r, x: F.huber_loss(L.tensor(d["y"]), x, reduction=r, delta=0.7)),
+    ("mse_target", lambda L, F, d, r, x: F.mse_loss(L.tensor(d["y"]), x, reduction=r)),
+    ("l1_target", lambda L, F, d, r, x: F.l1_loss(L.tensor(d["y"]), x, reduction=r)),
+    ("mse_both", lambda L, F, d, r, x: F.mse_loss(x * 2, x.tanh() + L.tensor(d["y"]), reduction=r)),
+    ("bce_target", lambda L, F, d, r, x: F.binary_cross_entropy(L.tensor(d["p"]), x.sigmoid(), reduction=r)),
+    ("bce_target_weight", lambda L, F, d, r, x: F.binary_cross_entropy(L.tensor(d["p"]), x.sigmoid(),
+                                                                      weight=L.tensor(d["w"]), reduction=r)),
+    ("bce_logits_target", lambda L, F, d, r, x: F.binary_cross_entropy_with_logits(
+        L.tensor(d["y"]), x.sigmoid(), reduction=r)),
+    ("bce_logits_target_weights", lambda L, F, d, r, x: F.binary_cross_entropy_with_logits(
+        L.tensor(d["y"]) * 3, x.sigmoid(), weight=L.tensor(d["w"]), pos_weight=L.tensor(d["w"][::-1].copy()),
+        reduction=r)),
+    ("bce_logits_both", lambda L, F, d, r, x: F.binary_cross_entropy_with_logits(x, (x * 0.5).sigmoid(),
+                                                                                pos_weight=L.tensor(d["w"]),
+                                                                                reduction=r)),
 ]
 
 

@@ -85,6 +85,59 @@ def test_cross_entropy_gradient_with_options():
     assert gradcheck(lambda x: nn.functional.cross_entropy(x, t3, reduction="sum"), [x3])
 
 
+CE_TARGET = np.array([0, 3, 1, 1, 2])
+CE_WEIGHT = np.array([1.0, 2.0, 0.5, 1.5])
+# name, input shape, target, keyword arguments of cross_entropy
+CE_CASES = [
+    ("none", (5, 4), CE_TARGET, dict(reduction="none")),
+    ("sum_2d", (5, 4), CE_TARGET, dict(reduction="sum")),
+    ("mean_default", (5, 4), CE_TARGET, {}),
+    ("ignore_index_mean", (5, 4), CE_TARGET, dict(ignore_index=1)),
+    ("ignore_index_sum_weight", (5, 4), CE_TARGET, dict(ignore_index=3, reduction="sum", weight=CE_WEIGHT)),
+    ("ignore_index_none", (5, 4), CE_TARGET, dict(ignore_index=1, reduction="none")),
+    ("ignore_index_smoothing", (5, 4), CE_TARGET, dict(ignore_index=2, label_smoothing=0.3)),
+    ("smoothing_mean", (5, 4), CE_TARGET, dict(label_smoothing=0.2)),
+    ("smoothing_sum", (5, 4), CE_TARGET, dict(label_smoothing=0.2, reduction="sum")),
+    ("smoothing_none", (5, 4), CE_TARGET, dict(label_smoothing=0.4, reduction="none")),
+    ("weight_smoothing_none", (5, 4), np.array([0, 3, 1, -100, 2]),
+     dict(label_smoothing=0.1, reduction="none", weight=CE_WEIGHT)),
+    ("input_1d", (4,), np.array(2), {}),
+    ("input_1d_sum_smoothing", (4,), np.array(3), dict(reduction="sum", label_smoothing=0.25)),
+    ("input_1d_none_weight", (4,), np.array(1), dict(reduction="none", weight=CE_WEIGHT)),
+    ("input_4d", (2, 3, 2, 3), np.array([[[0, 2, 1], [1, 1, 0]], [[2, -100, 0], [0, 1, 2]]]), {}),
+    ("input_4d_none", (2, 3, 2, 2), np.array([[[0, 2], [1, 1]], [[2, 0], [0, 1]]]), dict(reduction="none")),
+    ("input_4d_weight_smoothing_sum", (2, 3, 2, 2), np.array([[[0, 2], [1, -100]], [[2, 0], [0, 1]]]),
+     dict(reduction="sum", weight=CE_WEIGHT[:3], label_smoothing=0.15)),
+]
+
+
+def _ce_call(lib, x, target, kwargs):
+    kwargs = dict(kwargs)
+    if "weight" in kwargs:
+        kwargs["weight"] = lib.tensor(kwargs["weight"])
+    return lib.nn.functional.cross_entropy(x, lib.tensor(target), **kwargs)
+
+
+@pytest.mark.parametrize("name,shape,target,kwargs", CE_CASES, ids=[c[0] for c in CE_CASES])
+def test_cross_entropy_modes_gradcheck(name, shape, target, kwargs):
+    from pyautodiff.autograd import gradcheck
+
+    x = torch.tensor(np.random.randn(*shape), requires_grad=True)
+    assert gradcheck(lambda x: _ce_call(torch, x, target, kwargs), [x], eps=1e-6, atol=1e-6, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name,shape,target,kwargs", CE_CASES, ids=[c[0] for c in CE_CASES])
+def test_cross_entropy_modes_match_pytorch(name, shape, target, kwargs, pt):
+    x0 = np.random.randn(*shape)
+    x, rx = torch.tensor(x0, requires_grad=True), pt.tensor(x0, requires_grad=True)
+    ours, ref = _ce_call(torch, x, target, kwargs), _ce_call(pt, rx, target, kwargs)
+    np.testing.assert_allclose(ours.detach().numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-14)
+    seed = np.random.uniform(-1, 1, tuple(ref.shape))
+    ours.backward(torch.tensor(seed))
+    ref.backward(pt.tensor(seed))
+    np.testing.assert_allclose(x.grad.numpy(), rx.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
 def sgd_reference(p, grads, lr, momentum, dampening, wd, nesterov):
     buf = None
     for g in grads:

@@ -21,6 +21,18 @@ def away_from_zero(shape):
     return v * np.where(np.random.rand(*shape) < 0.5, -1, 1)
 
 
+def above_minus_one(shape):
+    return np.random.uniform(-0.8, 2.0, shape)
+
+
+def np_softmax(x, axis):
+    return np.exp(np_log_softmax(x, axis))
+
+
+def np_gelu_tanh(a):
+    return 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a ** 3)))
+
+
 def np_log_softmax(x, axis):
     m = x.max(axis=axis, keepdims=True)
     return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
@@ -106,6 +118,130 @@ OPS = [
     ("softmax", [((3, 5), anyv)], lambda a: torch.softmax(a, 1), lambda a: np.exp(np_log_softmax(a, 1))),
     ("log_softmax", [((3, 5), anyv)], lambda a: torch.log_softmax(a, -1), lambda a: np_log_softmax(a, -1)),
     ("log_softmax_dim0", [((4, 3, 2), anyv)], lambda a: torch.log_softmax(a, 0), lambda a: np_log_softmax(a, 0)),
+]
+
+# Argument modes beyond the basic ones above (all float64-gradchecked by the tests below).
+MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, False]])
+ROW_MASK = np.array([True, False, True])
+COL_COND = np.array([[True, False, False, True]])
+GATHER0 = np.array([[2, 0, 1, 1], [0, 0, 2, 1]])
+GATHER3 = np.array([[[1, 0], [2, 2], [0, 1]], [[2, 1], [1, 1], [0, 0]]])
+OPS += [
+    # unary
+    ("rsqrt", [((3, 2), pos)], lambda a: torch.rsqrt(a), lambda a: 1 / np.sqrt(a)),
+    ("log1p", [((3, 2), above_minus_one)], lambda a: torch.log1p(a), np.log1p),
+    ("expm1", [((3, 2), anyv)], lambda a: torch.expm1(a), np.expm1),
+    ("gelu_tanh", [((6,), anyv)], lambda a: F.gelu(a, approximate="tanh"), np_gelu_tanh),
+    ("sign", [((3, 4), away_from_zero)], lambda a: torch.sign(a) * a, lambda a: np.sign(a) * a),
+    ("sign_alone", [((3, 4), away_from_zero)], lambda a: torch.sign(a), np.sign),
+    # pow
+    ("pow_fractional", [((3, 2), pos)], lambda a: a ** 2.5, lambda a: a ** 2.5),
+    ("pow_negative", [((3, 2), pos)], lambda a: a ** -1.5, lambda a: a ** -1.5),
+    ("pow_negative_int", [((3, 2), pos)], lambda a: torch.pow(a, -2), lambda a: a ** -2.0),
+    ("pow_sqrt", [((4,), pos)], lambda a: a ** 0.5, np.sqrt),
+    ("rpow_scalar", [((3, 2), anyv)], lambda a: 2.5 ** a, lambda a: 2.5 ** a),
+    ("pow_scalar_base_fn", [((4,), anyv)], lambda a: torch.pow(0.7, a), lambda a: 0.7 ** a),
+    ("pow_tensor_broadcast", [((3, 1), pos), ((4,), anyv)], lambda a, b: a ** b, lambda a, b: a ** b),
+    # clamp with one bound
+    ("clamp_min_only", [((4, 5), away_from_zero)], lambda a: a.clamp(min=-0.5), lambda a: np.maximum(a, -0.5)),
+    ("clamp_max_only", [((4, 5), away_from_zero)], lambda a: torch.clamp(a, max=0.7), lambda a: np.minimum(a, 0.7)),
+    # where / masked_fill
+    ("where_scalar_other", [((3, 4), away_from_zero)], lambda a: torch.where(a > 0, a, 0.5),
+     lambda a: np.where(a > 0, a, 0.5)),
+    ("where_scalar_input", [((3, 4), away_from_zero)], lambda a: torch.where(a > 0, -1.5, a),
+     lambda a: np.where(a > 0, -1.5, a)),
+    ("where_broadcast_cond", [((3, 4), anyv), ((3, 1), anyv)],
+     lambda a, b: torch.where(torch.tensor(COL_COND), a, b), lambda a, b: np.where(COL_COND, a, b)),
+    ("where_broadcast_all", [((4,), anyv), ((3, 1), anyv)],
+     lambda a, b: torch.where(torch.tensor(ROW_MASK).unsqueeze(1), a, b),
+     lambda a, b: np.where(ROW_MASK[:, None], a, b)),
+    ("masked_fill", [((3, 4), anyv)], lambda a: a.masked_fill(torch.tensor(MASK), 0.25),
+     lambda a: np.where(MASK, 0.25, a)),
+    ("masked_fill_broadcast", [((3, 4), anyv)], lambda a: a.masked_fill(torch.tensor(COL_COND), -1.0),
+     lambda a: np.where(COL_COND, -1.0, a)),
+    # broadcasting, 0-d operands, alpha
+    ("div_broadcast", [((3, 1), anyv), ((4,), pos)], lambda a, b: a / b, lambda a, b: a / b),
+    ("div_broadcast_both", [((2, 1, 3), anyv), ((4, 1), pos)], lambda a, b: torch.div(a, b), lambda a, b: a / b),
+    ("maximum_first_broadcast", [((4,), anyv), ((3, 4), anyv)], lambda a, b: torch.maximum(a, b), np.maximum),
+    ("minimum_first_broadcast", [((3, 1), anyv), ((3, 4), anyv)], lambda a, b: torch.minimum(a, b), np.minimum),
+    ("add_0d", [((3, 4), anyv), ((), anyv)], lambda a, b: a + b, lambda a, b: a + b),
+    ("mul_0d_first", [((), anyv), ((3,), anyv)], lambda a, b: a * b, lambda a, b: a * b),
+    ("div_0d_0d", [((), anyv), ((), pos)], lambda a, b: a / b, lambda a, b: a / b),
+    ("sub_0d_unary", [((), pos)], lambda a: torch.sqrt(a) - a * 2, lambda a: np.sqrt(a) - a * 2),
+    ("add_alpha", [((3, 4), anyv), ((3, 4), anyv)], lambda a, b: torch.add(a, b, alpha=2.5),
+     lambda a, b: a + 2.5 * b),
+    ("add_alpha_broadcast", [((3, 4), anyv), ((4,), anyv)], lambda a, b: a.add(b, alpha=-0.5),
+     lambda a, b: a - 0.5 * b),
+    ("sub_alpha", [((3, 4), anyv), ((3, 1), anyv)], lambda a, b: torch.sub(a, b, alpha=3),
+     lambda a, b: a - 3 * b),
+    ("sub_alpha_method", [((3, 4), anyv), ((3, 4), anyv)], lambda a, b: a.sub(b, alpha=0.25),
+     lambda a, b: a - 0.25 * b),
+    # reductions
+    ("min_all", [((3, 5), anyv)], lambda a: a.min(), lambda a: a.min()),
+    ("amax", [((3, 5), anyv)], lambda a: torch.amax(a, 1), lambda a: a.max(1)),
+    ("amin_keepdim", [((3, 5), anyv)], lambda a: a.amin(0, keepdim=True), lambda a: a.min(0, keepdims=True)),
+    ("amax_neg_dim_3d", [((2, 3, 4), anyv)], lambda a: a.amax(-2), lambda a: a.max(-2)),
+    ("max_dim_keepdim", [((3, 5), anyv)], lambda a: a.max(1, keepdim=True).values, lambda a: a.max(1, keepdims=True)),
+    ("max_dim0_3d", [((3, 2, 4), anyv)], lambda a: torch.max(a, 0)[0], lambda a: a.max(0)),
+    ("min_dim", [((3, 5), anyv)], lambda a: a.min(-1).values, lambda a: a.min(-1)),
+    ("mean_dims", [((3, 4, 2), anyv)], lambda a: a.mean((0, 2)), lambda a: a.mean((0, 2))),
+    ("mean_dim_keepdim", [((3, 4), anyv)], lambda a: a.mean(1, keepdim=True), lambda a: a.mean(1, keepdims=True)),
+    ("mean_dims_keepdim", [((2, 3, 4), anyv)], lambda a: torch.mean(a, (0, -1), keepdim=True),
+     lambda a: a.mean((0, -1), keepdims=True)),
+    ("sum_dtype", [((3, 4), anyv)], lambda a: a.sum(dtype=torch.float64), lambda a: a.astype(np.float64).sum()),
+    ("sum_dim_dtype", [((3, 4), anyv)], lambda a: torch.sum(a, 1, dtype=torch.float64),
+     lambda a: a.astype(np.float64).sum(1)),
+    # casting, copies
+    ("to_float64_view", [((3, 4), anyv)], lambda a: a.t().to(torch.float64) * 2,
+     lambda a: a.T.astype(np.float64) * 2),
+    ("double_slice", [((3, 4), anyv)], lambda a: a[1:, ::2].double(), lambda a: a[1:, ::2].astype(np.float64)),
+    ("to_dtype_kwarg", [((5,), anyv)], lambda a: a.to(dtype=torch.float64) + a.to(torch.float64),
+     lambda a: 2 * a.astype(np.float64)),
+    ("clone", [((3, 4), anyv)], lambda a: a.clone() * a, lambda a: a * a),
+    ("contiguous", [((3, 4), anyv)], lambda a: a.contiguous() + a.t().contiguous().t(), lambda a: 2 * a),
+    ("contiguous_view", [((3, 4), anyv)], lambda a: a.t().contiguous().view(-1), lambda a: a.T.reshape(-1)),
+    # indexing
+    ("index_select_dim1", [((3, 5), anyv)], lambda a: a.index_select(1, torch.tensor([4, 0, 4, 2])),
+     lambda a: a[:, [4, 0, 4, 2]]),
+    ("index_select_neg_dim_3d", [((2, 3, 4), anyv)], lambda a: torch.index_select(a, -1, torch.tensor([1, 1, 3])),
+     lambda a: a[..., [1, 1, 3]]),
+    ("index_bool_mask", [((3, 4), anyv)], lambda a: a[torch.tensor(MASK)], lambda a: a[MASK]),
+    ("index_bool_rows", [((3, 4), anyv)], lambda a: a[torch.tensor(ROW_MASK)], lambda a: a[ROW_MASK]),
+    ("index_none", [((3, 4), anyv)], lambda a: a[None, :, 1], lambda a: a[None, :, 1]),
+    ("index_none_middle", [((3, 4), anyv)], lambda a: a[:, None, 1:3], lambda a: a[:, None, 1:3]),
+    ("index_ellipsis", [((2, 3, 4), anyv)], lambda a: a[..., 2], lambda a: a[..., 2]),
+    ("index_ellipsis_mixed", [((2, 3, 4), anyv)], lambda a: a[1, ..., ::2], lambda a: a[1, ..., ::2]),
+    # joining
+    ("cat_dim1", [((2, 3), anyv), ((2, 2), anyv)], lambda a, b: torch.cat([a, b], 1),
+     lambda a, b: np.concatenate([a, b], 1)),
+    ("cat_three", [((2, 3), anyv), ((1, 3), anyv), ((3, 3), anyv)], lambda a, b, c: torch.cat([a, b, c]),
+     lambda a, b, c: np.concatenate([a, b, c], 0)),
+    ("cat_three_neg_dim", [((2, 1, 2), anyv), ((2, 3, 2), anyv), ((2, 2, 2), anyv)],
+     lambda a, b, c: torch.cat([a, b, c], -2), lambda a, b, c: np.concatenate([a, b, c], -2)),
+    ("stack_dim0", [((2, 3), anyv), ((2, 3), anyv)], lambda a, b: torch.stack([a, b], 0),
+     lambda a, b: np.stack([a, b], 0)),
+    ("stack_last", [((2, 3), anyv), ((2, 3), anyv), ((2, 3), anyv)], lambda a, b, c: torch.stack([a, b, c], -1),
+     lambda a, b, c: np.stack([a, b, c], -1)),
+    ("gather_dim0", [((3, 4), anyv)], lambda a: a.gather(0, torch.tensor(GATHER0)),
+     lambda a: np.take_along_axis(a, GATHER0, 0)),
+    ("gather_3d", [((2, 3, 4), anyv)], lambda a: torch.gather(a, 2, torch.tensor(GATHER3)),
+     lambda a: np.take_along_axis(a, GATHER3, 2)),
+    ("gather_3d_dim1", [((2, 3, 2), anyv)], lambda a: a.gather(1, torch.tensor(GATHER3[:, :2] % 3)),
+     lambda a: np.take_along_axis(a, GATHER3[:, :2] % 3, 1)),
+    # linear
+    ("linear_1d", [((4,), anyv), ((3, 4), anyv), ((3,), anyv)], lambda x, w, b: F.linear(x, w, b),
+     lambda x, w, b: w @ x + b),
+    ("linear_1d_nobias", [((4,), anyv), ((3, 4), anyv)], lambda x, w: F.linear(x, w), lambda x, w: w @ x),
+    ("linear_bias_3d", [((2, 5, 4), anyv), ((3, 4), anyv), ((3,), anyv)], lambda x, w, b: F.linear(x, w, b),
+     lambda x, w, b: x @ w.T + b),
+    # softmax / log_softmax on other dims
+    ("softmax_dim0", [((3, 5), anyv)], lambda a: torch.softmax(a, 0), lambda a: np_softmax(a, 0)),
+    ("softmax_3d_middle", [((2, 3, 4), anyv)], lambda a: F.softmax(a, dim=1), lambda a: np_softmax(a, 1)),
+    ("softmax_3d_last", [((2, 3, 4), anyv)], lambda a: a.softmax(-1), lambda a: np_softmax(a, -1)),
+    ("softmax_1d", [((5,), anyv)], lambda a: torch.softmax(a, 0), lambda a: np_softmax(a, 0)),
+    ("log_softmax_dim0_2d", [((3, 5), anyv)], lambda a: F.log_softmax(a, dim=0), lambda a: np_log_softmax(a, 0)),
+    ("log_softmax_3d_middle", [((2, 3, 4), anyv)], lambda a: a.log_softmax(1), lambda a: np_log_softmax(a, 1)),
+    ("log_softmax_1d", [((5,), anyv)], lambda a: torch.log_softmax(a, -1), lambda a: np_log_softmax(a, -1)),
 ]
 
 CROSS_ENTROPY_TARGET = np.array([1, 0, 4, 2])
@@ -194,3 +330,32 @@ def test_cast_gradient_flows_back_in_the_input_dtype():
     (x.float() * 3).sum().backward()
     assert x.grad.dtype == torch.float64
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_cast_round_trip_gradient_matches_finite_differences():
+    """ToCopyBackward in both directions (float64 -> float32 -> float64) gradchecked in
+    float64: inputs on a coarse dyadic grid and a power-of-two step keep every perturbed
+    value (and every float32 sum and halving below) exact in float32, so the casts lose
+    nothing and the finite differences are exact."""
+    rng = np.random.default_rng(0)
+    a = torch.tensor(rng.integers(-128, 128, (3, 4)) / 64.0, requires_grad=True)
+    b = torch.tensor(rng.integers(-128, 128, (4,)) / 64.0, requires_grad=True)
+
+    def fn(a, b):
+        a32 = a.float()
+        mixed = (a32 * 0.5 + a32.sum(0)).to(torch.float64) + a.t().float().t().double()
+        return mixed * b.to(torch.float32).to(dtype=torch.float64)
+
+    assert a.float().grad_fn.name() == "ToCopyBackward" and fn(a, b).dtype == torch.float64
+    assert gradcheck(fn, [a, b], eps=2.0 ** -10, atol=1e-6, rtol=1e-4)
+
+
+@pytest.mark.parametrize("fn", [lambda a: np.float64(2.5) * a, lambda a: np.float64(0.5) - a,
+                                lambda a: np.float32(2.0) * a.sum(), lambda a: a.sum() + np.float64(1.5) * a.sum()],
+                         ids=["float64_mul", "float64_rsub", "float32_mul_0d", "float64_mul_0d_in_sum"])
+def test_numpy_scalar_on_the_left_keeps_the_graph(fn):
+    """`np.float64(c) * x` (e.g. `weights[i] * loss` with a NumPy array of weights) is a
+    tensor in the graph, as in PyTorch: not a NumPy value that silently drops the gradient."""
+    x = torch.tensor(anyv((3,)), requires_grad=True)
+    assert isinstance(fn(x), torch.Tensor)
+    assert gradcheck(fn, [x], eps=1e-6, atol=1e-6, rtol=1e-4)

@@ -99,6 +99,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     """-w (y log x + (1 - y) log(1 - x)) for probabilities x, with each log clamped to
     >= -100 as in PyTorch (so x = 0 or 1 gives a finite loss)."""
     _check_same_shape(input, target, "binary_cross_entropy")
+    _check_weight_not_differentiated(weight, "binary_cross_entropy")
     _reduction(reduction, "binary_cross_entropy")
     _check_unit_interval(input, "binary_cross_entropy", "input")
     _check_unit_interval(target, "binary_cross_entropy", "target")
@@ -120,6 +121,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     """Sigmoid + binary cross entropy on logits x, stably, as PyTorch:
     (1 - y) x + l softplus(-x) with l = 1 + (pos_weight - 1) y."""
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    _check_weight_not_differentiated(weight, "binary_cross_entropy_with_logits")
+    _check_weight_not_differentiated(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
     _reduction(reduction, "binary_cross_entropy_with_logits")
     # NOTE: softplus(-x) = log1p(exp(-|x|)) + (|x| - x) / 2.  Writing relu(-x) as (|x| - x) / 2
     # puts both kinks at 0 into |x|, where their one-sided slopes cancel, so the gradient

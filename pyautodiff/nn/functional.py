@@ -80,11 +80,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
                 _reduction(reduction, "cross_entropy"), int(ignore_index), float(label_smoothing))
 
 
-def _check_weight_not_differentiated(weight: Tensor | None, op: str) -> None:
-    """As PyTorch: a class weight is not differentiated, so one that requires grad (with
+def _check_weight_not_differentiated(weight: Tensor | None, op: str, name: str = "weight") -> None:
+    """As PyTorch: a loss's weight is not differentiated, so one that requires grad (with
     grad mode on) is refused rather than left without a gradient."""
     if weight is not None and isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
-        raise RuntimeError(f"{op}: not differentiable with respect to argument 'weight'. This input "
+        raise RuntimeError(f"{op}: not differentiable with respect to argument '{name}'. This input "
                            "cannot have requires_grad True.")
 
 

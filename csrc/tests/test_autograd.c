@@ -510,6 +510,36 @@ static void test_optimizers(void) {
     CHECK_LIVE(base);
 }
 
+/* In-place ops recorded by the graph (the tensor's history moves to the op's node):
+ * h = 2w; h *= w (the node keeps a copy of h's old values); h += 1; a <- relu(h) via
+ * pa_assign_.  L = sum(relu(2 w^2 + 1)) for w = (0.5, -2): dL/dw = 4w where 2w^2+1 > 0.
+ * No cycle: everything is freed when the tensors are released. */
+static void test_inplace_recorded(void) {
+    live_counts base = live_now();
+    pa_tensor *w = leaf(1, (int64_t[]){2}, (double[]){0.5, -2}), *h = NULL, *r = NULL, *L = NULL;
+    OK(pa_binary_scalar(PA_BIN_MUL, w, 2, 1, 0, &h));
+    pa_node *first = h->grad_fn;
+    OK(pa_binary_(PA_BIN_MUL, h, w));
+    CHECK(h->grad_fn != first && strcmp(pa_node_name(h->grad_fn), "MulBackward") == 0);
+    OK(pa_binary_scalar_(PA_BIN_ADD, h, 1));
+    OK(pa_unary(PA_UN_RELU, h, &r));
+    OK(pa_assign_(h, r, "relu"));
+    pa_tensor_release(r);
+    CHECK_TENSOR(h, 1, ((int64_t[]){2}), ((double[]){1.5, 9}), 0);
+    OK(pa_sum(h, 0, NULL, 0, &L));
+    OK(pa_backward(L, NULL, 0));
+    CHECK_GRAD(w, ((double[]){2, -8}), 1e-15);
+    /* A leaf that requires grad, and a tensor a view shares, are refused. */
+    CHECK_ERR(pa_binary_scalar_(PA_BIN_ADD, w, 1), PA_ERR_RUNTIME, "leaf Variable");
+    pa_tensor *h2 = NULL, *v = NULL;
+    OK(pa_binary_scalar(PA_BIN_MUL, w, 3, 1, 0, &h2));
+    OK(pa_slice(h2, 0, 0, 1, 1, &v));
+    CHECK_ERR(pa_binary_scalar_(PA_BIN_ADD, h2, 1), PA_ERR_RUNTIME, "memory other tensors share");
+    pa_tensor *list[] = {w, h, L, h2, v};
+    for (int i = 0; i < 5; i++) pa_tensor_release(list[i]);
+    CHECK_LIVE(base);
+}
+
 int main(void) {
     live_counts base = live_now();
     RUN(test_graph);
@@ -523,6 +553,7 @@ int main(void) {
     RUN(test_cross_entropy);
     RUN(test_training);
     RUN(test_optimizers);
+    RUN(test_inplace_recorded);
     CHECK_LIVE(base);
     return check_finish("test_autograd");
 }

@@ -65,6 +65,25 @@ def _constant_like(x: Tensor, values: np.ndarray) -> Tensor:
     return where(zeros(tuple(x.shape), dtype=_bool()), x, out)
 
 
+def _recorded(values: np.ndarray, inputs: Sequence[Tensor], backward: Any) -> Tensor:
+    """`values` as the result of a graph node over `inputs` (an autograd.Function
+    whose forward hands back the values computed already); `backward(grad)` returns
+    the gradient of each input (a tuple, None where not needed)."""
+    from .autograd import Function
+
+    class _Node(Function):
+        @staticmethod
+        def forward(ctx: Any, *ts: Tensor) -> Tensor:
+            return _from_numpy(values)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Tensor) -> Any:
+            grads = backward(grad)
+            return grads[0] if len(grads) == 1 else grads
+
+    return _Node.apply(*inputs)
+
+
 def _bool() -> Any:
     from ._dtype import bool as bool_
 
@@ -353,33 +372,22 @@ def floor_divide(input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
     return out
 
 
-class _Remainder:
+def _remainder(op: str, a: Tensor, b: Tensor, fn: Any, quotient_fn: Any) -> Tensor:
     """remainder / fmod with PyTorch's gradients: d/da = 1, d/db = -q, q = a / b rounded
     as the op rounds it (floor for remainder, toward zero for fmod)."""
+    values, promoted = _div_values(op, a, b, fn)
+    if not ((a.requires_grad or b.requires_grad) and promoted.is_floating_point):
+        return _from_numpy(values)
 
-    @staticmethod
-    def apply(op: str, a: Tensor, b: Tensor, fn: Any, quotient_fn: Any) -> Tensor:
-        from .autograd import Function
+    def backward(grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        ga = _sum_to(grad, tuple(a.shape)).to(a.dtype) if a.requires_grad else None
+        gb = None
+        if b.requires_grad:
+            q, _ = _div_values(op, a, b, quotient_fn)
+            gb = _sum_to(-grad * _from_numpy(q), tuple(b.shape)).to(b.dtype)
+        return ga, gb
 
-        values, promoted = _div_values(op, a, b, fn)
-        if not ((a.requires_grad or b.requires_grad) and promoted.is_floating_point):
-            return _from_numpy(values)
-
-        class _Fn(Function):
-            @staticmethod
-            def forward(ctx: Any, x: Tensor, y: Tensor) -> Tensor:
-                return _from_numpy(values)
-
-            @staticmethod
-            def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-                ga = _sum_to(grad, tuple(a.shape)).to(a.dtype) if a.requires_grad else None
-                gb = None
-                if b.requires_grad:
-                    q, _ = _div_values(op, a, b, quotient_fn)
-                    gb = _sum_to(-grad * _from_numpy(q), tuple(b.shape)).to(b.dtype)
-                return ga, gb
-
-        return _Fn.apply(a, b)
+    return _recorded(values, (a, b), backward)
 
 
 def _sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -394,13 +402,13 @@ def _sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
 def remainder(input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
     """Python's modulus (`%`): the result has the sign of the divisor, as torch.remainder."""
     a, b = _division_operands("remainder", input, other)
-    return _Remainder.apply("remainder", a, b, np.mod, np.floor_divide)
+    return _remainder("remainder", a, b, np.mod, np.floor_divide)
 
 
 def fmod(input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
     """C's fmod: the result has the sign of the dividend, as torch.fmod."""
     a, b = _division_operands("fmod", input, other)
-    return _Remainder.apply("fmod", a, b, np.fmod, lambda x, y: np.trunc(x / y))
+    return _remainder("fmod", a, b, np.fmod, lambda x, y: np.trunc(x / y))
 
 
 # ---- ordering -----------------------------------------------------------------------
@@ -520,8 +528,6 @@ class _Norm2:
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running sums along dim, accumulated in double as PyTorch's CPU kernel does (so
     float32 results are its bits); the gradient is the reversed running sum."""
-    from .autograd import Function
-
     x = input if dtype is None else input.to(dtype)
     if x.ndim == 0:
         return x.clone()
@@ -534,19 +540,10 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
         s = np.cumsum(v.astype(acc), axis=d)
         return _from_numpy((np.flip(s, d) if reverse else s).astype(out_dt.numpy))
 
+    out = run(_values(x), False)
     if not x.requires_grad:
-        return run(_values(x), False)
-
-    class _CumSum(Function):
-        @staticmethod
-        def forward(ctx: Any, t: Tensor) -> Tensor:
-            return run(_values(t), False)
-
-        @staticmethod
-        def backward(ctx: Any, grad: Tensor) -> Tensor:
-            return run(_values(grad), True)
-
-    return _CumSum.apply(x)
+        return out
+    return _recorded(out.numpy(), (x,), lambda grad: (run(_values(grad), True),))
 
 
 def _int64() -> Any:
@@ -708,8 +705,6 @@ def median(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False
 def prod(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
     """The product of the elements (along dim); the gradient is the product of the other
     elements (exact with zeros: prefix times suffix products, no division)."""
-    from .autograd import Function
-
     x = input if dtype is None else input.to(dtype)
     if x.dtype.name == "bool":
         x = x.to(_int64())
@@ -722,25 +717,19 @@ def prod(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False, 
     if not x.requires_grad:
         return _from_numpy(forward_values(_values(x)))
 
-    class _Prod(Function):
-        @staticmethod
-        def forward(ctx: Any, t: Tensor) -> Tensor:
-            return _from_numpy(forward_values(_values(t)))
+    def backward(grad: Tensor) -> tuple[Tensor]:
+        v = _values(x)
+        axis = 0 if d is None else d
+        w = v.reshape(-1) if d is None else v
+        ones = np.ones_like(np.take(w, [0], axis=axis))
+        before = np.cumprod(np.concatenate([ones, np.take(w, np.arange(w.shape[axis] - 1), axis=axis)], axis), axis)
+        after = np.flip(np.cumprod(np.concatenate([ones, np.flip(np.take(
+            w, np.arange(1, w.shape[axis]), axis=axis), axis)], axis), axis), axis)
+        others = (before * after).reshape(v.shape)
+        g = grad if d is None or keepdim else grad.unsqueeze(d)
+        return (g * _from_numpy(others.astype(v.dtype)),)
 
-        @staticmethod
-        def backward(ctx: Any, grad: Tensor) -> Tensor:
-            v = _values(x)
-            axis = 0 if d is None else d
-            w = v.reshape(-1) if d is None else v
-            ones = np.ones_like(np.take(w, [0], axis=axis))
-            before = np.cumprod(np.concatenate([ones, np.take(w, np.arange(w.shape[axis] - 1), axis=axis)], axis), axis)
-            after = np.flip(np.cumprod(np.concatenate([ones, np.flip(np.take(
-                w, np.arange(1, w.shape[axis]), axis=axis), axis)], axis), axis), axis)
-            others = (before * after).reshape(v.shape)
-            g = grad if d is None or keepdim else grad.unsqueeze(d)
-            return g * _from_numpy(others.astype(v.dtype))
-
-    return _Prod.apply(x)
+    return _recorded(forward_values(_values(x)), (x,), backward)
 
 
 # ---- einsum -------------------------------------------------------------------------
@@ -748,8 +737,6 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     """Einstein summation as torch.einsum (explicit '->' or implicit output, '...'
     broadcasting dims), computed by NumPy; the gradient of each operand is the einsum of
     the output gradient with the other operands (broadcast over labels only it has)."""
-    from .autograd import Function
-
     ops = list(operands[0]) if len(operands) == 1 and isinstance(operands[0], (list, tuple)) else list(operands)
     eq = equation.replace(" ", "")
     if "->" not in eq:
@@ -791,17 +778,8 @@ def einsum(equation: str, *operands: Any) -> Tensor:
             g = np.broadcast_to(g_full, shape)
         return np.ascontiguousarray(np.broadcast_to(g, shape), dtype=arrays[k].dtype)
 
-    class _Einsum(Function):
-        @staticmethod
-        def forward(ctx: Any, *ts: Tensor) -> Tensor:
-            return _from_numpy(values)
-
-        @staticmethod
-        def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
-            gv = _values(grad)
-            return tuple(_from_numpy(grad_for(k, gv)) if t.requires_grad else None for k, t in enumerate(ops))
-
-    return _Einsum.apply(*ops)
+    return _recorded(values, ops, lambda grad: tuple(
+        _from_numpy(grad_for(k, _values(grad))) if t.requires_grad else None for k, t in enumerate(ops)))
 
 
 # ---- scatter and index_add ----------------------------------------------------------
@@ -835,8 +813,6 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
             reduce: Any = None) -> Tensor:
     """A copy of input with src (or value) written at index along dim, as torch.scatter
     (with repeated indices one write wins); differentiable in input and src."""
-    from .autograd import Function
-
     if reduce is not None:
         raise NotImplementedError("scatter: reduce= is not supported (use scatter_add)")
     source = value if src is None else src
@@ -856,34 +832,25 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     mask = np.zeros(tuple(input.shape), dtype=bool)
     mask[pos] = True
 
-    class _Scatter(Function):
-        @staticmethod
-        def forward(ctx: Any, a: Tensor, *rest: Tensor) -> Tensor:
-            return _from_numpy(out)
+    def backward(grad: Tensor) -> tuple[Tensor | None, ...]:
+        from ._functions import where
 
-        @staticmethod
-        def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
-            from ._functions import where
+        ga = where(_from_numpy(mask), 0.0, grad) if input.requires_grad else None
+        if src_t is None:
+            return (ga,)
+        gs = None
+        if src_t.requires_grad:
+            full = np.zeros(tuple(src_t.shape), dtype=_values(grad).dtype)
+            full[tuple(slice(0, n) for n in index.shape)] = _values(grad.gather(d, index))
+            gs = _from_numpy(full)
+        return ga, gs
 
-            ga = where(_from_numpy(mask), 0.0, grad) if input.requires_grad else None
-            if src_t is None:
-                return (ga,)
-            gs = None
-            if src_t.requires_grad:
-                gathered = grad.gather(d, index)
-                full = np.zeros(tuple(src_t.shape), dtype=_values(gathered).dtype)
-                full[tuple(slice(0, n) for n in index.shape)] = _values(gathered)
-                gs = _from_numpy(full)
-            return ga, gs
-
-    return _Scatter.apply(input, src_t) if src_t is not None else _Scatter.apply(input)
+    return _recorded(out, (input,) if src_t is None else (input, src_t), backward)
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """input plus src added at index along dim (repeated indices accumulate), as
     torch.scatter_add; differentiable in input and src."""
-    from .autograd import Function
-
     d = _check_scatter("scatter_add", input, dim, index, tuple(src.shape))
     pos = _scatter_positions(input, d, index)
     out = np.array(_values(input), copy=True)
@@ -891,28 +858,20 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     if not (input.requires_grad or src.requires_grad):
         return _from_numpy(out)
 
-    class _ScatterAdd(Function):
-        @staticmethod
-        def forward(ctx: Any, a: Tensor, s: Tensor) -> Tensor:
-            return _from_numpy(out)
+    def backward(grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        gs = None
+        if src.requires_grad:
+            full = np.zeros(tuple(src.shape), dtype=_values(grad).dtype)
+            full[tuple(slice(0, n) for n in index.shape)] = _values(grad.gather(d, index))
+            gs = _from_numpy(full)
+        return (grad if input.requires_grad else None), gs
 
-        @staticmethod
-        def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-            gs = None
-            if src.requires_grad:
-                full = np.zeros(tuple(src.shape), dtype=_values(grad).dtype)
-                full[tuple(slice(0, n) for n in index.shape)] = _values(grad.gather(d, index))
-                gs = _from_numpy(full)
-            return (grad if input.requires_grad else None), gs
-
-    return _ScatterAdd.apply(input, src)
+    return _recorded(out, (input, src), backward)
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: _Number = 1) -> Tensor:
     """input with alpha * source's slices added at the positions index gives along dim
     (repeated indices accumulate), as torch.index_add; differentiable."""
-    from .autograd import Function
-
     d = _dim("index_add", dim, input.ndim)
     if index.ndim > 1 or index.dtype.name != "int64":
         raise RuntimeError("index_add_(): Index is supposed to be a vector of int64")
@@ -930,17 +889,9 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     if not (input.requires_grad or source.requires_grad):
         return _from_numpy(out)
 
-    class _IndexAdd(Function):
-        @staticmethod
-        def forward(ctx: Any, a: Tensor, s: Tensor) -> Tensor:
-            return _from_numpy(out)
-
-        @staticmethod
-        def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-            gs = grad.index_select(d, index) * alpha if source.requires_grad else None
-            return (grad if input.requires_grad else None), gs
-
-    return _IndexAdd.apply(input, source)
+    return _recorded(out, (input, source), lambda grad: (
+        grad if input.requires_grad else None,
+        grad.index_select(d, index) * alpha if source.requires_grad else None))
 
 
 # ---- random -------------------------------------------------------------------------

@@ -779,6 +779,24 @@ def _reuse(h, f):
     return f(h)
 
 
+def _check_against_finite_differences(loss_of, xs, label):
+    """loss_of(arrays, grad) -> (scalar loss, input tensors): the backward gradients of
+    each input against central differences (step 1e-6) in float64."""
+    loss, ts = loss_of(xs, grad=True)
+    loss.backward()
+    h = 1e-6
+    for i, x in enumerate(xs):
+        num = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            hi = [a.copy() for a in xs]
+            lo = [a.copy() for a in xs]
+            hi[i][idx] += h
+            lo[i][idx] -= h
+            num[idx] = (loss_of(hi)[0].item() - loss_of(lo)[0].item()) / (2 * h)
+        got = np.zeros_like(x) if ts[i].grad is None else ts[i].grad.numpy()  # None: a leaf never read
+        np.testing.assert_allclose(got, num, rtol=1e-5, atol=1e-6, err_msg=label)
+
+
 @given(st.sampled_from(sorted(GRAD_OPS)), st.integers(2, 4), st.integers(2, 4), st.data())
 def test_gradients_match_finite_differences(name, m, n, data):
     n_in, fn = GRAD_OPS[name]
@@ -797,18 +815,7 @@ def test_gradients_match_finite_differences(name, m, n, data):
         w = torch.tensor(weights[:out.numel()].reshape(tuple(out.shape)))
         return (out * w).sum(), ts
 
-    loss, ts = scalar(xs, grad=True)
-    loss.backward()
-    h = 1e-6
-    for i, x in enumerate(xs):
-        num = np.zeros_like(x)
-        for idx in np.ndindex(x.shape):
-            hi = [a.copy() for a in xs]
-            lo = [a.copy() for a in xs]
-            hi[i][idx] += h
-            lo[i][idx] -= h
-            num[idx] = (scalar(hi)[0].item() - scalar(lo)[0].item()) / (2 * h)
-        np.testing.assert_allclose(ts[i].grad.numpy(), num, rtol=1e-5, atol=1e-6, err_msg=name)
+    _check_against_finite_differences(scalar, xs, name)
 
 
 # ---- gradients through reused intermediates -------------------------------------------
@@ -909,19 +916,7 @@ def test_reused_intermediates_gradients_match_finite_differences(program, m, n, 
         ts = [torch.tensor(a, requires_grad=grad) for a in arrs]
         return _run_program(ts, steps, terms, weights), ts
 
-    loss, ts = loss_of(xs, grad=True)
-    loss.backward()
-    h = 1e-6
-    for i, x in enumerate(xs):
-        num = np.zeros_like(x)
-        for idx in np.ndindex(x.shape):
-            hi = [a.copy() for a in xs]
-            lo = [a.copy() for a in xs]
-            hi[i][idx] += h
-            lo[i][idx] -= h
-            num[idx] = (loss_of(hi)[0].item() - loss_of(lo)[0].item()) / (2 * h)
-        got = np.zeros_like(x) if ts[i].grad is None else ts[i].grad.numpy()  # None: a leaf the program never read
-        np.testing.assert_allclose(got, num, rtol=1e-5, atol=1e-6, err_msg=str(program))
+    _check_against_finite_differences(loss_of, xs, str(program))
 
 
 # ---- malformed calls -----------------------------------------------------------------

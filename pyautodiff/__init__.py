@@ -14,6 +14,7 @@ from ._creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, f
 from ._device import backends, cuda, device
 from ._dtype import bool, dtype, float32, float64, int64  # noqa: A004 - PyTorch's names
 from ._ffi import lib as _lib
+from ._legacy import BoolTensor, DoubleTensor, FloatTensor, LongTensor
 from ._functions import *  # noqa: F401,F403
 from ._functions import __all__ as _function_names
 from ._ops_extra import *  # noqa: F401,F403
@@ -77,4 +78,5 @@ __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "fl
            "seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
            "device", "cuda", "backends", "get_default_dtype",
            "set_num_threads", "get_num_threads", "set_flush_denormal", "is_tensor",
-           "is_floating_point", "autograd", "nn", "optim", "utils", "save", "load"] + list(_function_names) + list(_extra_names)
+           "is_floating_point", "autograd", "nn", "optim", "utils", "save", "load",
+           "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor"] + list(_function_names) + list(_extra_names)

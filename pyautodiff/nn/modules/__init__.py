@@ -1,7 +1,7 @@
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .activation_extra import (ELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, Mish, ReLU6, SiLU, Softplus,
                                Softsign)
-from .container import ModuleDict, ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv2d
 from .dropout import Dropout
 from .flatten import Flatten, Unflatten
@@ -13,7 +13,8 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .sparse import Embedding
 
-__all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "ModuleDict", "ReLU", "LeakyReLU",
+__all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+           "ParameterDict", "ReLU", "LeakyReLU",
            "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax", "SiLU", "Softplus", "ELU", "Hardtanh", "ReLU6",
            "Mish", "Hardswish", "Hardsigmoid", "Softsign", "Flatten", "Unflatten", "Conv2d", "MaxPool2d",
            "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout",

@@ -1,6 +1,9 @@
 """nn.Module: the base class of layers and models, as torch.nn.Module."""
 from __future__ import annotations
 
+import itertools
+import warnings
+import weakref
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple, TypeVar
 
@@ -11,9 +14,43 @@ from ..._tensor import Tensor
 from ...autograd import no_grad
 from ..parameter import Parameter
 
-__all__ = ["Module"]
+__all__ = ["Module", "RemovableHandle"]
 
 _M = TypeVar("_M", bound="Module")
+
+# The per-module hook stores (OrderedDicts keyed by a handle's id), created in __init__.
+_HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
+               "_forward_hooks_with_kwargs", "_forward_hooks_always_called")
+
+
+class RemovableHandle:
+    """Returned by Module.register_forward_hook / register_forward_pre_hook (as
+    torch.utils.hooks.RemovableHandle): `remove()` unregisters the hook; it is also a
+    context manager that removes the hook on exit.  It holds the module's hook dicts by
+    weak reference, so it keeps no module alive.  (Tensor.register_hook returns the
+    tensor-hook handle of pyautodiff._tensor, which has the same `remove()`.)"""
+
+    __slots__ = ("id", "hooks_dict_ref", "extra_dict_ref", "__weakref__")
+    _ids = itertools.count()
+
+    def __init__(self, hooks_dict: OrderedDict[int, Any], *,
+                 extra_dict: OrderedDict[int, Any] | list[OrderedDict[int, Any]] | None = None) -> None:
+        self.id: int = next(RemovableHandle._ids)
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        extras = [] if extra_dict is None else extra_dict if isinstance(extra_dict, list) else [extra_dict]
+        self.extra_dict_ref = tuple(weakref.ref(d) for d in extras)
+
+    def remove(self) -> None:
+        for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
+            d = ref()
+            if d is not None:
+                d.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.remove()
 
 
 if TYPE_CHECKING:
@@ -27,22 +64,134 @@ class Module:
     it; `parameters()`, `state_dict()`, `train()/eval()` and `zero_grad()` then see it."""
 
     training: bool = True
+    _has_hooks: bool = False  # True on an instance once a forward (pre-)hook is registered
     # Set in __init__ through object.__setattr__ (annotations only):
     _parameters: OrderedDict[str, Parameter | None]
     _buffers: OrderedDict[str, Tensor | None]
     _modules: OrderedDict[str, Module | None]
+    _forward_pre_hooks: OrderedDict[int, Callable[..., Any]]
+    _forward_pre_hooks_with_kwargs: OrderedDict[int, bool]
+    _forward_hooks: OrderedDict[int, Callable[..., Any]]
+    _forward_hooks_with_kwargs: OrderedDict[int, bool]
+    _forward_hooks_always_called: OrderedDict[int, bool]
 
     def __init__(self) -> None:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        for name in _HOOK_DICTS:
+            object.__setattr__(self, name, OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The hot path of every layer.  Attribute reads are slowish on a class with
+        # __getattr__, so one flag (set by the register_*_hook methods, cleared by the
+        # slow path once the hooks are all removed) stands for both hook dicts.
+        if self._has_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """__call__ with forward pre-hooks and forward hooks, as PyTorch's Module._call_impl."""
+        if not (self._forward_hooks or self._forward_pre_hooks):
+            self.__dict__.pop("_has_hooks", None)  # (all removed: back to the fast path)
+            return self.forward(*args, **kwargs)
+        result = None
+        called: set[int] = set()
+        try:
+            if self._forward_pre_hooks:
+                pre_kwargs = self._forward_pre_hooks_with_kwargs
+                for hook_id, hook in tuple(self._forward_pre_hooks.items()):
+                    if hook_id in pre_kwargs:
+                        new = hook(self, args, kwargs)
+                        if new is not None:
+                            if isinstance(new, tuple) and len(new) == 2:
+                                args, kwargs = new
+                            else:
+                                raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                                   f"(new_args, new_kwargs), but got {new}.")
+                    else:
+                        new = hook(self, args)
+                        if new is not None:
+                            args = new if isinstance(new, tuple) else (new,)
+            result = self.forward(*args, **kwargs)
+            if self._forward_hooks:
+                with_kwargs, always = self._forward_hooks_with_kwargs, self._forward_hooks_always_called
+                for hook_id, hook in tuple(self._forward_hooks.items()):
+                    if hook_id in always:
+                        called.add(hook_id)
+                    if hook_id in with_kwargs:
+                        new = hook(self, args, kwargs, result)
+                    else:
+                        new = hook(self, args, result)
+                    if new is not None:
+                        result = new
+            return result
+        except Exception:
+            # Hooks registered with always_call=True run even when forward (or another
+            # hook) raised; their own errors are reported as warnings, and the original
+            # exception propagates.
+            always = self._forward_hooks_always_called
+            for hook_id, hook in tuple(self._forward_hooks.items()):
+                if hook_id in always and hook_id not in called:
+                    try:
+                        if hook_id in self._forward_hooks_with_kwargs:
+                            new = hook(self, args, kwargs, result)
+                        else:
+                            new = hook(self, args, result)
+                        if new is not None:
+                            result = new
+                    except Exception as e:
+                        warnings.warn("module forward hook with ``always_call=True`` raised an exception "
+                                      f"that was silenced as another error was raised in forward: {e}",
+                                      stacklevel=2)
+            raise
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        for name in _HOOK_DICTS:  # (state saved before the hook dicts existed)
+            self.__dict__.setdefault(name, OrderedDict())
+        if self._forward_hooks or self._forward_pre_hooks:
+            self.__dict__["_has_hooks"] = True
+
+    # ---- hooks ----------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Registers hook(module, args) -> None or new args, called before forward (a
+        result that is not a tuple is wrapped into a 1-tuple).  With with_kwargs=True it is
+        hook(module, args, kwargs) -> None or (new_args, new_kwargs).  prepend=True runs it
+        before the hooks already registered.  Returns a handle whose remove() unregisters it."""
+        self._check_init()
+        handle = RemovableHandle(self._forward_pre_hooks, extra_dict=self._forward_pre_hooks_with_kwargs)
+        self._forward_pre_hooks[handle.id] = hook
+        self.__dict__["_has_hooks"] = True
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False, always_call: bool = False) -> RemovableHandle:
+        """Registers hook(module, args, output) -> None or a new output, called after
+        forward (with with_kwargs=True: hook(module, args, kwargs, output)).  prepend=True
+        runs it before the hooks already registered; always_call=True runs it even when
+        forward raises.  Returns a handle whose remove() unregisters it."""
+        self._check_init()
+        handle = RemovableHandle(self._forward_hooks, extra_dict=[self._forward_hooks_with_kwargs,
+                                                                  self._forward_hooks_always_called])
+        self._forward_hooks[handle.id] = hook
+        self.__dict__["_has_hooks"] = True
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
 
     # ---- registration ---------------------------------------------------------------
     def _check_init(self) -> None:
@@ -299,13 +448,17 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = []
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = []
         for name, m in self._modules.items():
             sub = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {sub}")
-        main = type(self).__name__ + "(" + self.extra_repr()
-        if lines:
-            main += "\n  " + "\n  ".join(lines) + "\n"
+            child_lines.append(f"({name}): {sub}")
+        main = type(self).__name__ + "("
+        if len(extra_lines) == 1 and not child_lines:  # the one-line form of most layers
+            main += extra_lines[0]
+        elif extra_lines or child_lines:
+            main += "\n  " + "\n  ".join(extra_lines + child_lines) + "\n"
         return main + ")"
 
     def __dir__(self) -> list[str]:

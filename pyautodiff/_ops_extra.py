@@ -493,8 +493,6 @@ def norm(input: Tensor, p: Any = "fro", dim: int | Sequence[int] | None = None,
         return t.sum() if dims is None and not keepdim else t.sum(
             tuple(range(t.ndim)) if dims is None else dims, keepdim)
 
-    if p in ("fro", 2, 2.0):
-        return _Norm2.apply(x, reduce_sum)
     if p in (math.inf, "inf", -math.inf, "-inf"):
         largest = p in (math.inf, "inf")
         out = x.abs()
@@ -507,22 +505,18 @@ def norm(input: Tensor, p: Any = "fro", dim: int | Sequence[int] | None = None,
         return reduce_sum((x != 0).to(x.dtype))
     if p == 1:
         return reduce_sum(x.abs())
-    if isinstance(p, str) or float(p) <= 0:
+    two = p in ("fro", 2, 2.0)
+    if not two and (isinstance(p, str) or float(p) <= 0):
         raise RuntimeError(f"norm: p={p!r} is not supported")
-    return reduce_sum(x.abs().pow(float(p))).pow(1.0 / float(p))
+    total = reduce_sum(x * x if two else x.abs().pow(float(p)))
+    if not x.requires_grad:
+        return total.sqrt() if two else total.pow(1.0 / float(p))
+    # the root's gradient is infinite at 0: take it of a stand-in 1 there, and give 0
+    from ._functions import where
 
-
-class _Norm2:
-    @staticmethod
-    def apply(x: Tensor, reduce_sum: Any) -> Tensor:
-        from ._functions import where
-
-        total = reduce_sum(x * x)
-        if not x.requires_grad:
-            return total.sqrt()
-        # sqrt's gradient at 0 is infinite; PyTorch's norm gives a zero gradient there
-        safe = where(total == 0, 1.0, total)
-        return where(total == 0, 0.0, safe.sqrt())
+    positive = total > 0
+    stand_in = where(positive, total, 1.0)
+    return where(positive, stand_in.sqrt() if two else stand_in.pow(1.0 / float(p)), 0.0)
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:

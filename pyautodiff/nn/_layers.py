@@ -9,6 +9,8 @@ import math
 import numbers
 from typing import Any, Sequence, Union
 
+import numpy as np
+
 from .._creation import arange, full
 from .._ffi import ffi, lib, raise_error
 from .._functions import cat, where
@@ -18,7 +20,8 @@ _IntOrPair = Union[int, "tuple[int, int]"]
 
 __all__: list[str] = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm",
            "layer_norm", "dropout", "embedding", "leaky_relu", "silu", "softplus", "elu", "hardtanh",
-           "relu6", "mish", "hardswish", "hardsigmoid", "softsign", "one_hot", "normalize", "pad"]
+           "relu6", "mish", "hardswish", "hardsigmoid", "softsign", "one_hot", "normalize", "pad",
+           "cosine_similarity", "pairwise_distance"]
 
 
 def _check_tensor(x: object, op: str, name: str = "input") -> None:
@@ -303,22 +306,32 @@ def _dims(dim: int | Sequence[int]) -> tuple[int, ...]:
 
 def _vector_norm(x: Tensor, p: float, dim: int | Sequence[int]) -> Tensor:
     """The p-norm of x over `dim` (kept), with a zero gradient where the norm is 0 (as
-    PyTorch's)."""
-    dims = _dims(dim)
-    magnitude = x.abs()
-    if p == math.inf or p == -math.inf:
-        for d in dims:
-            magnitude = magnitude.amax(d, keepdim=True) if p > 0 else magnitude.amin(d, keepdim=True)
-        return magnitude
-    if p == 0:
-        return (x != 0).to(x.dtype).sum(dims, keepdim=True)
-    if p == 1:
-        return magnitude.sum(dims, keepdim=True)
-    total = (x * x if p == 2 else magnitude ** p).sum(dims, keepdim=True)
-    # The root of a stand-in 1 where the total is 0: the root's gradient is infinite there.
-    positive = total > 0
-    stand_in = where(positive, total, 1.0)
-    return where(positive, stand_in.sqrt() if p == 2 else stand_in ** (1.0 / p), 0.0)
+    PyTorch's): torch.norm."""
+    from .._ops_extra import norm
+
+    return norm(x, p, _dims(dim), keepdim=True)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum over dim of (x1 / max(||x1||, eps)) * (x2 / max(||x2||, eps)), the two
+    broadcast together, as torch.nn.functional.cosine_similarity."""
+    _check_floating(x1, "cosine_similarity")
+    _check_floating(x2, "cosine_similarity")
+    shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))  # norms of the broadcast operands
+    x1, x2 = x1.expand(*shape), x2.expand(*shape)
+    a = x1 / _vector_norm(x1, 2.0, dim).clamp(min=eps)
+    b = x2 / _vector_norm(x2, 2.0, dim).clamp(min=eps)
+    return (a * b).sum(dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim, as torch.nn.functional.pairwise_distance."""
+    from .._ops_extra import norm
+
+    _check_floating(x1, "pairwise_distance")
+    diff = x1 - x2 + eps
+    return norm(diff, p, -1, keepdim=keepdim)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int | Sequence[int] = 1, eps: float = 1e-12,

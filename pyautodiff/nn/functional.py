@@ -75,9 +75,38 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
     _check_tensor(input, "cross_entropy")
     _check_tensor(target, "cross_entropy", "target")
     _check_weight_not_differentiated(weight, "cross_entropy")
+    if target.dtype.is_floating_point:
+        return _cross_entropy_probabilities(input, target, weight, reduction, float(label_smoothing))
     return call(lib.pa_cross_entropy, input._h, target._h,
                 weight._h if weight is not None else ffi.NULL,
                 _reduction(reduction, "cross_entropy"), int(ignore_index), float(label_smoothing))
+
+
+def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | None, reduction: str,
+                                 label_smoothing: float) -> Tensor:
+    """cross_entropy with class probabilities as target (same shape as input): per sample
+    -sum_c w_c t_c log_softmax(input)_c, t smoothed toward 1/C; 'mean' divides by the
+    number of samples, as PyTorch does for such targets."""
+    _reduction(reduction, "cross_entropy")
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"cross_entropy: class-probability target of shape {tuple(target.shape)} must "
+                         f"match the input's shape {tuple(input.shape)}")
+    if not input.dtype.is_floating_point or target.dtype != input.dtype:
+        raise TypeError(f"cross_entropy: expected input and probability target of the same floating "
+                        f"dtype, got {input.dtype} and {target.dtype}")
+    cdim = 0 if input.ndim == 1 else 1
+    classes = input.shape[cdim]
+    t = target if label_smoothing == 0 else target * (1 - label_smoothing) + label_smoothing / classes
+    terms = t * log_softmax(input, cdim)
+    if weight is not None:
+        shape = [1] * input.ndim
+        shape[cdim] = classes
+        terms = terms * weight.to(input.dtype).reshape(tuple(shape))
+    loss = -terms.sum(cdim)
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    return total / loss.numel() if reduction == "mean" else total
 
 
 def _check_weight_not_differentiated(weight: Tensor | None, op: str, name: str = "weight") -> None:

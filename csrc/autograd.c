@@ -117,13 +117,17 @@ int pa_node_copy_saved(pa_node *node, pa_tensor *a) {
 
 int pa_rebase_history(pa_tensor *a, pa_tensor *r) {
     pa_node *node = r->grad_fn;
-    if (!node) return PA_OK;
-    TRY(pa_node_copy_saved(node, a));
     pa_node *old = a->grad_fn;
-    if (old && old->retained == a) {
-        old->retained = NULL;
-        node->retained = a;
+    if (old && old->retained == a) old->retained = NULL;
+    if (!node) {  /* a's new values depend on nothing that requires grad */
+        a->grad_fn = NULL;
+        a->requires_grad = 0;
+        a->retains_grad = 0;
+        pa_node_release(old);
+        return PA_OK;
     }
+    TRY(pa_node_copy_saved(node, a));
+    if (a->retains_grad) node->retained = a;
     pa_node_retain(node);
     a->grad_fn = node;
     a->requires_grad = 1;
@@ -359,18 +363,47 @@ int pa_register_hook(pa_tensor *t, pa_hook_fn fn, void (*release)(void *), void 
     return PA_OK;
 }
 
-int pa_remove_hook(pa_tensor *t, int64_t handle) {
-    PA_REQUIRE("remove_hook", t, "NULL tensor or result pointer");
-    struct pa_hook **list = t->grad_fn ? &t->grad_fn->hooks : &t->hooks;
+/* Unlinks and frees the hook `handle` from *list; whether it was there. */
+static bool remove_from(struct pa_hook **list, int64_t handle) {
     for (; *list; list = &(*list)->next)
         if ((*list)->id == handle) {
             struct pa_hook *h = *list;
             *list = h->next;
             h->next = NULL;
             pa_hooks_free(h);
-            return PA_OK;
+            return true;
         }
-    return PA_OK;  /* already removed: like PyTorch's RemovableHandle, removing twice is fine */
+    return false;
+}
+
+int pa_remove_hook(pa_tensor *t, int64_t handle) {
+    PA_REQUIRE("remove_hook", t, "NULL tensor or result pointer");
+    if (!t->grad_fn) {
+        remove_from(&t->hooks, handle);
+        return PA_OK;  /* already removed: like PyTorch's RemovableHandle, removing twice is fine */
+    }
+    if (remove_from(&t->grad_fn->hooks, handle)) return PA_OK;
+    /* A hook registered before an in-place op stays on the node the tensor had then (it
+     * sees the gradient of the old values), which the tensor's node now reaches: search
+     * the graph behind it (hook ids are unique). */
+    node_list todo = {0};
+    uint64_t epoch = __atomic_add_fetch(&epoch_counter, 1, __ATOMIC_RELAXED);
+    int rc = list_push(&todo, t->grad_fn);
+    t->grad_fn->visit_epoch = epoch;
+    bool found = false;
+    while (!rc && !found && todo.len) {
+        pa_node *n = todo.items[--todo.len];
+        found = remove_from(&n->hooks, handle);
+        for (int i = 0; !rc && i < n->n_inputs; i++) {
+            pa_node *m = n->next[i].node;
+            if (m && m->visit_epoch != epoch) {
+                m->visit_epoch = epoch;
+                rc = list_push(&todo, m);
+            }
+        }
+    }
+    free(todo.items);
+    return rc;
 }
 
 int pa_retain_grad(pa_tensor *t) {

@@ -407,7 +407,9 @@ int pa_to_contiguous_buffer(const pa_tensor *t, void *dst, int64_t nbytes) {
     return PA_OK;
 }
 
-static int check_inplace(const char *op, const pa_tensor *t) {
+/* In-place writes: refused into a tensor that requires grad (not recorded here), and,
+ * unless every element gets the same value (fill_), into one whose elements overlap. */
+static int check_inplace_grad(const char *op, const pa_tensor *t) {
     if (t->requires_grad && pa_is_grad_enabled() && !t->grad_fn)
         return pa_error(PA_ERR_RUNTIME, "%s: a leaf Variable that requires grad is being used "
                         "in an in-place operation (wrap it in no_grad())", op);
@@ -416,6 +418,11 @@ static int check_inplace(const char *op, const pa_tensor *t) {
                         "(the output of %s) is not recorded by pyautodiff's autograd; compute "
                         "the new values out of place (e.g. torch.where) or use no_grad()", op,
                         pa_op_name(t->grad_fn->op));
+    return PA_OK;
+}
+
+static int check_inplace(const char *op, const pa_tensor *t) {
+    TRY(check_inplace_grad(op, t));
     return pa_check_no_internal_overlap(op, t);
 }
 
@@ -447,7 +454,7 @@ int pa_copy_(pa_tensor *dst, const pa_tensor *src) {
 
 int pa_fill_(pa_tensor *t, double value) {
     PA_REQUIRE("fill_", t, "NULL tensor or result pointer");
-    TRY(check_inplace("fill_", t));
+    TRY(check_inplace_grad("fill_", t));  /* (overlapping elements all get the value) */
     pa_tensor *src;
     TRY(pa_full(0, NULL, PA_FLOAT64, value, &src));
     copy_cast(t, src);

@@ -227,24 +227,45 @@ def setitem(tensor, key, value):
 
 
 def _setitem_recorded(tensor, key, value):
-    """tensor[key] = value with autograd recording it (PyTorch's CopySlices): the new
-    contents are where(mask, placed value, tensor) out of place, with the value's
-    elements placed by one index_select (so its gradient is gathered back), and tensor
-    takes them in place (pa_assign_: refused for a leaf that requires grad or a tensor
-    whose memory a view shares, as other recorded in-place ops)."""
-    from ._creation import arange, from_numpy
+    """tensor[key] = value with autograd recording it (PyTorch's index_put / CopySlices):
+    one graph node computes the new contents (NumPy; with repeated positions the last
+    write wins) and sends the gradient to tensor's untouched elements and, gathered at
+    every position it was written to (duplicates included, as PyTorch), to value; tensor
+    then takes the node's result in place (pa_assign_: refused for a leaf that requires
+    grad or a tensor whose memory a view shares, as other recorded in-place ops)."""
+    from ._creation import arange, empty, from_numpy
     from ._dtype import int64
     from ._functions import where
+    from ._ops_extra import _recorded, _sum_to
+    from .autograd import no_grad
 
     as_handle(value, tensor)  # TypeError for anything but a tensor or a number
     shape = tuple(tensor.shape)
-    positions = getitem(arange(tensor.numel(), dtype=int64).reshape(shape), key).numpy().reshape(-1)
+    positions = getitem(arange(tensor.numel(), dtype=int64).reshape(shape), key)
+    view_shape = tuple(positions.shape)
+    flat = positions.numpy().reshape(-1)
+    with no_grad():
+        source = empty(view_shape, dtype=tensor.dtype)
+        source.copy_(value)  # broadcast and cast as copy_ does
+    contents = np.array(tensor.detach().numpy(), order="C")
+    contents.reshape(-1)[flat] = source.numpy().reshape(-1)
     mask = np.zeros(tensor.numel(), dtype=bool)
-    mask[positions] = True
-    mask_t = from_numpy(mask.reshape(shape))
-    if isinstance(value, Tensor):
-        source = np.zeros(tensor.numel(), dtype=np.int64)
-        source[positions] = np.arange(positions.size)  # with repeated positions the last wins
-        placed = value.to(tensor.dtype).expand(getitem(tensor.detach(), key).shape).reshape(-1)
-        value = placed.index_select(0, from_numpy(source)).reshape(shape) if positions.size else tensor
-    tensor._assign("setitem", where(mask_t, value, tensor))
+    mask[flat] = True
+    mask = mask.reshape(shape)
+    is_tensor = isinstance(value, Tensor)
+    need_tensor, need_value = tensor.requires_grad, is_tensor and value.requires_grad
+    value_shape, value_dtype = (tuple(value.shape), value.dtype) if is_tensor else (None, None)
+    where_to = from_numpy(flat.astype(np.int64))
+
+    def backward(grad):
+        g_tensor = where(from_numpy(mask), 0.0, grad) if need_tensor else None
+        if not is_tensor:
+            return (g_tensor,)
+        g_value = None
+        if need_value:
+            g_value = _sum_to(grad.reshape((-1,)).index_select(0, where_to).reshape(view_shape),
+                              value_shape).to(value_dtype)
+        return g_tensor, g_value
+
+    result = _recorded(contents, (tensor, value) if is_tensor else (tensor,), backward)
+    tensor._assign("setitem", result)

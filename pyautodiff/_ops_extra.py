@@ -68,7 +68,14 @@ def _constant_like(x: Tensor, values: np.ndarray) -> Tensor:
 def _recorded(values: np.ndarray, inputs: Sequence[Tensor], backward: Any) -> Tensor:
     """`values` as the result of a graph node over `inputs` (an autograd.Function
     whose forward hands back the values computed already); `backward(grad)` returns
-    the gradient of each input (a tuple, None where not needed)."""
+    the gradient of each input (a tuple, None where not needed).
+
+    NOTE: `backward` must not hold the input Tensors (nor NumPy views of their memory):
+    an in-place op on an input can make this node its grad_fn, and a node that holds its
+    own output through a Python closure is a cycle the collector cannot free (the node
+    keeps the closure alive from C).  It takes what it needs at forward time instead
+    (shapes, flags, copies of values), which also keeps the gradient that of the values
+    the forward saw."""
     from .autograd import Function
 
     class _Node(Function):
@@ -378,13 +385,13 @@ def _remainder(op: str, a: Tensor, b: Tensor, fn: Any, quotient_fn: Any) -> Tens
     values, promoted = _div_values(op, a, b, fn)
     if not ((a.requires_grad or b.requires_grad) and promoted.is_floating_point):
         return _from_numpy(values)
+    need_a, need_b = a.requires_grad, b.requires_grad
+    a_shape, a_dtype, b_shape, b_dtype = tuple(a.shape), a.dtype, tuple(b.shape), b.dtype
+    quotient = _div_values(op, a, b, quotient_fn)[0] if need_b else None
 
     def backward(grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        ga = _sum_to(grad, tuple(a.shape)).to(a.dtype) if a.requires_grad else None
-        gb = None
-        if b.requires_grad:
-            q, _ = _div_values(op, a, b, quotient_fn)
-            gb = _sum_to(-grad * _from_numpy(q), tuple(b.shape)).to(b.dtype)
+        ga = _sum_to(grad, a_shape).to(a_dtype) if need_a else None
+        gb = _sum_to(-grad * _from_numpy(quotient), b_shape).to(b_dtype) if quotient is not None else None
         return ga, gb
 
     return _recorded(values, (a, b), backward)
@@ -508,12 +515,20 @@ def norm(input: Tensor, p: Any = "fro", dim: int | Sequence[int] | None = None,
     two = p in ("fro", 2, 2.0)
     if not two and (isinstance(p, str) or float(p) <= 0):
         raise RuntimeError(f"norm: p={p!r} is not supported")
-    total = reduce_sum(x * x if two else x.abs().pow(float(p)))
+    from ._functions import where
+
+    if two:
+        powers = x * x
+    elif not x.requires_grad:
+        powers = x.abs().pow(float(p))
+    else:  # |x|^p's gradient is infinite at 0 when p < 1: a stand-in 1 there, then 0
+        magnitude = x.abs()
+        nonzero = magnitude > 0
+        powers = where(nonzero, where(nonzero, magnitude, 1.0).pow(float(p)), 0.0)
+    total = reduce_sum(powers)
     if not x.requires_grad:
         return total.sqrt() if two else total.pow(1.0 / float(p))
     # the root's gradient is infinite at 0: take it of a stand-in 1 there, and give 0
-    from ._functions import where
-
     positive = total > 0
     stand_in = where(positive, total, 1.0)
     return where(positive, stand_in.sqrt() if two else stand_in.pow(1.0 / float(p)), 0.0)
@@ -710,9 +725,9 @@ def prod(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False, 
 
     if not x.requires_grad:
         return _from_numpy(forward_values(_values(x)))
+    v = _values(x).copy()
 
     def backward(grad: Tensor) -> tuple[Tensor]:
-        v = _values(x)
         axis = 0 if d is None else d
         w = v.reshape(-1) if d is None else v
         ones = np.ones_like(np.take(w, [0], axis=axis))
@@ -748,32 +763,40 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     dt = ops[0].dtype
     with np.errstate(all="ignore"):
         values = np.asarray(np.einsum(eq, *arrays, optimize=len(ops) > 2), dtype=dt.numpy)
-    if not builtins.any(t.requires_grad for t in ops):
+    needs = [t.requires_grad for t in ops]
+    if not builtins.any(needs):
         return _from_numpy(values)
+    arrays = [a.copy() for a in arrays]  # the values the forward saw (see _recorded)
+    for k, sub in enumerate(subs):
+        labels = sub.replace("...", "")
+        if needs[k] and "..." in sub and len(set(labels)) != len(labels):
+            raise NotImplementedError(f"einsum: the gradient of operand {k} ({sub!r}) with both '...' and a "
+                                      "repeated label is not supported")
 
     def grad_for(k: int, grad: np.ndarray) -> np.ndarray:
         others = [a for j, a in enumerate(arrays) if j != k]
-        other_subs = [s for j, s in enumerate(subs) if j != k]
-        target = subs[k]
+        other_subs = [sub for j, sub in enumerate(subs) if j != k]
+        target, shape = subs[k], arrays[k].shape
         present = set(rhs) | set("".join(other_subs))
-        keep = "".join(c for c in target if c in present or c == ".")
-        g = np.einsum(",".join([rhs] + other_subs) + "->" + keep, grad, *others, optimize=len(others) > 1) \
-            if keep.replace(".", "") or "..." in keep else np.einsum(",".join([rhs] + other_subs) + "->", grad, *others)
-        shape = arrays[k].shape
-        if keep != target:  # labels only this operand has: broadcast back over them
-            expanded = []
-            labels = target.replace("...", "")
-            g_full = g
-            for pos, c in enumerate(labels):
-                if c not in keep:
-                    expanded.append(pos)
-            for pos in expanded:
-                g_full = np.expand_dims(g_full, pos)
-            g = np.broadcast_to(g_full, shape)
-        return np.ascontiguousarray(np.broadcast_to(g, shape), dtype=arrays[k].dtype)
+        if "..." in target:  # (no repeated label: checked above)
+            keep = "".join(c for c in target if c in present or c == ".")
+            g = np.einsum(",".join([rhs] + other_subs) + "->" + keep, grad, *others)
+            for pos, c in enumerate(target.replace("...", "")):
+                if c not in keep:  # a label only this operand has: broadcast back over it
+                    g = np.expand_dims(g, pos)
+            return np.ascontiguousarray(np.broadcast_to(g, shape), dtype=arrays[k].dtype)
+        uniq = "".join(dict.fromkeys(target))  # each label once, in order
+        size = {c: shape[target.index(c)] for c in uniq}
+        keep = "".join(c for c in uniq if c in present)
+        g = np.einsum(",".join([rhs] + other_subs) + "->" + keep, grad, *others)
+        g = np.broadcast_to(g.reshape(tuple(size[c] if c in keep else 1 for c in uniq)),
+                            tuple(size[c] for c in uniq))
+        out = np.zeros(shape, dtype=arrays[k].dtype)
+        np.einsum(f"{target}->{uniq}", out)[...] = g  # a writable view: the diagonals of repeated labels
+        return out
 
     return _recorded(values, ops, lambda grad: tuple(
-        _from_numpy(grad_for(k, _values(grad))) if t.requires_grad else None for k, t in enumerate(ops)))
+        _from_numpy(grad_for(k, _values(grad))) if need else None for k, need in enumerate(needs)))
 
 
 # ---- scatter and index_add ----------------------------------------------------------
@@ -825,21 +848,27 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
         return _from_numpy(out)
     mask = np.zeros(tuple(input.shape), dtype=bool)
     mask[pos] = True
+    need_input = input.requires_grad
+    need_src, src_shape = (src_t.requires_grad, tuple(src_t.shape)) if src_t is not None else (False, None)
+    idx = _from_numpy(_values(index).copy())  # (see _recorded: no input Tensor in the closure)
 
     def backward(grad: Tensor) -> tuple[Tensor | None, ...]:
         from ._functions import where
 
-        ga = where(_from_numpy(mask), 0.0, grad) if input.requires_grad else None
-        if src_t is None:
+        ga = where(_from_numpy(mask), 0.0, grad) if need_input else None
+        if src_shape is None:
             return (ga,)
-        gs = None
-        if src_t.requires_grad:
-            full = np.zeros(tuple(src_t.shape), dtype=_values(grad).dtype)
-            full[tuple(slice(0, n) for n in index.shape)] = _values(grad.gather(d, index))
-            gs = _from_numpy(full)
-        return ga, gs
+        return ga, (_scattered_grad(grad, d, idx, src_shape) if need_src else None)
 
     return _recorded(out, (input,) if src_t is None else (input, src_t), backward)
+
+
+def _scattered_grad(grad: Tensor, d: int, index: Tensor, src_shape: tuple[int, ...]) -> Tensor:
+    """The gradient of a scatter's src: grad at the index positions, zero where src
+    reaches beyond index's shape."""
+    full = np.zeros(src_shape, dtype=_values(grad).dtype)
+    full[tuple(slice(0, n) for n in index.shape)] = _values(grad.gather(d, index))
+    return _from_numpy(full)
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
@@ -851,14 +880,11 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     np.add.at(out, pos, _values(src)[tuple(slice(0, n) for n in index.shape)].astype(out.dtype))
     if not (input.requires_grad or src.requires_grad):
         return _from_numpy(out)
+    need_input, need_src, src_shape = input.requires_grad, src.requires_grad, tuple(src.shape)
+    idx = _from_numpy(_values(index).copy())
 
     def backward(grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        gs = None
-        if src.requires_grad:
-            full = np.zeros(tuple(src.shape), dtype=_values(grad).dtype)
-            full[tuple(slice(0, n) for n in index.shape)] = _values(grad.gather(d, index))
-            gs = _from_numpy(full)
-        return (grad if input.requires_grad else None), gs
+        return (grad if need_input else None), (_scattered_grad(grad, d, idx, src_shape) if need_src else None)
 
     return _recorded(out, (input, src), backward)
 
@@ -883,9 +909,10 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     if not (input.requires_grad or source.requires_grad):
         return _from_numpy(out)
 
+    need_input, need_source = input.requires_grad, source.requires_grad
+    idx_t = _from_numpy(idx.astype(np.int64).copy())
     return _recorded(out, (input, source), lambda grad: (
-        grad if input.requires_grad else None,
-        grad.index_select(d, index) * alpha if source.requires_grad else None))
+        grad if need_input else None, grad.index_select(d, idx_t) * alpha if need_source else None))
 
 
 # ---- random -------------------------------------------------------------------------

@@ -678,6 +678,20 @@ class Tensor:
     def zero_(self) -> Tensor:
         return self.fill_(0)
 
+    def _assign_values(self, op: str, src: _TensorOrNumber) -> Tensor | None:
+        """copy_/fill_ with autograd recording (grad mode on, and self or src requires
+        grad): self <- where(False, self, src), which has src's values (broadcast), src's
+        gradient and a zero one for self's old values, as PyTorch records them.  None when
+        nothing needs recording."""
+        from .autograd.grad_mode import is_grad_enabled
+
+        if not (is_grad_enabled() and (self.requires_grad or (isinstance(src, Tensor) and src.requires_grad))):
+            return None
+        from ._creation import zeros
+        from ._functions import where
+
+        return self._assign(op, where(zeros(tuple(self.shape), dtype=_dtype_by_name("bool")), self, src))
+
     def clamp_(self, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor:
         return self._assign("clamp", self.clamp(min, max))
 
@@ -738,12 +752,17 @@ class Tensor:
         return self._assign("reciprocal", unary("reciprocal", self))
 
     def fill_(self, value: _Number) -> Tensor:
+        if self._h.requires_grad and self._assign_values("fill", value) is not None:
+            return self
         status = lib.pa_fill_(self._h, float(value))
         if status:
             raise_error(status)
         return self
 
     def copy_(self, src: _TensorOrNumber) -> Tensor:
+        if (self._h.requires_grad or (isinstance(src, Tensor) and src._h.requires_grad)) \
+                and self._assign_values("copy", src) is not None:
+            return self
         status = lib.pa_copy_(self._h, as_handle(src, self))
         if status:
             raise_error(status)

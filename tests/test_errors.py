@@ -58,7 +58,6 @@ BAD_CALLS = [
      r"a stride of 0 in dim 0\)"),
     ("inplace_expanded_scalar", lambda: torch.zeros(3, 1).expand(3, 2).mul_(2), RuntimeError,
      r"mul_: unsupported operation.*a stride of 0 in dim 1"),
-    ("inplace_expanded_fill", lambda: torch.zeros(1).expand(2).fill_(1), RuntimeError, "fill_: unsupported operation"),
     ("inplace_expanded_copy", lambda: torch.zeros(1).expand(2).copy_(torch.ones(2)), RuntimeError,
      "copy_: unsupported operation"),
     ("inplace_expanded_setitem", lambda: torch.zeros(1).expand(4).__setitem__(slice(1, 3), 1.0), RuntimeError,

@@ -389,7 +389,8 @@ int pa_assign_(pa_tensor *a, pa_tensor *r, const char *op) {
     pa_tensor_retain(r);
     if (record && r->dtype != a->dtype) {
         pa_tensor *c;
-        int rc = pa_to_dtype(r, a->dtype, &c);
+        int rc = pa_node_copy_saved(r->grad_fn, a);  /* the op's node, behind the cast's */
+        if (!rc) rc = pa_to_dtype(r, a->dtype, &c);
         pa_tensor_release(r);
         TRY(rc);
         r = c;
@@ -490,14 +491,27 @@ static int apply_binary_loop(pa_loop_fn f32, pa_loop_fn f64, pa_tensor *x, pa_te
     return rc;
 }
 
+/* The saved operands of a binary op in the dtype of its output's gradient (the op
+ * computed in the promoted dtype: float32 ** float64 is float64); new references. */
+static int saved_in(pa_node *node, const pa_tensor *g, pa_tensor **a, pa_tensor **b) {
+    *a = pa_cast_nograd(node->saved[0], g->dtype);
+    *b = *a ? pa_cast_nograd(node->saved[1], g->dtype) : NULL;
+    if (*b) return PA_OK;
+    pa_tensor_release(*a);
+    return pa_error(PA_ERR_MEMORY, "%s backward: out of memory", pa_op_name(node->op));
+}
+
 int pa_backward_POW(pa_node *node, pa_tensor *g, pa_tensor **grads) {
-    pa_tensor *a = node->saved[0], *b = node->saved[1];
-    if (b->dtype != a->dtype) return pa_error(PA_ERR_TYPE, "pow backward: dtype mismatch");
+    pa_tensor *a, *b;
+    TRY(saved_in(node, g, &a, &b));
+    int rc = PA_OK;
     if (pa_input_needs_grad(node, 0))
-        TRY(apply_binary_loop(pow_grad_base_f32, pow_grad_base_f64, a, b, g, &grads[0]));
-    if (pa_input_needs_grad(node, 1))
-        TRY(apply_binary_loop(pow_grad_exp_f32, pow_grad_exp_f64, a, node->saved[2], g, &grads[1]));
-    return PA_OK;
+        rc = apply_binary_loop(pow_grad_base_f32, pow_grad_base_f64, a, b, g, &grads[0]);
+    if (!rc && pa_input_needs_grad(node, 1))
+        rc = apply_binary_loop(pow_grad_exp_f32, pow_grad_exp_f64, a, node->saved[2], g, &grads[1]);
+    pa_tensor_release(a);
+    pa_tensor_release(b);
+    return rc;
 }
 
 /* d max(a, b)/da: 1 where a wins, 1/2 on ties (as PyTorch), 0 where b wins. */
@@ -505,15 +519,19 @@ PA_BINARY_LOOP(max_grad_f32, float, float, x > y ? 1.0f : x == y ? 0.5f : 0.0f)
 PA_BINARY_LOOP(max_grad_f64, double, double, x > y ? 1.0 : x == y ? 0.5 : 0.0)
 
 static int minmax_backward(pa_node *node, pa_tensor *g, pa_tensor **grads, int sign) {
-    pa_tensor *a = node->saved[0], *b = node->saved[1];
+    pa_tensor *a, *b;
+    TRY(saved_in(node, g, &a, &b));
+    int rc = PA_OK;
     /* For minimum, swap the roles: a wins where b > a. */
     if (pa_input_needs_grad(node, 0))
-        TRY(apply_binary_loop(max_grad_f32, max_grad_f64, sign > 0 ? a : b, sign > 0 ? b : a, g,
-                              &grads[0]));
-    if (pa_input_needs_grad(node, 1))
-        TRY(apply_binary_loop(max_grad_f32, max_grad_f64, sign > 0 ? b : a, sign > 0 ? a : b, g,
-                              &grads[1]));
-    return PA_OK;
+        rc = apply_binary_loop(max_grad_f32, max_grad_f64, sign > 0 ? a : b, sign > 0 ? b : a, g,
+                               &grads[0]);
+    if (!rc && pa_input_needs_grad(node, 1))
+        rc = apply_binary_loop(max_grad_f32, max_grad_f64, sign > 0 ? b : a, sign > 0 ? a : b, g,
+                               &grads[1]);
+    pa_tensor_release(a);
+    pa_tensor_release(b);
+    return rc;
 }
 
 int pa_backward_MAXIMUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {

@@ -75,7 +75,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
     _check_tensor(input, "cross_entropy")
     _check_tensor(target, "cross_entropy", "target")
     _check_weight_not_differentiated(weight, "cross_entropy")
-    if target.dtype.is_floating_point:
+    if target.dtype.is_floating_point and tuple(target.shape) == tuple(input.shape):
         return _cross_entropy_probabilities(input, target, weight, reduction, float(label_smoothing))
     return call(lib.pa_cross_entropy, input._h, target._h,
                 weight._h if weight is not None else ffi.NULL,

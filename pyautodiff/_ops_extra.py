@@ -689,13 +689,17 @@ def median(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False
     if dim is None:
         flat = input.reshape((-1,))
         if flat.numel() == 0:
-            raise RuntimeError("median() input tensor cannot be empty")
+            if not input.dtype.is_floating_point:
+                raise RuntimeError("median() input tensor cannot be empty")
+            return _from_numpy(np.array(np.nan, dtype=input.dtype.numpy))  # as PyTorch
         order = _order(_values(flat), 0, False)
         vals = _values(flat)
         k = int(order[int(np.argmax(np.isnan(vals[order])))]) if np.isnan(vals).any() else int(order[(flat.numel() - 1) // 2])
         return flat[k]
     d = _dim("median", dim, input.ndim)
-    n = input.shape[d] if input.ndim else 1
+    if input.ndim == 0:
+        return MinMax(input.clone(), _from_numpy(np.zeros((), dtype=np.int64)))
+    n = input.shape[d]
     order = _order(_values(input), d, False)
     vals = np.take_along_axis(_values(input), order, d) if input.ndim else _values(input)
     pick = np.full(np.delete(np.array(order.shape), d) if input.ndim else (), (n - 1) // 2, dtype=np.int64)
@@ -730,6 +734,8 @@ def prod(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False, 
     def backward(grad: Tensor) -> tuple[Tensor]:
         axis = 0 if d is None else d
         w = v.reshape(-1) if d is None else v
+        if w.shape[axis] == 0:  # nothing to differentiate
+            return (_from_numpy(np.zeros(v.shape, dtype=v.dtype)),)
         ones = np.ones_like(np.take(w, [0], axis=axis))
         before = np.cumprod(np.concatenate([ones, np.take(w, np.arange(w.shape[axis] - 1), axis=axis)], axis), axis)
         after = np.flip(np.cumprod(np.concatenate([ones, np.flip(np.take(
@@ -807,7 +813,7 @@ def _check_scatter(op: str, input: Tensor, dim: int, index: Tensor, src_shape: t
     if index.ndim != input.ndim:
         raise RuntimeError(f"{op}: Index tensor must have the same number of dimensions as self tensor")
     idx = _values(index)
-    if idx.size and (idx.min() < -input.shape[d] or idx.max() >= input.shape[d]):
+    if idx.size and (idx.min() < 0 or idx.max() >= input.shape[d]):  # (no wrapping, as PyTorch)
         bad = int(idx.max()) if idx.max() >= input.shape[d] else int(idx.min())
         raise IndexError(f"{op}: index {bad} is out of bounds for dimension {d} with size {input.shape[d]}")
     for i, n in enumerate(index.shape):
@@ -821,7 +827,7 @@ def _check_scatter(op: str, input: Tensor, dim: int, index: Tensor, src_shape: t
 
 
 def _scatter_positions(input: Tensor, d: int, index: Tensor) -> tuple[np.ndarray, ...]:
-    idx = _values(index) % builtins.max(input.shape[d], 1)
+    idx = _values(index)
     grids = np.indices(idx.shape)
     return tuple(idx if i == d else grids[i] for i in range(idx.ndim))
 
@@ -895,6 +901,11 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     d = _dim("index_add", dim, input.ndim)
     if index.ndim > 1 or index.dtype.name != "int64":
         raise RuntimeError("index_add_(): Index is supposed to be a vector of int64")
+    if source.ndim != input.ndim or builtins.any(
+            i != d and source.shape[i] != input.shape[i] for i in range(input.ndim)):
+        raise RuntimeError(f"index_add_(): source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(input.shape)} source.shape = "
+                           f"{list(source.shape)}")
     if index.numel() != (source.shape[d] if source.ndim else 1):
         raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be equal to "
                            f"source.size(dim) ({source.shape[d] if source.ndim else 1})")

@@ -309,7 +309,11 @@ ERRORS2 = [
     ("trace_1d", lambda: torch.trace(torch.ones(3)), RuntimeError, "trace: expected a matrix"),
     ("meshgrid_indexing", lambda: torch.meshgrid(torch.ones(2), indexing="ji"), ValueError, "meshgrid: indexing must be"),
     ("bincount_neg", lambda: torch.bincount(torch.tensor([1, -1])), RuntimeError, "bincount only supports"),
-    ("median_empty", lambda: torch.ones(0).median(), RuntimeError, "median.* cannot be empty"),
+    ("median_empty_int", lambda: torch.ones(0, dtype=torch.int64).median(), RuntimeError, "median.* cannot be empty"),
+    ("scatter_negative", lambda: torch.zeros(3).scatter(0, torch.tensor([-1]), 1.0), IndexError,
+     "scatter: index -1 is out of bounds for dimension 0 with size 3"),
+    ("index_add_shape", lambda: torch.zeros(3, 2).index_add(0, torch.tensor([0]), torch.ones(1)), RuntimeError,
+     "source tensor shape must match self tensor shape"),
     ("einsum_operands", lambda: torch.einsum("ij,jk->ik", torch.ones(2, 2)), ValueError, "fewer operands"),
     ("scatter_index_dtype", lambda: torch.zeros(2, 2).scatter(0, torch.tensor([[0.0]]), 1.0), RuntimeError,
      r"scatter\(\): Expected dtype int64 for index"),
@@ -330,3 +334,14 @@ ERRORS2 = [
 def test_second_batch_bad_calls_raise_clear_errors(name, call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+def test_median_and_prod_edges():
+    assert np.isnan(torch.ones(0).median().item())
+    v, i = torch.tensor(2.0).median(0)
+    assert v.item() == 2.0 and i.item() == 0
+    x = torch.ones(2, 0, requires_grad=True)
+    p = x.prod(1)
+    assert p.tolist() == [1.0, 1.0]
+    p.sum().backward()
+    assert x.grad.shape == (2, 0)

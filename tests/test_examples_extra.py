@@ -1,4 +1,8 @@
 """The text_classification and recommender examples, run in-process on small inputs."""
+import os
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -65,3 +69,38 @@ def test_text_classification_on_small_corpus(tmp_path, capsys):
     assert "120 fortunes in 2 categories" in out
     accuracy = float(out.strip().splitlines()[-1].split()[2])
     assert accuracy > 0.9
+
+
+def test_source_checkout_uses_the_installed_core(tmp_path):
+    """`pip install . && python -m pyautodiff.examples.mnist_mlp` in the repository root
+    imports the sources (the current directory comes first on sys.path): their missing
+    compiled core is taken from the installed package."""
+    import shutil
+    import subprocess
+
+    import pyautodiff
+    import pyautodiff._C as core
+
+    src, site = tmp_path / "src", tmp_path / "site"
+    package = Path(pyautodiff.__file__).parent
+    shutil.copytree(package, src / "pyautodiff", ignore=shutil.ignore_patterns("_C.*", "__pycache__"))
+    (site / "pyautodiff").mkdir(parents=True)
+    shutil.copy(core.__file__, site / "pyautodiff")
+    # (an editable install's import hook would find the development tree first: set aside)
+    code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in "
+            "(type(f).__module__ + repr(f)).lower()]; "
+            "import pyautodiff, pyautodiff._C as c; print(pyautodiff.__file__); print(c.__file__); "
+            "print((pyautodiff.ones(3) * 2).sum().item())")
+    env = dict(os.environ, PYTHONPATH=str(site))
+    out = subprocess.run([sys.executable, "-c", code], cwd=src, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.split()
+    assert lines[0].startswith(str(src)) and lines[1].startswith(str(site)) and lines[2] == "6.0"
+
+
+def test_a_source_checkout_without_an_installed_core_says_so(monkeypatch):
+    from pyautodiff import _ffi
+
+    monkeypatch.setattr(sys, "path", [])
+    with pytest.raises(ImportError, match=r"compiled core \(_C\) is not built: install the package first"):
+        _ffi._installed_core()

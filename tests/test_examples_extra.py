@@ -86,6 +86,9 @@ def test_source_checkout_uses_the_installed_core(tmp_path):
     shutil.copytree(package, src / "pyautodiff", ignore=shutil.ignore_patterns("_C.*", "__pycache__"))
     (site / "pyautodiff").mkdir(parents=True)
     shutil.copy(core.__file__, site / "pyautodiff")
+    libs = package.parent / "pyautodiff.libs"  # a repaired wheel's vendored libgomp ($ORIGIN/../)
+    if libs.is_dir():
+        shutil.copytree(libs, site / "pyautodiff.libs")
     # (an editable install's import hook would find the development tree first: set aside)
     code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in "
             "(type(f).__module__ + repr(f)).lower()]; "

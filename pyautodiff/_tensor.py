@@ -890,10 +890,11 @@ class Tensor:
         return self._extreme(lib.pa_min, dim, keepdim, want_values=False)
 
     def amax(self, dim: int, keepdim: builtins.bool = False) -> Tensor:
-        return self._extreme(lib.pa_max, dim, keepdim, want_indices=False)
+        """The maximum along dim; its gradient is shared evenly among ties (PyTorch's)."""
+        return call(lib.pa_amax, self._h, int(dim), bool(keepdim))
 
     def amin(self, dim: int, keepdim: builtins.bool = False) -> Tensor:
-        return self._extreme(lib.pa_min, dim, keepdim, want_indices=False)
+        return call(lib.pa_amin, self._h, int(dim), bool(keepdim))
 
     def var(self, dim: _Dims = None, unbiased: builtins.bool | None = None, keepdim: builtins.bool = False, *,
             correction: int | None = None) -> Tensor:

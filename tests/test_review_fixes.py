@@ -141,3 +141,30 @@ def test_mixed_dtype_pow_gradient_matches_finite_differences():
     xv, ev = x.detach().numpy().astype(np.float64), e.detach().numpy()
     np.testing.assert_allclose(x.grad.numpy(), ev * xv ** (ev - 1), rtol=1e-6)
     np.testing.assert_allclose(e.grad.numpy(), xv ** ev * np.log(xv), rtol=1e-12)
+
+
+def test_amax_and_max_over_all_share_the_gradient_among_ties():
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    x = torch.tensor(a, requires_grad=True)
+    (x.amax(1).sum() + x.max() + x.amin(0).sum() + x.max(1)[0].sum()).backward()
+    want = np.array([[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]])  # amax(1)
+    want += [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]]  # max(): shared by the two 3s
+    want += [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]  # amin(0): no ties
+    want += [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]  # max(dim): to the index only
+    np.testing.assert_array_equal(x.grad.numpy(), want)
+    n = torch.tensor([[1.0, float("nan"), float("nan")], [2.0, 2.0, 0.0]], requires_grad=True)
+    n.max().backward()  # over all elements, the NaNs share
+    np.testing.assert_array_equal(n.grad.numpy(), [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]])
+    m = torch.tensor([[1.0, float("nan")], [2.0, 2.0]], requires_grad=True)
+    m.amax(1).sum().backward()  # a NaN row of amax: NaN throughout, as PyTorch
+    assert np.isnan(m.grad.numpy()[0]).all() and m.grad.numpy()[1].tolist() == [0.5, 0.5]
+
+
+def test_tie_gradients_match_pytorch(pt):
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    grads = []
+    for lib_ in (torch, pt):
+        x = lib_.tensor(a, requires_grad=True)
+        (x.amax(1).sum() + x.max() * 2 + x.min() + lib_.amin(x, 0, keepdim=True).sum() + x.norm(float("inf"))).backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(*grads)

@@ -199,11 +199,16 @@ int pa_sum(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor 
 int pa_mean(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out);
 /* max/min over all elements (dim_given == 0: 0-dim results, the index into the
  * flattened tensor) or along `dim`, with the index of the first extreme value.  NaN
- * counts as the extreme, as in PyTorch.  `indices` may be NULL. */
+ * counts as the extreme, as in PyTorch.  `indices` may be NULL.  The gradient goes to
+ * that index along a dim, and is shared evenly among ties over all elements (PyTorch). */
 int pa_max(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **values,
            pa_tensor **indices);
 int pa_min(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **values,
            pa_tensor **indices);
+/* amax / amin along one dim: the values only; their gradient is shared evenly among the
+ * elements equal to the extreme (PyTorch's), as is that of max / min without a dim. */
+int pa_amax(pa_tensor *a, int64_t dim, int keepdim, pa_tensor **values);
+int pa_amin(pa_tensor *a, int64_t dim, int keepdim, pa_tensor **values);
 /* log(sum(exp(a))) over dims, computed stably (max subtracted). */
 int pa_logsumexp(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out);
 

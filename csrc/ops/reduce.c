@@ -389,8 +389,10 @@ static const extreme_kernels extreme_table[2][4] = {
     {{row_max_f32, col_max_f32}, {row_max_f64, col_max_f64}, {row_max_i64, col_max_i64}, {row_max_b8, col_max_b8}},
 };
 
+/* spread: the gradient is shared among the ties of each row (amax, amin, and max / min
+ * over all elements, as PyTorch) instead of going to the selected index. */
 static int extreme(const char *op, int sign, pa_tensor *a, int dim_given, int64_t dim, int keepdim,
-                   pa_tensor **values, pa_tensor **indices) {
+                   int spread, pa_tensor **values, pa_tensor **indices) {
     PA_REQUIRE(op, a && values, "NULL tensor or result pointer");
     int64_t d = 0;
     if (dim_given) TRY(pa_normalize_dim(op, dim, a->ndim, &d));
@@ -442,9 +444,11 @@ static int extreme(const char *op, int sign, pa_tensor *a, int dim_given, int64_
         pa_node *node = pa_node_new(PA_OP_MAX, 1, &a, v);
         if (!node) rc = PA_ERR_MEMORY;
         if (!rc) rc = pa_node_save(node, 0, ix);
+        if (!rc && (spread || !dim_given)) rc = pa_node_save(node, 1, a);
         if (!rc) {
             node->iarg[0] = dim_given ? d : -1;
             node->iarg[1] = keepdim;
+            node->iarg[2] = !dim_given;  /* over all elements: NaN ties share too */
         }
     }
     if (rc) {
@@ -460,15 +464,26 @@ static int extreme(const char *op, int sign, pa_tensor *a, int dim_given, int64_
 
 int pa_max(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **values,
            pa_tensor **indices) {
-    return extreme("max", 1, a, dim_given, dim, keepdim, values, indices);
+    return extreme("max", 1, a, dim_given, dim, keepdim, 0, values, indices);
 }
 
 int pa_min(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **values,
            pa_tensor **indices) {
-    return extreme("min", -1, a, dim_given, dim, keepdim, values, indices);
+    return extreme("min", -1, a, dim_given, dim, keepdim, 0, values, indices);
 }
 
-/* The gradient goes to the selected element of each reduced row. */
+int pa_amax(pa_tensor *a, int64_t dim, int keepdim, pa_tensor **values) {
+    return extreme("amax", 1, a, 1, dim, keepdim, 1, values, NULL);
+}
+
+int pa_amin(pa_tensor *a, int64_t dim, int keepdim, pa_tensor **values) {
+    return extreme("amin", -1, a, 1, dim, keepdim, 1, values, NULL);
+}
+
+/* The gradient goes to the selected element of each reduced row or, when the node saved
+ * its input (spread), is shared evenly among the row's elements equal to that one, as
+ * PyTorch does: over all elements a NaN extreme shares among the NaNs; along a dim
+ * (amax) a row whose extreme is NaN gets NaN throughout (mask * (g / count), count 0). */
 int pa_backward_MAX(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     const pa_meta *m = &node->next[0].meta;
     int64_t d = node->iarg[0], outer = 1, r = pa_shape_numel(m->ndim, m->shape), inner = 1;
@@ -485,13 +500,38 @@ int pa_backward_MAX(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
         return PA_ERR_MEMORY;
     }
     const int64_t *ip = (const int64_t *)node->saved[0]->data;
+    pa_tensor *x = node->saved[1] ? pa_contiguous_nograd(node->saved[1]) : NULL;
+    if (node->saved[1] && !x) {
+        pa_tensor_release(g);
+        pa_tensor_release(z);
+        return PA_ERR_MEMORY;
+    }
     PA_DISPATCH_FLOAT(m->dtype, T, {
         const T *gs = (const T *)g->data;
         T *zs = (T *)z->data;
+        const T *xs = x ? (const T *)x->data : NULL;
         for (int64_t o = 0; o < outer; o++)
-            for (int64_t i = 0; i < inner; i++)
-                zs[(o * r + ip[o * inner + i]) * inner + i] = gs[o * inner + i];
+            for (int64_t i = 0; i < inner; i++) {
+                T gv = gs[o * inner + i];
+                if (!xs) {
+                    zs[(o * r + ip[o * inner + i]) * inner + i] = gv;
+                    continue;
+                }
+                T v = xs[(o * r + ip[o * inner + i]) * inner + i];
+                int nan_ties = node->iarg[2] && v != v;
+                int64_t ties = 0;
+                for (int64_t j = 0; j < r; j++) {
+                    T e = xs[(o * r + j) * inner + i];
+                    ties += nan_ties ? e != e : e == v;
+                }
+                for (int64_t j = 0; j < r; j++) {  /* amax's NaN extreme equals nothing: 0 * (g / 0) */
+                    T e = xs[(o * r + j) * inner + i];
+                    if (!ties || (nan_ties ? e != e : e == v))
+                        zs[(o * r + j) * inner + i] = ties ? gv / (T)ties : (T)NAN;
+                }
+            }
     });
+    pa_tensor_release(x);
     pa_tensor_release(g);
     grads[0] = z;
     return PA_OK;

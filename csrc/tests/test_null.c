@@ -57,6 +57,8 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_mean(NULL, 0, NULL, 0, &out), "mean");
     CHECK_NULL(pa_max(NULL, 1, 0, 0, &out, &out2), "max");
     CHECK_NULL(pa_min(NULL, 1, 0, 0, &out, &out2), "min");
+    CHECK_NULL(pa_amax(NULL, 0, 0, &out), "amax");
+    CHECK_NULL(pa_amin(t, 0, 0, NULL), "amin");
     CHECK_NULL(pa_logsumexp(NULL, 0, NULL, 0, &out), "logsumexp");
     CHECK_NULL(pa_reshape(NULL, 2, shape, &out), "reshape");
     CHECK_NULL(pa_reshape(t, 2, shape, NULL), "reshape");

@@ -236,7 +236,7 @@ def _setitem_recorded(tensor, key, value):
     from ._creation import arange, empty, from_numpy
     from ._dtype import int64
     from ._functions import where
-    from ._ops_extra import _recorded, _sum_to
+    from ._ops_extra import _recorded
     from .autograd import no_grad
 
     as_handle(value, tensor)  # TypeError for anything but a tensor or a number
@@ -254,17 +254,14 @@ def _setitem_recorded(tensor, key, value):
     mask = mask.reshape(shape)
     is_tensor = isinstance(value, Tensor)
     need_tensor, need_value = tensor.requires_grad, is_tensor and value.requires_grad
-    value_shape, value_dtype = (tuple(value.shape), value.dtype) if is_tensor else (None, None)
     where_to = from_numpy(flat.astype(np.int64))
 
     def backward(grad):
         g_tensor = where(from_numpy(mask), 0.0, grad) if need_tensor else None
         if not is_tensor:
             return (g_tensor,)
-        g_value = None
-        if need_value:
-            g_value = _sum_to(grad.reshape((-1,)).index_select(0, where_to).reshape(view_shape),
-                              value_shape).to(value_dtype)
+        # (the engine sums it over value's broadcast dims and casts it to value's dtype)
+        g_value = grad.reshape((-1,)).index_select(0, where_to).reshape(view_shape) if need_value else None
         return g_tensor, g_value
 
     result = _recorded(contents, (tensor, value) if is_tensor else (tensor,), backward)

@@ -52,17 +52,16 @@ def _values(x: Tensor) -> np.ndarray:
     return x.detach().numpy()
 
 
-def _constant_like(x: Tensor, values: np.ndarray) -> Tensor:
-    """`values` (x's shape) as a result of x: no gradient flows back, but it requires
-    grad when x does (PyTorch's floor, round, ... have a zero gradient)."""
-    from ._functions import where
-
-    out = _from_numpy(np.asarray(values, dtype=x.dtype.numpy).reshape(tuple(x.shape)))
-    if not x.requires_grad:
-        return out
+def _zero_gradient(values: np.ndarray, *inputs: Tensor) -> Tensor:
+    """`values` as a piecewise-constant result of inputs (floor, round, //, ...): it
+    requires grad when an input does, and sends each of them a zero gradient, as PyTorch."""
+    if not builtins.any(t.requires_grad for t in inputs):
+        return _from_numpy(values)
     from ._creation import zeros
 
-    return where(zeros(tuple(x.shape), dtype=_bool()), x, out)
+    specs = [(tuple(t.shape), t.dtype) if t.requires_grad else None for t in inputs]
+    return _recorded(values, inputs, lambda grad: tuple(
+        zeros(spec[0], dtype=spec[1]) if spec else None for spec in specs))
 
 
 def _recorded(values: np.ndarray, inputs: Sequence[Tensor], backward: Any) -> Tensor:
@@ -91,13 +90,6 @@ def _recorded(values: np.ndarray, inputs: Sequence[Tensor], backward: Any) -> Te
     return _Node.apply(*inputs)
 
 
-def _bool() -> Any:
-    from ._dtype import bool as bool_
-
-    return bool_
-
-
-# ---- splitting ----------------------------------------------------------------------
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Views of `chunks` pieces of ceil(size / chunks) along dim (fewer when it divides
     out so), as torch.chunk."""
@@ -295,7 +287,7 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
 def _rounded(input: Tensor, fn: Any) -> Tensor:
     if not input.dtype.is_floating_point:
         return input.clone()
-    return _constant_like(input, fn(_values(input)))
+    return _zero_gradient(np.asarray(fn(_values(input)), dtype=input.dtype.numpy), input)
 
 
 def floor(input: Tensor) -> Tensor:
@@ -368,15 +360,7 @@ def floor_divide(input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
     """Division rounded toward negative infinity (`//`), as torch.floor_divide; its
     gradient is zero."""
     a, b = _division_operands("floor_divide", input, other)
-    values, _ = _div_values("floor_divide", a, b, np.floor_divide)
-    out = _from_numpy(values)
-    if a.requires_grad or b.requires_grad:
-        from ._functions import where
-
-        src = a if a.requires_grad else b
-        shape = tuple(out.shape)
-        return where(_from_numpy(np.zeros(shape, dtype=bool)), src.expand(*shape).to(out.dtype), out)
-    return out
+    return _zero_gradient(_div_values("floor_divide", a, b, np.floor_divide)[0], a, b)
 
 
 def _remainder(op: str, a: Tensor, b: Tensor, fn: Any, quotient_fn: Any) -> Tensor:
@@ -385,25 +369,14 @@ def _remainder(op: str, a: Tensor, b: Tensor, fn: Any, quotient_fn: Any) -> Tens
     values, promoted = _div_values(op, a, b, fn)
     if not ((a.requires_grad or b.requires_grad) and promoted.is_floating_point):
         return _from_numpy(values)
-    need_a, need_b = a.requires_grad, b.requires_grad
-    a_shape, a_dtype, b_shape, b_dtype = tuple(a.shape), a.dtype, tuple(b.shape), b.dtype
-    quotient = _div_values(op, a, b, quotient_fn)[0] if need_b else None
+    need_a = a.requires_grad
+    quotient = _div_values(op, a, b, quotient_fn)[0] if b.requires_grad else None
 
+    # (the engine sums each gradient over broadcast dims and casts it to its input's dtype)
     def backward(grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        ga = _sum_to(grad, a_shape).to(a_dtype) if need_a else None
-        gb = _sum_to(-grad * _from_numpy(quotient), b_shape).to(b_dtype) if quotient is not None else None
-        return ga, gb
+        return (grad if need_a else None), (-grad * _from_numpy(quotient) if quotient is not None else None)
 
     return _recorded(values, (a, b), backward)
-
-
-def _sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """grad summed over the dims along which `shape` was broadcast."""
-    lead = grad.ndim - len(shape)
-    if lead:
-        grad = grad.sum(tuple(range(lead)))
-    dims = tuple(i for i, s in enumerate(shape) if s == 1 and grad.shape[i] != 1)
-    return grad.sum(dims, keepdim=True) if dims else grad
 
 
 def remainder(input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
@@ -990,11 +963,7 @@ def div(input: _TensorOrNumber, other: _TensorOrNumber, *, rounding_mode: str | 
     a, b = _division_operands("div", input, other)
     values, _ = _div_values("div", a, b, lambda x, y: np.trunc(x / y) if x.dtype.kind == "f"
                             else np.sign(x) * np.sign(y) * (np.abs(x) // np.abs(y)))
-    out = _from_numpy(values)
-    if out.dtype.is_floating_point and (a.requires_grad or b.requires_grad):
-        src = a if a.requires_grad else b
-        return _constant_like(src.expand(*tuple(out.shape)).to(out.dtype), values)
-    return out
+    return _zero_gradient(values, a, b)
 
 
 divide = div

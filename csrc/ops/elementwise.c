@@ -325,6 +325,31 @@ static bool can_cast(int from, int to) {
     return to != PA_BOOL || from == PA_BOOL;
 }
 
+/* a <- r, r computed from a out of place (the reference to r is taken over).  Recorded,
+ * the node that computed r keeps a's old values if it saved them, a cast back to a's
+ * dtype joins the graph, and a takes the result's place there. */
+static int take_result(pa_tensor *a, pa_tensor *r, bool record) {
+    int rc = PA_OK;
+    if (record && r->dtype != a->dtype) {
+        pa_tensor *c = NULL;
+        rc = pa_node_copy_saved(r->grad_fn, a);  /* the op's node, behind the cast's */
+        if (!rc) rc = pa_to_dtype(r, a->dtype, &c);
+        pa_tensor_release(r);
+        r = c;
+    }
+    if (!rc && record) rc = pa_rebase_history(a, r);
+    if (!rc && a->storage == r->storage) {  /* (no graph) overlap possible: via a copy */
+        pa_tensor *tmp = pa_tensor_new(r->ndim, r->shape, r->dtype);
+        if (!tmp) rc = PA_ERR_MEMORY;
+        else pa_copy_strided(tmp, r), pa_copy_strided(a, tmp), pa_tensor_release(tmp);
+    } else if (!rc) {
+        pa_copy_strided(a, r);
+    }
+    if (!rc) pa_bump_version(a);
+    pa_tensor_release(r);
+    return rc;
+}
+
 /* a op= b: computed in the promoted dtype, as the out-of-place op would be, then cast
  * into a (PyTorch: float32 += float64 adds in float64 and rounds once to float32). */
 int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
@@ -350,28 +375,9 @@ int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
                         pa_shape_str(ndim, shape, b2, sizeof b2));
     }
     pa_tensor *r;
-    /* Computed out of place: b may overlap a (x.add_(x.t())).  Recorded, the op (and a
-     * cast back to a's dtype) are nodes of the graph, and a takes the result's place. */
-    if (!record) {
-        TRY(binary_raw(op, a, b, dt, &r));
-    } else {
-        TRY(pa_binary(op, a, b, &r));
-        if (r->dtype != a->dtype) {
-            pa_tensor *c;
-            int rc = pa_node_copy_saved(r->grad_fn, a);
-            if (!rc) rc = pa_to_dtype(r, a->dtype, &c);
-            pa_tensor_release(r);
-            TRY(rc);
-            r = c;
-        }
-    }
-    int rc = record ? pa_rebase_history(a, r) : PA_OK;
-    if (!rc) {
-        pa_copy_strided(a, r);
-        pa_bump_version(a);
-    }
-    pa_tensor_release(r);
-    return rc;
+    /* Computed out of place: b may overlap a (x.add_(x.t())); recorded, as a node. */
+    TRY(record ? pa_binary(op, a, b, &r) : binary_raw(op, a, b, dt, &r));
+    return take_result(a, r, record);
 }
 
 int pa_assign_(pa_tensor *a, pa_tensor *r, const char *op) {
@@ -387,25 +393,7 @@ int pa_assign_(pa_tensor *a, pa_tensor *r, const char *op) {
     bool record;
     TRY(check_inplace(op, a, r, &record));
     pa_tensor_retain(r);
-    if (record && r->dtype != a->dtype) {
-        pa_tensor *c;
-        int rc = pa_node_copy_saved(r->grad_fn, a);  /* the op's node, behind the cast's */
-        if (!rc) rc = pa_to_dtype(r, a->dtype, &c);
-        pa_tensor_release(r);
-        TRY(rc);
-        r = c;
-    }
-    int rc = record ? pa_rebase_history(a, r) : PA_OK;
-    if (!rc && a->storage == r->storage) {  /* (no graph) overlap possible: via a copy */
-        pa_tensor *tmp = pa_tensor_new(r->ndim, r->shape, r->dtype);
-        if (!tmp) rc = PA_ERR_MEMORY;
-        else pa_copy_strided(tmp, r), pa_copy_strided(a, tmp), pa_tensor_release(tmp);
-    } else if (!rc) {
-        pa_copy_strided(a, r);
-    }
-    if (!rc) pa_bump_version(a);
-    pa_tensor_release(r);
-    return rc;
+    return take_result(a, r, record);
 }
 
 int pa_binary_scalar_(int op, pa_tensor *a, double s) {

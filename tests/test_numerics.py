@@ -116,20 +116,46 @@ def test_few_class_rows_tiled_path_is_bit_identical_to_one_row_path():
             assert (xt.grad.numpy()[7] == 0).all()
 
 
+def column_sums_in_chunks(x, chunk=256):
+    """The float64 column sums sum(0) is specified to give: rows added one after another
+    into float64 running sums; from 2 * chunk rows on, in chunks of `chunk` rows whose
+    sums are then added in order (whatever the thread count)."""
+    x = x.astype(np.float64)
+    if len(x) < 2 * chunk:
+        return np.add.reduce(x, axis=0)
+    parts = [np.add.reduce(x[q:q + chunk], axis=0) for q in range(0, len(x), chunk)]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
 def test_column_sums_add_rows_in_order_in_float64():
     # sum over a leading dim adds whole rows into float64 running sums, row after row
     # (four rows per pass over the sums): exactly NumPy's row-by-row float64 sum, for
-    # row counts that do and do not divide by four.
+    # row counts that do and do not divide by four; 512+ rows of one block are summed
+    # in 256-row chunks added in order (column_sums_in_chunks), on any thread count.
     rng = np.random.default_rng(3)
-    for rows in (1, 3, 4, 5, 1027):
-        for dtype in (np.float32, np.float64):
-            x = (rng.standard_normal((rows, 131)) * 10 ** rng.uniform(-3, 3, (rows, 1))).astype(dtype)
-            want = np.add.reduce(x.astype(np.float64), axis=0).astype(dtype)
-            got = torch.from_numpy(x).sum(0).numpy()
-            np.testing.assert_array_equal(got, want)
-            want3 = np.add.reduce(x.reshape(1, rows, 131).astype(np.float64), axis=1)
-            np.testing.assert_array_equal(torch.from_numpy(x.reshape(1, rows, 131)).sum(1).numpy(),
-                                          want3.astype(dtype))
+    threads = torch.get_num_threads()
+    try:
+        for nt in sorted({1, threads}):
+            torch.set_num_threads(nt)
+            for rows in (1, 3, 4, 5, 511, 512, 1027):
+                for dtype in (np.float32, np.float64):
+                    x = (rng.standard_normal((rows, 131)) *
+                         10 ** rng.uniform(-3, 3, (rows, 1))).astype(dtype)
+                    want = column_sums_in_chunks(x).astype(dtype)
+                    got = torch.from_numpy(x).sum(0).numpy()
+                    np.testing.assert_array_equal(got, want)
+                    np.testing.assert_array_equal(
+                        torch.from_numpy(x.reshape(1, rows, 131)).sum(1).numpy(), want[None])
+                    if rows >= 512:  # the chunks change the bits, not the accuracy
+                        exact = np.array([sum(map(__import__("fractions").Fraction, c))
+                                          for c in x[:, :8].astype(np.float64).T], dtype=np.float64)
+                        np.testing.assert_allclose(got[:8], exact.astype(dtype), rtol=1e-12 if
+                                                   dtype == np.float64 else 1e-6)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_wide_float32_rows_with_infinities_and_nan():

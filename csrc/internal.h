@@ -53,6 +53,11 @@ void pa_bump_version(pa_tensor *t);
 int pa_check_no_internal_overlap(const char *op, const pa_tensor *t);
 /* Copies src (any strides, broadcast to dst's shape, same dtype) into dst. */
 void pa_copy_strided(pa_tensor *dst, const pa_tensor *src);
+
+/* The view a SLICE or SELECT node took of its input, taken instead of `base` (a tensor
+ * of the input's shape); an error for any other node. */
+struct pa_node;
+int pa_node_region_of(const struct pa_node *node, pa_tensor *base, pa_tensor **out);
 /* A contiguous tensor with a's values: a new reference (a itself if contiguous). */
 pa_tensor *pa_contiguous_nograd(pa_tensor *a);
 /* For an op that has just allocated its output y (NULL if that failed): *x = the

@@ -281,3 +281,65 @@ def test_threads_setting():
     torch.set_num_threads(n)
     with pytest.raises(ValueError):
         torch.set_num_threads(0)
+
+
+def test_gradients_of_many_slices_add_into_one_region_each():
+    # x[t], chunk pieces and narrow views send their gradients straight into their region
+    # of the base's gradient; the sums must be those of whole zero-padded gradients,
+    # whether the base also gets a whole gradient, is a leaf, keeps its gradient
+    # (retain_grad), has a hook, or is differentiated through autograd.grad.
+    rng = np.random.default_rng(0)
+    xv = rng.standard_normal((5, 3, 4))
+    w = rng.standard_normal((5, 3, 4))
+
+    def program(x, base_hook=None):
+        y = x * 2.0                                   # a non-leaf base
+        y.retain_grad()
+        if base_hook:
+            y.register_hook(base_hook)
+        parts = [y[t].sum(0) * float(t + 1) for t in range(5)]          # select
+        a, b = y.chunk(2, dim=2)                                         # slices
+        tail = y[1:4, :, ::2]                                            # strided slice
+        total = sum(p.sum() for p in parts) + (a * 3).sum() + (b ** 2).sum() + (tail * tail).sum()
+        total = total + (y * torch.tensor(w)).sum()                      # a whole gradient too
+        x_parts = [x[t, 1] for t in range(5)]                            # slices of the leaf
+        return total + sum((p * p).sum() for p in x_parts), y
+
+    def numpy_grads():
+        y = xv * 2
+        gy = np.zeros_like(y)
+        for t in range(5):
+            gy[t] += t + 1
+        gy[:, :, :2] += 3
+        gy[:, :, 2:] += 2 * y[:, :, 2:]
+        gy[1:4, :, ::2] += 2 * y[1:4, :, ::2]
+        gy += w
+        gx = 2 * gy
+        gx[:, 1] += 2 * xv[:, 1]
+        return gx, gy
+
+    gx_want, gy_want = numpy_grads()
+    x = torch.tensor(xv, requires_grad=True)
+    out, y = program(x)
+    out.backward()
+    np.testing.assert_allclose(x.grad.numpy(), gx_want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.grad.numpy(), gy_want, rtol=1e-12, atol=1e-12)
+    seen = []
+    x2 = torch.tensor(xv, requires_grad=True)
+    out2, _ = program(x2, base_hook=lambda g: seen.append(g.numpy().copy()))
+    (gx2,) = torch.autograd.grad(out2, [x2])
+    np.testing.assert_allclose(gx2.numpy(), gx_want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(seen[0], gy_want, rtol=1e-12, atol=1e-12)
+    # a leaf whose slices get gradients accumulates into an existing .grad
+    x3 = torch.tensor(xv, requires_grad=True)
+    x3.grad = torch.ones(5, 3, 4, dtype=torch.float64)
+    sum((x3[t] * float(t)).sum() for t in range(5)).backward()
+    np.testing.assert_array_equal(x3.grad.numpy(), 1 + np.arange(5.0)[:, None, None] * np.ones((5, 3, 4)))
+    # a leaf with a hook gets the whole gradient of each slice
+    x4 = torch.tensor(xv, requires_grad=True)
+    shapes = []
+    x4.register_hook(lambda g: shapes.append(tuple(g.shape)))
+    (x4[0].sum() + x4[1].sum()).backward()
+    assert shapes == [(5, 3, 4), (5, 3, 4)]
+    np.testing.assert_array_equal(x4.grad.numpy()[:2], np.ones((2, 3, 4)))
+    np.testing.assert_array_equal(x4.grad.numpy()[2:], np.zeros((3, 3, 4)))

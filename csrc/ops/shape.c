@@ -287,6 +287,12 @@ static int select_view(pa_tensor *z, const int64_t *iarg, pa_tensor **v) {
     return pa_select(z, iarg[0], iarg[1], v);
 }
 
+int pa_node_region_of(const pa_node *node, pa_tensor *base, pa_tensor **out) {
+    if (node->op == PA_OP_SLICE) return slice_view(base, node->iarg, out);
+    if (node->op == PA_OP_SELECT) return select_view(base, node->iarg, out);
+    return pa_error(PA_ERR_VALUE, "backward: %s is not a region view", pa_op_name(node->op));
+}
+
 int pa_backward_SELECT(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     return scatter_into_zeros(node, g, grads, select_view);
 }

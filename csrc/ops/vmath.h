@@ -36,4 +36,23 @@ static inline float pa_expf(float x) {
     return x != x ? x : y;
 }
 
+/* tanhf, on |x| with the sign put back at the end (so tanh(-0) = -0): below 0.625 the
+ * odd polynomial x + x^3 P(x^2) (Cephes' tanhf coefficients); above, 1 - 2 / (e^{2|x|}
+ * + 1) with pa_expf, which cancels nothing there (the quotient is at most 0.45), |x|
+ * clamped to 10, where the result has rounded to 1 already.  Error <= 1 ulp over a sweep
+ * of 3.6 million floats against float64 (tests/test_numerics.py); NaN gives NaN.
+ * NOTE: libm's tanhf is a scalar call of ~14 ns per element: tanh of 8,192 floats 120 ->
+ * 8.7 us, of 1e6 8.9 -> 0.56 ms (2 threads). */
+static inline float pa_tanhf(float x) {
+    float ax = fabsf(x), z = ax * ax;
+    float p = -5.70498872745e-3f;
+    p = fmaf(p, z, 2.06390887954e-2f);
+    p = fmaf(p, z, -5.37397155531e-2f);
+    p = fmaf(p, z, 1.33314422036e-1f);
+    p = fmaf(p, z, -3.33332819422e-1f);
+    float small = fmaf(p * z, ax, ax);
+    float big = 1.0f - 2.0f / (pa_expf(2.0f * (ax > 10.0f ? 10.0f : ax)) + 1.0f);
+    return copysignf(ax < 0.625f ? small : big, x);
+}
+
 #endif

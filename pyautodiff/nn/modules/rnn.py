@@ -1,0 +1,370 @@
+"""Recurrent layers, as torch.nn.RNN, LSTM and GRU and their single-step cells.
+
+They are compositions of the core's differentiable ops, arranged as ATen's CPU layers
+compute them: per layer and direction one `linear` projects the whole input sequence
+(x @ W_ih^T + b_ih), then each time step adds the hidden state's projection
+(h @ W_hh^T + b_hh) and applies the gates:
+
+    RNN   h' = tanh(hh + ih)  (or relu)
+    LSTM  i, f, g, o = chunks of hh + ih;  c' = sigmoid(f) * c + sigmoid(i) * tanh(g)
+          h' = sigmoid(o) * tanh(c')
+    GRU   r = sigmoid(hh_r + ih_r);  z = sigmoid(hh_z + ih_z)
+          n = tanh(ih_n + r * hh_n);  h' = (h - n) * z + n
+
+Parameters are named, shaped, ordered and initialised (uniform in ±1/sqrt(hidden_size))
+as in PyTorch, so a state_dict moves between the two.  Not supported: PackedSequence
+inputs and LSTM's proj_size.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from ..._creation import empty, zeros
+from ..._functions import cat, stack
+from ..._tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+if TYPE_CHECKING:  # annotation-only aliases
+    from ..._creation import _DType
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _check_size(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be {'greater than zero' if minimum == 1 else 'non-negative'}, "
+                         f"got {value}")
+    return value
+
+
+def _rnn_step(mode: str, ih: Tensor, h: Tensor, c: Any, w_hh: Tensor,
+              b_hh: Tensor | None) -> tuple[Tensor, Any]:
+    """One time step of a layer: ih is the input's projection for this step."""
+    hh = F.linear(h, w_hh, b_hh)
+    if mode == "LSTM":
+        i, f, g, o = (hh + ih).chunk(4, 1)
+        c = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
+        return F.sigmoid(o) * F.tanh(c), c
+    if mode == "GRU":
+        ih_r, ih_z, ih_n = ih.chunk(3, 1)
+        hh_r, hh_z, hh_n = hh.chunk(3, 1)
+        r = F.sigmoid(hh_r + ih_r)
+        z = F.sigmoid(hh_z + ih_z)
+        n = F.tanh(ih_n + hh_n * r)
+        return (h - n) * z + n, None
+    pre = hh + ih
+    return (F.tanh(pre) if mode == "RNN_TANH" else F.relu(pre)), None
+
+
+class RNNBase(Module):
+    """The layers' common machinery (as torch.nn.RNNBase)."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device: Any = None, dtype: _DType | None = None) -> None:
+        super().__init__()
+        if mode not in _GATES:
+            raise ValueError(f"Unrecognized RNN mode: {mode}")
+        _check_size("input_size", input_size, 0)
+        _check_size("hidden_size", hidden_size, 1)
+        _check_size("num_layers", num_layers, 1)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+            raise ValueError("dropout should be a number in range [0, 1] representing the probability "
+                             "of an element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero "
+                          f"dropout expects num_layers greater than 1, but got dropout={dropout} and "
+                          f"num_layers={num_layers}")
+        if proj_size != 0:
+            raise NotImplementedError("LSTM: proj_size is not supported by pyautodiff")
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = 0
+        gate_size = _GATES[mode] * hidden_size
+        directions = 2 if bidirectional else 1
+        self._flat_weights_names: list[str] = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * directions
+            for direction in range(directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                shapes: list[tuple[str, tuple[int, ...]]] = [
+                    ("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, hidden_size))]
+                if bias:
+                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                for name, shape in shapes:
+                    setattr(self, name + suffix, Parameter(empty(*shape, dtype=dtype)))
+                    self._flat_weights_names.append(name + suffix)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def flatten_parameters(self) -> None:
+        """A no-op, as on PyTorch's CPU: the weights are used where they lie."""
+
+    @property
+    def _flat_weights(self) -> list[Tensor]:
+        return [getattr(self, name) for name in self._flat_weights_names]
+
+    @property
+    def all_weights(self) -> list[list[Tensor]]:
+        per = 4 if self.bias else 2
+        w = self._flat_weights
+        return [w[i:i + per] for i in range(0, len(w), per)]
+
+    def _layer_params(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        if self.bias:
+            return (getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix),
+                    getattr(self, "bias_ih" + suffix), getattr(self, "bias_hh" + suffix))
+        return getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix), None, None
+
+    def _check_hidden(self, hx: Any, expected: tuple[int, ...], what: str) -> None:
+        if not isinstance(hx, Tensor):
+            raise TypeError(f"{type(self).__name__}: {what} must be a Tensor, not {type(hx).__name__}")
+        if tuple(hx.shape) != expected:
+            raise RuntimeError(f"Expected {what} size {expected}, got {list(hx.shape)}")
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor (PackedSequence is not supported), "
+                            f"not {type(input).__name__}")
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D tensor instead")
+        batched = input.dim() == 3
+        if not batched:
+            input = input.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        steps, batch = input.shape[0], input.shape[1]
+        if input.shape[2] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                               f"got {input.shape[2]}")
+        directions = 2 if self.bidirectional else 1
+        shape = (self.num_layers * directions, batch, self.hidden_size)
+        lstm = self.mode == "LSTM"
+        h0: Any
+        c0: Any
+        if hx is None:
+            h0 = zeros(*shape, dtype=input.dtype)
+            c0 = zeros(*shape, dtype=input.dtype) if lstm else None
+        else:
+            if lstm:
+                if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                    raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
+                h0, c0 = hx
+            else:
+                h0, c0 = hx, None
+            for what, t in (("hidden[0]", h0), ("hidden[1]", c0)) if lstm else (("hidden", h0),):
+                if not batched:
+                    if isinstance(t, Tensor) and t.dim() != 2:
+                        raise RuntimeError(f"For unbatched 2-D input, {what} should also be 2-D but got "
+                                           f"{t.dim()}-D tensor")
+                    t = t.unsqueeze(1) if isinstance(t, Tensor) else t
+                self._check_hidden(t, shape, what if lstm else "hidden")
+            if not batched:
+                h0 = h0.unsqueeze(1)
+                c0 = c0.unsqueeze(1) if lstm else None
+        layer_input = input
+        h_n: list[Tensor] = []
+        c_n: list[Tensor] = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, direction)
+                ih = F.linear(layer_input, w_ih, b_ih)  # every step's input projection at once
+                k = layer * directions + direction
+                h: Tensor = h0[k]
+                c: Any = c0[k] if lstm else None
+                out: list[Any] = [None] * steps
+                for t in (range(steps - 1, -1, -1) if direction == 1 else range(steps)):
+                    h, c = _rnn_step(self.mode, ih[t], h, c, w_hh, b_hh)
+                    out[t] = h
+                outputs.append(stack(out, 0) if steps else zeros(0, batch, self.hidden_size, dtype=ih.dtype))
+                h_n.append(h)
+                if lstm:
+                    c_n.append(c)
+            layer_input = outputs[0] if directions == 1 else cat(outputs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+        output, hidden_h = layer_input, stack(h_n, 0)
+        hidden_c: Any = stack(c_n, 0) if lstm else None
+        if not batched:
+            output, hidden_h = output.squeeze(1), hidden_h.squeeze(1)
+            hidden_c = hidden_c.squeeze(1) if lstm else None
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, ((hidden_h, hidden_c) if lstm else hidden_h)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: h' = tanh(x @ W_ih^T + b_ih + h @ W_hh^T + b_hh) (or relu), as torch.nn.RNN."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, device: Any = None, dtype: _DType | None = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        self.nonlinearity = nonlinearity
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size,
+                         num_layers, bias, batch_first, dropout, bidirectional, 0, device, dtype)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory, as torch.nn.LSTM: forward returns (output, (h_n, c_n))."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device: Any = None, dtype: _DType | None = None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, device, dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit, as torch.nn.GRU."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: Any = None, dtype: _DType | None = None) -> None:
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, 0, device, dtype)
+
+
+class RNNCellBase(Module):
+    """One time step (as torch.nn.RNNCellBase): weight_ih, weight_hh, bias_ih, bias_hh."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device: Any = None,
+                 dtype: _DType | None = None) -> None:
+        super().__init__()
+        _check_size("input_size", input_size, 0)
+        _check_size("hidden_size", hidden_size, 1)
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.weight_ih = Parameter(empty(num_chunks * hidden_size, input_size, dtype=dtype))
+        self.weight_hh = Parameter(empty(num_chunks * hidden_size, hidden_size, dtype=dtype))
+        if bias:
+            self.bias_ih = Parameter(empty(num_chunks * hidden_size, dtype=dtype))
+            self.bias_hh = Parameter(empty(num_chunks * hidden_size, dtype=dtype))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def _step(self, mode: str, input: Tensor, hx: Any) -> tuple[Tensor, Any]:
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, not {type(input).__name__}")
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        batched = input.dim() == 2
+        x = input if batched else input.unsqueeze(0)
+        if x.shape[1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {x.shape[1]} expected "
+                               f"{self.input_size}")
+        shape = (x.shape[0], self.hidden_size)
+        lstm = mode == "LSTM"
+        h: Any
+        c: Any
+        if hx is None:
+            h, c = zeros(*shape, dtype=x.dtype), (zeros(*shape, dtype=x.dtype) if lstm else None)
+        else:
+            h, c = hx if lstm else (hx, None)
+            for t in ((h, c) if lstm else (h,)):
+                if not isinstance(t, Tensor):
+                    raise TypeError(f"{name}: hx must be a Tensor, not {type(t).__name__}")
+                if t.dim() != input.dim():
+                    raise ValueError(f"{name}: Expected hidden to be {input.dim()}D, got {t.dim()}D instead")
+            if not batched:
+                h, c = h.unsqueeze(0), (c.unsqueeze(0) if lstm else None)
+            for t in ((h, c) if lstm else (h,)):
+                if tuple(t.shape) != shape:
+                    raise RuntimeError(f"hidden has inconsistent hidden_size: got {t.shape[-1]}, expected "
+                                       f"{self.hidden_size}" if t.shape[-1] != self.hidden_size else
+                                       f"Input batch size {shape[0]} doesn't match hidden batch size "
+                                       f"{t.shape[0]}")
+        h, c = _rnn_step(mode, F.linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh, self.bias_hh)
+        if not batched:
+            h, c = h.squeeze(0), (c.squeeze(0) if lstm else None)
+        return h, c
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        nonlinearity = getattr(self, "nonlinearity", "tanh")
+        return s + (f", nonlinearity={nonlinearity}" if nonlinearity != "tanh" else "")
+
+
+class RNNCell(RNNCellBase):
+    """h' = tanh(x @ W_ih^T + b_ih + h @ W_hh^T + b_hh) (or relu), as torch.nn.RNNCell."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device: Any = None, dtype: _DType | None = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        return self._step("RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU", input, hx)[0]
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step, as torch.nn.LSTMCell: returns (h', c')."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: _DType | None = None) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        h, c = self._step("LSTM", input, hx)
+        return h, c
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step, as torch.nn.GRUCell."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: _DType | None = None) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        return self._step("GRU", input, hx)[0]

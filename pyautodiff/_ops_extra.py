@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import numpy as np
 
-from ._tensor import MinMax, Tensor, matmul
+from ._ffi import lib
+from ._tensor import MinMax, Tensor, call, matmul
 
 if TYPE_CHECKING:
     _Number = Union[int, float, bool]
@@ -33,7 +34,8 @@ def _dim(op: str, dim: int, ndim: int) -> int:
 
 
 def _narrow(x: Tensor, dim: int, start: int, stop: int) -> Tensor:
-    return x[(slice(None),) * dim + (slice(start, stop),)]
+    """x's elements [start, stop) along dim (in range, dim normalised), as one C view."""
+    return call(lib.pa_slice, x._h, dim, start, stop, 1)
 
 
 def _as_tensor(value: _TensorOrNumber, like: Tensor) -> Tensor:

@@ -149,5 +149,7 @@ from ._layers import *  # noqa: E402,F401,F403
 from ._layers import __all__ as _layers_all  # noqa: E402
 from ._losses import *  # noqa: E402,F401,F403
 from ._losses import __all__ as _losses_all  # noqa: E402
+from ._attention import *  # noqa: E402,F401,F403
+from ._attention import __all__ as _attention_all  # noqa: E402
 
-__all__ += list(_layers_all) + list(_losses_all)
+__all__ += list(_layers_all) + list(_losses_all) + list(_attention_all)

@@ -1,5 +1,6 @@
 """Accuracy of the vectorised math and numerically delicate ops."""
 import numpy as np
+import pytest
 
 import pyautodiff as torch
 import pyautodiff.nn.functional as F
@@ -210,3 +211,29 @@ def test_float32_tanh_within_one_ulp_of_float64():
     special = torch.tanh(torch.tensor([0.0, -0.0, np.inf, -np.inf, np.nan])).numpy()
     np.testing.assert_array_equal(special[:4], [0.0, -0.0, 1.0, -1.0])
     assert np.signbit(special[1]) and not np.signbit(special[0]) and np.isnan(special[4])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pow_by_the_exponents_pytorch_special_cases(dtype):
+    # ** 2, 3, -2, 0.5, -0.5, -1 are x*x, x*x*x, 1/(x*x), sqrt, 1/sqrt, 1/x, as in
+    # PyTorch's CPU kernel (so the bits are its, not powf's), for any scalar form of the
+    # exponent; other exponents stay powf; gradients are pow's.
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.standard_normal(5000) * 10, [0.0, -0.0, np.inf, -np.inf, 1e-30, -3.0]]).astype(dtype)
+    t = torch.from_numpy(x)
+    with np.errstate(all="ignore"):
+        cases = {2: x * x, 3: x * x * x, -2: 1 / (x * x), 0.5: np.sqrt(x), -0.5: 1 / np.sqrt(x), -1: 1 / x,
+                 2.5: None}
+        for e, want in cases.items():
+            for exponent in (e, torch.tensor(e, dtype=torch.float64), torch.tensor([e])):
+                got = (t ** exponent).numpy()
+                if want is None:
+                    close = np.power(x.astype(np.float64), e).astype(dtype)
+                    ok = ~np.isnan(close)
+                    np.testing.assert_allclose(got[ok], close[ok], rtol=2e-7 if dtype == np.float32 else 1e-15)
+                else:
+                    np.testing.assert_array_equal(got, want.astype(dtype))
+                    assert (np.signbit(got) == np.signbit(want)).all()
+    a = torch.tensor(np.array([1.5, -2.0, 3.0], dtype), requires_grad=True)
+    (a ** 3).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), 3 * np.array([1.5, -2.0, 3.0]) ** 2, rtol=1e-6)

@@ -53,6 +53,8 @@ LAYERS = [
     ("conv2d_1x1", [((2, 3, 3, 4), anyv), ((5, 3, 1, 1), anyv)], lambda x, w: F.conv2d(x, w)),
     ("conv2d_same", [((1, 2, 4, 5), anyv), ((3, 2, 3, 3), anyv)],
      lambda x, w: F.conv2d(x, w, padding="same")),
+    ("conv2d_same_even", [((1, 2, 4, 5), anyv), ((3, 2, 2, 4), anyv)],   # padded one more after
+     lambda x, w: F.conv2d(x, w, padding="same", dilation=(3, 1))),
     ("conv2d_unbatched", [((2, 4, 4), anyv), ((3, 2, 2, 2), anyv)], lambda x, w: F.conv2d(x, w, padding=1)),
     ("max_pool2d", [((2, 3, 6, 6), distinct)], lambda x: F.max_pool2d(x, 2)),
     ("max_pool2d_ceil_pad", [((1, 2, 7, 7), distinct)],

@@ -64,10 +64,10 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _I
             if weight.ndim != 4:
                 raise ValueError(f"conv2d: expected a 4-d weight, got shape {tuple(weight.shape)}")
             th, tw = dh * (weight.shape[2] - 1), dw * (weight.shape[3] - 1)
-            if th % 2 or tw % 2:
-                raise NotImplementedError("conv2d: padding='same' needs asymmetric padding for this "
-                                          "kernel size and dilation, which is not supported")
             ph, pw = th // 2, tw // 2
+            if th % 2 or tw % 2:  # the odd element goes after, as in PyTorch
+                input = pad(input, (pw, tw - pw, ph, th - ph))
+                ph = pw = 0
         else:
             raise ValueError(f"conv2d: invalid padding string {padding!r}, should be one of "
                              "{'valid', 'same'}")

@@ -9,6 +9,8 @@ from .linear import Identity, Linear
 from .loss import CrossEntropyLoss, L1Loss, MSELoss
 from .loss_extra import BCELoss, BCEWithLogitsLoss, HuberLoss, KLDivLoss, NLLLoss, SmoothL1Loss
 from .module import Module
+from .more import (CELU, GLU, SELU, AvgPool1d, Conv1d, Dropout1d, Dropout2d, EmbeddingBag, GroupNorm, Hardshrink,
+                   LogSigmoid, MaxPool1d, PReLU, RMSNorm, Softmin, Softshrink, Tanhshrink, Threshold)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
@@ -21,6 +23,8 @@ __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "ModuleDi
            "Mish", "Hardswish", "Hardsigmoid", "Softsign", "Flatten", "Unflatten", "Conv2d", "MaxPool2d",
            "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout",
            "Embedding", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
-           "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+           "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "Conv1d", "MaxPool1d",
+           "AvgPool1d", "GroupNorm", "RMSNorm", "EmbeddingBag", "Dropout1d", "Dropout2d", "SELU", "CELU",
+           "LogSigmoid", "Softmin", "GLU", "PReLU", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]

@@ -1,0 +1,316 @@
+"""More functional layers, re-exported by nn.functional: 1-d convolution and pooling (the
+2-d C kernels over a unit height), group and RMS normalisation, embedding bags, channel
+dropout and the remaining pointwise activations, composed from differentiable core ops
+in the order of PyTorch's reference formulas."""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._creation import zeros
+from .._functions import where
+from .._tensor import Tensor
+from ._layers import (_check_tensor, avg_pool2d, conv2d, dropout, elu, embedding, max_pool2d,
+                      softplus)
+
+__all__: list[str] = ["conv1d", "max_pool1d", "avg_pool1d", "group_norm", "rms_norm", "embedding_bag",
+                      "dropout1d", "dropout2d", "selu", "celu", "logsigmoid", "softmin", "glu", "prelu",
+                      "hardshrink", "softshrink", "tanhshrink", "threshold"]
+
+
+def _single(value: Any, op: str, name: str) -> int:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{op}: {name} must be an int or a 1-element tuple, got {value!r}")
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, not {type(value).__name__}")
+    return int(value)
+
+
+def _check_1d_input(input: Tensor, op: str) -> None:
+    _check_tensor(input, op)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"{op}: Expected 2D (unbatched) or 3D (batched) input, but got input of size: "
+                           f"{list(input.shape)}")
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-d convolution of (N, C_in, L) or (C_in, L) with weight (C_out, C_in / groups, k),
+    as torch.nn.functional.conv1d: the 2-d kernel over a unit height."""
+    _check_1d_input(input, "conv1d")
+    _check_tensor(weight, "conv1d", "weight")
+    if weight.dim() != 3:
+        raise RuntimeError(f"conv1d: Expected 3D weight (out_channels, in_channels / groups, kernel), got "
+                           f"{list(weight.shape)}")
+    pad: Any = padding if isinstance(padding, str) else (0, _single(padding, "conv1d", "padding"))
+    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, _single(stride, "conv1d", "stride")),
+                 pad, (1, _single(dilation, "conv1d", "dilation")), groups)
+    return out.squeeze(-2)
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """Max over windows along the last dim of (N, C, L) or (C, L), as torch's max_pool1d."""
+    _check_1d_input(input, "max_pool1d")
+    k = _single(kernel_size, "max_pool1d", "kernel_size")
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else \
+        _single(stride, "max_pool1d", "stride")
+    out: Any = max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _single(padding, "max_pool1d", "padding")),
+                          (1, _single(dilation, "max_pool1d", "dilation")), ceil_mode, return_indices)
+    if return_indices:
+        values, indices = out
+        return values.squeeze(-2), indices.squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """Average over windows along the last dim, as torch's avg_pool1d."""
+    _check_1d_input(input, "avg_pool1d")
+    k = _single(kernel_size, "avg_pool1d", "kernel_size")
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else \
+        _single(stride, "avg_pool1d", "stride")
+    out = avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _single(padding, "avg_pool1d", "padding")),
+                     ceil_mode, count_include_pad)
+    return out.squeeze(-2)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalises each of num_groups channel groups of (N, C, *) over its channels and
+    positions (biased variance), then the per-channel affine, as torch's group_norm."""
+    _check_tensor(input, "group_norm")
+    if input.dim() < 2:
+        raise RuntimeError(f"group_norm: Expected at least 2 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    n, c = input.shape[0], input.shape[1]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
+                           f"input of shape {list(input.shape)} and num_groups={num_groups}")
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(-1, keepdim=True)
+    var = x.var(-1, keepdim=True, unbiased=False)
+    out = ((x - mean) * (var + eps).rsqrt()).reshape(*input.shape)
+    shape = (1, c) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """x / sqrt(mean(x^2 over the normalized dims) + eps) * weight, as torch's rms_norm
+    (eps defaults to the dtype's machine epsilon)."""
+    _check_tensor(input, "rms_norm")
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, numbers.Integral) else \
+        tuple(int(s) for s in normalized_shape)  # type: ignore[union-attr]
+    if tuple(input.shape[input.dim() - len(shape):]) != shape:
+        raise RuntimeError(f"rms_norm: Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size {list(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(np.float64 if input.dtype.name == "float64" else np.float32).eps)
+    dims = tuple(range(input.dim() - len(shape), input.dim()))
+    out = input * (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean",
+                  sparse: bool = False, per_sample_weights: Tensor | None = None,
+                  include_last_offset: bool = False, padding_idx: int | None = None) -> Tensor:
+    """Sums, means or maxima of bags of embedding rows, as torch's embedding_bag: a 2-D
+    input is one bag per row; a 1-D input is cut into bags at `offsets`.  Entries equal to
+    padding_idx are left out (of the count too); an empty bag gives zeros."""
+    _check_tensor(input, "embedding_bag")
+    _check_tensor(weight, "embedding_bag", "weight")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding_bag: max_norm, scale_grad_by_freq and sparse are not supported")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is "
+                                  f"only supported for mode='sum' (got mode='{mode}'). Please open a "
+                                  "feature request on GitHub.")
+    idx = input.numpy().astype(np.int64, copy=False)
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch "
+                             "of fixed length sequences.")
+        bags, length = idx.shape
+        starts = np.arange(bags, dtype=np.int64) * length
+        flat = idx.reshape(-1)
+        flat_input = input.reshape(-1)
+        psw = per_sample_weights.reshape(-1) if per_sample_weights is not None else None
+    elif idx.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        off = offsets.numpy().astype(np.int64, copy=False)
+        if off.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        if len(off) and off[0] != 0:
+            raise ValueError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to "
+                             f"start from position 0. However, got {off[0]}")
+        if len(off) and (off[-1] > len(idx) or np.any(np.diff(off) < 0)):
+            raise ValueError(f"offsets[-1] can not be greater than input's length ({len(idx)}), and "
+                             "offsets must not decrease")
+        starts = off[:-1] if include_last_offset else off
+        bags = len(starts)
+        flat, flat_input, psw = idx, input, per_sample_weights
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {idx.ndim}")
+    bag_of = np.searchsorted(starts, np.arange(len(flat)), side="right") - 1 if bags else \
+        np.zeros(0, np.int64)
+    keep = np.ones(len(flat), bool) if padding_idx is None else flat != _padding(padding_idx, weight.shape[0])
+    if len(flat) and (bags == 0 or (bag_of < 0).any()):
+        raise ValueError("embedding_bag: every index must belong to a bag")
+    dim = weight.shape[1]
+    from .._creation import tensor as _tensor
+
+    positions = _tensor(np.nonzero(keep)[0].astype(np.int64))
+    rows = embedding(flat_input.index_select(0, positions), weight)           # (kept, D)
+    bag_ids = bag_of[keep]
+    if psw is not None:
+        rows = rows * psw.index_select(0, positions).unsqueeze(1)
+    counts = np.bincount(bag_ids, minlength=bags).astype(np.float64)
+    if mode in ("sum", "mean"):
+        out = zeros(bags, dim, dtype=weight.dtype).index_add(0, _tensor(bag_ids), rows)
+        if mode == "mean":
+            out = out / _tensor(np.maximum(counts, 1.0)[:, None], dtype=weight.dtype)
+        return out
+    # max: the bags laid out densely (padded with -inf), reduced with max along the bag,
+    # so the gradient goes to the maximal entry as in PyTorch; empty bags give zeros
+    width = int(counts.max()) if bags and len(bag_ids) else 0
+    if width == 0:
+        return zeros(bags, dim, dtype=weight.dtype)
+    slot = np.arange(len(bag_ids)) - np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)[bag_ids]
+    dense_index = np.full(bags * width, len(bag_ids), dtype=np.int64)            # -> the -inf row
+    dense_index[bag_ids * width + slot] = np.arange(len(bag_ids))
+    from .._functions import cat
+
+    padded = cat([rows, zeros(1, dim, dtype=weight.dtype) - math.inf], 0)
+    dense = padded.index_select(0, _tensor(dense_index)).reshape(bags, width, dim)
+    values = dense.max(1).values
+    return where(_tensor(counts[:, None] > 0), values, 0.0)
+
+
+def _padding(padding_idx: int, num: int) -> int:
+    if not -num <= padding_idx < num:
+        raise ValueError("padding_idx must be within num_embeddings")
+    return padding_idx + num if padding_idx < 0 else padding_idx
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, batched_dim: int, op: str) -> Tensor:
+    _check_tensor(input, op)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if input.dim() not in (batched_dim - 1, batched_dim):
+        raise RuntimeError(f"{op}: Expected {batched_dim - 1}D (unbatched) or {batched_dim}D (batched) input "
+                           f"to {op}, but got input of size: {list(input.shape)}")
+    lead = input.dim() - (batched_dim - 2)
+    mask = dropout(zeros(*input.shape[:lead], dtype=input.dtype) + 1.0, p, True)
+    return input * mask.reshape(*input.shape[:lead], *([1] * (input.dim() - lead)))
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zeroes whole channels of (N, C, L) or (C, L) with probability p, scaling the rest
+    by 1 / (1 - p), as torch's dropout1d."""
+    return _feature_dropout(input, p, training, 3, "dropout1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zeroes whole channels of (N, C, H, W) or (C, H, W), as torch's dropout2d."""
+    return _feature_dropout(input, p, training, 4, "dropout2d")
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with PyTorch's constants."""
+    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha (exp(x / alpha) - 1)."""
+    _check_tensor(input, "celu")
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    positive = input > 0
+    return where(positive, input, where(positive, 0.0, input / alpha).expm1() * alpha)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x): no overflow, gradient 1 - sigmoid(x) everywhere."""
+    _check_tensor(input, "logsigmoid")
+    return -softplus(-input)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """softmax(-x) along dim."""
+    _check_tensor(input, "softmin")
+    if dim is None:
+        raise TypeError("softmin: dim must be given (implicit dim is deprecated in PyTorch)")
+    x = input if dtype is None else input.to(dtype)
+    return (-x).softmax(dim)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b) for the two halves a, b of input along dim."""
+    _check_tensor(input, "glu")
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    size = input.shape[dim]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim % input.dim()} is size {size}")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, else weight * x, weight (1,) or one per channel (dim 1)."""
+    _check_tensor(input, "prelu")
+    _check_tensor(weight, "prelu", "weight")
+    w = weight
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.dim() >= 2 else input.shape[0] if input.dim() == 1 else 1
+        if weight.dim() != 1 or weight.numel() != channels:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers "
+                               f"= {weight.numel()} and channel size = {channels}.")
+        w = weight.reshape((1, channels) + (1,) * (input.dim() - 2)) if input.dim() >= 2 else weight
+    return where(input > 0, input, w * input)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    _check_tensor(input, "hardshrink")
+    return where((input > lambd) | (input < -lambd), input, 0.0)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, else 0."""
+    _check_tensor(input, "softshrink")
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    _check_tensor(input, "tanhshrink")
+    return input - input.tanh()
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    _check_tensor(input, "threshold")
+    return where(input > threshold, input, value)

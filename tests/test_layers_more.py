@@ -1,0 +1,183 @@
+"""1-d convolution and pooling, GroupNorm, RMSNorm, EmbeddingBag, channel dropout and the
+remaining activations: float64 gradients against finite differences, values and
+gradients against PyTorch (skipped without it) and against NumPy, PyTorch's parameter
+names and init, bad calls."""
+import numpy as np
+import pytest
+
+import pyautodiff as torch
+import pyautodiff.nn as nn
+import pyautodiff.nn.functional as F
+from pyautodiff.autograd import gradcheck
+
+
+def t64(a, grad=True):
+    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
+
+
+# name, fn(lib, F, x), input shape: checked against PyTorch and by finite differences
+FUNCTIONAL = [
+    ("conv1d", lambda lib, F, x, w: F.conv1d(x, w, None, 2, 1, 1, 1), (2, 3, 9), (4, 3, 3)),
+    ("conv1d_groups_dil", lambda lib, F, x, w: F.conv1d(x, w, None, 1, 2, 2, 3), (2, 3, 9), (6, 1, 3)),
+    ("conv1d_same", lambda lib, F, x, w: F.conv1d(x, w, None, 1, "same"), (3, 8), (2, 3, 4)),
+    ("max_pool1d", lambda lib, F, x, w: F.max_pool1d(x, 3, 2, 1), (2, 3, 9), None),
+    ("avg_pool1d", lambda lib, F, x, w: F.avg_pool1d(x, 3, 2, 1, count_include_pad=False), (2, 3, 9), None),
+    ("group_norm", lambda lib, F, x, w: F.group_norm(x, 2, w, w * 0.5 + 1), (3, 4, 5), (4,)),
+    ("group_norm_4d", lambda lib, F, x, w: F.group_norm(x, 3, None, None), (2, 6, 2, 3), None),
+    ("rms_norm", lambda lib, F, x, w: F.rms_norm(x, (4,), w, 1e-6), (3, 2, 4), (4,)),
+    ("selu", lambda lib, F, x, w: F.selu(x), (3, 5), None),
+    ("celu", lambda lib, F, x, w: F.celu(x, 0.7), (3, 5), None),
+    ("logsigmoid", lambda lib, F, x, w: F.logsigmoid(x * 8), (3, 5), None),
+    ("softmin", lambda lib, F, x, w: F.softmin(x, 1), (3, 5), None),
+    ("glu", lambda lib, F, x, w: F.glu(x, 1), (3, 6), None),
+    ("prelu", lambda lib, F, x, w: F.prelu(x, w), (2, 3, 4), (3,)),
+    ("prelu_one", lambda lib, F, x, w: F.prelu(x, w), (2, 3), (1,)),
+    ("hardshrink", lambda lib, F, x, w: F.hardshrink(x, 0.3), (3, 5), None),
+    ("softshrink", lambda lib, F, x, w: F.softshrink(x, 0.3), (3, 5), None),
+    ("tanhshrink", lambda lib, F, x, w: F.tanhshrink(x), (3, 5), None),
+    ("threshold", lambda lib, F, x, w: F.threshold(x, 0.2, -1.5), (3, 5), None),
+]
+
+
+def away_from_kinks(shape):
+    """Values whose finite differences stay clear of the activations' corners (0, ±0.3, 0.2)."""
+    v = np.random.uniform(0.05, 2.0, shape) * np.where(np.random.rand(*shape) < 0.5, -1, 1)
+    return np.where(np.abs(np.abs(v) - 0.3) < 0.05, v * 1.5, np.where(np.abs(v - 0.2) < 0.05, v + 0.2, v))
+
+
+@pytest.mark.parametrize("name,fn,xs,ws", FUNCTIONAL, ids=[c[0] for c in FUNCTIONAL])
+def test_gradients_against_finite_differences(name, fn, xs, ws):
+    x = t64(away_from_kinks(xs) if name != "max_pool1d" else np.random.permutation(np.prod(xs)).reshape(xs) * 0.1)
+    args = [x] + ([t64(np.random.uniform(0.2, 1.5, ws))] if ws else [])
+    assert gradcheck(lambda *a: fn(torch, F, *a, *([None] * (2 - len(a)))), args)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")   # PyTorch's, on an even kernel
+@pytest.mark.parametrize("name,fn,xs,ws", FUNCTIONAL, ids=[c[0] for c in FUNCTIONAL])
+def test_against_pytorch(pt, name, fn, xs, ws):
+    x = away_from_kinks(xs).astype(np.float32)
+    w = np.random.uniform(0.2, 1.5, ws).astype(np.float32) if ws else None
+    xa, xb = torch.tensor(x, requires_grad=True), pt.tensor(x, requires_grad=True)
+    wa = torch.tensor(w, requires_grad=True) if ws else None
+    wb = pt.tensor(w, requires_grad=True) if ws else None
+    a, b = fn(torch, F, xa, wa), fn(pt, pt.nn.functional, xb, wb)
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    g = np.random.randn(*a.shape).astype(np.float32)
+    (a * torch.tensor(g)).sum().backward()
+    (b * pt.tensor(g)).sum().backward()
+    np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-4, atol=1e-5)
+    if ws:
+        np.testing.assert_allclose(wa.grad.numpy(), wb.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_group_norm_and_rms_norm_against_numpy():
+    x = np.random.randn(2, 6, 5)
+    g = x.reshape(2, 3, 10)
+    want = ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + 1e-5)).reshape(2, 6, 5)
+    np.testing.assert_allclose(F.group_norm(torch.tensor(x), 3).numpy(), want, rtol=1e-10)
+    want = x / np.sqrt((x ** 2).mean(-1, keepdims=True) + np.finfo(np.float64).eps)
+    np.testing.assert_allclose(F.rms_norm(torch.tensor(x), 5).numpy(), want, rtol=1e-12)
+
+
+BAGS = [dict(mode="sum"), dict(mode="mean"), dict(mode="max"), dict(mode="mean", padding_idx=2),
+        dict(mode="sum", include_last_offset=True), dict(mode="max", padding_idx=0)]
+
+
+@pytest.mark.parametrize("kw", BAGS)
+def test_embedding_bag_against_pytorch(pt, kw):
+    ours = nn.EmbeddingBag(10, 4, **kw)
+    theirs = pt.nn.EmbeddingBag(10, 4, **kw)
+    with pt.no_grad():
+        theirs.weight.copy_(pt.from_numpy(ours.weight.detach().numpy().copy()))
+    idx = np.array([1, 2, 4, 5, 4, 3, 2, 9, 0, 2])
+    offsets = np.array([0, 2, 2, 5, 10]) if kw.get("include_last_offset") else np.array([0, 2, 2, 5])
+    a = ours(torch.tensor(idx), torch.tensor(offsets))
+    b = theirs(pt.tensor(idx), pt.tensor(offsets))
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-7)
+    g = np.random.randn(*a.shape).astype(np.float32)
+    (a * torch.tensor(g)).sum().backward()
+    (b * pt.tensor(g)).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+    two_d = np.array([[1, 2, 3], [4, 4, 0]])
+    np.testing.assert_allclose(ours(torch.tensor(two_d)).detach().numpy(),
+                               theirs(pt.tensor(two_d)).detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_embedding_bag_per_sample_weights_and_numpy():
+    w = np.random.randn(6, 3)
+    m = nn.EmbeddingBag(6, 3, mode="sum", _weight=torch.tensor(w))
+    idx, off, psw = np.array([0, 5, 5, 1]), np.array([0, 1]), np.array([2.0, 0.5, -1.0, 3.0])
+    got = m(torch.tensor(idx), torch.tensor(off), torch.tensor(psw)).detach().numpy()
+    want = np.stack([2.0 * w[0], 0.5 * w[5] - w[5] + 3.0 * w[1]])
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="per_sample_weights is only supported for mode='sum'"):
+        F.embedding_bag(torch.tensor(idx), torch.tensor(w), torch.tensor(off), mode="mean",
+                        per_sample_weights=torch.tensor(psw))
+    with pytest.raises(ValueError, match="offsets\\[0\\] has to be 0"):
+        F.embedding_bag(torch.tensor(idx), torch.tensor(w), torch.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("name,kw", [("Conv1d", dict(in_channels=3, out_channels=4, kernel_size=3, padding=1)),
+                                     ("GroupNorm", dict(num_groups=2, num_channels=4)),
+                                     ("GroupNorm", dict(num_groups=2, num_channels=4, bias=False)),
+                                     ("RMSNorm", dict(normalized_shape=4)), ("PReLU", dict(num_parameters=3)),
+                                     ("EmbeddingBag", dict(num_embeddings=5, embedding_dim=3))])
+def test_modules_have_pytorch_parameters(pt, name, kw):
+    ours, theirs = getattr(nn, name)(**kw), getattr(pt.nn, name)(**kw)
+    assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+    assert repr(ours) == repr(theirs)
+    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        if name in ("GroupNorm", "RMSNorm", "PReLU"):
+            np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+def test_random_inits_follow_pytorch():
+    conv = nn.Conv1d(8, 64, 5)                  # kaiming-uniform(a=sqrt(5)): bound 1/sqrt(fan_in)
+    bound = 1 / np.sqrt(8 * 5)
+    for p in (conv.weight, conv.bias):
+        v = p.detach().numpy()
+        assert np.abs(v).max() <= bound and np.abs(v).max() > 0.9 * bound
+    w = nn.EmbeddingBag(200, 50).weight.detach().numpy()    # N(0, 1)
+    assert abs(w.mean()) < 0.05 and abs(w.std() - 1) < 0.05
+    assert np.all(nn.EmbeddingBag(5, 3, padding_idx=1).weight.detach().numpy()[1] == 0)
+
+
+def test_conv1d_module_trains_and_channel_dropout():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(1, 4, 5, padding=2), nn.GroupNorm(2, 4), nn.SELU(), nn.MaxPool1d(2),
+                          nn.Flatten(), nn.Linear(4 * 16, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    x = torch.randn(64, 1, 32)
+    y = (x[:, 0, :16].sum(1) > x[:, 0, 16:].sum(1)).long()
+    first = None
+    for _ in range(60):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        first = first if first is not None else loss.item()
+    assert loss.item() < 0.5 * first
+    d = nn.Dropout2d(0.5)
+    z = d(torch.ones(8, 16, 3, 3)).numpy()
+    per_channel = z.reshape(8, 16, 9)
+    assert set(np.unique(per_channel)) <= {0.0, 2.0}
+    assert (per_channel.min(-1) == per_channel.max(-1)).all()        # whole channels
+    assert 0.2 < (per_channel[:, :, 0] == 0).mean() < 0.8
+    d.eval()
+    np.testing.assert_array_equal(d(torch.ones(2, 3, 2, 2)).numpy(), np.ones((2, 3, 2, 2)))
+
+
+def test_bad_calls():
+    with pytest.raises(RuntimeError, match="Expected number of channels in input to be divisible by num_groups"):
+        F.group_norm(torch.randn(2, 5, 3), 2)
+    with pytest.raises(RuntimeError, match="Halving dimension must be even, but dimension 1 is size 5"):
+        F.glu(torch.randn(3, 5), 1)
+    with pytest.raises(RuntimeError, match="Expected 2D \\(unbatched\\) or 3D \\(batched\\) input"):
+        F.conv1d(torch.randn(1, 2, 3, 4), torch.randn(2, 2, 1))
+    with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size"):
+        F.prelu(torch.randn(2, 3), torch.randn(4))
+    with pytest.raises(RuntimeError, match="rms_norm: Given normalized_shape=\\[3\\]"):
+        F.rms_norm(torch.randn(2, 4), 3)
+    with pytest.raises(ValueError, match="num_channels must be divisible by num_groups"):
+        nn.GroupNorm(3, 4)

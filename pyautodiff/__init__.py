@@ -19,6 +19,8 @@ from ._functions import *  # noqa: F401,F403
 from ._functions import __all__ as _function_names
 from ._ops_extra import *  # noqa: F401,F403
 from ._ops_extra import __all__ as _extra_names
+from ._aliases import *  # noqa: F401,F403
+from ._aliases import __all__ as _alias_names
 from ._tensor import Size, Tensor
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
@@ -79,4 +81,4 @@ __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "fl
            "device", "cuda", "backends", "get_default_dtype",
            "set_num_threads", "get_num_threads", "set_flush_denormal", "is_tensor",
            "is_floating_point", "autograd", "nn", "optim", "utils", "save", "load",
-           "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor"] + list(_function_names) + list(_extra_names)
+           "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor"] + list(_function_names) + list(_extra_names) + list(_alias_names)

@@ -832,6 +832,100 @@ class Tensor:
     def logical_not(self) -> Tensor:
         return unary("logical_not", self)
 
+    # ---- compositions of other ops (pyautodiff/_aliases.py) ----------------------------
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return _aliases().narrow(self, dim, start, length)
+
+    def select(self, dim: int, index: int) -> Tensor:
+        return _aliases().select(self, dim, index)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def movedim(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+        return _aliases().movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def broadcast_to(self, size: Sequence[int]) -> Tensor:
+        return self.expand(*size)
+
+    def tile(self, dims: Sequence[int]) -> Tensor:
+        return _aliases().tile(self, dims)
+
+    def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value: builtins.float = 1) -> Tensor:
+        return _aliases().addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value: builtins.float = 1) -> Tensor:
+        return _aliases().addcdiv(self, tensor1, tensor2, value=value)
+
+    def addcmul_(self, tensor1: Tensor, tensor2: Tensor, *, value: builtins.float = 1) -> Tensor:
+        return self._assign("addcmul", self.addcmul(tensor1, tensor2, value=value))
+
+    def addcdiv_(self, tensor1: Tensor, tensor2: Tensor, *, value: builtins.float = 1) -> Tensor:
+        return self._assign("addcdiv", self.addcdiv(tensor1, tensor2, value=value))
+
+    def mv(self, vec: Tensor) -> Tensor:
+        return _aliases().mv(self, vec)
+
+    def nan_to_num(self, nan: builtins.float = 0.0, posinf: builtins.float | None = None,
+                   neginf: builtins.float | None = None) -> Tensor:
+        return _aliases().nan_to_num(self, nan, posinf, neginf)
+
+    def repeat_interleave(self, repeats: Any = None, dim: int | None = None, *,
+                          output_size: int | None = None) -> Tensor:
+        return _aliases().repeat_interleave(self, repeats, dim)
+
+    def logit(self, eps: builtins.float | None = None) -> Tensor:
+        return _aliases().logit(self, eps)
+
+    def clamp_min(self, min: builtins.float) -> Tensor:
+        return self.clamp(min=min)
+
+    def clamp_max(self, max: builtins.float) -> Tensor:
+        return self.clamp(max=max)
+
+    def logaddexp(self, other: Tensor) -> Tensor:
+        return _aliases().logaddexp(self, other)
+
+    def floor_(self) -> Tensor:
+        return self._assign("floor", self.floor())
+
+    def ceil_(self) -> Tensor:
+        return self._assign("ceil", self.ceil())
+
+    def round_(self) -> Tensor:
+        return self._assign("round", self.round())
+
+    def trunc_(self) -> Tensor:
+        return self._assign("trunc", self.trunc())
+
+    def nelement(self) -> int:
+        return self.numel()
+
+    def ndimension(self) -> int:
+        return self.dim()
+
+    def element_size(self) -> int:
+        return int(self.dtype.itemsize)
+
+    @property
+    def itemsize(self) -> int:
+        return int(self.dtype.itemsize)
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * int(self.dtype.itemsize)
+
+    def data_ptr(self) -> int:
+        """The address of the first element (0 for an empty tensor)."""
+        return int(ffi.cast("uintptr_t", self._h.data)) if self.numel() else 0
+
+    def storage_offset(self) -> int:
+        return int(self._h.offset)
+
     def clamp(self, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor:
         return call(lib.pa_clamp, self._h, float(min if min is not None else 0),
                     float(max if max is not None else 0), min is not None, max is not None)
@@ -1246,6 +1340,11 @@ class Tensor:
     def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
         raise TypeError("pyautodiff tensors are not picklable: use pyautodiff.save (safetensors)")
 
+    # NOTE: last in the class body: the name `int` would shadow the builtin in the
+    # annotations of any member after it.
+    def int(self, memory_format: Any = None) -> Tensor:
+        raise TypeError("Tensor.int(): int32 is not a pyautodiff dtype; use .long() for int64")
+
 
 def _extra() -> Any:
     from . import _ops_extra
@@ -1272,3 +1371,9 @@ def _dtype_by_name(name: str) -> _dtype_cls:
     from . import _dtype
 
     return getattr(_dtype, name)
+
+
+def _aliases() -> Any:
+    from . import _aliases as module
+
+    return module

@@ -7,7 +7,9 @@ from .dropout import Dropout
 from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
 from .loss import CrossEntropyLoss, L1Loss, MSELoss
-from .loss_extra import BCELoss, BCEWithLogitsLoss, HuberLoss, KLDivLoss, NLLLoss, SmoothL1Loss
+from .loss_extra import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss,
+                         HuberLoss, KLDivLoss, MarginRankingLoss, MultiLabelSoftMarginLoss, NLLLoss, PoissonNLLLoss,
+                         SmoothL1Loss, SoftMarginLoss, TripletMarginLoss)
 from .module import Module
 from .more import (CELU, GLU, SELU, AvgPool1d, Conv1d, Dropout1d, Dropout2d, EmbeddingBag, GroupNorm, Hardshrink,
                    LogSigmoid, MaxPool1d, PReLU, RMSNorm, Softmin, Softshrink, Tanhshrink, Threshold)
@@ -27,4 +29,6 @@ __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "ModuleDi
            "AvgPool1d", "GroupNorm", "RMSNorm", "EmbeddingBag", "Dropout1d", "Dropout2d", "SELU", "CELU",
            "LogSigmoid", "Softmin", "GLU", "PReLU", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
-           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
+           "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss",
+           "GaussianNLLLoss"]

@@ -181,3 +181,48 @@ def test_bad_calls():
         F.rms_norm(torch.randn(2, 4), 3)
     with pytest.raises(ValueError, match="num_channels must be divisible by num_groups"):
         nn.GroupNorm(3, 4)
+
+
+INTERP = [dict(scale_factor=2), dict(size=(5, 7)), dict(scale_factor=(1.5, 0.5)), dict(size=3, mode="nearest-exact"),
+          dict(scale_factor=2, mode="bilinear"), dict(size=(5, 9), mode="bilinear", align_corners=True),
+          dict(size=(3, 2), mode="bilinear"), dict(scale_factor=1.7, mode="bilinear", align_corners=False),
+          dict(scale_factor=0.6, mode="bilinear", recompute_scale_factor=True)]
+
+
+@pytest.mark.parametrize("kw", INTERP)
+def test_interpolate_against_pytorch(pt, kw):
+    x = np.random.randn(2, 3, 4, 6).astype(np.float32)
+    xa, xb = torch.tensor(x, requires_grad=True), pt.tensor(x, requires_grad=True)
+    a, b = F.interpolate(xa, **kw), pt.nn.functional.interpolate(xb, **kw)
+    assert tuple(a.shape) == tuple(b.shape)
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-6)
+    g = np.random.randn(*a.shape).astype(np.float32)
+    (a * torch.tensor(g)).sum().backward()
+    (b * pt.tensor(g)).sum().backward()
+    np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=3), dict(size=5, mode="linear"),
+                                dict(size=7, mode="linear", align_corners=True)])
+def test_interpolate_1d_and_upsample_modules(pt, kw):
+    x = np.random.randn(2, 3, 4).astype(np.float32)
+    np.testing.assert_allclose(F.interpolate(torch.tensor(x), **kw).numpy(),
+                               pt.nn.functional.interpolate(pt.tensor(x), **kw).numpy(), rtol=1e-6, atol=1e-6)
+    y = np.random.randn(1, 2, 3, 3).astype(np.float32)
+    for ours, theirs in ((nn.Upsample(scale_factor=2, mode="bilinear"), pt.nn.Upsample(scale_factor=2, mode="bilinear")),
+                         (nn.UpsamplingBilinear2d(size=(4, 5)), pt.nn.UpsamplingBilinear2d(size=(4, 5))),
+                         (nn.UpsamplingNearest2d(scale_factor=2), pt.nn.UpsamplingNearest2d(scale_factor=2))):
+        assert repr(ours) == repr(theirs)
+        np.testing.assert_allclose(ours(torch.tensor(y)).numpy(), theirs(pt.tensor(y)).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_interpolate_gradients_and_bad_calls():
+    x = t64(np.random.randn(1, 2, 3, 4))
+    assert gradcheck(lambda x: F.interpolate(x, size=(5, 3), mode="bilinear"), (x,))
+    assert gradcheck(lambda x: F.interpolate(x, scale_factor=2), (x,))
+    with pytest.raises(ValueError, match="only one of size or scale_factor should be defined"):
+        F.interpolate(torch.randn(1, 1, 2, 2))
+    with pytest.raises(NotImplementedError, match="bilinear mode needs 4D input"):
+        F.interpolate(torch.randn(1, 1, 4), size=3, mode="bilinear")
+    with pytest.raises(ValueError, match="align_corners option can only be set with the interpolating modes"):
+        F.interpolate(torch.randn(1, 1, 2, 2), size=3, align_corners=True)

@@ -18,7 +18,7 @@ from ._layers import (_check_tensor, avg_pool2d, conv2d, dropout, elu, embedding
 
 __all__: list[str] = ["conv1d", "max_pool1d", "avg_pool1d", "group_norm", "rms_norm", "embedding_bag",
                       "dropout1d", "dropout2d", "selu", "celu", "logsigmoid", "softmin", "glu", "prelu",
-                      "hardshrink", "softshrink", "tanhshrink", "threshold"]
+                      "hardshrink", "softshrink", "tanhshrink", "threshold", "interpolate", "upsample"]
 
 
 def _single(value: Any, op: str, name: str) -> int:
@@ -314,3 +314,98 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     """x where x > threshold, else value."""
     _check_tensor(input, "threshold")
     return where(input > threshold, input, value)
+
+
+def _interp_sizes(input: Tensor, size: Any, scale_factor: Any, dims: int) -> tuple[list[int], list[float | None]]:
+    """Output sizes and the scale factors given (None where a size was given)."""
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    in_sizes = list(input.shape[2:])
+    if size is not None:
+        out = [int(size)] * dims if isinstance(size, numbers.Integral) else [int(s) for s in size]
+        if len(out) != dims:
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input "
+                             f"with spatial dimensions of {in_sizes} and output size of {list(out)}. Please "
+                             "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
+                             "...,oK) format.")
+        return out, [None] * dims
+    scales = [float(scale_factor)] * dims if isinstance(scale_factor, numbers.Real) else \
+        [float(f) for f in scale_factor]
+    if len(scales) != dims:
+        raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
+                         f"with spatial dimensions of {in_sizes} and scale_factor of shape {scales}.")
+    return [int(math.floor(n * f)) for n, f in zip(in_sizes, scales)], list(scales)
+
+
+def _nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool) -> np.ndarray:
+    """ATen's nearest source indices, computed in float32 as its CPU kernel does."""
+    s = np.float32(1.0 / scale) if scale is not None else np.float32(n_in) / np.float32(n_out)
+    dst = np.arange(n_out, dtype=np.float32)
+    src = np.floor((dst + np.float32(0.5)) * s) if exact else np.floor(dst * s)
+    return np.minimum(src.astype(np.int64), n_in - 1)
+
+
+def _linear_weights(n_in: int, n_out: int, scale: float | None,
+                    align_corners: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ATen's linear source indices i0, i1 and weights l0, l1 (float32)."""
+    if align_corners:
+        s = np.float32(n_in - 1) / np.float32(n_out - 1) if n_out > 1 else np.float32(0)
+        src = np.arange(n_out, dtype=np.float32) * s
+    else:
+        s = np.float32(1.0 / scale) if scale is not None else np.float32(n_in) / np.float32(n_out)
+        src = np.maximum((np.arange(n_out, dtype=np.float32) + np.float32(0.5)) * s - np.float32(0.5),
+                         np.float32(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    i1 = i0 + (i0 < n_in - 1)
+    l1 = (src - i0.astype(np.float32)).astype(np.float32)
+    return i0, i1, (np.float32(1) - l1).astype(np.float32), l1
+
+
+def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resizes (N, C, L) or (N, C, H, W) as torch.nn.functional.interpolate: modes
+    'nearest', 'nearest-exact', 'linear' (3-d) and 'bilinear' (4-d), with PyTorch's source
+    positions and weights; composed of index_select and multiply-adds, so differentiable."""
+    from .._creation import tensor as _tensor
+
+    _check_tensor(input, "interpolate")
+    dims = input.dim() - 2
+    linear = {"linear": 1, "bilinear": 2}
+    if mode not in ("nearest", "nearest-exact") and mode not in linear:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported (nearest, nearest-exact, linear, "
+                                  "bilinear)")
+    if dims not in (1, 2) or (mode in linear and linear[mode] != dims):
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs "
+                                  f"{linear[mode] + 2 if mode in linear else '3D or 4'}D input")
+    if align_corners is not None and mode not in linear:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
+                         "bicubic | trilinear")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias is not supported")
+    out_sizes, scales = _interp_sizes(input, size, scale_factor, dims)
+    if recompute_scale_factor:
+        scales = [None] * dims
+    x = input
+    for k in reversed(range(dims)):          # the last dim first, as ATen's kernels nest them
+        d = 2 + k
+        n_in, n_out = input.shape[d], out_sizes[k]
+        if n_out <= 0:
+            raise ValueError(f"Input and output sizes should be greater than 0, but got input ({n_in}) and "
+                             f"output ({n_out})")
+        bshape = [1] * input.dim()
+        bshape[d] = n_out
+        if mode in linear:
+            i0, i1, l0, l1 = _linear_weights(n_in, n_out, scales[k], bool(align_corners))
+            w0 = _tensor(l0.reshape(bshape), dtype=input.dtype)
+            w1 = _tensor(l1.reshape(bshape), dtype=input.dtype)
+            x = x.index_select(d, _tensor(i0)) * w0 + x.index_select(d, _tensor(i1)) * w1
+        else:
+            x = x.index_select(d, _tensor(_nearest_index(n_in, n_out, scales[k], mode == "nearest-exact")))
+    return x
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """interpolate (the deprecated name)."""
+    return interpolate(input, size, scale_factor, mode, align_corners)

@@ -12,7 +12,8 @@ from .loss_extra import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, Gaussi
                          SmoothL1Loss, SoftMarginLoss, TripletMarginLoss)
 from .module import Module
 from .more import (CELU, GLU, SELU, AvgPool1d, Conv1d, Dropout1d, Dropout2d, EmbeddingBag, GroupNorm, Hardshrink,
-                   LogSigmoid, MaxPool1d, PReLU, RMSNorm, Softmin, Softshrink, Tanhshrink, Threshold)
+                   LogSigmoid, MaxPool1d, PReLU, RMSNorm, Softmin, Softshrink, Tanhshrink, Threshold, Upsample,
+                   UpsamplingBilinear2d, UpsamplingNearest2d)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
@@ -28,6 +29,7 @@ __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "ModuleDi
            "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "Conv1d", "MaxPool1d",
            "AvgPool1d", "GroupNorm", "RMSNorm", "EmbeddingBag", "Dropout1d", "Dropout2d", "SELU", "CELU",
            "LogSigmoid", "Softmin", "GLU", "PReLU", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold",
+           "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
            "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss",

@@ -201,3 +201,46 @@ def test_bad_calls():
         nn.TransformerEncoderLayer(8, 2, activation="tanh")
     with pytest.raises(RuntimeError, match="Explicit attn_mask should not be set when is_causal=True"):
         F.scaled_dot_product_attention(x, x, x, attn_mask=torch.zeros(5, 5), is_causal=True)
+
+
+@pytest.mark.filterwarnings("ignore")   # PyTorch's notes on nested tensors and mask types
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_against_pytorch(pt, norm_first):
+    kw = dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16, dropout=0.0,
+              batch_first=True, norm_first=norm_first)
+    ours, theirs = nn.Transformer(**kw), pt.nn.Transformer(**kw)
+    names = [n for n, _ in ours.named_parameters()]
+    assert names == [n for n, _ in theirs.named_parameters()]
+    assert "decoder.layers.1.multihead_attn.in_proj_weight" in names and "decoder.norm.weight" in names
+    _copy(ours, theirs, pt)
+    src = np.random.randn(3, 6, 8).astype(np.float32)
+    tgt = np.random.randn(3, 4, 8).astype(np.float32)
+    mask_a = nn.Transformer.generate_square_subsequent_mask(4)
+    mask_b = pt.nn.Transformer.generate_square_subsequent_mask(4)
+    np.testing.assert_array_equal(mask_a.numpy(), mask_b.numpy())
+    pad = np.zeros((3, 6), bool)
+    pad[2, 4:] = True
+    sa, ta = torch.tensor(src, requires_grad=True), torch.tensor(tgt, requires_grad=True)
+    sb, tb = pt.tensor(src, requires_grad=True), pt.tensor(tgt, requires_grad=True)
+    a = ours(sa, ta, tgt_mask=mask_a, src_key_padding_mask=torch.tensor(pad),
+             memory_key_padding_mask=torch.tensor(pad))
+    b = theirs(sb, tb, tgt_mask=mask_b, src_key_padding_mask=pt.tensor(pad), memory_key_padding_mask=pt.tensor(pad))
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
+    g = np.random.randn(*a.shape).astype(np.float32)
+    (a * torch.tensor(g)).sum().backward()
+    (b * pt.tensor(g)).sum().backward()
+    np.testing.assert_allclose(sa.grad.numpy(), sb.grad.numpy(), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(ta.grad.numpy(), tb.grad.numpy(), rtol=1e-3, atol=1e-4)
+    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-3, atol=1e-4, err_msg=n)
+
+
+def test_transformer_init_and_bad_calls():
+    m = nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=16)
+    w = m.encoder.layers[0].linear1.weight.detach().numpy()          # xavier-uniform on every matrix
+    assert np.abs(w).max() <= math.sqrt(6 / (8 + 16))
+    assert np.all(m.encoder.norm.weight.detach().numpy() == 1)
+    with pytest.raises(RuntimeError, match="the batch number of src and tgt must be equal"):
+        m(torch.randn(5, 2, 8), torch.randn(4, 3, 8))
+    with pytest.raises(RuntimeError, match="the feature number of src and tgt must be equal to d_model"):
+        m(torch.randn(5, 2, 8), torch.randn(4, 2, 6))

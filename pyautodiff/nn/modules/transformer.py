@@ -1,8 +1,7 @@
 """Attention and Transformer layers, as torch.nn.MultiheadAttention, TransformerEncoderLayer,
 TransformerEncoder, TransformerDecoderLayer, TransformerDecoder and Transformer: PyTorch's
-parameter names, init and
-computation order (nn.functional.multi_head_attention_forward), so a state_dict moves
-between the two.  Not supported: separate key/value sizes (kdim, vdim), add_bias_kv,
+parameter names, init and computation order (nn.functional.multi_head_attention_forward),
+so a state_dict moves between the two.  Not supported: separate key/value sizes (kdim, vdim), add_bias_kv,
 add_zero_attn, nested tensors."""
 from __future__ import annotations
 

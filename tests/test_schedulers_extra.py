@@ -1,4 +1,5 @@
-"""LinearLR, ConstantLR, MultiplicativeLR, OneCycleLR and SequentialLR: the learning rates
+"""LinearLR, ConstantLR, MultiplicativeLR, OneCycleLR, SequentialLR, PolynomialLR,
+CosineAnnealingWarmRestarts and CyclicLR: the learning rates
 (and OneCycleLR's momenta) over 20 steps against hand-computed values and, when installed,
 PyTorch's float for float; closed forms, state dicts, and the errors for bad arguments."""
 import math
@@ -60,6 +61,19 @@ CASES = [
     ("SequentialLR-three",
      lambda S, o: S.SequentialLR(o, [S.ConstantLR(o, factor=0.1, total_iters=2), S.CosineAnnealingLR(o, T_max=6),
                                      S.StepLR(o, step_size=3, gamma=0.5)], milestones=[3, 10]), "SGD", {}),
+    ("PolynomialLR", lambda S, o: S.PolynomialLR(o, total_iters=8, power=2.0), "SGD", {}),
+    ("PolynomialLR-linear", lambda S, o: S.PolynomialLR(o), "Adam", {}),
+    ("CosineAnnealingWarmRestarts", lambda S, o: S.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.01),
+     "SGD", {}),
+    ("CosineAnnealingWarmRestarts-1", lambda S, o: S.CosineAnnealingWarmRestarts(o, T_0=4), "SGD", {}),
+    ("CyclicLR-triangular", lambda S, o: S.CyclicLR(o, 0.01, 0.1, step_size_up=3, step_size_down=5), "SGD",
+     {"momentum": 0.9}),
+    ("CyclicLR-triangular2", lambda S, o: S.CyclicLR(o, [0.01, 0.02], 0.1, step_size_up=2, mode="triangular2"),
+     "SGD", {"momentum": 0.9}),
+    ("CyclicLR-exp-adam", lambda S, o: S.CyclicLR(o, 0.001, 0.01, step_size_up=4, mode="exp_range", gamma=0.9),
+     "Adam", {}),
+    ("CyclicLR-no-momentum", lambda S, o: S.CyclicLR(o, 0.01, 0.1, step_size_up=3, cycle_momentum=False),
+     "Adagrad", {}),
     ("SequentialLR-lambdas",
      lambda S, o: S.SequentialLR(o, [S.MultiplicativeLR(o, lambda e: 0.9), S.LambdaLR(o, lambda e: 1 / (e + 1))],
                                  milestones=[4]), "SGD", {}),
@@ -271,3 +285,27 @@ def test_new_schedulers_are_exported():
     for name in ("LinearLR", "ConstantLR", "MultiplicativeLR", "OneCycleLR", "SequentialLR"):
         assert name in lr_scheduler.__all__
         assert issubclass(getattr(lr_scheduler, name), lr_scheduler.LRScheduler)
+
+
+def test_warm_restarts_with_fractional_epochs(pt):
+    # stepping by fractions of an epoch (once per batch), and by whole epochs
+    for epochs in ([0.5 * i for i in range(1, 30)], [1, 2, 3, 10, 11, 30]):
+        got, want = [], []
+        for lib, out in ((torch, got), (pt, want)):
+            opt = _optimizer(lib)
+            sched = lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=3, eta_min=0.001)
+            for e in epochs:
+                opt.step()
+                sched.step(e)
+                out.append(sched.get_last_lr())
+        assert got == want
+
+
+def test_new_schedulers_reject_bad_arguments():
+    opt = _optimizer(torch)
+    with pytest.raises(ValueError, match="Expected positive integer T_0"):
+        lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=0)
+    with pytest.raises(ValueError, match="mode is invalid and scale_fn is None"):
+        lr_scheduler.CyclicLR(opt, 0.01, 0.1, mode="sawtooth")
+    with pytest.raises(ValueError, match="optimizer must support momentum or beta1"):
+        lr_scheduler.CyclicLR(_optimizer(torch, "Adagrad"), 0.01, 0.1)

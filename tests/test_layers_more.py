@@ -226,3 +226,59 @@ def test_interpolate_gradients_and_bad_calls():
         F.interpolate(torch.randn(1, 1, 4), size=3, mode="bilinear")
     with pytest.raises(ValueError, match="align_corners option can only be set with the interpolating modes"):
         F.interpolate(torch.randn(1, 1, 2, 2), size=3, align_corners=True)
+
+
+TRANSPOSED = [dict(), dict(stride=2), dict(stride=2, padding=1, output_padding=1), dict(stride=(2, 3), padding=(0, 2)),
+              dict(stride=2, dilation=2, output_padding=1), dict(groups=2, stride=2), dict(padding=2)]
+
+
+@pytest.mark.parametrize("kw", TRANSPOSED)
+def test_conv_transpose2d_against_pytorch(pt, kw):
+    groups = kw.get("groups", 1)
+    x = np.random.randn(2, 4, 5, 6).astype(np.float32)
+    w = np.random.randn(4, 6 // groups, 3, 3).astype(np.float32)
+    b = np.random.randn(6).astype(np.float32)
+    ta = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
+    tb = [pt.tensor(v, requires_grad=True) for v in (x, w, b)]
+    a = F.conv_transpose2d(*ta, **kw)
+    bb = pt.nn.functional.conv_transpose2d(*tb, **kw)
+    assert tuple(a.shape) == tuple(bb.shape)
+    np.testing.assert_allclose(a.detach().numpy(), bb.detach().numpy(), rtol=1e-4, atol=1e-5)
+    g = np.random.randn(*a.shape).astype(np.float32)
+    (a * torch.tensor(g)).sum().backward()
+    (bb * pt.tensor(g)).sum().backward()
+    for u, v in zip(ta, tb):
+        np.testing.assert_allclose(u.grad.numpy(), v.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_conv_transpose_modules_and_1d(pt):
+    for ours, theirs, shape in ((nn.ConvTranspose2d(3, 4, (2, 3), stride=2, padding=(0, 1), bias=False),
+                                 pt.nn.ConvTranspose2d(3, 4, (2, 3), stride=2, padding=(0, 1), bias=False), (2, 3, 4, 5)),
+                                (nn.ConvTranspose1d(3, 2, 4, stride=3, output_padding=1),
+                                 pt.nn.ConvTranspose1d(3, 2, 4, stride=3, output_padding=1), (2, 3, 7))):
+        assert repr(ours) == repr(theirs)
+        assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
+            [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+        with pt.no_grad():
+            for (_, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+                q.copy_(pt.from_numpy(p.detach().numpy().copy()))
+        x = np.random.randn(*shape).astype(np.float32)
+        np.testing.assert_allclose(ours(torch.tensor(x)).detach().numpy(), theirs(pt.tensor(x)).detach().numpy(),
+                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(ours(torch.tensor(x[0])).detach().numpy(),      # unbatched
+                                   theirs(pt.tensor(x[0])).detach().numpy(), rtol=1e-4, atol=1e-5)
+    up, up_t = nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1), pt.nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1)
+    x = np.random.randn(1, 2, 4, 4).astype(np.float32)
+    assert tuple(up(torch.tensor(x), output_size=(8, 8)).shape) == \
+        tuple(up_t(pt.tensor(x), output_size=(8, 8)).shape) == (1, 2, 8, 8)
+
+
+def test_conv_transpose_gradients_and_bad_calls():
+    x, w = t64(np.random.randn(1, 2, 3, 3)), t64(np.random.randn(2, 3, 2, 2))
+    assert gradcheck(lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1), (x, w))
+    with pytest.raises(RuntimeError, match="output padding must be smaller than either stride or dilation"):
+        F.conv_transpose2d(torch.randn(1, 2, 3, 3), torch.randn(2, 3, 2, 2), output_padding=1)
+    with pytest.raises(RuntimeError, match="expected input \\[1, 3, 3, 3\\] to have 2 channels"):
+        F.conv_transpose2d(torch.randn(1, 3, 3, 3), torch.randn(2, 3, 2, 2))
+    with pytest.raises(ValueError, match="requested an output size of \\[12, 12\\]"):
+        nn.ConvTranspose2d(2, 2, 3, stride=2)(torch.randn(1, 2, 4, 4), output_size=(12, 12))

@@ -13,12 +13,13 @@ import numpy as np
 from .._creation import zeros
 from .._functions import where
 from .._tensor import Tensor
-from ._layers import (_check_tensor, avg_pool2d, conv2d, dropout, elu, embedding, max_pool2d,
+from ._layers import (_check_tensor, _pair, avg_pool2d, conv2d, dropout, elu, embedding, max_pool2d, pad,
                       softplus)
 
 __all__: list[str] = ["conv1d", "max_pool1d", "avg_pool1d", "group_norm", "rms_norm", "embedding_bag",
                       "dropout1d", "dropout2d", "selu", "celu", "logsigmoid", "softmin", "glu", "prelu",
-                      "hardshrink", "softshrink", "tanhshrink", "threshold", "interpolate", "upsample"]
+                      "hardshrink", "softshrink", "tanhshrink", "threshold", "interpolate", "upsample",
+                      "conv_transpose2d", "conv_transpose1d"]
 
 
 def _single(value: Any, op: str, name: str) -> int:
@@ -409,3 +410,74 @@ def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: st
              align_corners: bool | None = None) -> Tensor:
     """interpolate (the deprecated name)."""
     return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def _insert_zeros(x: Tensor, dim: int, stride: int) -> Tensor:
+    """x with stride - 1 zeros between neighbours along dim: size (n - 1) * stride + 1."""
+    n = x.shape[dim]
+    if stride == 1 or n == 0:
+        return x
+    shape = list(x.shape)
+    pieces = x.unsqueeze(dim + 1)
+    shape.insert(dim + 1, stride - 1)
+    from .._functions import cat
+
+    spread = cat([pieces, zeros(*shape, dtype=x.dtype)], dim + 1)
+    merged = spread.reshape(*x.shape[:dim], n * stride, *x.shape[dim + 1:])
+    return merged.narrow(dim, 0, (n - 1) * stride + 1)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """The transposed (fractionally strided) convolution of (N, C_in, H, W) or (C_in, H, W)
+    with weight (C_in, C_out / groups, kH, kW), as torch.nn.functional.conv_transpose2d:
+    the input spread by stride (zeros between), padded by dilation (k - 1) - padding on
+    each side (plus output_padding after), convolved with the flipped kernel.  Output size
+    (H - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1."""
+    _check_tensor(input, "conv_transpose2d")
+    _check_tensor(weight, "conv_transpose2d", "weight")
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"conv_transpose2d: Expected 3D (unbatched) or 4D (batched) input, but got input of "
+                           f"size: {list(input.shape)}")
+    x = input.unsqueeze(0) if input.dim() == 3 else input
+    sh, sw = _pair(stride, "conv_transpose2d", "stride")
+    ph, pw = _pair(padding, "conv_transpose2d", "padding")
+    oph, opw = _pair(output_padding, "conv_transpose2d", "output_padding")
+    dh, dw = _pair(dilation, "conv_transpose2d", "dilation")
+    if min(sh, sw, dh, dw) < 1 or min(ph, pw, oph, opw) < 0:
+        raise RuntimeError("conv_transpose2d: stride and dilation must be positive, padding and output_padding "
+                           "non-negative")
+    if not (oph < sh or oph < dh) or not (opw < sw or opw < dw):
+        raise RuntimeError(f"output padding must be smaller than either stride or dilation, but got "
+                           f"output_padding_height: {oph} output_padding_width: {opw} stride_height: {sh} "
+                           f"stride_width: {sw} dilation_height: {dh} dilation_width: {dw}")
+    cin = x.shape[1]
+    if weight.dim() != 4 or weight.shape[0] != cin or groups < 1 or cin % groups:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input "
+                           f"{list(x.shape)} to have {weight.shape[0] if weight.dim() else '?'} channels, but got "
+                           f"{cin} channels instead")
+    kh, kw = weight.shape[2], weight.shape[3]
+    x = _insert_zeros(_insert_zeros(x, 2, sh), 3, sw)
+    eh, ew = dh * (kh - 1) - ph, dw * (kw - 1) - pw
+    x = pad(x, (ew, ew + opw, eh, eh + oph))
+    cout_g = weight.shape[1]
+    kernel = weight.flip(2, 3).reshape(groups, cin // groups, cout_g, kh, kw).transpose(1, 2) \
+        .reshape(groups * cout_g, cin // groups, kh, kw)
+    out = conv2d(x, kernel, bias, 1, 0, (dh, dw), groups)
+    return out.squeeze(0) if input.dim() == 3 else out
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """conv_transpose2d over a unit height, for (N, C_in, L) or (C_in, L) and weight
+    (C_in, C_out / groups, k)."""
+    _check_1d_input(input, "conv_transpose1d")
+    _check_tensor(weight, "conv_transpose1d", "weight")
+    if weight.dim() != 3:
+        raise RuntimeError(f"conv_transpose1d: Expected 3D weight, got {list(weight.shape)}")
+    out = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(2), bias,
+                           (1, _single(stride, "conv_transpose1d", "stride")),
+                           (0, _single(padding, "conv_transpose1d", "padding")),
+                           (0, _single(output_padding, "conv_transpose1d", "output_padding")), groups,
+                           (1, _single(dilation, "conv_transpose1d", "dilation")))
+    return out.squeeze(-2)

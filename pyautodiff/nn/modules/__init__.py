@@ -11,8 +11,8 @@ from .loss_extra import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, Gaussi
                          HuberLoss, KLDivLoss, MarginRankingLoss, MultiLabelSoftMarginLoss, NLLLoss, PoissonNLLLoss,
                          SmoothL1Loss, SoftMarginLoss, TripletMarginLoss)
 from .module import Module
-from .more import (CELU, GLU, SELU, AvgPool1d, Conv1d, Dropout1d, Dropout2d, EmbeddingBag, GroupNorm, Hardshrink,
-                   LogSigmoid, MaxPool1d, PReLU, RMSNorm, Softmin, Softshrink, Tanhshrink, Threshold, Upsample,
+from .more import (CELU, GLU, SELU, AvgPool1d, Conv1d, ConvTranspose1d, ConvTranspose2d, Dropout1d, Dropout2d,
+                   EmbeddingBag, GroupNorm, Hardshrink, LogSigmoid, MaxPool1d, PReLU, RMSNorm, Softmin, Softshrink, Tanhshrink, Threshold, Upsample,
                    UpsamplingBilinear2d, UpsamplingNearest2d)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
@@ -31,7 +31,7 @@ __all__ = ["Module", "Linear", "Identity", "Sequential", "ModuleList", "ModuleDi
            "TransformerDecoder", "Transformer", "Conv1d", "MaxPool1d",
            "AvgPool1d", "GroupNorm", "RMSNorm", "EmbeddingBag", "Dropout1d", "Dropout2d", "SELU", "CELU",
            "LogSigmoid", "Softmin", "GLU", "PReLU", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold",
-           "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+           "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ConvTranspose1d", "ConvTranspose2d",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
            "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss",

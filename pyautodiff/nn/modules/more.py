@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # annotation-only aliases
 
 __all__ = ["Conv1d", "MaxPool1d", "AvgPool1d", "GroupNorm", "RMSNorm", "EmbeddingBag", "Dropout1d", "Dropout2d",
            "SELU", "CELU", "LogSigmoid", "Softmin", "GLU", "PReLU", "Hardshrink", "Softshrink", "Tanhshrink",
-           "Threshold", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+           "Threshold", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ConvTranspose1d",
+           "ConvTranspose2d"]
 
 
 def _one(value: Any, name: str) -> tuple[int]:
@@ -414,3 +415,106 @@ class UpsamplingBilinear2d(Upsample):
 
     def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class _ConvTransposeNd(Module):
+    """Weight (C_in, C_out / groups, *kernel) and bias (C_out), initialised as PyTorch's
+    transposed convolutions (kaiming-uniform, fan-in from weight.size(1) x kernel)."""
+
+    def __init__(self, nd: int, in_channels: int, out_channels: int, kernel_size: Any, stride: Any, padding: Any,
+                 output_padding: Any, groups: int, bias: bool, dilation: Any, padding_mode: str,
+                 dtype: _DType | None) -> None:
+        super().__init__()
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError("in_channels must be divisible by groups" if in_channels % groups else
+                             "out_channels must be divisible by groups")
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+
+        def tup(v: Any, name: str) -> tuple[int, ...]:
+            vals = tuple(v) if isinstance(v, (tuple, list)) else (v,) * nd
+            if len(vals) != nd or not all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in vals):
+                raise TypeError(f"{type(self).__name__}: {name} must be an int or a {nd}-tuple of ints, got {v!r}")
+            return tuple(int(x) for x in vals)
+
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = tup(kernel_size, "kernel_size")
+        self.stride, self.padding = tup(stride, "stride"), tup(padding, "padding")
+        self.output_padding, self.dilation = tup(output_padding, "output_padding"), tup(dilation, "dilation")
+        self.transposed, self.padding_mode = True, padding_mode
+        self.weight = Parameter(empty(in_channels, out_channels // groups, *self.kernel_size, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            if fan_in != 0:
+                init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+
+    def _output_padding(self, input: Tensor, output_size: Sequence[int] | None) -> tuple[int, ...]:
+        if output_size is None:
+            return self.output_padding
+        nd = len(self.kernel_size)
+        size = list(output_size)[-nd:]
+        if len(size) != nd:
+            raise ValueError(f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must have {nd} or "
+                             f"{nd + 2} elements (got {len(list(output_size))})")
+        pads = []
+        for d in range(nd):
+            n_in = input.shape[input.dim() - nd + d]
+            smallest = ((n_in - 1) * self.stride[d] - 2 * self.padding[d] + self.dilation[d] * (self.kernel_size[d] - 1)
+                        + 1)
+            largest = smallest + self.stride[d] - 1
+            if not smallest <= size[d] <= largest:
+                raise ValueError(f"requested an output size of {size}, but valid sizes range from {smallest} to "
+                                 f"{largest} (for an input of {list(input.shape[2:])})")
+            pads.append(size[d] - smallest)
+        return tuple(pads)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        nd = len(self.kernel_size)
+        if self.padding != (0,) * nd:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * nd:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * nd:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + (", bias=False" if self.bias is None else "")
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-d convolution, as torch.nn.ConvTranspose2d; forward(input, output_size=None)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Any = None, dtype: _DType | None = None) -> None:
+        super().__init__(2, in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                         dilation, padding_mode, dtype)
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-d convolution, as torch.nn.ConvTranspose1d; forward(input, output_size=None)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Any = None, dtype: _DType | None = None) -> None:
+        super().__init__(1, in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                         dilation, padding_mode, dtype)
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride[0], self.padding[0],
+                                  self._output_padding(input, output_size)[0], self.groups, self.dilation[0])

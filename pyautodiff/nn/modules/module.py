@@ -278,6 +278,35 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path `target` ("" is the module itself)."""
+        mod: Module = self
+        for item in target.split(".") if target else []:
+            sub = mod._modules.get(item)
+            if not isinstance(sub, Module):
+                raise AttributeError(f"{type(mod).__name__} has no attribute `{item}`")
+            mod = sub
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path `target`."""
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        param = mod._parameters.get(name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter" if hasattr(mod, name) else
+                                 f"{type(mod).__name__} has no attribute `{name}`")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path `target`."""
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if name not in mod._buffers or mod._buffers[name] is None:
+            raise AttributeError(f"`{name}` is not a buffer" if hasattr(mod, name) else
+                                 f"{type(mod).__name__} has no attribute `{name}`")
+        return mod._buffers[name]  # type: ignore[return-value]
+
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, m in self._modules.items():
             if m is not None:

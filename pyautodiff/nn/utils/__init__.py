@@ -1,5 +1,7 @@
-"""nn.utils: gradient clipping, sequence padding."""
+"""nn.utils: gradient clipping, sequence padding, flattening parameters to a vector."""
 from . import rnn
 from .clip_grad import clip_grad_norm_, clip_grad_value_, get_total_norm
+from .convert_parameters import parameters_to_vector, vector_to_parameters
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "rnn"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "rnn", "parameters_to_vector",
+           "vector_to_parameters"]

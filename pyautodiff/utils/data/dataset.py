@@ -7,14 +7,18 @@ from ..._tensor import Tensor
 
 _T_co = TypeVar("_T_co", covariant=True)
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "ConcatDataset"]
 
 
 class Dataset(Generic[_T_co]):
-    """A map-style dataset: implement __getitem__ and __len__."""
+    """A map-style dataset: implement __getitem__ and __len__.  `a + b` is their
+    ConcatDataset."""
 
     def __getitem__(self, index: int) -> _T_co:
         raise NotImplementedError
+
+    def __add__(self, other: Dataset[_T_co]) -> ConcatDataset[_T_co]:
+        return ConcatDataset([self, other])
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -76,3 +80,31 @@ def random_split(dataset: Dataset[_T_co], lengths: Sequence[int | float]) -> lis
         out.append(Subset(dataset, perm[start:start + length]))
         start += length  # type: ignore[assignment]  # (fractions were turned into ints above)
     return out
+
+
+class ConcatDataset(Dataset[_T_co]):
+    """The datasets one after another, as torch.utils.data.ConcatDataset."""
+
+    def __init__(self, datasets: Sequence[Dataset[_T_co]]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise AssertionError("datasets should not be an empty iterable")
+        self.cumulative_sizes: list[int] = []
+        total = 0
+        for d in self.datasets:
+            total += len(d)
+            self.cumulative_sizes.append(total)
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx: int) -> _T_co:
+        import bisect
+
+        if idx < 0:
+            if -idx > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            idx = len(self) + idx
+        which = bisect.bisect_right(self.cumulative_sizes, idx)
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][idx - start]

@@ -274,3 +274,19 @@ def test_repr_and_state_dict_round_trip():
     m2.load_state_dict(m.state_dict())
     x = torch.randn(2, 5, 3)
     np.testing.assert_array_equal(m(x)[0].detach().numpy(), m2(x)[0].detach().numpy())
+
+
+def test_fused_lstm_cell_gradients_when_only_one_output_is_used():
+    # the cell's [h' | c'] result gets a gradient on one half only (an expanded one from
+    # sum, or a slice of it), or on both from different uses
+    cell = nn.LSTMCell(3, 4, dtype=torch.float64)
+    x = torch.tensor(np.random.randn(2, 3), requires_grad=True)
+    c = torch.tensor(np.random.randn(2, 4), requires_grad=True)
+    h = torch.tensor(np.random.randn(2, 4), requires_grad=True)
+    assert gradcheck(lambda x, h, c: cell(x, (h, c))[0].sum(), (x, h, c))
+    assert gradcheck(lambda x, h, c: cell(x, (h, c))[1][:, 1:3] * 2, (x, h, c))
+    assert gradcheck(lambda x, h, c: (lambda hc: hc[0] * hc[1])(cell(x, (h, c))), (x, h, c))
+    with pytest.raises(ValueError, match=r"lstm_cell: expected gates \(N, 4H\) and c \(N, H\)"):
+        from pyautodiff._ffi import lib
+        from pyautodiff._tensor import call
+        call(lib.pa_lstm_cell, torch.randn(2, 7)._h, torch.randn(2, 2)._h)

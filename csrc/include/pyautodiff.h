@@ -303,6 +303,10 @@ int pa_embedding(pa_tensor *indices, pa_tensor *weight, int has_padding_idx,
                  int64_t padding_idx, pa_tensor **out);
 /* x if x > 0 else x * negative_slope. */
 int pa_leaky_relu(pa_tensor *input, double negative_slope, pa_tensor **out);
+/* The LSTM cell's pointwise part: from gates (N, 4H) (the i, f, g, o pre-activations) and
+ * the cell state c (N, H), both with contiguous rows, [h' | c'] (N, 2H) with
+ * c' = sigmoid(f) c + sigmoid(i) tanh(g) and h' = sigmoid(o) tanh(c'). */
+int pa_lstm_cell(pa_tensor *gates, pa_tensor *c, pa_tensor **out);
 
 /* ---- optimizers ----------------------------------------------------------------- */
 /* One fused SGD step over n parameters (PyTorch's algorithm).  momentum_buffers[i] is

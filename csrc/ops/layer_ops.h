@@ -13,6 +13,7 @@
     X(LAYER_NORM, "NativeLayerNormBackward")                  \
     X(DROPOUT, "NativeDropoutBackward")                       \
     X(EMBEDDING, "EmbeddingBackward")                         \
-    X(LEAKY_RELU, "LeakyReluBackward")
+    X(LEAKY_RELU, "LeakyReluBackward")                        \
+    X(LSTM_CELL, "LstmCellBackward")
 
 #endif

@@ -7,7 +7,7 @@ compute them: per layer and direction one `linear` projects the whole input sequ
 
     RNN   h' = tanh(hh + ih)  (or relu)
     LSTM  i, f, g, o = chunks of hh + ih;  c' = sigmoid(f) * c + sigmoid(i) * tanh(g)
-          h' = sigmoid(o) * tanh(c')
+          h' = sigmoid(o) * tanh(c')  (one C op, pa_lstm_cell, for the pointwise part)
     GRU   r = sigmoid(hh_r + ih_r);  z = sigmoid(hh_z + ih_z)
           n = tanh(ih_n + r * hh_n);  h' = (h - n) * z + n
 
@@ -22,8 +22,9 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from ..._creation import empty, zeros
+from ..._ffi import lib
 from ..._functions import cat, stack
-from ..._tensor import Tensor
+from ..._tensor import Tensor, call
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -50,10 +51,11 @@ def _rnn_step(mode: str, ih: Tensor, h: Tensor, c: Any, w_hh: Tensor,
               b_hh: Tensor | None) -> tuple[Tensor, Any]:
     """One time step of a layer: ih is the input's projection for this step."""
     hh = F.linear(h, w_hh, b_hh)
-    if mode == "LSTM":
-        i, f, g, o = (hh + ih).chunk(4, 1)
-        c = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
-        return F.sigmoid(o) * F.tanh(c), c
+    if mode == "LSTM":  # the gates' pointwise part in one C op: [h' | c'], taken as two views
+        packed = call(lib.pa_lstm_cell, (hh + ih)._h, c._h)
+        hidden = c.shape[1]
+        return (call(lib.pa_slice, packed._h, 1, 0, hidden, 1),
+                call(lib.pa_slice, packed._h, 1, hidden, 2 * hidden, 1))
     if mode == "GRU":
         ih_r, ih_z, ih_n = ih.chunk(3, 1)
         hh_r, hh_z, hh_n = hh.chunk(3, 1)

@@ -2,8 +2,8 @@
 
     python -m benchmarks [suite ...] [--json PATH] [--plot PATH] [--threads N]
 
-Suites: matmul, elementwise, reduce, softmax_xent, conv2d, overhead, mlp_step, epoch
-(default: all).  --json writes every table; --plot draws each suite's ratios to the
+Suites: matmul, elementwise, reduce, softmax_xent, conv2d, overhead, mlp_step, epoch,
+layers (default: all).  --json writes every table; --plot draws each suite's ratios to the
 other libraries as a bar chart (needs matplotlib: pip install pyautodiff[plot]).
 """
 import argparse
@@ -21,6 +21,7 @@ SUITES = {
     "overhead": ("benchmarks.bench_overhead", "main"),
     "mlp_step": ("benchmarks.bench_mlp_step", "main"),
     "epoch": ("benchmarks.bench_epoch", "main"),
+    "layers": ("benchmarks.bench_layers", "main"),
 }
 
 

@@ -26,3 +26,17 @@ def test_jax_is_skipped_when_it_cannot_match_the_thread_count(monkeypatch):
     monkeypatch.setattr(bench.os, "cpu_count", lambda: 4)
     jax, note = bench.import_jax(2)
     assert jax is None and note == "JAX skipped: XLA cannot be held to 2 of 4 cores"
+
+
+def test_layers_table_runs(monkeypatch):
+    layers = pytest.importorskip("benchmarks.bench_layers")
+
+    def once(fns, **kwargs):
+        for fn in fns.values():
+            fn()
+        return {name: 1e-3 for name in fns}
+
+    monkeypatch.setattr(layers, "timeit_interleaved", once)
+    table = layers.main([])
+    assert [r[0].split()[0] for r in table["rows"]] == ["LSTM", "GRU", "RNN", "Transformer"]
+    assert all(len(r) == len(table["header"]) for r in table["rows"])

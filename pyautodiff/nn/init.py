@@ -41,6 +41,17 @@ def _fans(tensor: Tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
+def _reset_layer(weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch's default init of Linear and the convolutions: weight kaiming-uniform with
+    a = sqrt(5) (bound 1/sqrt(fan_in)), then bias uniform in +-1/sqrt(fan_in), fan_in from
+    weight.size(1) times its kernel (drawn in that order, as PyTorch draws them)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = _fans(weight)[0]
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     with no_grad():
         return tensor.uniform_(a, b)

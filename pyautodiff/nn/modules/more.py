@@ -3,7 +3,6 @@ normalisation, embedding bags, channel dropout and the remaining activations, wi
 PyTorch's parameter names, shapes and init."""
 from __future__ import annotations
 
-import math
 import numbers
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -66,11 +65,7 @@ class Conv1d(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.kernel_size[0]
-            if fan_in != 0:
-                init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+        init._reset_layer(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
@@ -452,11 +447,7 @@ class _ConvTransposeNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            if fan_in != 0:
-                init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+        init._reset_layer(self.weight, self.bias)
 
     def _output_padding(self, input: Tensor, output_size: Sequence[int] | None) -> tuple[int, ...]:
         if output_size is None:

@@ -72,6 +72,8 @@ def movedim(input: Tensor, source: int | Sequence[int], destination: int | Seque
                            f"the same number of dims as destination ({dst} dims)")
     n = input.dim()
     src = [_norm_dim("movedim", s, n) for s in src]
+    if n == 0:   # dims -1 and 0 of a 0-d tensor: nothing to move
+        return input.reshape(())
     dst = [_norm_dim("movedim", d, n) for d in dst]
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
         raise RuntimeError("movedim: repeated dim in `source` or `destination`")

@@ -215,25 +215,33 @@ def test_float32_tanh_within_one_ulp_of_float64():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_pow_by_the_exponents_pytorch_special_cases(dtype):
-    # ** 2, 3, -2, 0.5, -0.5, -1 are x*x, x*x*x, 1/(x*x), sqrt, 1/sqrt, 1/x, as in
-    # PyTorch's CPU kernel (so the bits are its, not powf's), for any scalar form of the
-    # exponent; other exponents stay powf; gradients are pow's.
+    # x ** 2, 3, -2, 0.5, -0.5, -1 with a Python number are x*x, x*x*x, 1/(x*x), sqrt,
+    # 1/sqrt, 1/x, as in PyTorch's CPU kernel (so the bits are its, not powf's); a tensor
+    # exponent, even of one element, is powf's (PyTorch's too: they differ at -0 and -inf
+    # for the roots); other exponents stay powf; gradients are pow's.
     rng = np.random.default_rng(1)
     x = np.concatenate([rng.standard_normal(5000) * 10, [0.0, -0.0, np.inf, -np.inf, 1e-30, -3.0]]).astype(dtype)
     t = torch.from_numpy(x)
     with np.errstate(all="ignore"):
-        cases = {2: x * x, 3: x * x * x, -2: 1 / (x * x), 0.5: np.sqrt(x), -0.5: 1 / np.sqrt(x), -1: 1 / x,
-                 2.5: None}
+        cases = {2: x * x, 3: x * x * x, -2: 1 / (x * x), 0.5: np.sqrt(x), -0.5: 1 / np.sqrt(x), -1: 1 / x}
         for e, want in cases.items():
-            for exponent in (e, torch.tensor(e, dtype=torch.float64), torch.tensor([e])):
-                got = (t ** exponent).numpy()
-                if want is None:
-                    close = np.power(x.astype(np.float64), e).astype(dtype)
-                    ok = ~np.isnan(close)
-                    np.testing.assert_allclose(got[ok], close[ok], rtol=2e-7 if dtype == np.float32 else 1e-15)
-                else:
-                    np.testing.assert_array_equal(got, want.astype(dtype))
-                    assert (np.signbit(got) == np.signbit(want)).all()
+            got = (t ** e).numpy()
+            np.testing.assert_array_equal(got, want.astype(dtype))
+            assert (np.signbit(got) == np.signbit(want)).all()
+            finite = np.isfinite(x)   # (NumPy's power differs from C's pow at -inf)
+            for exponent in (torch.tensor(e, dtype=torch.float64), torch.tensor([e])):
+                got = (t ** exponent).numpy()[finite]
+                close = np.power(x[finite].astype(np.float64), e).astype(dtype)
+                ok = ~np.isnan(close)
+                assert np.array_equal(np.isnan(got), ~ok)
+                np.testing.assert_allclose(got[ok], close[ok], rtol=2e-7 if dtype == np.float32 else 1e-15)
+        roots = torch.tensor(np.array([-0.0, -np.inf], dtype)) ** torch.tensor(-0.5)   # powf's: inf, 0
+        np.testing.assert_array_equal(roots.numpy(), [np.inf, 0.0])
+        np.testing.assert_array_equal((torch.tensor(np.array([-0.0, -np.inf], dtype)) ** -0.5).numpy(),
+                                      [-np.inf, np.nan])          # 1 / sqrt, as PyTorch's scalar path
     a = torch.tensor(np.array([1.5, -2.0, 3.0], dtype), requires_grad=True)
     (a ** 3).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), 3 * np.array([1.5, -2.0, 3.0]) ** 2, rtol=1e-6)
+    b = torch.tensor(np.array([1.5, -2.0], dtype))
+    b **= 2                                                       # in place, from a Python number
+    np.testing.assert_array_equal(b.numpy(), np.array([2.25, 4.0], dtype))

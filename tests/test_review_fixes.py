@@ -168,3 +168,110 @@ def test_tie_gradients_match_pytorch(pt):
         (x.amax(1).sum() + x.max() * 2 + x.min() + lib_.amin(x, 0, keepdim=True).sum() + x.norm(float("inf"))).backward()
         grads.append(x.grad.numpy())
     np.testing.assert_array_equal(*grads)
+
+
+# ---- sixth session's review (layers, attention, interpolate, pow, schedulers) ------------
+def test_batch_first_attention_keeps_a_distinct_value(pt):
+    tm = pt.nn.MultiheadAttention(8, 2, batch_first=True).double()
+    pm = torch.nn.MultiheadAttention(8, 2, batch_first=True, dtype=torch.float64)
+    pm.load_state_dict({k: torch.tensor(t.detach().numpy()) for k, t in tm.state_dict().items()})
+    x, v = np.random.randn(3, 5, 8), np.random.randn(3, 5, 8)
+    vt = torch.tensor(v, requires_grad=True)
+    got = pm(torch.tensor(x), torch.tensor(x), vt)[0]
+    want = tm(pt.tensor(x), pt.tensor(x), pt.tensor(v))[0]
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    got.sum().backward()
+    assert vt.grad is not None
+
+
+def test_a_fully_masked_attention_row_gives_zeros_not_nan():
+    F = torch.nn.functional
+    q, k, v = (torch.randn(1, 2, 3, 4, requires_grad=True) for _ in range(3))
+    mask = torch.zeros(3, 3)
+    mask[0] = float("-inf")
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    assert (out.detach().numpy()[:, :, 0] == 0).all() and np.isfinite(out.detach().numpy()).all()
+    out.sum().backward()
+    assert all(np.isfinite(t.grad.numpy()).all() for t in (q, k, v))
+    layer = torch.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True)
+    pad = torch.tensor([[False, False, True], [True, True, True]])
+    y = layer(torch.randn(2, 3, 4), src_key_padding_mask=pad)
+    y.sum().backward()
+    assert np.isfinite(y.detach().numpy()).all()
+    assert all(np.isfinite(p.grad.numpy()).all() for p in layer.parameters())
+
+
+def test_interpolate_keeps_a_dim_whose_size_does_not_change(pt):
+    x = np.arange(100.0).reshape(1, 1, 100)
+    got = torch.nn.functional.interpolate(torch.tensor(x), scale_factor=1.001, mode="linear").numpy()
+    np.testing.assert_array_equal(got[..., -3:], [[[97.0, 98.0, 99.0]]])
+    y = np.random.randn(1, 2, 5, 50)
+    for kw in (dict(scale_factor=(2.0, 1.01), mode="bilinear"), dict(scale_factor=(1.01, 2.0)),
+               dict(size=(7, 50), mode="bilinear", align_corners=True)):
+        np.testing.assert_allclose(torch.nn.functional.interpolate(torch.tensor(y), **kw).numpy(),
+                                   pt.nn.functional.interpolate(pt.tensor(y), **kw).numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_pow_special_cases_only_for_python_numbers():
+    x = torch.tensor([-0.0, -np.inf])
+    np.testing.assert_array_equal((x ** torch.tensor(-0.5)).numpy(), [np.inf, 0.0])     # powf's
+    np.testing.assert_array_equal((x ** torch.tensor([0.5])).numpy(), [0.0, np.inf])
+    np.testing.assert_array_equal((x ** 0.5).numpy(), [-0.0, np.nan])                   # sqrt, as PyTorch
+
+
+def test_dropout2d_takes_3d_input_as_n_c_l():
+    F = torch.nn.functional
+    with pytest.warns(UserWarning, match="Received a 3D input to dropout2d"):
+        z = F.dropout2d(torch.ones(4, 6, 5), 0.5).numpy()
+    assert (z.min(-1) == z.max(-1)).all()                       # whole (n, c) rows
+    assert not (z.reshape(4, 30).min(-1) == z.reshape(4, 30).max(-1)).all()   # not whole samples
+    with pytest.raises(RuntimeError, match="dropout1d: Expected 2D or 3D input"):
+        F.dropout1d(torch.ones(2, 3, 4, 5))
+
+
+def test_cyclic_lr_state_dict_pickles_and_reloads():
+    import pickle
+
+    w = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1, momentum=0.9)
+    sched = torch.optim.lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=3, mode="exp_range", gamma=0.9)
+    for _ in range(4):
+        opt.step()
+        sched.step()
+    state = pickle.loads(pickle.dumps(sched.state_dict()))
+    opt2 = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    other = torch.optim.lr_scheduler.CyclicLR(opt2, 0.01, 0.1, step_size_up=3, mode="exp_range", gamma=0.9)
+    other.load_state_dict(state)
+    opt.step()
+    sched.step()
+    opt2.step()
+    other.step()
+    assert other.get_last_lr() == sched.get_last_lr()
+
+
+def test_shrink_and_threshold_pass_nan_through():
+    F = torch.nn.functional
+    nan = torch.tensor([float("nan"), 0.1, 2.0])
+    assert np.isnan(F.threshold(nan, 1.0, -3.0).numpy()[0]) and F.threshold(nan, 1.0, -3.0).numpy()[1] == -3
+    assert np.isnan(F.hardshrink(nan).numpy()[0]) and F.hardshrink(nan).numpy()[1] == 0
+    assert np.isnan(F.softshrink(nan).numpy()[0]) and F.softshrink(nan).numpy()[2] == 1.5
+
+
+def test_embedding_bag_max_of_empty_bags_stays_in_the_graph():
+    w = torch.randn(5, 3, requires_grad=True)
+    out = torch.nn.functional.embedding_bag(torch.tensor([[0, 0]]), w, mode="max", padding_idx=0)
+    assert out.requires_grad and (out.detach().numpy() == 0).all()
+    out.sum().backward()
+    assert (w.grad.numpy() == 0).all()
+
+
+def test_gaussian_nll_var_with_a_size_one_dim_anywhere_prelu_0d_movedim_0d(pt):
+    F = torch.nn.functional
+    x, t, v = np.random.randn(4, 3, 2, 2), np.random.randn(4, 3, 2, 2), np.random.rand(4, 1, 2, 2) + 0.1
+    np.testing.assert_allclose(F.gaussian_nll_loss(torch.tensor(x), torch.tensor(t), torch.tensor(v)).item(),
+                               pt.nn.functional.gaussian_nll_loss(pt.tensor(x), pt.tensor(t), pt.tensor(v)).item(),
+                               rtol=1e-12)
+    assert tuple(F.prelu(torch.tensor(-2.0), torch.tensor([0.25])).shape) == ()
+    with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size"):
+        F.prelu(torch.randn(3), torch.randn(3))
+    assert tuple(torch.movedim(torch.tensor(1.0), 0, -1).shape) == ()

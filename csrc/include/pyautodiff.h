@@ -70,6 +70,7 @@ typedef struct pa_tensor {
     struct pa_tensor *grad;        /* accumulated gradient, or NULL */
     pa_node *grad_fn;              /* node that produced this tensor, NULL for leaves */
     struct pa_hook *hooks;         /* gradient hooks of a leaf (a non-leaf's are on its node) */
+    int32_t wrapped_number;        /* a Python scalar made a 0-dim tensor by pa_binary_scalar(_) */
 } pa_tensor;
 
 void pa_tensor_retain(pa_tensor *t);

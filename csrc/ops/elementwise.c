@@ -201,14 +201,16 @@ static int binary_raw(int op, pa_tensor *a, pa_tensor *b, int dt, pa_tensor **ou
         return pa_error(PA_ERR_TYPE, "%s: not implemented for dtype %s", binary_names[op],
                         pa_dtype_name(dt));
     int out_dt = is_comparison(op) ? PA_BOOL : dt;
-    /* A float tensor to a scalar power of 2, 3, -2, 0.5, -0.5 or -1 is computed as PyTorch's
-     * CPU kernel computes it, x * x, x * x * x, 1 / (x * x), sqrt(x), 1 / sqrt(x), 1 / x
-     * (so the bits are PyTorch's), vectorised where powf is a scalar call per element.
-     * x ** 2 reads x twice through the multiply loop.
+    /* A float tensor to the power of a Python scalar 2, 3, -2, 0.5, -0.5 or -1 is computed
+     * as PyTorch's CPU kernel computes it, x * x, x * x * x, 1 / (x * x), sqrt(x),
+     * 1 / sqrt(x), 1 / x (so the bits are PyTorch's, which differ from powf's at -0 and
+     * -inf for the roots), vectorised where powf is a scalar call per element; a tensor
+     * exponent, of one element or not, goes through powf, as in PyTorch.  x ** 2 reads x
+     * twice through the multiply loop.
      * NOTE: measured: (1e6 floats) ** 2, 2 threads: 4.8 ms -> 0.22 ms. */
     double e = 0;
     bool square = false;
-    if (op == PA_BIN_POW && pa_is_float(dt) && b->numel == 1 && pa_item(b, &e) == PA_OK) {
+    if (op == PA_BIN_POW && pa_is_float(dt) && b->wrapped_number && pa_item(b, &e) == PA_OK) {
         bool f = dt == PA_FLOAT32;
         square = e == 2;
         loop = square ? binary_loops[PA_BIN_MUL][dt]
@@ -316,10 +318,12 @@ int pa_binary_scalar(int op, pa_tensor *a, double s, int scalar_is_float, int sc
     if (!pa_needs_grad(1, &a)) {
         stack_scalar tmp;
         pa_tensor *st = stack_scalar_init(&tmp, dt, s);
+        st->wrapped_number = 1;
         return scalar_first ? pa_binary(op, st, a, out) : pa_binary(op, a, st, out);
     }
     pa_tensor *st;
     TRY(pa_full(0, NULL, dt, s, &st));  /* may be saved by the node: on the heap */
+    st->wrapped_number = 1;
     int rc = scalar_first ? pa_binary(op, st, a, out) : pa_binary(op, a, st, out);
     pa_tensor_release(st);
     return rc;
@@ -428,10 +432,13 @@ int pa_binary_scalar_(int op, pa_tensor *a, double s) {
     int dt = scalar_dtype(a, pa_is_float(a->dtype));
     if (!(pa_is_grad_enabled() && a->requires_grad)) {
         stack_scalar tmp;
-        return pa_binary_(op, a, stack_scalar_init(&tmp, dt, s));
+        pa_tensor *st = stack_scalar_init(&tmp, dt, s);
+        st->wrapped_number = 1;
+        return pa_binary_(op, a, st);
     }
     pa_tensor *st;
     TRY(pa_full(0, NULL, dt, s, &st));  /* may be saved by the recorded node: on the heap */
+    st->wrapped_number = 1;
     int rc = pa_binary_(op, a, st);
     pa_tensor_release(st);
     return rc;

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from .._creation import ones, zeros
+from .._functions import where
 from .._tensor import Tensor, matmul
 from ._layers import dropout
 
@@ -61,7 +62,12 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     weights = matmul(query, key.transpose(-2, -1)) * scale_factor
     if bias is not None:
         weights = weights + bias
-    weights = weights.softmax(-1)
+        # a row whose every score is masked attends to nothing: zeros (PyTorch's
+        # _safe_softmax), not the NaN of softmax over -inf alone
+        empty = (weights == float("-inf")).all(-1, keepdim=True)
+        weights = where(empty, 0.0, where(empty, 0.0, weights).softmax(-1))
+    else:
+        weights = weights.softmax(-1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
     return matmul(weights, value)

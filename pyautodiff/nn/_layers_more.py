@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -188,8 +189,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     # max: the bags laid out densely (padded with -inf), reduced with max along the bag,
     # so the gradient goes to the maximal entry as in PyTorch; empty bags give zeros
     width = int(counts.max()) if bags and len(bag_ids) else 0
-    if width == 0:
-        return zeros(bags, dim, dtype=weight.dtype)
+    if width == 0:  # every bag empty: zeros, still in the graph of weight (as PyTorch's)
+        return zeros(bags, dim, dtype=weight.dtype) + weight[:0].sum()
     slot = np.arange(len(bag_ids)) - np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)[bag_ids]
     dense_index = np.full(bags * width, len(bag_ids), dtype=np.int64)            # -> the -inf row
     dense_index[bag_ids * width + slot] = np.arange(len(bag_ids))
@@ -207,29 +208,50 @@ def _padding(padding_idx: int, num: int) -> int:
     return padding_idx + num if padding_idx < 0 else padding_idx
 
 
-def _feature_dropout(input: Tensor, p: float, training: bool, batched_dim: int, op: str) -> Tensor:
-    _check_tensor(input, op)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+def _feature_dropout(input: Tensor, p: float, training: bool, lead: int) -> Tensor:
+    """input with each of its input.shape[:lead] slices kept whole (scaled by 1 / (1 - p))
+    or zeroed with probability p."""
     if not training or p == 0.0:
         return input
-    if input.dim() not in (batched_dim - 1, batched_dim):
-        raise RuntimeError(f"{op}: Expected {batched_dim - 1}D (unbatched) or {batched_dim}D (batched) input "
-                           f"to {op}, but got input of size: {list(input.shape)}")
-    lead = input.dim() - (batched_dim - 2)
     mask = dropout(zeros(*input.shape[:lead], dtype=input.dtype) + 1.0, p, True)
     return input * mask.reshape(*input.shape[:lead], *([1] * (input.dim() - lead)))
+
+
+def _check_p(p: float) -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zeroes whole channels of (N, C, L) or (C, L) with probability p, scaling the rest
     by 1 / (1 - p), as torch's dropout1d."""
-    return _feature_dropout(input, p, training, 3, "dropout1d")
+    _check_tensor(input, "dropout1d")
+    _check_p(p)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _feature_dropout(input, p, training, input.dim() - 1)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zeroes whole channels of (N, C, H, W) or (C, H, W), as torch's dropout2d."""
-    return _feature_dropout(input, p, training, 4, "dropout2d")
+    """Zeroes whole channels (dim 1) of (N, C, H, W) with probability p, as torch's
+    dropout2d, which also takes a 3-D input as (N, C, L) (with PyTorch's warnings)."""
+    _check_tensor(input, "dropout2d")
+    _check_p(p)
+    if input.dim() not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      "please use dropout instead. Note that dropout2d exists to provide channel-wise dropout on "
+                      "inputs with 2 spatial dimensions, a channel dimension, and an optional batch dimension "
+                      "(i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.dim() == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a "
+                      "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
+                      "please switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, min(2, input.dim()))
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -281,20 +303,18 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x where x > 0, else weight * x, weight (1,) or one per channel (dim 1)."""
     _check_tensor(input, "prelu")
     _check_tensor(weight, "prelu", "weight")
-    w = weight
-    if weight.numel() != 1:
-        channels = input.shape[1] if input.dim() >= 2 else input.shape[0] if input.dim() == 1 else 1
-        if weight.dim() != 1 or weight.numel() != channels:
-            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers "
-                               f"= {weight.numel()} and channel size = {channels}.")
-        w = weight.reshape((1, channels) + (1,) * (input.dim() - 2)) if input.dim() >= 2 else weight
+    channels = input.shape[1] if input.dim() >= 2 else 1
+    if weight.numel() != 1 and (weight.dim() != 1 or weight.numel() != channels):
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers "
+                           f"= {weight.numel()} and channel size = {channels}.")
+    w = weight.reshape(()) if weight.numel() == 1 else weight.reshape((1, channels) + (1,) * (input.dim() - 2))
     return where(input > 0, input, w * input)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
     _check_tensor(input, "hardshrink")
-    return where((input > lambd) | (input < -lambd), input, 0.0)
+    return where((input >= -lambd) & (input <= lambd), 0.0, input)   # NaN passes through
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -302,7 +322,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     _check_tensor(input, "softshrink")
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
-    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+    inside = (input >= -lambd) & (input <= lambd)                   # NaN passes through
+    return where(inside, 0.0, where(input > lambd, input - lambd, input + lambd))
 
 
 def tanhshrink(input: Tensor) -> Tensor:
@@ -314,7 +335,7 @@ def tanhshrink(input: Tensor) -> Tensor:
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else value."""
     _check_tensor(input, "threshold")
-    return where(input > threshold, input, value)
+    return where(input <= threshold, value, input)   # NaN passes through, as in PyTorch
 
 
 def _interp_sizes(input: Tensor, size: Any, scale_factor: Any, dims: int) -> tuple[list[int], list[float | None]]:
@@ -338,28 +359,36 @@ def _interp_sizes(input: Tensor, size: Any, scale_factor: Any, dims: int) -> tup
     return [int(math.floor(n * f)) for n, f in zip(in_sizes, scales)], list(scales)
 
 
-def _nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool) -> np.ndarray:
-    """ATen's nearest source indices, computed in float32 as its CPU kernel does."""
-    s = np.float32(1.0 / scale) if scale is not None else np.float32(n_in) / np.float32(n_out)
-    dst = np.arange(n_out, dtype=np.float32)
-    src = np.floor((dst + np.float32(0.5)) * s) if exact else np.floor(dst * s)
+def _nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool, ft: Any) -> np.ndarray:
+    """ATen's nearest source indices, computed in float as its CPU kernel does (the identity
+    when the sizes agree; halving when the output is twice the size, for 'nearest')."""
+    if n_out == n_in:
+        return np.arange(n_out, dtype=np.int64)
+    if n_out == 2 * n_in and not exact:
+        return np.arange(n_out, dtype=np.int64) >> 1
+    s = ft(1.0 / scale) if scale is not None else ft(n_in) / ft(n_out)
+    dst = np.arange(n_out, dtype=ft)
+    src = np.floor((dst + ft(0.5)) * s) if exact else np.floor(dst * s)
     return np.minimum(src.astype(np.int64), n_in - 1)
 
 
-def _linear_weights(n_in: int, n_out: int, scale: float | None,
-                    align_corners: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """ATen's linear source indices i0, i1 and weights l0, l1 (float32)."""
+def _linear_weights(n_in: int, n_out: int, scale: float | None, align_corners: bool,
+                    ft: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ATen's linear source indices i0, i1 and weights l0, l1 (in the input's float type;
+    the identity when the sizes agree)."""
+    if n_out == n_in:
+        index = np.arange(n_out, dtype=np.int64)
+        return index, index, np.ones(n_out, ft), np.zeros(n_out, ft)
     if align_corners:
-        s = np.float32(n_in - 1) / np.float32(n_out - 1) if n_out > 1 else np.float32(0)
-        src = np.arange(n_out, dtype=np.float32) * s
+        s = ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
+        src = np.arange(n_out, dtype=ft) * s
     else:
-        s = np.float32(1.0 / scale) if scale is not None else np.float32(n_in) / np.float32(n_out)
-        src = np.maximum((np.arange(n_out, dtype=np.float32) + np.float32(0.5)) * s - np.float32(0.5),
-                         np.float32(0))
+        s = ft(1.0 / scale) if scale is not None else ft(n_in) / ft(n_out)
+        src = np.maximum((np.arange(n_out, dtype=ft) + ft(0.5)) * s - ft(0.5), ft(0))
     i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
     i1 = i0 + (i0 < n_in - 1)
-    l1 = (src - i0.astype(np.float32)).astype(np.float32)
-    return i0, i1, (np.float32(1) - l1).astype(np.float32), l1
+    l1 = (src - i0.astype(ft)).astype(ft)
+    return i0, i1, (ft(1) - l1).astype(ft), l1
 
 
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
@@ -387,6 +416,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     out_sizes, scales = _interp_sizes(input, size, scale_factor, dims)
     if recompute_scale_factor:
         scales = [None] * dims
+    ft = np.float64 if input.dtype.name == "float64" else np.float32
     x = input
     for k in reversed(range(dims)):          # the last dim first, as ATen's kernels nest them
         d = 2 + k
@@ -397,12 +427,13 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         bshape = [1] * input.dim()
         bshape[d] = n_out
         if mode in linear:
-            i0, i1, l0, l1 = _linear_weights(n_in, n_out, scales[k], bool(align_corners))
+            i0, i1, l0, l1 = _linear_weights(n_in, n_out, scales[k], bool(align_corners), ft)
             w0 = _tensor(l0.reshape(bshape), dtype=input.dtype)
             w1 = _tensor(l1.reshape(bshape), dtype=input.dtype)
             x = x.index_select(d, _tensor(i0)) * w0 + x.index_select(d, _tensor(i1)) * w1
         else:
-            x = x.index_select(d, _tensor(_nearest_index(n_in, n_out, scales[k], mode == "nearest-exact")))
+            exact = mode == "nearest-exact"  # (ATen computes nearest's scale in float for every dtype)
+            x = x.index_select(d, _tensor(_nearest_index(n_in, n_out, scales[k], exact, np.float32)))
     return x
 
 

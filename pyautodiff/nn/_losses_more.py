@@ -135,7 +135,8 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
     if tuple(v.shape) != tuple(input.shape):
         if tuple(input.shape[:-1]) == tuple(v.shape):
             v = v.unsqueeze(-1)
-        elif not (tuple(input.shape[:-1]) == tuple(v.shape[:-1]) and v.shape[-1] == 1):
+        elif not (input.dim() == v.dim() and
+                  sum(b for a, b in zip(input.shape, v.shape) if a != b) == 1):  # one size-1 dim
             raise ValueError("var is of incorrect size")
     if bool((v < 0).any().item()):
         raise ValueError("var has negative entry/entries")

@@ -3,6 +3,7 @@ learning rates match PyTorch's float for float."""
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import types
 from collections import Counter
@@ -428,14 +429,8 @@ class CyclicLR(LRScheduler):
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
             raise ValueError("mode is invalid and scale_fn is None")
         self.mode, self.gamma = mode, gamma
-        if scale_fn is not None:
-            self.scale_fn, self.scale_mode = scale_fn, scale_mode
-        elif mode == "triangular":
-            self.scale_fn, self.scale_mode = (lambda x: 1.0), "cycle"
-        elif mode == "triangular2":
-            self.scale_fn, self.scale_mode = (lambda x: 1 / (2.0 ** (x - 1))), "cycle"
-        else:
-            self.scale_fn, self.scale_mode = (lambda x: gamma ** x), "iterations"
+        self._scale_fn_custom, self._scale_mode_custom = scale_fn, scale_mode
+        self._init_scale_fn()
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
@@ -454,6 +449,34 @@ class CyclicLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
+    def _init_scale_fn(self) -> None:
+        if self._scale_fn_custom is not None:
+            self.scale_fn, self.scale_mode = self._scale_fn_custom, self._scale_mode_custom
+        elif self.mode == "triangular":
+            self.scale_fn, self.scale_mode = _triangular, "cycle"
+        elif self.mode == "triangular2":
+            self.scale_fn, self.scale_mode = _triangular2, "cycle"
+        else:
+            self.scale_fn, self.scale_mode = functools.partial(_exp_range, self.gamma), "iterations"
+
+    def state_dict(self) -> dict[str, Any]:
+        """As PyTorch's: without the scale function (rebuilt from mode and gamma); a custom
+        one is kept only as its __dict__ when it is a callable object, not a function."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "scale_fn")}
+        fn = state.pop("_scale_fn_custom")
+        state["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        fn_state = state.pop("_scale_fn_custom", None)
+        custom = self._scale_fn_custom
+        self.__dict__.update(state)
+        self._scale_fn_custom = custom
+        if fn_state is not None and custom is not None:
+            custom.__dict__.update(fn_state)
+        self._init_scale_fn()
+
     def get_lr(self) -> list[float]:
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
@@ -468,6 +491,18 @@ class CyclicLR(LRScheduler):
                 else:
                     group["momentum"] = momentum
         return lrs
+
+
+def _triangular(x: float) -> float:
+    return 1.0
+
+
+def _triangular2(x: float) -> float:
+    return 1 / (2.0 ** (x - 1))
+
+
+def _exp_range(gamma: float, x: float) -> float:
+    return gamma ** x
 
 
 def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:

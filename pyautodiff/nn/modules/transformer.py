@@ -79,13 +79,15 @@ class MultiheadAttention(Module):
             if not isinstance(t, Tensor):
                 raise TypeError(f"MultiheadAttention: {name} must be a Tensor, not {type(t).__name__}")
         batched = query.dim() == 3
-        if self.batch_first and batched:
-            same_kv = key is value
-            if key is query:
-                query = key = value = query.transpose(1, 0)
+        if self.batch_first and batched:  # (keeping a shared operand shared: self-attention)
+            if key is value:
+                if query is key:
+                    query = key = value = query.transpose(1, 0)
+                else:
+                    query, key = query.transpose(1, 0), key.transpose(1, 0)
+                    value = key
             else:
-                query, key = query.transpose(1, 0), key.transpose(1, 0)
-                value = key if same_kv else value.transpose(1, 0)
+                query, key, value = query.transpose(1, 0), key.transpose(1, 0), value.transpose(1, 0)
         out, weights = F.multi_head_attention_forward(
             query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,
             None, None, False, self.dropout, self.out_proj.weight, self.out_proj.bias, training=self.training,

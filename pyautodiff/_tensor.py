@@ -646,7 +646,7 @@ class Tensor:
         if isinstance(other, Tensor):
             status = lib.pa_binary_(_BIN[op], self._h, other._h)
         else:
-            status = lib.pa_binary_scalar_(_BIN[op], self._h, _scalar(other)[0])
+            status = lib.pa_binary_scalar_(_BIN[op], self._h, *_scalar(other))
         if status:
             raise_error(status)
         return self
@@ -671,6 +671,9 @@ class Tensor:
 
     def __imul__(self, other: _TensorOrNumber) -> Tensor:
         return self.mul_(other)
+
+    def __ipow__(self, other: _TensorOrNumber) -> Tensor:
+        return self.pow_(other)
 
     def __itruediv__(self, other: _TensorOrNumber) -> Tensor:
         return self.div_(other)

@@ -275,3 +275,60 @@ def test_gaussian_nll_var_with_a_size_one_dim_anywhere_prelu_0d_movedim_0d(pt):
     with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size"):
         F.prelu(torch.randn(3), torch.randn(3))
     assert tuple(torch.movedim(torch.tensor(1.0), 0, -1).shape) == ()
+
+
+def test_lstm_cell_outputs_are_tensors_of_their_own_and_take_strided_state(pt):
+    cell = torch.nn.LSTMCell(3, 4)
+    h, c = cell(torch.randn(2, 3))
+    h.mul_(2)                                   # in place on h, c saved by nothing else
+    assert tuple(h.view(-1).shape) == (8,)
+    c_t = torch.randn(4, 2).t()                 # columns strided
+    h2, c2 = cell(torch.randn(2, 3), (torch.randn(2, 4), c_t))
+    theirs = pt.nn.LSTMCell(3, 4)
+    with pt.no_grad():
+        for (_, p), (_, q) in zip(cell.named_parameters(), theirs.named_parameters()):
+            q.copy_(pt.from_numpy(p.detach().numpy().copy()))
+    x, hh, cc = np.random.randn(2, 3).astype(np.float32), np.random.randn(2, 4).astype(np.float32), \
+        np.random.randn(4, 2).astype(np.float32)
+    a = cell(torch.tensor(x), (torch.tensor(hh), torch.tensor(cc).t()))
+    b = theirs(pt.tensor(x), (pt.tensor(hh), pt.tensor(cc).t()))
+    np.testing.assert_allclose(a[1].detach().numpy(), b[1].detach().numpy(), rtol=1e-5, atol=1e-6)
+    lstm = torch.nn.LSTM(2, 4)
+    out, _ = lstm(torch.randn(3, 1, 2), (torch.zeros(1, 1, 4), torch.randn(4, 1, 1).permute(2, 1, 0)))
+    assert tuple(out.shape) == (3, 1, 4)
+
+
+def test_pow_decides_on_the_python_exponent_and_refuses_negative_integer_powers():
+    x = torch.tensor([-0.0, -np.inf])
+    np.testing.assert_array_equal((x ** 0.5000000001).numpy(), [0.0, np.inf])   # powf, not sqrt
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+        torch.tensor([1, 2, -3]) ** -1
+    y = torch.tensor([1.5, -2.0])
+    alias = y
+    y **= 2                                     # in place: the alias sees it
+    np.testing.assert_array_equal(alias.numpy(), [2.25, 4.0])
+
+
+def test_in_place_float_scalar_into_an_integer_tensor_is_refused():
+    x = torch.tensor([1, 2, 3])
+    with pytest.raises(TypeError, match="result type float32 can't be cast to the desired output type int64"):
+        x.mul_(1.5)
+    x.add_(2)                                   # an int scalar is fine
+    np.testing.assert_array_equal(x.numpy(), [3, 4, 5])
+
+
+def test_conv_transpose_bad_calls_and_dropout2d_needs_two_dims():
+    F = torch.nn.functional
+    with pytest.raises(RuntimeError, match="non-positive groups is not supported"):
+        F.conv_transpose2d(torch.randn(1, 4, 5, 5), torch.randn(4, 2, 3, 3), groups=0)
+    with pytest.raises(RuntimeError, match=r"in_channels \(4\) must be divisible by groups \(3\)"):
+        F.conv_transpose2d(torch.randn(1, 4, 5, 5), torch.randn(4, 2, 3, 3), groups=3)
+    with pytest.raises(RuntimeError, match="Expected 4D weight"):
+        F.conv_transpose2d(torch.randn(1, 4, 5, 5), torch.randn(4, 2, 3))
+    with pytest.raises(RuntimeError, match="expected non-empty input"):
+        F.conv_transpose2d(torch.randn(1, 4, 0, 5), torch.randn(4, 2, 3, 3))
+    with pytest.raises(ValueError, match="output_size must have 2 or 4 elements"):
+        torch.nn.ConvTranspose2d(2, 2, 3, stride=2)(torch.randn(1, 2, 4, 4), output_size=(1, 9, 9))
+    with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions"), \
+            pytest.warns(UserWarning, match="Received a 1-D input to dropout2d"):
+        F.dropout2d(torch.ones(5))

@@ -70,7 +70,8 @@ typedef struct pa_tensor {
     struct pa_tensor *grad;        /* accumulated gradient, or NULL */
     pa_node *grad_fn;              /* node that produced this tensor, NULL for leaves */
     struct pa_hook *hooks;         /* gradient hooks of a leaf (a non-leaf's are on its node) */
-    int32_t wrapped_number;        /* a Python scalar made a 0-dim tensor by pa_binary_scalar(_) */
+    int32_t wrapped_number;        /* a Python scalar made a 0-dim tensor by pa_binary_scalar(_):
+                                      1, or 2 when its dtype (float32) rounded it */
 } pa_tensor;
 
 void pa_tensor_retain(pa_tensor *t);
@@ -187,7 +188,7 @@ int pa_where(pa_tensor *cond, pa_tensor *a, pa_tensor *b, pa_tensor **out);
 int pa_to_dtype(pa_tensor *a, int dtype, pa_tensor **out);
 /* In place on a tensor that does not require grad: a = a (op) b, b broadcast to a. */
 int pa_binary_(int op, pa_tensor *a, pa_tensor *b);
-int pa_binary_scalar_(int op, pa_tensor *a, double s);
+int pa_binary_scalar_(int op, pa_tensor *a, double s, int scalar_is_float);
 /* In-place op `op` (its name without the trailing _, for errors) as a <- r, r computed
  * from a out of place (a.clamp_() is a <- a.clamp()): r's values, cast to a's dtype, are
  * written into a and, when r is in the graph, a takes its place there (a's grad_fn
@@ -305,7 +306,7 @@ int pa_embedding(pa_tensor *indices, pa_tensor *weight, int has_padding_idx,
 /* x if x > 0 else x * negative_slope. */
 int pa_leaky_relu(pa_tensor *input, double negative_slope, pa_tensor **out);
 /* The LSTM cell's pointwise part: from gates (N, 4H) (the i, f, g, o pre-activations) and
- * the cell state c (N, H), both with contiguous rows, [h' | c'] (N, 2H) with
+ * the cell state c (N, H), both with contiguous rows, [h'; c'] (2, N, H) with
  * c' = sigmoid(f) c + sigmoid(i) tanh(g) and h' = sigmoid(o) tanh(c'). */
 int pa_lstm_cell(pa_tensor *gates, pa_tensor *c, pa_tensor **out);
 

@@ -5,8 +5,9 @@
  *   g = tanh(gates[:, 2H:3H])      o = sigmoid(gates[:, 3H:4H])
  *   c' = f * c + i * g             h' = o * tanh(c')
  *
- * into one (N, 2H) result [h' | c'] (callers take the two halves as views; their
- * gradients meet again in that result's gradient), and the backward computes the
+ * into one (2, N, H) result [h'; c'] (callers take the two halves as views, each
+ * contiguous; their gradients meet again in that result's gradient), and the backward
+ * computes the
  * gradients of the gates and of c in one pass from the gradients of h' and c'.  The
  * products and sums are rounded in the order of ATen's unfused LSTM cell, with the same
  * vectorised sigmoid (1 / (1 + e^-x)) and tanh as the unary ops.
@@ -54,24 +55,26 @@
             dcr[j] = dct * f;                                                                \
         }                                                                                    \
     }                                                                                        \
-    /* rows [r0, r1): gates row stride gs, c row stride cs; out, grad, dg, dc contiguous */  \
-    PA_CLONES static void lstm_forward_##SUFFIX(int64_t r0, int64_t r1, int64_t H,           \
+    /* rows [r0, r1) of n: gates row stride gs, c row stride cs; out and grad (2, n, H),  \
+     * dg and dc contiguous */                                                              \
+    PA_CLONES static void lstm_forward_##SUFFIX(int64_t r0, int64_t r1, int64_t n, int64_t H, \
                                                 const T *gates, int64_t gs, const T *c,       \
                                                 int64_t cs, T *out) {                         \
         for (int64_t r = r0; r < r1; r++) {                                                  \
             const T *g = gates + r * gs;                                                     \
-            forward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * cs,              \
-                                 out + r * 2 * H, out + r * 2 * H + H);                       \
+            forward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * cs, out + r * H,  \
+                                 out + (n + r) * H);                                          \
         }                                                                                    \
     }                                                                                        \
-    PA_CLONES static void lstm_backward_##SUFFIX(int64_t r0, int64_t r1, int64_t H,          \
+    PA_CLONES static void lstm_backward_##SUFFIX(int64_t r0, int64_t r1, int64_t n, int64_t H, \
                                                  const T *gates, int64_t gs, const T *c,      \
                                                  int64_t cs, const T *grad, T *dg, T *dc) {   \
         for (int64_t r = r0; r < r1; r++) {                                                  \
-            const T *g = gates + r * gs, *d = grad + r * 2 * H;                              \
+            const T *g = gates + r * gs;                                                     \
             T *o = dg + r * 4 * H;                                                           \
-            backward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * cs, d, d + H,  \
-                                  o, o + H, o + 2 * H, o + 3 * H, dc + r * H);               \
+            backward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * cs, grad + r * H, \
+                                  grad + (n + r) * H, o, o + H, o + 2 * H, o + 3 * H,       \
+                                  dc + r * H);                                               \
         }                                                                                    \
     }
 LSTM_ROWS(f32, float, SIGMOID_F32, pa_tanhf)
@@ -95,20 +98,21 @@ int pa_lstm_cell(pa_tensor *gates, pa_tensor *c, pa_tensor **out) {
                         PA_SHAPE_STR(gates, b1), PA_SHAPE_STR(c, b2));
     int64_t gs = row_stride(gates), cs = row_stride(c);
     if (gs < 0 || cs < 0)
-        return pa_error(PA_ERR_VALUE, "lstm_cell: gates and c need contiguous rows (got strides of %s "
-                        "and %s)", PA_SHAPE_STR(gates, b1), PA_SHAPE_STR(c, b2));
-    int64_t n = c->shape[0], h = c->shape[1], shape[2] = {n, 2 * h};
-    pa_tensor *y = pa_tensor_new(2, shape, gates->dtype);
+        return pa_error(PA_ERR_VALUE, "lstm_cell: gates and c need contiguous rows (got strides "
+                        "(%lld, %lld) and (%lld, %lld))", (long long)gates->strides[0],
+                        (long long)gates->strides[1], (long long)c->strides[0], (long long)c->strides[1]);
+    int64_t n = c->shape[0], h = c->shape[1], shape[3] = {2, n, h};
+    pa_tensor *y = pa_tensor_new(3, shape, gates->dtype);
     PA_CHECK_OOM(y);
     int nt = pa_threads_for_elements(n * 4 * h * 8);
     if (gates->dtype == PA_FLOAT32)
         PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            lstm_forward_f32(n * t / nt, n * (t + 1) / nt, h, (const float *)gates->data, gs,
+            lstm_forward_f32(n * t / nt, n * (t + 1) / nt, n, h, (const float *)gates->data, gs,
                              (const float *)c->data, cs, (float *)y->data);
         });
     else
         PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            lstm_forward_f64(n * t / nt, n * (t + 1) / nt, h, (const double *)gates->data, gs,
+            lstm_forward_f64(n * t / nt, n * (t + 1) / nt, n, h, (const double *)gates->data, gs,
                              (const double *)c->data, cs, (double *)y->data);
         });
     *out = y;
@@ -135,13 +139,13 @@ int pa_backward_LSTM_CELL(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     int nt = pa_threads_for_elements(n * 4 * h * 8);
     if (gates->dtype == PA_FLOAT32)
         PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            lstm_backward_f32(n * t / nt, n * (t + 1) / nt, h, (const float *)gates->data, gs,
+            lstm_backward_f32(n * t / nt, n * (t + 1) / nt, n, h, (const float *)gates->data, gs,
                               (const float *)c->data, cs, (const float *)gc->data, (float *)dg->data,
                               (float *)dc->data);
         });
     else
         PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            lstm_backward_f64(n * t / nt, n * (t + 1) / nt, h, (const double *)gates->data, gs,
+            lstm_backward_f64(n * t / nt, n * (t + 1) / nt, n, h, (const double *)gates->data, gs,
                               (const double *)c->data, cs, (const double *)gc->data, (double *)dg->data,
                               (double *)dc->data);
         });

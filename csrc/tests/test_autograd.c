@@ -210,10 +210,10 @@ static void test_versions_and_modes(void) {
     pa_tensor *x = leaf(1, (int64_t[]){3}, (double[]){0, 1, 2}), *y = NULL, *L = NULL;
     OK(pa_unary(PA_UN_EXP, x, &y));  /* saves its output */
     OK(pa_sum(y, 0, NULL, 0, &L));
-    CHECK_ERR(pa_binary_scalar_(PA_BIN_ADD, y, 1), PA_ERR_RUNTIME, "in-place");
+    CHECK_ERR(pa_binary_scalar_(PA_BIN_ADD, y, 1, 0), PA_ERR_RUNTIME, "in-place");
     pa_set_grad_enabled(0);
     CHECK(!pa_is_grad_enabled());
-    OK(pa_binary_scalar_(PA_BIN_ADD, y, 1));
+    OK(pa_binary_scalar_(PA_BIN_ADD, y, 1, 0));
     pa_tensor *n = NULL;
     OK(pa_binary(PA_BIN_MUL, x, x, &n));
     CHECK(!n->requires_grad && n->grad_fn == NULL);
@@ -521,7 +521,7 @@ static void test_inplace_recorded(void) {
     pa_node *first = h->grad_fn;
     OK(pa_binary_(PA_BIN_MUL, h, w));
     CHECK(h->grad_fn != first && strcmp(pa_node_name(h->grad_fn), "MulBackward") == 0);
-    OK(pa_binary_scalar_(PA_BIN_ADD, h, 1));
+    OK(pa_binary_scalar_(PA_BIN_ADD, h, 1, 0));
     OK(pa_unary(PA_UN_RELU, h, &r));
     OK(pa_assign_(h, r, "relu"));
     pa_tensor_release(r);
@@ -530,11 +530,11 @@ static void test_inplace_recorded(void) {
     OK(pa_backward(L, NULL, 0));
     CHECK_GRAD(w, ((double[]){2, -8}), 1e-15);
     /* A leaf that requires grad, and a tensor a view shares, are refused. */
-    CHECK_ERR(pa_binary_scalar_(PA_BIN_ADD, w, 1), PA_ERR_RUNTIME, "leaf Variable");
+    CHECK_ERR(pa_binary_scalar_(PA_BIN_ADD, w, 1, 0), PA_ERR_RUNTIME, "leaf Variable");
     pa_tensor *h2 = NULL, *v = NULL;
     OK(pa_binary_scalar(PA_BIN_MUL, w, 3, 1, 0, &h2));
     OK(pa_slice(h2, 0, 0, 1, 1, &v));
-    CHECK_ERR(pa_binary_scalar_(PA_BIN_ADD, h2, 1), PA_ERR_RUNTIME, "memory other tensors share");
+    CHECK_ERR(pa_binary_scalar_(PA_BIN_ADD, h2, 1, 0), PA_ERR_RUNTIME, "memory other tensors share");
     pa_tensor *list[] = {w, h, L, h2, v};
     for (int i = 0; i < 5; i++) pa_tensor_release(list[i]);
     CHECK_LIVE(base);

@@ -49,7 +49,7 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_to_dtype(NULL, PA_FLOAT64, &out), "to");
     CHECK_NULL(pa_binary_(0, NULL, t), "binary_");
     CHECK_NULL(pa_binary_(0, t, NULL), "binary_");
-    CHECK_NULL(pa_binary_scalar_(0, NULL, 1), "binary_scalar_");
+    CHECK_NULL(pa_binary_scalar_(0, NULL, 1, 0), "binary_scalar_");
     CHECK_NULL(pa_assign_(NULL, t, "x"), "assign_");
     CHECK_NULL(pa_assign_(t, NULL, "x"), "assign_");
     CHECK_NULL(pa_assign_(t, t, NULL), "assign_");

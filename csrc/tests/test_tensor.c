@@ -388,7 +388,7 @@ static void test_elementwise(void) {
     /* In place: a += b32 broadcast, a *= 2; a float result can't go into an int64. */
     pa_tensor *b32 = make(1, (int64_t[]){3}, PA_FLOAT32, bv);
     OK(pa_binary_(PA_BIN_ADD, a, b32));
-    OK(pa_binary_scalar_(PA_BIN_MUL, a, 2));
+    OK(pa_binary_scalar_(PA_BIN_MUL, a, 2, 0));
     CHECK_TENSOR(a, 2, s23, ((double[]){22, 36, 66, 21, 48, 48}), 0);
     CHECK(pa_tensor_version(a) == 2);
     n = make(1, (int64_t[]){3}, PA_INT64, (double[]){1, 2, 3});
@@ -591,7 +591,7 @@ static void test_errors(void) {
     CHECK_ERR(pa_set_requires_grad(i64, 1), PA_ERR_RUNTIME, "floating point dtype");
     OK(pa_set_requires_grad(b, 1));
     CHECK_ERR(pa_fill_(b, 0), PA_ERR_RUNTIME, "in-place operation");
-    CHECK_ERR(pa_binary_scalar_(PA_BIN_ADD, b, 1), PA_ERR_RUNTIME, "in-place operation");
+    CHECK_ERR(pa_binary_scalar_(PA_BIN_ADD, b, 1, 0), PA_ERR_RUNTIME, "in-place operation");
     CHECK_ERR(pa_backward(a, NULL, 0), PA_ERR_RUNTIME, "does not require grad");
     CHECK_ERR(pa_backward(b, NULL, 0), PA_ERR_RUNTIME, "only for scalar outputs");
     CHECK_ERR(pa_set_grad(b, a), PA_ERR_VALUE, "does not match");

@@ -251,7 +251,9 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
                       "This behavior will change in a future release to interpret the input as one without a "
                       "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
                       "please switch to using dropout1d instead.", stacklevel=2)
-    return _feature_dropout(input, p, training, min(2, input.dim()))
+    if training and p > 0 and input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _feature_dropout(input, p, training, 2)
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -483,10 +485,18 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                            f"output_padding_height: {oph} output_padding_width: {opw} stride_height: {sh} "
                            f"stride_width: {sw} dilation_height: {dh} dilation_width: {dw}")
     cin = x.shape[1]
-    if weight.dim() != 4 or weight.shape[0] != cin or groups < 1 or cin % groups:
+    if groups < 1:
+        raise RuntimeError("conv_transpose2d: non-positive groups is not supported")
+    if weight.dim() != 4:
+        raise RuntimeError(f"conv_transpose2d: Expected 4D weight (in_channels, out_channels / groups, kH, kW), "
+                           f"got {list(weight.shape)}")
+    if weight.shape[0] != cin:
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input "
-                           f"{list(x.shape)} to have {weight.shape[0] if weight.dim() else '?'} channels, but got "
-                           f"{cin} channels instead")
+                           f"{list(x.shape)} to have {weight.shape[0]} channels, but got {cin} channels instead")
+    if cin % groups:
+        raise RuntimeError(f"conv_transpose2d: in_channels ({cin}) must be divisible by groups ({groups})")
+    if min(x.shape) == 0:
+        raise RuntimeError(f"conv_transpose2d: expected non-empty input, got {list(input.shape)}")
     kh, kw = weight.shape[2], weight.shape[3]
     x = _insert_zeros(_insert_zeros(x, 2, sh), 3, sw)
     eh, ew = dh * (kh - 1) - ph, dw * (kw - 1) - pw

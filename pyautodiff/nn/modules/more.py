@@ -453,10 +453,11 @@ class _ConvTransposeNd(Module):
         if output_size is None:
             return self.output_padding
         nd = len(self.kernel_size)
-        size = list(output_size)[-nd:]
-        if len(size) != nd:
+        given = list(output_size)
+        if len(given) not in (nd, nd + 2):
             raise ValueError(f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must have {nd} or "
-                             f"{nd + 2} elements (got {len(list(output_size))})")
+                             f"{nd + 2} elements (got {len(given)})")
+        size = given[-nd:]
         pads = []
         for d in range(nd):
             n_in = input.shape[input.dim() - nd + d]

@@ -51,11 +51,11 @@ def _rnn_step(mode: str, ih: Tensor, h: Tensor, c: Any, w_hh: Tensor,
               b_hh: Tensor | None) -> tuple[Tensor, Any]:
     """One time step of a layer: ih is the input's projection for this step."""
     hh = F.linear(h, w_hh, b_hh)
-    if mode == "LSTM":  # the gates' pointwise part in one C op: [h' | c'], taken as two views
+    if mode == "LSTM":  # the gates' pointwise part in one C op: [h'; c'], taken as two views
+        if c.dim() == 2 and c.shape[1] > 1 and c.stride(1) != 1:
+            c = c.contiguous()
         packed = call(lib.pa_lstm_cell, (hh + ih)._h, c._h)
-        hidden = c.shape[1]
-        return (call(lib.pa_slice, packed._h, 1, 0, hidden, 1),
-                call(lib.pa_slice, packed._h, 1, hidden, 2 * hidden, 1))
+        return call(lib.pa_select, packed._h, 0, 0), call(lib.pa_select, packed._h, 0, 1)
     if mode == "GRU":
         ih_r, ih_z, ih_n = ih.chunk(3, 1)
         hh_r, hh_z, hh_n = hh.chunk(3, 1)
@@ -358,7 +358,7 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         h, c = self._step("LSTM", input, hx)
-        return h, c
+        return h.clone(), c.clone()  # two tensors of their own (views of one result inside)
 
 
 class GRUCell(RNNCellBase):

@@ -5,7 +5,6 @@ and values); the others are composed from differentiable core ops, so their grad
 from the ops' own backward rules."""
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Any, Sequence, Union
 

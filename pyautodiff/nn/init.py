@@ -41,6 +41,21 @@ def _fans(tensor: Tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
+def _add_weight_and_bias(module: Any, weight_shape: tuple[int, ...], out_features: int, bias: bool,
+                         dtype: Any) -> None:
+    """module.weight of weight_shape and module.bias (out_features,) or None, registered as
+    Linear and the convolutions register them, then initialised by _reset_layer."""
+    from ..nn.parameter import Parameter
+    from .._creation import empty
+
+    module.weight = Parameter(empty(*weight_shape, dtype=dtype))
+    if bias:
+        module.bias = Parameter(empty(out_features, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+    _reset_layer(module.weight, module.bias)
+
+
 def _reset_layer(weight: Tensor, bias: Tensor | None) -> None:
     """PyTorch's default init of Linear and the convolutions: weight kaiming-uniform with
     a = sqrt(5) (bound 1/sqrt(fan_in)), then bias uniform in +-1/sqrt(fan_in), fan_in from

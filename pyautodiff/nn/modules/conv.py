@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..._creation import empty
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
 from .._layers import _pair
-from ..parameter import Parameter
 from .module import Module
 
 if TYPE_CHECKING:  # annotation-only aliases
@@ -58,12 +56,8 @@ class Conv2d(Module):
         self.dilation = _pair(dilation, "Conv2d", "dilation")
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        init._add_weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size), out_channels,
+                                  bias, dtype)
 
     def reset_parameters(self) -> None:
         init._reset_layer(self.weight, self.bias)

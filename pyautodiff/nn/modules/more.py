@@ -57,12 +57,8 @@ class Conv1d(Module):
         self.stride = _one(stride, "stride")
         self.dilation = _one(dilation, "dilation")
         self.padding_mode = padding_mode
-        self.weight = Parameter(empty(out_channels, in_channels // groups, self.kernel_size[0], dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        init._add_weight_and_bias(self, (out_channels, in_channels // groups, self.kernel_size[0]), out_channels,
+                                  bias, dtype)
 
     def reset_parameters(self) -> None:
         init._reset_layer(self.weight, self.bias)
@@ -439,12 +435,8 @@ class _ConvTransposeNd(Module):
         self.stride, self.padding = tup(stride, "stride"), tup(padding, "padding")
         self.output_padding, self.dilation = tup(output_padding, "output_padding"), tup(dilation, "dilation")
         self.transposed, self.padding_mode = True, padding_mode
-        self.weight = Parameter(empty(in_channels, out_channels // groups, *self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        init._add_weight_and_bias(self, (in_channels, out_channels // groups, *self.kernel_size), out_channels,
+                                  bias, dtype)
 
     def reset_parameters(self) -> None:
         init._reset_layer(self.weight, self.bias)

@@ -282,3 +282,37 @@ def test_conv_transpose_gradients_and_bad_calls():
         F.conv_transpose2d(torch.randn(1, 3, 3, 3), torch.randn(2, 3, 2, 2))
     with pytest.raises(ValueError, match="requested an output size of \\[12, 12\\]"):
         nn.ConvTranspose2d(2, 2, 3, stride=2)(torch.randn(1, 2, 4, 4), output_size=(12, 12))
+
+
+def test_bilinear_against_pytorch(pt):
+    ours, theirs = nn.Bilinear(3, 4, 2), pt.nn.Bilinear(3, 4, 2)
+    assert repr(ours) == repr(theirs)
+    assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+    with pt.no_grad():
+        for (_, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+            q.copy_(pt.from_numpy(p.detach().numpy().copy()))
+    a, b = np.random.randn(5, 2, 3).astype(np.float32), np.random.randn(5, 2, 4).astype(np.float32)
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    pa_, pb = pt.tensor(a, requires_grad=True), pt.tensor(b, requires_grad=True)
+    x, y = ours(ta, tb), theirs(pa_, pb)
+    np.testing.assert_allclose(x.detach().numpy(), y.detach().numpy(), rtol=1e-5, atol=1e-6)
+    x.sum().backward()
+    y.sum().backward()
+    np.testing.assert_allclose(ta.grad.numpy(), pa_.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+    x1, x2, w = t64(np.random.randn(2, 3)), t64(np.random.randn(2, 2)), t64(np.random.randn(4, 3, 2))
+    assert gradcheck(lambda x1, x2, w: F.bilinear(x1, x2, w), (x1, x2, w))
+
+
+def test_regression_losses_broadcast_a_target_of_another_size_with_a_warning(pt):
+    a, b = np.random.randn(4, 1).astype(np.float32), np.random.randn(4, 3).astype(np.float32)
+    for name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
+        with pytest.warns(UserWarning, match=r"Using a target size \(torch.Size\(\[4, 3\]\)\) that is different "
+                                             r"to the input size \(torch.Size\(\[4, 1\]\)\)"):
+            got = getattr(F, name)(torch.tensor(a), torch.tensor(b)).item()
+        with pytest.warns(UserWarning):
+            want = getattr(pt.nn.functional, name)(pt.tensor(a), pt.tensor(b)).item()
+        assert got == pytest.approx(want, rel=1e-6)
+    with pytest.raises(ValueError, match="Target size .* must be the same as input size|target size"):
+        F.binary_cross_entropy_with_logits(torch.randn(4, 1), torch.rand(4, 3))

@@ -19,7 +19,7 @@ from ._layers import (_check_tensor, _pair, avg_pool2d, conv2d, dropout, elu, em
 
 __all__: list[str] = ["conv1d", "max_pool1d", "avg_pool1d", "group_norm", "rms_norm", "embedding_bag",
                       "dropout1d", "dropout2d", "selu", "celu", "logsigmoid", "softmin", "glu", "prelu",
-                      "hardshrink", "softshrink", "tanhshrink", "threshold", "interpolate", "upsample",
+                      "hardshrink", "softshrink", "tanhshrink", "threshold", "interpolate", "upsample", "bilinear",
                       "conv_transpose2d", "conv_transpose1d"]
 
 
@@ -522,3 +522,24 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                            (0, _single(output_padding, "conv_transpose1d", "output_padding")), groups,
                            (1, _single(dilation, "conv_transpose1d", "dilation")))
     return out.squeeze(-2)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o], as
+    torch.nn.functional.bilinear: one product with weight laid out (in1, out * in2), then
+    the sum against input2."""
+    _check_tensor(input1, "bilinear")
+    _check_tensor(input2, "bilinear", "input2")
+    _check_tensor(weight, "bilinear", "weight")
+    if weight.dim() != 3:
+        raise RuntimeError(f"bilinear(): weight must be three-dimensional, but got {weight.dim()} dimension(s)")
+    out, in1, in2 = weight.shape
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
+                           f"{list(input2.shape[:-1])}")
+    if input1.shape[-1] != in1 or input2.shape[-1] != in2:
+        raise RuntimeError(f"bilinear(): input sizes {input1.shape[-1]} and {input2.shape[-1]} do not match the "
+                           f"weight's {in1} and {in2}")
+    left = input1 @ weight.permute(1, 0, 2).reshape(in1, out * in2)          # (..., out * in2)
+    y = (left.reshape(*input1.shape[:-1], out, in2) * input2.unsqueeze(-2)).sum(-1)
+    return y + bias if bias is not None else y

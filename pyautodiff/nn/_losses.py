@@ -8,7 +8,8 @@ import warnings
 from .._ffi import lib
 from .._functions import where
 from .._tensor import Tensor, call
-from .functional import _check_same_shape, _check_tensor, _check_weight_not_differentiated, _reduce, _reduction
+from .functional import (_check_same_shape, _check_target_broadcasts, _check_tensor, _check_weight_not_differentiated,
+                         _reduce, _reduction)
 
 __all__: list[str] = ["smooth_l1_loss", "huber_loss", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div"]
@@ -17,7 +18,7 @@ __all__: list[str] = ["smooth_l1_loss", "huber_loss", "nll_loss", "binary_cross_
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, with d = input - target."""
-    _check_same_shape(input, target, "smooth_l1_loss")
+    _check_target_broadcasts(input, target, "smooth_l1_loss")
     _reduction(reduction, "smooth_l1_loss")
     if beta < 0:
         raise ValueError("smooth_l1_loss does not support negative values for beta.")
@@ -31,7 +32,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
-    _check_same_shape(input, target, "huber_loss")
+    _check_target_broadcasts(input, target, "huber_loss")
     _reduction(reduction, "huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Union
 
 from .._ffi import ffi, lib
-from .._tensor import Tensor, call, unary
+from .._tensor import Size, Tensor, call, unary
 from ..autograd.grad_mode import is_grad_enabled
 
 if TYPE_CHECKING:  # annotation-only alias
@@ -134,14 +134,27 @@ def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
                          f"{tuple(input.shape)}")
 
 
+def _check_target_broadcasts(input: Tensor, target: Tensor, op: str) -> None:
+    """As PyTorch's pointwise regression losses: a target of another size is broadcast
+    against the input, with PyTorch's warning (sizes that do not broadcast then fail)."""
+    _check_tensor(input, op)
+    _check_tensor(target, op, "target")
+    if tuple(input.shape) != tuple(target.shape):
+        import warnings
+
+        warnings.warn(f"Using a target size ({Size(target.shape)}) that is different to the input size "
+                      f"({Size(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", stacklevel=3)
+
+
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    _check_same_shape(input, target, "mse_loss")
+    _check_target_broadcasts(input, target, "mse_loss")
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    _check_same_shape(input, target, "l1_loss")
+    _check_target_broadcasts(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 

@@ -1,6 +1,8 @@
 """Linear layers."""
 from __future__ import annotations
 
+import math
+
 from typing import TYPE_CHECKING, Any
 
 from ..._tensor import Tensor
@@ -11,7 +13,7 @@ from .module import Module
 if TYPE_CHECKING:  # annotation-only aliases
     from ..._creation import _DType
 
-__all__ = ["Linear", "Identity"]
+__all__ = ["Linear", "Identity", "Bilinear"]
 
 
 class Linear(Module):
@@ -41,3 +43,35 @@ class Identity(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return input
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b for each output feature, weight (out, in1, in2) and bias (out)
+    uniform in +-1/sqrt(in1), as torch.nn.Bilinear."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
+                 device: Any = None, dtype: _DType | None = None) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        from ..parameter import Parameter
+        from ..._creation import empty
+
+        self.weight = Parameter(empty(out_features, in1_features, in2_features, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

@@ -405,7 +405,8 @@ def test_pad_defaults_and_dtypes():
     ((1,) * 6, {}, RuntimeError, "^pad: Padding length should be less than or equal to two times"),
     ((-2, -2), {}, RuntimeError, "^pad: The input size 3, plus negative padding -2 and -2 resulted in a negative"),
     ((1.5, 1), {}, TypeError, "^pad: argument 'pad' must be a tuple of ints, but found element of type float"),
-    ((1, 1), {"mode": "reflect"}, NotImplementedError, "^pad: mode 'reflect' is not supported"),
+    ((1, 1), {"mode": "reflect", "value": 1.0}, ValueError, "^Padding mode \"reflect\" doesn't take in value argument"),
+    ((1, 1, 1, 1, 1, 1), {"mode": "reflect"}, NotImplementedError, "^Only 4D or 5D input is supported for 3D reflect"),
     ((1, 1), {"mode": "foo"}, NotImplementedError, "^pad: unrecognised padding mode 'foo'"),
 ])
 def test_pad_errors(pad, kwargs, error, message):

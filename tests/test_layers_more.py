@@ -316,3 +316,50 @@ def test_regression_losses_broadcast_a_target_of_another_size_with_a_warning(pt)
         assert got == pytest.approx(want, rel=1e-6)
     with pytest.raises(ValueError, match="Target size .* must be the same as input size|target size"):
         F.binary_cross_entropy_with_logits(torch.randn(4, 1), torch.rand(4, 3))
+
+
+PADS = [("ZeroPad2d", (1, 2, 0, 3), (2, 3, 4, 5)), ("ZeroPad1d", 2, (2, 3, 4)),
+        ("ConstantPad2d", ((1, 0, 2, 1), 1.5), (2, 3, 4)), ("ConstantPad1d", ((3, 1), -2.0), (3, 4)),
+        ("ReflectionPad1d", (3, 1), (2, 3, 5)), ("ReflectionPad2d", (1, 2, 3, 0), (1, 2, 4, 5)),
+        ("ReplicationPad1d", 2, (2, 3, 4)), ("ReplicationPad2d", (0, 3, 1, 2), (2, 3, 4)),
+        ("CircularPad1d", (2, 3), (2, 3, 4)), ("CircularPad2d", 1, (1, 2, 3, 4))]
+
+
+@pytest.mark.parametrize("name,args,shape", PADS, ids=[p[0] for p in PADS])
+def test_padding_layers_against_pytorch(pt, name, args, shape):
+    args = args if isinstance(args, tuple) and isinstance(args[-1], float) else (args,)
+    ours, theirs = getattr(nn, name)(*args), getattr(pt.nn, name)(*args)
+    assert repr(ours) == repr(theirs)
+    x = np.random.randn(*shape).astype(np.float32)
+    xa, xb = torch.tensor(x, requires_grad=True), pt.tensor(x, requires_grad=True)
+    a, b = ours(xa), theirs(xb)
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    g = np.random.randn(*a.shape).astype(np.float32)
+    (a * torch.tensor(g)).sum().backward()
+    (b * pt.tensor(g)).sum().backward()
+    np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_pixel_shuffle_softmax2d_adaptive_avg_pool1d_against_pytorch(pt):
+    x = np.random.randn(2, 8, 3, 5).astype(np.float32)
+    for ours, theirs, inp in ((nn.PixelShuffle(2), pt.nn.PixelShuffle(2), x),
+                              (nn.PixelUnshuffle(2), pt.nn.PixelUnshuffle(2), np.random.randn(2, 3, 4, 6).astype(np.float32)),
+                              (nn.Softmax2d(), pt.nn.Softmax2d(), x),
+                              (nn.AdaptiveAvgPool1d(3), pt.nn.AdaptiveAvgPool1d(3), x[0, :, 0])):
+        assert repr(ours) == repr(theirs)
+        np.testing.assert_allclose(ours(torch.tensor(inp)).numpy(), theirs(pt.tensor(inp)).numpy(), rtol=1e-6,
+                                   atol=1e-7)
+    y = torch.tensor(x)
+    np.testing.assert_array_equal(F.pixel_unshuffle(F.pixel_shuffle(y, 2), 2).numpy(), x)
+
+
+def test_index_padding_gradients_and_bad_calls():
+    x = t64(np.random.randn(1, 2, 4))
+    for mode in ("reflect", "replicate", "circular"):
+        assert gradcheck(lambda x: F.pad(x, (2, 3), mode), (x,))
+    with pytest.raises(RuntimeError, match="Padding size should be less than the corresponding input dimension"):
+        F.pad(torch.randn(1, 2, 3), (3, 0), "reflect")
+    with pytest.raises(RuntimeError, match="wrapping around more than once"):
+        F.pad(torch.randn(1, 2, 3), (4, 0), "circular")
+    with pytest.raises(RuntimeError, match="divisible by the square of upscale_factor"):
+        F.pixel_shuffle(torch.randn(1, 6, 2, 2), 2)

@@ -345,6 +345,43 @@ def normalize(input: Tensor, p: float = 2.0, dim: int | Sequence[int] = 1, eps: 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
+def _pad_by_index(input: Tensor, amounts: list[int], mode: str, value: float | None) -> Tensor:
+    """pad's reflect / replicate / circular modes: each padded dim gathered by an index list."""
+    if value is not None and value != 0:
+        raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    if len(amounts) % 2 or not 2 <= len(amounts) <= 6:
+        raise RuntimeError(f"pad: {mode} padding takes 1 to 3 (before, after) pairs, got {len(amounts)} values")
+    k = len(amounts) // 2
+    if input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(f"Only {k + 1}D or {k + 2}D input is supported for {k}D {mode} padding "
+                                  f"(got {input.ndim}D)")
+    from .._creation import tensor
+
+    out = input
+    for i in range(k):
+        dim = input.ndim - 1 - i
+        before, after = amounts[2 * i], amounts[2 * i + 1]
+        n = input.shape[dim]
+        base = np.arange(n, dtype=np.int64)
+        if mode == "reflect":
+            if max(before, after) >= n or min(before, after) < 0:
+                raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input "
+                                   f"dimension, but got: padding ({before}, {after}) at dimension {dim} of input "
+                                   f"{list(input.shape)}")
+            index = np.concatenate([base[1:before + 1][::-1], base, base[n - 1 - after:n - 1][::-1]])
+        elif mode == "replicate":
+            if n == 0 or min(before, after) < 0:
+                raise RuntimeError(f"pad: replicate padding of dimension {dim} of size {n} by ({before}, {after}) "
+                                   "is not possible")
+            index = np.concatenate([np.zeros(before, np.int64), base, np.full(after, n - 1, np.int64)])
+        else:
+            if max(before, after) > n or min(before, after) < 0:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            index = np.concatenate([base[n - before:], base, base[:after]])
+        out = out.index_select(dim, tensor(index))
+    return out
+
+
 def _pad_ints(pad: Any) -> list[int]:
     try:
         items = list(pad)
@@ -358,14 +395,15 @@ def _pad_ints(pad: Any) -> list[int]:
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
-    """Pads the last len(pad) // 2 dims with `value` (0 by default): pad = (left, right) for
-    the last dim, then (top, bottom) for the one before, ...; negative amounts crop.  Only
-    mode='constant' is supported."""
+    """Pads the last len(pad) // 2 dims: pad = (left, right) for the last dim, then (top,
+    bottom) for the one before, ...  mode 'constant' fills with `value` (0 by default) and
+    crops for negative amounts; 'reflect', 'replicate' and 'circular' repeat the input's
+    own elements (gathered with index_select, so differentiable), as torch's pad."""
     _check_tensor(input, "pad")
     if mode not in _PAD_MODES:
         raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}")
     if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported (only 'constant')")
+        return _pad_by_index(input, _pad_ints(pad), mode, value)
     amounts = _pad_ints(pad)
     if len(amounts) % 2:
         raise RuntimeError(f"pad: Padding length must be divisible by 2, got {len(amounts)}")

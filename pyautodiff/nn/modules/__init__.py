@@ -13,7 +13,9 @@ from .loss_extra import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, Gaussi
 from .module import Module
 from .more import (CELU, GLU, SELU, AvgPool1d, Conv1d, ConvTranspose1d, ConvTranspose2d, Dropout1d, Dropout2d,
                    EmbeddingBag, GroupNorm, Hardshrink, LogSigmoid, MaxPool1d, PReLU, RMSNorm, Softmin, Softshrink, Tanhshrink, Threshold, Upsample,
-                   UpsamplingBilinear2d, UpsamplingNearest2d)
+                   UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d, ConstantPad1d, ConstantPad2d,
+                   ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, CircularPad1d, CircularPad2d,
+                   PixelShuffle, PixelUnshuffle, Softmax2d, AdaptiveAvgPool1d)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
@@ -32,6 +34,9 @@ __all__ = ["Module", "Linear", "Identity", "Bilinear", "Sequential", "ModuleList
            "AvgPool1d", "GroupNorm", "RMSNorm", "EmbeddingBag", "Dropout1d", "Dropout2d", "SELU", "CELU",
            "LogSigmoid", "Softmin", "GLU", "PReLU", "Hardshrink", "Softshrink", "Tanhshrink", "Threshold",
            "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ConvTranspose1d", "ConvTranspose2d",
+           "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
+           "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "PixelShuffle", "PixelUnshuffle",
+           "Softmax2d", "AdaptiveAvgPool1d",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
            "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss",

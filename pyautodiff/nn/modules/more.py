@@ -19,7 +19,9 @@ if TYPE_CHECKING:  # annotation-only aliases
 __all__ = ["Conv1d", "MaxPool1d", "AvgPool1d", "GroupNorm", "RMSNorm", "EmbeddingBag", "Dropout1d", "Dropout2d",
            "SELU", "CELU", "LogSigmoid", "Softmin", "GLU", "PReLU", "Hardshrink", "Softshrink", "Tanhshrink",
            "Threshold", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ConvTranspose1d",
-           "ConvTranspose2d"]
+           "ConvTranspose2d", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
+           "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "PixelShuffle",
+           "PixelUnshuffle", "Softmax2d", "AdaptiveAvgPool1d"]
 
 
 def _one(value: Any, name: str) -> tuple[int]:
@@ -502,3 +504,133 @@ class ConvTranspose1d(_ConvTransposeNd):
     def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         return F.conv_transpose1d(input, self.weight, self.bias, self.stride[0], self.padding[0],
                                   self._output_padding(input, output_size)[0], self.groups, self.dilation[0])
+
+
+class _PadNd(Module):
+    """Pads the last dims with F.pad in `mode` (as torch.nn's padding layers)."""
+
+    _dims = 1
+    _mode = "constant"
+
+    def __init__(self, padding: int | Sequence[int], value: float = 0.0) -> None:
+        super().__init__()
+        n = 2 * self._dims
+        pads = (int(padding),) * n if isinstance(padding, numbers.Integral) else \
+            tuple(int(p) for p in padding)  # type: ignore[union-attr]  # (Integral does not narrow for mypy)
+        if len(pads) != n:
+            raise ValueError(f"{type(self).__name__}: padding must be an int or a {n}-tuple, got {padding!r}")
+        self.padding = pads
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self._mode == "constant":
+            return F.pad(input, self.padding, "constant", self.value)
+        return F.pad(input, self.padding, self._mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ZeroPad1d(_PadNd):
+    """Pads the last dim with zeros."""
+
+
+class ZeroPad2d(_PadNd):
+    """Pads the last two dims with zeros."""
+    _dims = 2
+
+
+class ConstantPad1d(_PadNd):
+    """Pads the last dim with `value`."""
+
+    def __init__(self, padding: int | Sequence[int], value: float) -> None:
+        super().__init__(padding, value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad2d(ConstantPad1d):
+    """Pads the last two dims with `value`."""
+    _dims = 2
+
+
+class ReflectionPad1d(_PadNd):
+    """Pads the last dim with its reflection (the edge not repeated)."""
+    _mode = "reflect"
+
+
+class ReflectionPad2d(_PadNd):
+    """Pads the last two dims with their reflection."""
+    _dims, _mode = 2, "reflect"
+
+
+class ReplicationPad1d(_PadNd):
+    """Pads the last dim by repeating its edge elements."""
+    _mode = "replicate"
+
+
+class ReplicationPad2d(_PadNd):
+    """Pads the last two dims by repeating their edges."""
+    _dims, _mode = 2, "replicate"
+
+
+class CircularPad1d(_PadNd):
+    """Pads the last dim by wrapping around."""
+    _mode = "circular"
+
+
+class CircularPad2d(_PadNd):
+    """Pads the last two dims by wrapping around."""
+    _dims, _mode = 2, "circular"
+
+
+class PixelShuffle(Module):
+    """(*, C r^2, H, W) -> (*, C, H r, W r), as torch.nn.PixelShuffle."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H r, W r) -> (*, C r^2, H, W), as torch.nn.PixelUnshuffle."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels (dim -3) of (N, C, H, W) or (C, H, W)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
+        return input.softmax(-3)
+
+
+class AdaptiveAvgPool1d(Module):
+    """Average over adaptive windows of the last dim to output_size, as torch.nn.AdaptiveAvgPool1d."""
+
+    def __init__(self, output_size: int) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

@@ -332,3 +332,12 @@ def test_conv_transpose_bad_calls_and_dropout2d_needs_two_dims():
     with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions"), \
             pytest.warns(UserWarning, match="Received a 1-D input to dropout2d"):
         F.dropout2d(torch.ones(5))
+
+
+def test_logical_ops_cast_to_the_common_dtype_before_bool():
+    # found by the long fuzz profile: a float64 0-dim subnormal-in-float32 value beside a
+    # float32 tensor is 0 in their common dtype (float32), so false, as in PyTorch
+    tiny = torch.tensor(2.31809252e-262, dtype=torch.float64)
+    assert torch.logical_and(tiny, torch.tensor([1.0])).tolist() == [False]
+    assert torch.logical_or(torch.tensor([0.0]), torch.tensor([1e-300], dtype=torch.float64)).tolist() == [True]
+    assert torch.logical_and(torch.tensor([2, 0]), torch.tensor([True, True])).tolist() == [True, False]

@@ -196,6 +196,18 @@ static int binary_raw(int op, pa_tensor *a, pa_tensor *b, int dt, pa_tensor **ou
     if (op == PA_BIN_SUB && a->dtype == PA_BOOL && b->dtype == PA_BOOL)
         return pa_error(PA_ERR_TYPE, "sub: subtraction, the `-` operator, with two bool tensors is "
                         "not supported; use the `^` or logical_xor() operator instead");
+    if (op == PA_BIN_LOGICAL_AND || op == PA_BIN_LOGICAL_OR) {
+        /* As PyTorch: both operands to their common dtype first, then to bool (a float64
+         * 0-dim 1e-300 beside a float32 tensor is 0 in float32, so false). */
+        int common = promote(a, b);
+        if (common != PA_BOOL && (a->dtype != common || b->dtype != common)) {
+            pa_tensor *a1 = pa_cast_nograd(a, common), *b1 = a1 ? pa_cast_nograd(b, common) : NULL;
+            int rc = b1 ? binary_raw(op, a1, b1, dt, out) : PA_ERR_MEMORY;
+            pa_tensor_release(a1);
+            pa_tensor_release(b1);
+            return rc;
+        }
+    }
     pa_loop_fn loop = binary_loops[op][dt];
     if (!loop)
         return pa_error(PA_ERR_TYPE, "%s: not implemented for dtype %s", binary_names[op],

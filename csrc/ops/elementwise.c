@@ -590,12 +590,12 @@ int pa_backward_MINIMUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 
 /* NOTE: tgmath-style names would pick float versions; explicit f-suffixed calls keep
  * float32 math in float32, like PyTorch. */
-#define FLOAT_UNARY_LOOPS(SUFFIX, T, F, EXP, TANH)                                \
+#define FLOAT_UNARY_LOOPS(SUFFIX, T, F, EXP, TANH, SIGMOID)                       \
     PA_UNARY_LOOP(exp_##SUFFIX, T, T, EXP(x))                                     \
     PA_UNARY_LOOP(log_##SUFFIX, T, T, log##F(x))                                  \
     PA_UNARY_LOOP(sqrt_##SUFFIX, T, T, sqrt##F(x))                                \
     PA_UNARY_LOOP(tanh_##SUFFIX, T, T, TANH(x))                                   \
-    PA_UNARY_LOOP(sigmoid_##SUFFIX, T, T, (T)1 / ((T)1 + EXP(-x)))                \
+    PA_UNARY_LOOP(sigmoid_##SUFFIX, T, T, SIGMOID(x))                             \
     PA_UNARY_LOOP(gelu_##SUFFIX, T, T, (T)0.5 * x * ((T)1 + erf##F(x * (T)0.70710678118654752440))) \
     PA_UNARY_LOOP(gelu_tanh_##SUFFIX, T, T,                                       \
                   (T)0.5 * x * ((T)1 + TANH((T)0.79788456080286535588 * (x + (T)0.044715 * x * x * x)))) \
@@ -606,8 +606,8 @@ int pa_backward_MINIMUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     PA_UNARY_LOOP(expm1_##SUFFIX, T, T, expm1##F(x))                              \
     PA_UNARY_LOOP(reciprocal_##SUFFIX, T, T, (T)1 / x)                            \
     PA_UNARY_LOOP(abs_##SUFFIX, T, T, fabs##F(x))
-FLOAT_UNARY_LOOPS(f32, float, f, pa_expf, pa_tanhf)
-FLOAT_UNARY_LOOPS(f64, double, , exp, tanh)
+FLOAT_UNARY_LOOPS(f32, float, f, pa_expf, pa_tanhf, pa_sigmoidf)
+FLOAT_UNARY_LOOPS(f64, double, , exp, tanh, pa_sigmoid)
 
 #define SIGNED_UNARY_LOOPS(SUFFIX, T)                                       \
     PA_UNARY_LOOP(neg_##SUFFIX, T, T, -x)                                   \

@@ -22,9 +22,6 @@
 #include "layer_util.h"
 #include "vmath.h"
 
-#define SIGMOID_F32(x) (1.0f / (1.0f + pa_expf(-(x))))
-#define SIGMOID_F64(x) (1.0 / (1.0 + exp(-(x))))
-
 /* One row of the forward and of the backward, on plain restrict pointers so that the
  * loops vectorise in each clone of the callers (PA_CLONES). */
 #define LSTM_ROWS(SUFFIX, T, SIG, TANH)                                                      \
@@ -77,8 +74,8 @@
                                   dc + r * H);                                               \
         }                                                                                    \
     }
-LSTM_ROWS(f32, float, SIGMOID_F32, pa_tanhf)
-LSTM_ROWS(f64, double, SIGMOID_F64, tanh)
+LSTM_ROWS(f32, float, pa_sigmoidf, pa_tanhf)
+LSTM_ROWS(f64, double, pa_sigmoid, tanh)
 
 /* A 2-d tensor whose rows are contiguous: its row stride, or -1. */
 static int64_t row_stride(const pa_tensor *t) {

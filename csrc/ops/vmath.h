@@ -36,6 +36,11 @@ static inline float pa_expf(float x) {
     return x != x ? x : y;
 }
 
+/* The logistic function 1 / (1 + e^-x), with pa_expf in float32 (shared by the sigmoid op
+ * and the fused LSTM cell, so both round alike). */
+static inline float pa_sigmoidf(float x) { return 1.0f / (1.0f + pa_expf(-x)); }
+static inline double pa_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
 /* tanhf, on |x| with the sign put back at the end (so tanh(-0) = -0): below 0.625 the
  * odd polynomial x + x^3 P(x^2) (Cephes' tanhf coefficients); above, 1 - 2 / (e^{2|x|}
  * + 1) with pa_expf, which cancels nothing there (the quotient is at most 0.45), |x|

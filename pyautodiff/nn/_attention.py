@@ -11,6 +11,7 @@ from .._creation import ones, zeros
 from .._functions import where
 from .._tensor import Tensor, matmul
 from ._layers import dropout
+from .functional import linear
 
 __all__: list[str] = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -60,14 +61,19 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         else:
             bias = attn_mask
     weights = matmul(query, key.transpose(-2, -1)) * scale_factor
+    empty: Tensor | None = None
     if bias is not None:
         weights = weights + bias
         # a row whose every score is masked attends to nothing: zeros (PyTorch's
-        # _safe_softmax), not the NaN of softmax over -inf alone
+        # _safe_softmax), not the NaN of softmax over -inf alone; checked once, so that
+        # the common case pays no extra pass
         empty = (weights == float("-inf")).all(-1, keepdim=True)
-        weights = where(empty, 0.0, where(empty, 0.0, weights).softmax(-1))
-    else:
+        if not bool(empty.any().item()):
+            empty = None
+    if empty is None:
         weights = weights.softmax(-1)
+    else:
+        weights = where(empty, 0.0, where(empty, 0.0, weights).softmax(-1))
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
     return matmul(weights, value)
@@ -113,11 +119,11 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embe
                            "module method `generate_square_subsequent_mask` to create this mask.")
     # the input projections: one product for self-attention, else one per input
     if query is key and key is value:
-        q, k, v = _linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
+        q, k, v = linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
     else:
         w_q, w_k, w_v = in_proj_weight.chunk(3)
         b_q, b_k, b_v = in_proj_bias.chunk(3) if in_proj_bias is not None else (None, None, None)
-        q, k, v = _linear(query, w_q, b_q), _linear(key, w_k, b_k), _linear(value, w_v, b_v)
+        q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
     mask = _float_mask(attn_mask, "attn_mask", q)
     if mask is not None:
         want = [(tgt_len, src_len)] if mask.dim() == 2 else [(bsz * num_heads, tgt_len, src_len)]
@@ -148,7 +154,7 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embe
         if dropout_p > 0.0:
             weights = dropout(weights, dropout_p, True)
         out = matmul(weights, v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
-        out = _linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
         w = weights.reshape(bsz, num_heads, tgt_len, src_len)
         w = w.mean(1) if average_attn_weights else w
         if not batched:
@@ -161,11 +167,6 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embe
     v = v.reshape(bsz, num_heads, src_len, head_dim)
     out = scaled_dot_product_attention(q, k, v, mask, dropout_p)
     out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
-    out = _linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
     return (out if batched else out.squeeze(1)), None
 
-
-def _linear(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
-    from .functional import linear
-
-    return linear(x, w, b)

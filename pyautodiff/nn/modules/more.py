@@ -11,6 +11,7 @@ from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from .dropout import Dropout
 from .module import Module
 
 if TYPE_CHECKING:  # annotation-only aliases
@@ -227,25 +228,14 @@ class EmbeddingBag(Module):
         return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
 
 
-class _Dropout(Module):
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p, self.inplace = p, inplace
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
-
-
-class Dropout1d(_Dropout):
+class Dropout1d(Dropout):
     """Zeroes whole channels of (N, C, L), as torch.nn.Dropout1d."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout1d(input, self.p, self.training)
 
 
-class Dropout2d(_Dropout):
+class Dropout2d(Dropout):
     """Zeroes whole channels of (N, C, H, W), as torch.nn.Dropout2d."""
 
     def forward(self, input: Tensor) -> Tensor:

@@ -483,7 +483,10 @@ class Tensor:
         _device.check_device("to", kwargs.get("device"))
         if dtype is None:
             return self
-        return call(lib.pa_to_dtype, self._h, to_dtype(dtype).code)
+        dtype = to_dtype(dtype)
+        if dtype is self.dtype:  # as PyTorch: the tensor itself, not another handle on it
+            return self
+        return call(lib.pa_to_dtype, self._h, dtype.code)
 
     def type(self, dtype: _DType) -> Tensor:
         return self.to(dtype)

@@ -261,7 +261,7 @@ def test_bad_calls():
         nn.LSTM(3, 4, proj_size=2)
     with pytest.raises(RuntimeError, match="input has inconsistent input_size: got 2 expected 3"):
         nn.GRUCell(3, 4)(torch.randn(1, 2))
-    with pytest.raises(TypeError, match="PackedSequence is not supported"):
+    with pytest.raises(TypeError, match="input must be a Tensor or a PackedSequence, not list"):
         nn.RNN(3, 4)([1, 2, 3])
 
 

@@ -208,3 +208,15 @@ def test_numpy_scalars_on_the_left_keep_the_graph():
     assert t.grad.tolist() == [0.5, 0.5]
     with pytest.raises(TypeError, match="unsupported operand type: ndarray"):
         np.ones(2) * t  # as PyTorch: not silently an ndarray without the graph
+
+
+def test_conversion_to_the_same_dtype_is_the_tensor_itself():
+    """As PyTorch: x.float() on a float32 tensor (and .to/.type/.double/.long/.bool to the
+    dtype it has) returns x itself, so Python-side state such as retain_grad stays one."""
+    x = torch.ones(3, requires_grad=True)
+    assert x.float() is x and x.to(torch.float32) is x and x.type(torch.float32) is x
+    assert x.to("cpu") is x and x.to(x) is x
+    y = x.double()
+    assert y is not x and y.dtype == torch.float64 and y.double() is y
+    n = torch.arange(3)
+    assert n.long() is n and n.bool() is not n

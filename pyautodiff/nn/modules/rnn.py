@@ -12,8 +12,8 @@ compute them: per layer and direction one `linear` projects the whole input sequ
           n = tanh(ih_n + r * hh_n);  h' = (h - n) * z + n
 
 Parameters are named, shaped, ordered and initialised (uniform in ±1/sqrt(hidden_size))
-as in PyTorch, so a state_dict moves between the two.  Not supported: PackedSequence
-inputs and LSTM's proj_size.
+as in PyTorch, so a state_dict moves between the two.  A PackedSequence input runs each
+step on the sequences still going (ATen's packed layers).  Not supported: LSTM's proj_size.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from ..._tensor import Tensor, call
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 if TYPE_CHECKING:  # annotation-only aliases
@@ -144,48 +145,45 @@ class RNNBase(Module):
         if tuple(hx.shape) != expected:
             raise RuntimeError(f"Expected {what} size {expected}, got {list(hx.shape)}")
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
-        name = type(self).__name__
-        if not isinstance(input, Tensor):
-            raise TypeError(f"{name}: input must be a Tensor (PackedSequence is not supported), "
-                            f"not {type(input).__name__}")
-        if input.dim() not in (2, 3):
-            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D tensor instead")
-        batched = input.dim() == 3
-        if not batched:
-            input = input.unsqueeze(1)
-        elif self.batch_first:
-            input = input.transpose(0, 1)
-        steps, batch = input.shape[0], input.shape[1]
-        if input.shape[2] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
-                               f"got {input.shape[2]}")
-        directions = 2 if self.bidirectional else 1
-        shape = (self.num_layers * directions, batch, self.hidden_size)
+    def _initial_state(self, hx: Any, shape: tuple[int, ...], dtype: Any, batched: bool) -> tuple[Tensor, Any]:
+        """(h_0, c_0) of shape (layers * directions, batch, hidden): zeros for hx None,
+        else hx checked (and given the batch dim for an unbatched input); c_0 is None
+        unless the layer is an LSTM."""
         lstm = self.mode == "LSTM"
-        h0: Any
-        c0: Any
         if hx is None:
-            h0 = zeros(*shape, dtype=input.dtype)
-            c0 = zeros(*shape, dtype=input.dtype) if lstm else None
+            return zeros(*shape, dtype=dtype), (zeros(*shape, dtype=dtype) if lstm else None)
+        name = type(self).__name__
+        if lstm:
+            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
+            h0, c0 = hx
         else:
-            if lstm:
-                if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                    raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
-                h0, c0 = hx
-            else:
-                h0, c0 = hx, None
-            for what, t in (("hidden[0]", h0), ("hidden[1]", c0)) if lstm else (("hidden", h0),):
-                if not batched:
-                    if isinstance(t, Tensor) and t.dim() != 2:
-                        raise RuntimeError(f"For unbatched 2-D input, {what} should also be 2-D but got "
-                                           f"{t.dim()}-D tensor")
-                    t = t.unsqueeze(1) if isinstance(t, Tensor) else t
-                self._check_hidden(t, shape, what if lstm else "hidden")
+            h0, c0 = hx, None
+        for what, t in (("hidden[0]", h0), ("hidden[1]", c0)) if lstm else (("hidden", h0),):
             if not batched:
-                h0 = h0.unsqueeze(1)
-                c0 = c0.unsqueeze(1) if lstm else None
-        layer_input = input
+                if isinstance(t, Tensor) and t.dim() != 2:
+                    raise RuntimeError(f"For unbatched 2-D input, {what} should also be 2-D but got "
+                                       f"{t.dim()}-D tensor")
+                t = t.unsqueeze(1) if isinstance(t, Tensor) else t
+            self._check_hidden(t, shape, what if lstm else "hidden")
+        if not batched:
+            h0 = h0.unsqueeze(1)
+            c0 = c0.unsqueeze(1) if lstm else None
+        return h0, c0
+
+    def _check_input_size(self, input: Tensor) -> None:
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                               f"got {input.shape[-1]}")
+
+    def _run_layers(self, layer_input: Tensor, h0: Tensor, c0: Any,
+                    run: Any) -> tuple[Tensor, Tensor, Any]:
+        """Every layer and direction over the sequence: `run(ih, h, c, w_hh, b_hh, reverse)`
+        returns one direction's (output, h_n, c_n) from the input's projection ih; the
+        directions' outputs are concatenated on the last dim.  Returns the last layer's
+        output and the stacked final states (c_n None unless LSTM)."""
+        directions = 2 if self.bidirectional else 1
+        lstm = self.mode == "LSTM"
         h_n: list[Tensor] = []
         c_n: list[Tensor] = []
         for layer in range(self.num_layers):
@@ -194,27 +192,107 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, direction)
                 ih = F.linear(layer_input, w_ih, b_ih)  # every step's input projection at once
                 k = layer * directions + direction
-                h: Tensor = h0[k]
-                c: Any = c0[k] if lstm else None
-                out: list[Any] = [None] * steps
-                for t in (range(steps - 1, -1, -1) if direction == 1 else range(steps)):
-                    h, c = _rnn_step(self.mode, ih[t], h, c, w_hh, b_hh)
-                    out[t] = h
-                outputs.append(stack(out, 0) if steps else zeros(0, batch, self.hidden_size, dtype=ih.dtype))
+                out, h, c = run(ih, h0[k], c0[k] if lstm else None, w_hh, b_hh, direction == 1)
+                outputs.append(out)
                 h_n.append(h)
                 if lstm:
                     c_n.append(c)
-            layer_input = outputs[0] if directions == 1 else cat(outputs, 2)
+            layer_input = outputs[0] if directions == 1 else cat(outputs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
-        output, hidden_h = layer_input, stack(h_n, 0)
-        hidden_c: Any = stack(c_n, 0) if lstm else None
+        return layer_input, stack(h_n, 0), (stack(c_n, 0) if lstm else None)
+
+    def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:
+        name = type(self).__name__
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor or a PackedSequence, not {type(input).__name__}")
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D tensor instead")
+        batched = input.dim() == 3
+        if not batched:
+            input = input.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        steps, batch = input.shape[0], input.shape[1]
+        self._check_input_size(input)
+        directions = 2 if self.bidirectional else 1
+        h0, c0 = self._initial_state(hx, (self.num_layers * directions, batch, self.hidden_size),
+                                     input.dtype, batched)
+        mode, hidden_size = self.mode, self.hidden_size
+
+        def run(ih: Tensor, h: Tensor, c: Any, w_hh: Tensor, b_hh: Tensor | None,
+                reverse: bool) -> tuple[Tensor, Tensor, Any]:
+            out: list[Any] = [None] * steps
+            for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+                h, c = _rnn_step(mode, ih[t], h, c, w_hh, b_hh)
+                out[t] = h
+            return (stack(out, 0) if steps else zeros(0, batch, hidden_size, dtype=ih.dtype)), h, c
+
+        output, hidden_h, hidden_c = self._run_layers(input, h0, c0, run)
         if not batched:
             output, hidden_h = output.squeeze(1), hidden_h.squeeze(1)
-            hidden_c = hidden_c.squeeze(1) if lstm else None
+            hidden_c = hidden_c.squeeze(1) if hidden_c is not None else None
         elif self.batch_first:
             output = output.transpose(0, 1)
-        return output, ((hidden_h, hidden_c) if lstm else hidden_h)
+        return output, ((hidden_h, hidden_c) if self.mode == "LSTM" else hidden_h)
+
+    def _forward_packed(self, input: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
+        """The layers over a PackedSequence, as ATen's packed layers: step t runs the
+        batch_sizes[t] sequences still going; a sequence's final state is its state after
+        its own last step (the reverse direction starts each sequence at its last step).
+        hx and the returned state are in the batch's original order."""
+        data, sizes = input.data, [int(n) for n in input.batch_sizes.numpy()]
+        if not isinstance(data, Tensor) or data.dim() != 2:
+            raise ValueError(f"{type(self).__name__}: a PackedSequence's data must be 2-D (steps of all "
+                             f"sequences, features), got {getattr(data, 'shape', type(data).__name__)}")
+        self._check_input_size(data)
+        directions = 2 if self.bidirectional else 1
+        max_batch = sizes[0] if sizes else 0
+        h0, c0 = self._initial_state(hx, (self.num_layers * directions, max_batch, self.hidden_size),
+                                     data.dtype, True)
+        order = input.sorted_indices
+        if hx is not None and order is not None:  # the state follows the batch into sorted order
+            h0 = h0.index_select(1, order)
+            c0 = c0.index_select(1, order) if c0 is not None else None
+        mode = self.mode
+
+        def run(ih: Tensor, h0: Tensor, c0: Any, w_hh: Tensor, b_hh: Tensor | None,
+                reverse: bool) -> tuple[Tensor, Tensor, Any]:
+            out: list[Tensor] = []
+            if not reverse:
+                finished: list[tuple[Tensor, Any]] = []  # states of sequences that ended, latest first
+                h, c, offset, last = h0, c0, 0, max_batch
+                for n in sizes:
+                    if n < last:
+                        finished.insert(0, (h[n:last], c[n:last] if c is not None else None))
+                        h, c = h[:n], (c[:n] if c is not None else None)
+                    h, c = _rnn_step(mode, ih[offset:offset + n], h, c, w_hh, b_hh)
+                    out.append(h)
+                    offset, last = offset + n, n
+                pieces = [(h, c)] + finished
+                h_n = cat([p[0] for p in pieces], 0) if len(pieces) > 1 else h
+                c_n = (cat([p[1] for p in pieces], 0) if len(pieces) > 1 else c) if c is not None else None
+                return cat(out, 0), h_n, c_n
+            offset, last = ih.shape[0], sizes[-1]
+            h, c = h0[:last], (c0[:last] if c0 is not None else None)
+            for n in reversed(sizes):
+                if n > last:  # sequences whose last step this is join with their initial state
+                    h = cat([h, h0[last:n]], 0)
+                    c = cat([c, c0[last:n]], 0) if c is not None else None
+                h, c = _rnn_step(mode, ih[offset - n:offset], h, c, w_hh, b_hh)
+                out.append(h)
+                offset, last = offset - n, n
+            out.reverse()
+            return cat(out, 0), h, c
+
+        output, hidden_h, hidden_c = self._run_layers(data, h0, c0, run)
+        if input.unsorted_indices is not None:  # back to the caller's order
+            hidden_h = hidden_h.index_select(1, input.unsorted_indices)
+            hidden_c = hidden_c.index_select(1, input.unsorted_indices) if hidden_c is not None else None
+        packed = PackedSequence(output, input.batch_sizes, input.sorted_indices, input.unsorted_indices)
+        return packed, ((hidden_h, hidden_c) if self.mode == "LSTM" else hidden_h)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -151,6 +151,75 @@ def test_transformer_encoder_against_pytorch(pt, norm_first, activation):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-3, atol=1e-4, err_msg=n)
 
 
+MHA_OPTIONS = [dict(kdim=3, vdim=5), dict(add_bias_kv=True), dict(add_zero_attn=True),
+               dict(kdim=3, vdim=5, add_bias_kv=True, add_zero_attn=True, batch_first=True),
+               dict(kdim=4, vdim=4, bias=False)]
+
+
+@pytest.mark.filterwarnings("ignore:Support for mismatched")  # PyTorch's, on a bool and a float mask
+@pytest.mark.parametrize("cfg", MHA_OPTIONS)
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_multihead_attention_options_against_pytorch(pt, cfg, need_weights):
+    """kdim/vdim (separate projection weights), add_bias_kv, add_zero_attn: parameters,
+    outputs, weights and gradients as PyTorch's, with both masks."""
+    ours, theirs = nn.MultiheadAttention(8, 2, **cfg), pt.nn.MultiheadAttention(8, 2, **cfg)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert ours._qkv_same_embed_dim == theirs._qkv_same_embed_dim
+    assert (ours.in_proj_weight is None) == (theirs.in_proj_weight is None)
+    _copy(ours, theirs, pt)
+    bf = cfg.get("batch_first", False)
+
+    def arr(steps, width):
+        return np.random.randn(*((3, steps, width) if bf else (steps, 3, width))).astype(np.float32)
+
+    q, k, v = arr(4, 8), arr(6, cfg.get("kdim", 8)), arr(6, cfg.get("vdim", 8))
+    amask = np.random.rand(4, 6) > 0.7
+    pad = np.random.rand(3, 6) > 0.8
+    amask[:, 0] = pad[:, 0] = False
+    ins_a = [torch.tensor(t, requires_grad=True) for t in (q, k, v)]
+    ins_b = [pt.tensor(t, requires_grad=True) for t in (q, k, v)]
+    oa, wa = ours(*ins_a, attn_mask=torch.tensor(amask), key_padding_mask=torch.tensor(pad), need_weights=need_weights)
+    ob, wb = theirs(*ins_b, attn_mask=pt.tensor(amask), key_padding_mask=pt.tensor(pad), need_weights=need_weights)
+    np.testing.assert_allclose(oa.detach().numpy(), ob.detach().numpy(), rtol=1e-4, atol=1e-5)
+    if need_weights:
+        np.testing.assert_allclose(wa.detach().numpy(), wb.detach().numpy(), rtol=1e-4, atol=1e-6)
+    w = np.random.randn(*oa.shape).astype(np.float32)
+    (oa * torch.tensor(w)).sum().backward()
+    (ob * pt.tensor(w)).sum().backward()
+    for a, b in zip(ins_a, ins_b):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-3, atol=1e-5)
+    for (n, p), (_, q_) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q_.grad.numpy(), rtol=1e-3, atol=1e-5, err_msg=n)
+
+
+def test_multihead_attention_options_init_and_gradients_against_finite_differences():
+    m = nn.MultiheadAttention(4, 2, kdim=3, vdim=2, add_bias_kv=True, add_zero_attn=True, dtype=torch.float64)
+    assert m.in_proj_weight is None and tuple(m.k_proj_weight.shape) == (4, 3)
+    assert tuple(m.v_proj_weight.shape) == (4, 2) and tuple(m.bias_k.shape) == (1, 1, 4)
+    bound = math.sqrt(6 / (4 + 3))  # xavier_uniform_ on (4, 3)
+    assert np.abs(m.k_proj_weight.detach().numpy()).max() <= bound
+    assert np.all(m.in_proj_bias.detach().numpy() == 0)
+    q = torch.tensor(np.random.randn(3, 2, 4), requires_grad=True)
+    k = torch.tensor(np.random.randn(5, 2, 3), requires_grad=True)
+    v = torch.tensor(np.random.randn(5, 2, 2), requires_grad=True)
+    pad = torch.tensor(np.array([[False, False, True, False, False], [False, True, False, False, True]]))
+    assert gradcheck(lambda q, k, v: m(q, k, v, key_padding_mask=pad)[0], (q, k, v))
+    static = torch.tensor(np.random.randn(4, 5, 2), requires_grad=True)
+    out, _ = F.multi_head_attention_forward(
+        q, q, q, 4, 2, torch.tensor(np.random.randn(12, 4)), None, None, None, False, 0.0,
+        torch.tensor(np.eye(4)), None, static_k=static, static_v=static)
+    out.sum().backward()
+    assert tuple(out.shape) == (3, 2, 4) and static.grad is not None
+    with pytest.raises(AssertionError, match=r"expecting static_k of shape \(4, S, 2\), but got \(4, 5, 3\)"):
+        F.multi_head_attention_forward(q, q, q, 4, 2, torch.tensor(np.random.randn(12, 4)), None, None, None,
+                                       False, 0.0, torch.tensor(np.eye(4)), None,
+                                       static_k=torch.zeros(4, 5, 3, dtype=torch.float64))
+    with pytest.raises(AssertionError, match="bias_k and bias_v must be given together"):
+        F.multi_head_attention_forward(q, q, q, 4, 2, torch.tensor(np.random.randn(12, 4)), None,
+                                       torch.zeros(1, 1, 4, dtype=torch.float64), None, False, 0.0,
+                                       torch.tensor(np.eye(4)), None)
+
+
 def test_transformer_layer_gradients_against_finite_differences():
     layer = nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, dtype=torch.float64)
     x = torch.tensor(np.random.randn(3, 2, 4), requires_grad=True)
@@ -183,8 +252,6 @@ def test_dropout_in_training_only_and_a_small_transformer_trains():
 def test_bad_calls():
     with pytest.raises(AssertionError, match="embed_dim must be divisible by num_heads"):
         nn.MultiheadAttention(10, 3)
-    with pytest.raises(NotImplementedError, match="kdim/vdim"):
-        nn.MultiheadAttention(8, 2, kdim=4)
     m = nn.MultiheadAttention(8, 2)
     x = torch.randn(5, 3, 8)
     with pytest.raises(RuntimeError, match=r"The shape of the 2D attn_mask is \(4, 5\), but should be \(5, 5\)"):

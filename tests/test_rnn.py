@@ -257,8 +257,12 @@ def test_bad_calls():
         nn.GRU(3, 0)
     with pytest.raises(ValueError, match="dropout should be a number in range"):
         nn.GRU(3, 4, dropout=1.5)
-    with pytest.raises(NotImplementedError, match="proj_size"):
-        nn.LSTM(3, 4, proj_size=2)
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match="proj_size should be a positive integer or zero"):
+        nn.LSTM(3, 4, proj_size=-1)
+    with pytest.raises(RuntimeError, match=r"Expected hidden\[1\] size \(1, 2, 4\), got \[1, 2, 2\]"):
+        nn.LSTM(3, 4, proj_size=2)(torch.randn(5, 2, 3), (torch.zeros(1, 2, 2), torch.zeros(1, 2, 2)))
     with pytest.raises(RuntimeError, match="input has inconsistent input_size: got 2 expected 3"):
         nn.GRUCell(3, 4)(torch.randn(1, 2))
     with pytest.raises(TypeError, match="input must be a Tensor or a PackedSequence, not list"):
@@ -290,3 +294,47 @@ def test_fused_lstm_cell_gradients_when_only_one_output_is_used():
         from pyautodiff._ffi import lib
         from pyautodiff._tensor import call
         call(lib.pa_lstm_cell, torch.randn(2, 7)._h, torch.randn(2, 2)._h)
+
+
+@pytest.mark.parametrize("cfg", [dict(proj_size=3), dict(proj_size=2, num_layers=2, bidirectional=True),
+                                 dict(proj_size=3, bias=False, batch_first=True)])
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")  # PyTorch's
+def test_lstm_with_projections_against_pytorch(pt, cfg):
+    """proj_size: weight_hr_l{k} (proj, hidden) after the biases, h of size proj_size, c of
+    hidden_size; values and gradients as PyTorch's, padded and packed."""
+    from pyautodiff.nn.utils.rnn import pack_padded_sequence
+
+    ours, theirs = nn.LSTM(4, 5, **cfg), pt.nn.LSTM(4, 5, **cfg)
+    assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+    assert [[tuple(w.shape) for w in ws] for ws in ours.all_weights] == \
+        [[tuple(w.shape) for w in ws] for ws in theirs.all_weights]
+    assert repr(ours) == repr(theirs)
+    _copy_weights(ours, theirs, pt)
+    bf = cfg.get("batch_first", False)
+    x = np.random.randn(*((2, 6, 4) if bf else (6, 2, 4))).astype(np.float32)
+    stacked = cfg.get("num_layers", 1) * (2 if cfg.get("bidirectional") else 1)
+    h0 = np.random.randn(stacked, 2, cfg["proj_size"]).astype(np.float32)
+    c0 = np.random.randn(stacked, 2, 5).astype(np.float32)
+    xa, xb = torch.tensor(x, requires_grad=True), pt.tensor(x, requires_grad=True)
+    oa, (ha, ca) = ours(xa, (torch.tensor(h0), torch.tensor(c0)))
+    ob, (hb, cb) = theirs(xb, (pt.tensor(h0), pt.tensor(c0)))
+    for u, v in ((oa, ob), (ha, hb), (ca, cb)):
+        assert tuple(u.shape) == tuple(v.shape)
+        np.testing.assert_allclose(u.detach().numpy(), v.detach().numpy(), rtol=1e-5, atol=1e-6)
+    (oa.sum() + 2 * ha.sum() + 3 * ca.sum()).backward()
+    (ob.sum() + 2 * hb.sum() + 3 * cb.sum()).backward()
+    np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
+    pa_ = pack_padded_sequence(torch.tensor(x), [6, 3], batch_first=bf)
+    pb_ = pt.nn.utils.rnn.pack_padded_sequence(pt.tensor(x), [6, 3], batch_first=bf)
+    (oa, (ha, _)), (ob, (hb, _)) = ours(pa_), theirs(pb_)
+    np.testing.assert_allclose(oa.data.detach().numpy(), ob.data.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ha.detach().numpy(), hb.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_with_projections_gradients_against_finite_differences():
+    m = nn.LSTM(2, 3, proj_size=2, num_layers=2, bidirectional=True, dtype=torch.float64)
+    x = torch.tensor(np.random.randn(3, 2, 2), requires_grad=True)
+    assert gradcheck(lambda x: m(x)[0], (x,))

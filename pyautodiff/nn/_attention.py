@@ -8,9 +8,9 @@ import math
 from typing import Any
 
 from .._creation import ones, zeros
-from .._functions import where
+from .._functions import cat, where
 from .._tensor import Tensor, matmul
-from ._layers import dropout
+from ._layers import dropout, pad
 from .functional import linear
 
 __all__: list[str] = ["scaled_dot_product_attention", "multi_head_attention_forward"]
@@ -79,6 +79,17 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     return matmul(weights, value)
 
 
+def _heads(t: Tensor, static: Any, name: str, batch_heads: int, head_dim: int) -> Tensor:
+    """A projected key or value (S, N, E) as (N * heads, S, E / heads), or `static`
+    (checked) in its place."""
+    if static is None:
+        return t.reshape(t.shape[0], batch_heads, head_dim).transpose(0, 1)
+    if static.dim() != 3 or static.shape[0] != batch_heads or static.shape[2] != head_dim:
+        raise AssertionError(f"expecting {name} of shape ({batch_heads}, S, {head_dim}), but got "
+                             f"{tuple(static.shape)}")
+    return static
+
+
 def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int,
                                  num_heads: int, in_proj_weight: Tensor, in_proj_bias: Tensor | None,
                                  bias_k: Any, bias_v: Any, add_zero_attn: bool, dropout_p: float,
@@ -88,12 +99,12 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embe
                                  q_proj_weight: Any = None, k_proj_weight: Any = None, v_proj_weight: Any = None,
                                  static_k: Any = None, static_v: Any = None, average_attn_weights: bool = True,
                                  is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
-    """torch.nn.functional.multi_head_attention_forward for query, key and value of one
-    embedding size, (L, N, E) or unbatched (L, E); returns (output, weights or None)."""
-    if bias_k is not None or bias_v is not None or add_zero_attn or use_separate_proj_weight \
-            or static_k is not None or static_v is not None:
-        raise NotImplementedError("multi_head_attention_forward: bias_k/bias_v, add_zero_attn, separate "
-                                  "projection weights and static keys are not supported")
+    """torch.nn.functional.multi_head_attention_forward: query (L, N, E) and key/value
+    (S, N, kdim/vdim), or unbatched (L, E), (S, kdim/vdim); the input projections packed
+    in in_proj_weight (3E, E), or with use_separate_proj_weight q/k/v_proj_weight; bias_k
+    and bias_v (1, 1, E) append one key and value, add_zero_attn one zero key and value;
+    static_k/static_v (N * heads, S, E / heads) replace the projected key and value.
+    Returns (output, weights or None)."""
     batched = query.dim() == 3
     if query.dim() not in (2, 3) or key.dim() != query.dim() or value.dim() != query.dim():
         raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received "
@@ -111,14 +122,25 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embe
         raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}")
     if embed_dim % num_heads:
         raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
-    if tuple(key.shape[:2]) != tuple(value.shape[:2]):
-        raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}")
     head_dim = embed_dim // num_heads
+    if use_separate_proj_weight:
+        if tuple(key.shape[:2]) != tuple(value.shape[:2]):
+            raise AssertionError(f"key's sequence and batch dims {tuple(key.shape[:2])} do not match value's "
+                                 f"{tuple(value.shape[:2])}")
+    elif tuple(key.shape) != tuple(value.shape):
+        raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}")
     if is_causal and attn_mask is None:
         raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer "
                            "module method `generate_square_subsequent_mask` to create this mask.")
     # the input projections: one product for self-attention, else one per input
-    if query is key and key is value:
+    if use_separate_proj_weight:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is True but q_proj_weight, k_proj_weight or "
+                                 "v_proj_weight is None")
+        b_q, b_k, b_v = in_proj_bias.chunk(3) if in_proj_bias is not None else (None, None, None)
+        q, k, v = (linear(query, q_proj_weight, b_q), linear(key, k_proj_weight, b_k),
+                   linear(value, v_proj_weight, b_v))
+    elif query is key and key is value:
         q, k, v = linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
     else:
         w_q, w_k, w_v = in_proj_weight.chunk(3)
@@ -133,14 +155,28 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embe
                                f"attn_mask's dimension {mask.dim()} is not supported")
         if mask.dim() == 2:
             mask = mask.unsqueeze(0)
-    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
-    k = k.reshape(src_len, bsz * num_heads, head_dim).transpose(0, 1)
-    v = v.reshape(src_len, bsz * num_heads, head_dim).transpose(0, 1)
     padding = _float_mask(key_padding_mask, "key_padding_mask", q)
+    if padding is not None and tuple(padding.shape) != (bsz, src_len):
+        raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but got "
+                             f"{tuple(padding.shape)}")
+    if (bias_k is None) != (bias_v is None):
+        raise AssertionError("bias_k and bias_v must be given together")
+    if bias_k is not None:  # one more key and value, attended by every query
+        if static_k is not None or static_v is not None:
+            raise AssertionError("bias cannot be added to static key or value.")
+        k, v = cat([k, bias_k.repeat(1, bsz, 1)]), cat([v, bias_v.repeat(1, bsz, 1)])
+        mask = pad(mask, (0, 1)) if mask is not None else None
+        padding = pad(padding, (0, 1)) if padding is not None else None
+    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    k = _heads(k, static_k, "static_k", bsz * num_heads, head_dim)
+    v = _heads(v, static_v, "static_v", bsz * num_heads, head_dim)
+    if add_zero_attn:  # and one zero key and value
+        k = cat([k, zeros(bsz * num_heads, 1, head_dim, dtype=k.dtype)], 1)
+        v = cat([v, zeros(bsz * num_heads, 1, head_dim, dtype=v.dtype)], 1)
+        mask = pad(mask, (0, 1)) if mask is not None else None
+        padding = pad(padding, (0, 1)) if padding is not None else None
+    src_len = k.shape[1]
     if padding is not None:
-        if tuple(padding.shape) != (bsz, src_len):
-            raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but got "
-                                 f"{tuple(padding.shape)}")
         padding = padding.reshape(bsz, 1, 1, src_len).expand(bsz, num_heads, 1, src_len) \
             .reshape(bsz * num_heads, 1, src_len)
         mask = padding if mask is None else mask + padding

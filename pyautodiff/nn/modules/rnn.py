@@ -13,7 +13,8 @@ compute them: per layer and direction one `linear` projects the whole input sequ
 
 Parameters are named, shaped, ordered and initialised (uniform in ±1/sqrt(hidden_size))
 as in PyTorch, so a state_dict moves between the two.  A PackedSequence input runs each
-step on the sequences still going (ATen's packed layers).  Not supported: LSTM's proj_size.
+step on the sequences still going (ATen's packed layers); an LSTM with proj_size projects
+each step's h by weight_hr (h' = (o * tanh(c')) @ W_hr^T), as PyTorch's.
 """
 from __future__ import annotations
 
@@ -49,14 +50,18 @@ def _check_size(name: str, value: Any, minimum: int) -> int:
 
 
 def _rnn_step(mode: str, ih: Tensor, h: Tensor, c: Any, w_hh: Tensor,
-              b_hh: Tensor | None) -> tuple[Tensor, Any]:
-    """One time step of a layer: ih is the input's projection for this step."""
+              b_hh: Tensor | None, w_hr: Tensor | None = None) -> tuple[Tensor, Any]:
+    """One time step of a layer: ih is the input's projection for this step; an LSTM
+    with projections (w_hr) returns h' @ w_hr^T as its hidden state."""
     hh = F.linear(h, w_hh, b_hh)
     if mode == "LSTM":  # the gates' pointwise part in one C op: [h'; c'], taken as two views
         if c.dim() == 2 and c.shape[1] > 1 and c.stride(1) != 1:
             c = c.contiguous()
         packed = call(lib.pa_lstm_cell, (hh + ih)._h, c._h)
-        return call(lib.pa_select, packed._h, 0, 0), call(lib.pa_select, packed._h, 0, 1)
+        h_new = call(lib.pa_select, packed._h, 0, 0)
+        if w_hr is not None:
+            h_new = F.linear(h_new, w_hr)
+        return h_new, call(lib.pa_select, packed._h, 0, 1)
     if mode == "GRU":
         ih_r, ih_z, ih_n = ih.chunk(3, 1)
         hh_r, hh_z, hh_n = hh.chunk(3, 1)
@@ -87,8 +92,12 @@ class RNNBase(Module):
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero "
                           f"dropout expects num_layers greater than 1, but got dropout={dropout} and "
                           f"num_layers={num_layers}")
-        if proj_size != 0:
-            raise NotImplementedError("LSTM: proj_size is not supported by pyautodiff")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int):
+            raise TypeError(f"proj_size should be of type int, got: {type(proj_size).__name__}")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
         self.mode = mode
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -97,18 +106,21 @@ class RNNBase(Module):
         self.batch_first = batch_first
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
-        self.proj_size = 0
+        self.proj_size = proj_size
         gate_size = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
+        real_hidden = proj_size or hidden_size  # the size of h (a projection's, with proj_size)
         self._flat_weights_names: list[str] = []
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else real_hidden * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
                 shapes: list[tuple[str, tuple[int, ...]]] = [
-                    ("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, hidden_size))]
+                    ("weight_ih", (gate_size, layer_input)), ("weight_hh", (gate_size, real_hidden))]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size:
+                    shapes += [("weight_hr", (proj_size, hidden_size))]
                 for name, shape in shapes:
                     setattr(self, name + suffix, Parameter(empty(*shape, dtype=dtype)))
                     self._flat_weights_names.append(name + suffix)
@@ -128,7 +140,7 @@ class RNNBase(Module):
 
     @property
     def all_weights(self) -> list[list[Tensor]]:
-        per = 4 if self.bias else 2
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         w = self._flat_weights
         return [w[i:i + per] for i in range(0, len(w), per)]
 
@@ -139,19 +151,29 @@ class RNNBase(Module):
                     getattr(self, "bias_ih" + suffix), getattr(self, "bias_hh" + suffix))
         return getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix), None, None
 
+    def _projection(self, layer: int, direction: int) -> Tensor | None:
+        """An LSTM's weight_hr (proj_size, hidden_size) for the layer and direction, or None."""
+        if not self.proj_size:
+            return None
+        return getattr(self, f"weight_hr_l{layer}" + ("_reverse" if direction == 1 else ""))
+
     def _check_hidden(self, hx: Any, expected: tuple[int, ...], what: str) -> None:
         if not isinstance(hx, Tensor):
             raise TypeError(f"{type(self).__name__}: {what} must be a Tensor, not {type(hx).__name__}")
         if tuple(hx.shape) != expected:
             raise RuntimeError(f"Expected {what} size {expected}, got {list(hx.shape)}")
 
-    def _initial_state(self, hx: Any, shape: tuple[int, ...], dtype: Any, batched: bool) -> tuple[Tensor, Any]:
-        """(h_0, c_0) of shape (layers * directions, batch, hidden): zeros for hx None,
-        else hx checked (and given the batch dim for an unbatched input); c_0 is None
-        unless the layer is an LSTM."""
+    def _initial_state(self, hx: Any, batch: int, dtype: Any, batched: bool) -> tuple[Tensor, Any]:
+        """(h_0, c_0) of shape (layers * directions, batch, hidden) (h's last dim is
+        proj_size for an LSTM with projections): zeros for hx None, else hx checked (and
+        given the batch dim for an unbatched input); c_0 is None unless the layer is an
+        LSTM."""
         lstm = self.mode == "LSTM"
+        stacked = self.num_layers * (2 if self.bidirectional else 1)
+        shape = (stacked, batch, self.proj_size or self.hidden_size)
+        cell_shape = (stacked, batch, self.hidden_size)
         if hx is None:
-            return zeros(*shape, dtype=dtype), (zeros(*shape, dtype=dtype) if lstm else None)
+            return zeros(*shape, dtype=dtype), (zeros(*cell_shape, dtype=dtype) if lstm else None)
         name = type(self).__name__
         if lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
@@ -165,7 +187,7 @@ class RNNBase(Module):
                     raise RuntimeError(f"For unbatched 2-D input, {what} should also be 2-D but got "
                                        f"{t.dim()}-D tensor")
                 t = t.unsqueeze(1) if isinstance(t, Tensor) else t
-            self._check_hidden(t, shape, what if lstm else "hidden")
+            self._check_hidden(t, cell_shape if what == "hidden[1]" else shape, what if lstm else "hidden")
         if not batched:
             h0 = h0.unsqueeze(1)
             c0 = c0.unsqueeze(1) if lstm else None
@@ -178,7 +200,7 @@ class RNNBase(Module):
 
     def _run_layers(self, layer_input: Tensor, h0: Tensor, c0: Any,
                     run: Any) -> tuple[Tensor, Tensor, Any]:
-        """Every layer and direction over the sequence: `run(ih, h, c, w_hh, b_hh, reverse)`
+        """Every layer and direction over the sequence: `run(ih, h, c, w_hh, b_hh, w_hr, reverse)`
         returns one direction's (output, h_n, c_n) from the input's projection ih; the
         directions' outputs are concatenated on the last dim.  Returns the last layer's
         output and the stacked final states (c_n None unless LSTM)."""
@@ -192,7 +214,8 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, direction)
                 ih = F.linear(layer_input, w_ih, b_ih)  # every step's input projection at once
                 k = layer * directions + direction
-                out, h, c = run(ih, h0[k], c0[k] if lstm else None, w_hh, b_hh, direction == 1)
+                out, h, c = run(ih, h0[k], c0[k] if lstm else None, w_hh, b_hh, self._projection(layer, direction),
+                                direction == 1)
                 outputs.append(out)
                 h_n.append(h)
                 if lstm:
@@ -217,16 +240,14 @@ class RNNBase(Module):
             input = input.transpose(0, 1)
         steps, batch = input.shape[0], input.shape[1]
         self._check_input_size(input)
-        directions = 2 if self.bidirectional else 1
-        h0, c0 = self._initial_state(hx, (self.num_layers * directions, batch, self.hidden_size),
-                                     input.dtype, batched)
-        mode, hidden_size = self.mode, self.hidden_size
+        h0, c0 = self._initial_state(hx, batch, input.dtype, batched)
+        mode, hidden_size = self.mode, self.proj_size or self.hidden_size
 
-        def run(ih: Tensor, h: Tensor, c: Any, w_hh: Tensor, b_hh: Tensor | None,
+        def run(ih: Tensor, h: Tensor, c: Any, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None,
                 reverse: bool) -> tuple[Tensor, Tensor, Any]:
             out: list[Any] = [None] * steps
             for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-                h, c = _rnn_step(mode, ih[t], h, c, w_hh, b_hh)
+                h, c = _rnn_step(mode, ih[t], h, c, w_hh, b_hh, w_hr)
                 out[t] = h
             return (stack(out, 0) if steps else zeros(0, batch, hidden_size, dtype=ih.dtype)), h, c
 
@@ -248,17 +269,15 @@ class RNNBase(Module):
             raise ValueError(f"{type(self).__name__}: a PackedSequence's data must be 2-D (steps of all "
                              f"sequences, features), got {getattr(data, 'shape', type(data).__name__)}")
         self._check_input_size(data)
-        directions = 2 if self.bidirectional else 1
         max_batch = sizes[0] if sizes else 0
-        h0, c0 = self._initial_state(hx, (self.num_layers * directions, max_batch, self.hidden_size),
-                                     data.dtype, True)
+        h0, c0 = self._initial_state(hx, max_batch, data.dtype, True)
         order = input.sorted_indices
         if hx is not None and order is not None:  # the state follows the batch into sorted order
             h0 = h0.index_select(1, order)
             c0 = c0.index_select(1, order) if c0 is not None else None
         mode = self.mode
 
-        def run(ih: Tensor, h0: Tensor, c0: Any, w_hh: Tensor, b_hh: Tensor | None,
+        def run(ih: Tensor, h0: Tensor, c0: Any, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None,
                 reverse: bool) -> tuple[Tensor, Tensor, Any]:
             out: list[Tensor] = []
             if not reverse:
@@ -268,7 +287,7 @@ class RNNBase(Module):
                     if n < last:
                         finished.insert(0, (h[n:last], c[n:last] if c is not None else None))
                         h, c = h[:n], (c[:n] if c is not None else None)
-                    h, c = _rnn_step(mode, ih[offset:offset + n], h, c, w_hh, b_hh)
+                    h, c = _rnn_step(mode, ih[offset:offset + n], h, c, w_hh, b_hh, w_hr)
                     out.append(h)
                     offset, last = offset + n, n
                 pieces = [(h, c)] + finished
@@ -281,7 +300,7 @@ class RNNBase(Module):
                 if n > last:  # sequences whose last step this is join with their initial state
                     h = cat([h, h0[last:n]], 0)
                     c = cat([c, c0[last:n]], 0) if c is not None else None
-                h, c = _rnn_step(mode, ih[offset - n:offset], h, c, w_hh, b_hh)
+                h, c = _rnn_step(mode, ih[offset - n:offset], h, c, w_hh, b_hh, w_hr)
                 out.append(h)
                 offset, last = offset - n, n
             out.reverse()
@@ -296,6 +315,8 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.bias is not True:

@@ -21,6 +21,8 @@ from ._ops_extra import *  # noqa: F401,F403
 from ._ops_extra import __all__ as _extra_names
 from ._aliases import *  # noqa: F401,F403
 from ._aliases import __all__ as _alias_names
+from ._ops_more import *  # noqa: F401,F403
+from ._ops_more import __all__ as _more_names
 from ._tensor import Size, Tensor
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
@@ -65,7 +67,7 @@ def is_floating_point(t: Tensor) -> builtins.bool:
     return t.dtype.is_floating_point
 
 
-from . import autograd, nn, optim, utils  # noqa: E402
+from . import autograd, linalg, nn, optim, special, utils  # noqa: E402
 
 import sys as _sys  # noqa: E402
 
@@ -81,4 +83,19 @@ __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "fl
            "device", "cuda", "backends", "get_default_dtype",
            "set_num_threads", "get_num_threads", "set_flush_denormal", "is_tensor",
            "is_floating_point", "autograd", "nn", "optim", "utils", "save", "load",
-           "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor"] + list(_function_names) + list(_extra_names) + list(_alias_names)
+           "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor", "det", "inverse", "cross", "linalg", "special"] + list(_function_names) + list(_extra_names) + list(_alias_names) + list(_more_names)
+
+
+def det(input: Tensor) -> Tensor:
+    return linalg.det(input)
+
+
+def inverse(input: Tensor) -> Tensor:
+    return linalg.inv(input)
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    """The cross product along dim (default: the first dim of size 3, as torch.cross)."""
+    if dim is None:
+        dim = next((d for d, n in enumerate(input.shape) if n == 3), -1)
+    return linalg.cross(input, other, dim=dim)

@@ -97,9 +97,19 @@ def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> 
 clip = clamp
 
 
-def where(condition: Tensor, input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
-    """Elements of `input` where `condition` holds, else of `other` (numbers allowed)."""
+@overload
+def where(condition: Tensor) -> tuple[Tensor, ...]: ...
+@overload
+def where(condition: Tensor, input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor: ...
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
+    """Elements of `input` where `condition` holds, else of `other` (numbers allowed);
+    with the condition alone, the indices where it holds (nonzero(as_tuple=True))."""
     from ._creation import tensor
+
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where() expects both input and other, or neither")
 
     like = input if isinstance(input, Tensor) else other
     a = input if isinstance(input, Tensor) else tensor(input, dtype=like.dtype if isinstance(like, Tensor) else None)
@@ -155,7 +165,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     return input.unsqueeze(dim)
 
 
-def squeeze(input: Tensor, dim: int | None = None) -> Tensor:
+def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     return input.squeeze(dim)
 
 
@@ -215,11 +225,11 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     return input.argmin(dim, keepdim)
 
 
-def amax(input: Tensor, dim: int, keepdim: bool = False) -> Tensor:
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     return input.amax(dim, keepdim)
 
 
-def amin(input: Tensor, dim: int, keepdim: bool = False) -> Tensor:
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     return input.amin(dim, keepdim)
 
 

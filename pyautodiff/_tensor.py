@@ -578,14 +578,56 @@ class Tensor:
     def __ge__(self, other: _TensorOrNumber) -> Tensor:
         return binary("ge", self, other)
 
+    # & | ^ ~ << >>: bitwise on integers, logical on bools (pyautodiff/_ops_more.py)
     def __and__(self, other: _TensorOrNumber) -> Tensor:
-        return binary("logical_and", self, other)
+        if self.dtype.code == lib.PA_BOOL and isinstance(other, Tensor) and other.dtype.code == lib.PA_BOOL:
+            return binary("logical_and", self, other)
+        return _more().bitwise_and(self, other)
 
     def __or__(self, other: _TensorOrNumber) -> Tensor:
-        return binary("logical_or", self, other)
+        if self.dtype.code == lib.PA_BOOL and isinstance(other, Tensor) and other.dtype.code == lib.PA_BOOL:
+            return binary("logical_or", self, other)
+        return _more().bitwise_or(self, other)
+
+    def __xor__(self, other: _TensorOrNumber) -> Tensor:
+        return _more().bitwise_xor(self, other)
+
+    def __rand__(self, other: _TensorOrNumber) -> Tensor:
+        return _more().bitwise_and(other, self)
+
+    def __ror__(self, other: _TensorOrNumber) -> Tensor:
+        return _more().bitwise_or(other, self)
+
+    def __rxor__(self, other: _TensorOrNumber) -> Tensor:
+        return _more().bitwise_xor(other, self)
+
+    def __lshift__(self, other: _TensorOrNumber) -> Tensor:
+        return _more().bitwise_left_shift(self, other)
+
+    def __rshift__(self, other: _TensorOrNumber) -> Tensor:
+        return _more().bitwise_right_shift(self, other)
 
     def __invert__(self) -> Tensor:
-        return unary("logical_not", self)
+        return _more().bitwise_not(self)
+
+    def __iand__(self, other: _TensorOrNumber) -> Tensor:
+        return self._assign_bitwise(self & other)
+
+    def __ior__(self, other: _TensorOrNumber) -> Tensor:
+        return self._assign_bitwise(self | other)
+
+    def __ixor__(self, other: _TensorOrNumber) -> Tensor:
+        return self._assign_bitwise(self ^ other)
+
+    def _assign_bitwise(self, result: Tensor) -> Tensor:
+        """x &= y and the like: the result written into x (in its dtype), as PyTorch."""
+        if result.dtype != self.dtype and self.dtype.code == lib.PA_BOOL:
+            raise RuntimeError(f"result type {result.dtype.name} can't be cast to the desired output type bool")
+        from .autograd import no_grad
+
+        with no_grad():
+            self.copy_(result.expand(self.shape) if tuple(result.shape) != tuple(self.shape) else result)
+        return self
 
     __hash__ = object.__hash__
 
@@ -932,7 +974,18 @@ class Tensor:
     def storage_offset(self) -> int:
         return int(self._h.offset)
 
-    def clamp(self, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor:
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """Clamped to [min, max]; either bound may be a tensor (broadcast), whose gradient
+        is that of where it binds, as PyTorch (ties go to the input)."""
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            from ._functions import where
+
+            out = self
+            if min is not None:
+                out = where(out < min, min, out)
+            if max is not None:
+                out = where(out > max, max, out)
+            return out
         return call(lib.pa_clamp, self._h, float(min if min is not None else 0),
                     float(max if max is not None else 0), min is not None, max is not None)
 
@@ -989,12 +1042,17 @@ class Tensor:
     def argmin(self, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:
         return self._extreme(lib.pa_min, dim, keepdim, want_values=False)
 
-    def amax(self, dim: int, keepdim: builtins.bool = False) -> Tensor:
-        """The maximum along dim; its gradient is shared evenly among ties (PyTorch's)."""
-        return call(lib.pa_amax, self._h, int(dim), bool(keepdim))
+    def amax(self, dim: Any = (), keepdim: builtins.bool = False) -> Tensor:
+        """The maximum along dim (or several dims, or all); its gradient is shared evenly
+        among ties (PyTorch's)."""
+        if isinstance(dim, (int, np.integer)):
+            return call(lib.pa_amax, self._h, int(dim), bool(keepdim))
+        return _more().amax(self, dim, keepdim)
 
-    def amin(self, dim: int, keepdim: builtins.bool = False) -> Tensor:
-        return call(lib.pa_amin, self._h, int(dim), bool(keepdim))
+    def amin(self, dim: Any = (), keepdim: builtins.bool = False) -> Tensor:
+        if isinstance(dim, (int, np.integer)):
+            return call(lib.pa_amin, self._h, int(dim), bool(keepdim))
+        return _more().amin(self, dim, keepdim)
 
     def var(self, dim: _Dims = None, unbiased: builtins.bool | None = None, keepdim: builtins.bool = False, *,
             correction: int | None = None) -> Tensor:
@@ -1092,10 +1150,17 @@ class Tensor:
     def unsqueeze(self, dim: int) -> Tensor:
         return call(lib.pa_unsqueeze, self._h, int(dim))
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
         if dim is None:
             return call(lib.pa_squeeze, self._h, 0, 0)
-        return call(lib.pa_squeeze, self._h, 1, int(dim))
+        if isinstance(dim, (tuple, list)):  # each listed dim of size 1, highest first
+            n = builtins.max(self.dim(), 1)
+            dims = sorted({int(d) % n if -n <= int(d) < n else _bad_dim("squeeze", int(d), n) for d in dim})
+            out = self
+            for d in dims[::-1]:
+                out = out.squeeze(d) if out.dim() else out
+            return out
+        return call(lib.pa_squeeze, self._h, 1, int(dim))  # type: ignore[arg-type]
 
     def index_select(self, dim: int, index: Tensor) -> Tensor:
         return call(lib.pa_index_select, self._h, int(dim), index._h)
@@ -1346,6 +1411,269 @@ class Tensor:
     def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
         raise TypeError("pyautodiff tensors are not picklable: use pyautodiff.save (safetensors)")
 
+    # ---- still more of PyTorch's methods (pyautodiff/_ops_more.py) ------------------
+    def asin(self) -> Tensor:
+        return _more().asin(self)
+
+    arcsin = asin
+
+    def acos(self) -> Tensor:
+        return _more().acos(self)
+
+    arccos = acos
+
+    def atan(self) -> Tensor:
+        return _more().atan(self)
+
+    arctan = atan
+
+    def sinh(self) -> Tensor:
+        return _more().sinh(self)
+
+    def cosh(self) -> Tensor:
+        return _more().cosh(self)
+
+    def asinh(self) -> Tensor:
+        return _more().asinh(self)
+
+    arcsinh = asinh
+
+    def acosh(self) -> Tensor:
+        return _more().acosh(self)
+
+    arccosh = acosh
+
+    def atanh(self) -> Tensor:
+        return _more().atanh(self)
+
+    arctanh = atanh
+
+    def log2(self) -> Tensor:
+        return _more().log2(self)
+
+    def log10(self) -> Tensor:
+        return _more().log10(self)
+
+    def exp2(self) -> Tensor:
+        return _more().exp2(self)
+
+    def erf(self) -> Tensor:
+        return _more().erf(self)
+
+    def erfc(self) -> Tensor:
+        return _more().erfc(self)
+
+    def erfinv(self) -> Tensor:
+        return _more().erfinv(self)
+
+    def lgamma(self) -> Tensor:
+        return _more().lgamma(self)
+
+    def digamma(self) -> Tensor:
+        return _more().digamma(self)
+
+    def atan2(self, other: _TensorOrNumber) -> Tensor:
+        return _more().atan2(self, other)
+
+    arctan2 = atan2
+
+    def hypot(self, other: _TensorOrNumber) -> Tensor:
+        return _more().hypot(self, other)
+
+    def xlogy(self, other: _TensorOrNumber) -> Tensor:
+        return _more().xlogy(self, other)
+
+    def heaviside(self, values: Tensor) -> Tensor:
+        return _more().heaviside(self, values)
+
+    def sgn(self) -> Tensor:
+        return _more().sgn(self)
+
+    def deg2rad(self) -> Tensor:
+        return _more().deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        return _more().rad2deg(self)
+
+    def logical_xor(self, other: _TensorOrNumber) -> Tensor:
+        return _more().logical_xor(self, other)
+
+    def bitwise_and(self, other: _TensorOrNumber) -> Tensor:
+        return _more().bitwise_and(self, other)
+
+    def bitwise_or(self, other: _TensorOrNumber) -> Tensor:
+        return _more().bitwise_or(self, other)
+
+    def bitwise_xor(self, other: _TensorOrNumber) -> Tensor:
+        return _more().bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Tensor:
+        return _more().bitwise_not(self)
+
+    def float_power(self, exponent: _TensorOrNumber) -> Tensor:
+        return _more().float_power(self, exponent)
+
+    def true_divide(self, other: _TensorOrNumber) -> Tensor:
+        return self / other
+
+    def multiply(self, other: _TensorOrNumber) -> Tensor:
+        return self * other
+
+    def subtract(self, other: _TensorOrNumber, *, alpha: _Number = 1) -> Tensor:
+        return _more().subtract(self, other, alpha=alpha)
+
+    def negative(self) -> Tensor:
+        return -self
+
+    def positive(self) -> Tensor:
+        return self
+
+    def absolute(self) -> Tensor:
+        return self.abs()
+
+    def nansum(self, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
+        return _more().nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim: Any = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
+        return _more().nanmean(self, dim, keepdim, dtype=dtype)
+
+    def aminmax(self, *, dim: int | None = None, keepdim: builtins.bool = False) -> Any:
+        return _more().aminmax(self, dim=dim, keepdim=keepdim)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: builtins.bool = False) -> MinMax:
+        return _more().kthvalue(self, k, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: builtins.bool = False) -> MinMax:
+        return _more().mode(self, dim, keepdim)
+
+    def nanmedian(self, dim: int | None = None, keepdim: builtins.bool = False) -> Any:
+        return _more().nanmedian(self, dim, keepdim)
+
+    def quantile(self, q: Any, dim: int | None = None, keepdim: builtins.bool = False, *,
+                 interpolation: str = "linear") -> Tensor:
+        return _more().quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q: Any, dim: int | None = None, keepdim: builtins.bool = False, *,
+                    interpolation: str = "linear") -> Tensor:
+        return _more().nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def msort(self) -> Tensor:
+        return _more().msort(self)
+
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        return _more().cumprod(self, dim, dtype=dtype)
+
+    def cummax(self, dim: int) -> MinMax:
+        return _more().cummax(self, dim)
+
+    def cummin(self, dim: int) -> MinMax:
+        return _more().cummin(self, dim)
+
+    def renorm(self, p: builtins.float, dim: int, maxnorm: builtins.float) -> Tensor:
+        return _more().renorm(self, p, dim, maxnorm)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+        return _more().diff(self, n, dim, prepend, append)
+
+    def fliplr(self) -> Tensor:
+        return _more().fliplr(self)
+
+    def flipud(self) -> Tensor:
+        return _more().flipud(self)
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+        return _more().rot90(self, k, dims)
+
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return _more().tensor_split(self, indices_or_sections, dim)
+
+    def ravel(self) -> Tensor:
+        return self.reshape(-1)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        return _more().diag_embed(self, offset, dim1, dim2)
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        return _more().unfold(self, dimension, size, step)
+
+    def take(self, index: Tensor) -> Tensor:
+        return _more().take(self, index)
+
+    def put(self, index: Tensor, source: Tensor, accumulate: builtins.bool = False) -> Tensor:
+        return _more().put(self, index, source, accumulate)
+
+    def put_(self, index: Tensor, source: Tensor, accumulate: builtins.bool = False) -> Tensor:
+        return _more()._put_into(self, index, source, accumulate)
+
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        return _more().index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        self[_more()._along(_more()._dim("index_copy_", dim, self.dim()), index)] = source
+        return self
+
+    def index_fill(self, dim: int, index: Tensor, value: _TensorOrNumber) -> Tensor:
+        return _more().index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim: int, index: Tensor, value: _TensorOrNumber) -> Tensor:
+        self[_more()._along(_more()._dim("index_fill_", dim, self.dim()), index)] = value
+        return self
+
+    def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
+        return _more().masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
+        self.copy_(_more().masked_scatter(self, mask, source))
+        return self
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        return _more().masked_select(self, mask)
+
+    def argwhere(self) -> Tensor:
+        return self.nonzero()
+
+    def isin(self, test_elements: Any, *, invert: builtins.bool = False) -> Tensor:
+        return _more().isin(self, test_elements, invert=invert)
+
+    def histc(self, bins: int = 100, min: builtins.float = 0, max: builtins.float = 0) -> Tensor:
+        return _more().histc(self, bins, min, max)
+
+    def unique_consecutive(self, return_inverse: builtins.bool = False, return_counts: builtins.bool = False,
+                           dim: int | None = None) -> Any:
+        return _more().unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: _Number = 1, alpha: _Number = 1) -> Tensor:
+        return _more().baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: _Number = 1, alpha: _Number = 1) -> Tensor:
+        return _more().addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta: _Number = 1, alpha: _Number = 1) -> Tensor:
+        return _more().addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta: _Number = 1, alpha: _Number = 1) -> Tensor:
+        return _more().addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def kron(self, other: Tensor) -> Tensor:
+        return _more().kron(self, other)
+
+    def det(self) -> Tensor:
+        from . import linalg
+
+        return linalg.det(self)
+
+    def inverse(self) -> Tensor:
+        from . import linalg
+
+        return linalg.inv(self)
+
+    @property
+    def mH(self) -> Tensor:  # noqa: N802 - PyTorch's name (real tensors: mT)
+        return self.transpose(-2, -1)
+
+    def adjoint(self) -> Tensor:
+        return self.transpose(-2, -1)
+
     # NOTE: last in the class body: the name `int` would shadow the builtin in the
     # annotations of any member after it.
     def int(self, memory_format: Any = None) -> Tensor:
@@ -1356,6 +1684,16 @@ def _extra() -> Any:
     from . import _ops_extra
 
     return _ops_extra
+
+
+def _bad_dim(op: str, dim: int, n: int) -> int:
+    raise IndexError(f"{op}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+
+
+def _more() -> Any:
+    from . import _ops_more
+
+    return _ops_more
 
 
 def _count(shape: Size, dim: int | Sequence[int]) -> int:

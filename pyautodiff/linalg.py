@@ -1,0 +1,202 @@
+"""torch.linalg, in part: norms (vector_norm, matrix_norm, norm), cross, vecdot,
+multi_dot and matrix_power as compositions of differentiable ops; det, inv and solve
+computed with NumPy (float64, rounded once) with their analytic gradients (det: g det
+A^-T, inv: -A^-T g A^-T, solve: B's gradient A^-T g, A's -(A^-T g) X^T).  Not provided:
+the decompositions (svd, qr, eig, eigh, cholesky) and the norms that need them (2, -2,
+'nuc')."""
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._ops_extra import _dim, _from_numpy, _recorded, _values
+from ._tensor import Tensor, matmul
+
+__all__ = ["vector_norm", "matrix_norm", "norm", "cross", "vecdot", "multi_dot", "matrix_power", "det",
+           "inv", "solve"]
+
+
+def vector_norm(x: Tensor, ord: Any = 2, dim: int | Sequence[int] | None = None, keepdim: builtins.bool = False,
+                *, dtype: Any = None) -> Tensor:
+    """The ord-norm of x's elements over dim (all when None): inf/-inf the largest /
+    smallest magnitude, 0 the count of non-zeros, else (sum |x|^ord)^(1/ord)."""
+    if dtype is not None:
+        x = x.to(dtype)
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point tensor as input. Got {x.dtype.name}")
+    dims: Any = tuple(range(x.dim())) if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    if dim is None and not keepdim:
+        x, dims = x.reshape(-1), (0,)
+    a = x.abs()
+    if ord == math.inf:
+        return a.amax(dims, keepdim)
+    if ord == -math.inf:
+        return a.amin(dims, keepdim)
+    if ord == 0:
+        return (x != 0).to(x.dtype).sum(dims, keepdim=keepdim)
+    return x.norm(p=builtins.float(ord), dim=list(dims), keepdim=keepdim)
+
+
+def matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keepdim: builtins.bool = False,
+                *, dtype: Any = None) -> Tensor:
+    """'fro', 1, -1, inf or -inf norm of the matrices in dims dim."""
+    if dtype is not None:
+        A = A.to(dtype)
+    if A.dim() < 2:
+        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    r, c = (_dim("matrix_norm", int(d), A.dim()) for d in dim)
+    if ord == "fro":
+        return vector_norm(A, 2, (r, c), keepdim)
+    if ord in (1, -1, math.inf, -math.inf):
+        sum_dim, pick_dim = (r, c) if ord in (1, -1) else (c, r)
+        sums = A.abs().sum(sum_dim, keepdim=True)
+        out = sums.amax(pick_dim, keepdim=True) if ord > 0 else sums.amin(pick_dim, keepdim=True)
+        return out if keepdim else out.squeeze((r, c))
+    raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} needs singular values, which pyautodiff does "
+                              f"not compute; 'fro', 1, -1, inf and -inf are supported")
+
+
+def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: builtins.bool = False, *,
+         dtype: Any = None) -> Tensor:
+    """vector_norm for a 1-d dim (or ord None and dim None: the 2-norm of all elements),
+    matrix_norm for a 2-d dim or a 2-d A with ord given."""
+    if isinstance(dim, int) or (dim is not None and len(dim) == 1):
+        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+    if dim is None and ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if dim is None and A.dim() == 1:
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    return matrix_norm(A, "fro" if ord is None else ord, (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross product of 3-vectors along dim (input and other broadcast)."""
+    shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+    a = input.expand(*shape) if tuple(input.shape) != shape else input
+    b = other.expand(*shape) if tuple(other.shape) != shape else other
+    d = _dim("linalg.cross", dim, len(shape))
+    if shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[d] if input.dim() > d else '?'} "
+                           f"and {other.shape[d] if other.dim() > d else '?'}")
+    a0, a1, a2 = a.unbind(d)
+    b0, b1, b2 = b.unbind(d)
+    from ._functions import stack
+
+    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    return (x * y).sum(dim)
+
+
+def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
+    """The product of a chain of matrices (the first and last may be vectors), left to right."""
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = matmul(out, t)
+    return out
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """A @ A @ ... (n times; the identity for 0, powers of inv(A) for n < 0), by squaring."""
+    from ._creation import eye
+
+    if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2] if A.dim() > 1 else A.shape[-1] if A.dim() else 1} by "
+                           f"{A.shape[-1] if A.dim() else 1} matrices")
+    if n == 0:
+        return eye(A.shape[-1], dtype=A.dtype).expand(*A.shape).clone()
+    base = inv(A) if n < 0 else A
+    n = builtins.abs(n)
+    result = None
+    while n:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    assert result is not None
+    return result
+
+
+def _square(op: str, A: Tensor) -> np.ndarray:
+    if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.{op}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2] if A.dim() > 1 else 1} by {A.shape[-1] if A.dim() else 1} matrices")
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.{op}: Expected a floating point tensor as input. Got {A.dtype.name}")
+    return _values(A).astype(np.float64)
+
+
+def _mT(x: Tensor) -> Tensor:
+    return x.transpose(-2, -1)
+
+
+def det(A: Tensor) -> Tensor:
+    """The determinant of each square matrix (float64 LU, rounded once)."""
+    a = _square("det", A)
+    d = np.linalg.det(a)
+    values = np.asarray(d).astype(A.dtype.numpy)
+    if not A.requires_grad:
+        return _from_numpy(values)
+    with np.errstate(all="ignore"):
+        try:
+            inv_t = np.swapaxes(np.linalg.inv(a), -1, -2)
+        except np.linalg.LinAlgError:
+            inv_t = np.full_like(a, np.nan)
+    factor = _from_numpy((d[..., None, None] * inv_t).astype(A.dtype.numpy))
+    return _recorded(values, [A], lambda g: (g.unsqueeze(-1).unsqueeze(-1) * factor,))
+
+
+def inv(A: Tensor) -> Tensor:
+    """The inverse of each square matrix; a singular one raises, as PyTorch."""
+    a = _square("inv", A)
+    try:
+        ai = np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise RuntimeError("linalg.inv: The diagonal element of the LU factorization is zero, the inversion "
+                           "could not be completed because the input matrix is singular.") from None
+    values = ai.astype(A.dtype.numpy)
+    if not A.requires_grad:
+        return _from_numpy(values)
+    ait = _from_numpy(np.swapaxes(ai, -1, -2).astype(A.dtype.numpy))
+    return _recorded(values, [A], lambda g: (-matmul(matmul(ait, g), ait),))
+
+
+def solve(A: Tensor, B: Tensor, *, left: builtins.bool = True) -> Tensor:
+    """X with A X = B (or X A = B with left=False); B a batch of matrices or of vectors."""
+    if not left:
+        return _mT(solve(_mT(A), _mT(B)))
+    a = _square("solve", A)
+    vector = B.dim() == 1 or (B.dim() == A.dim() - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    b = _values(B).astype(np.float64)
+    bm = b[..., None] if vector else b
+    try:
+        x = np.linalg.solve(a, bm)
+    except np.linalg.LinAlgError:
+        raise RuntimeError("linalg.solve: The solver failed because the input matrix is singular.") from None
+    except ValueError as e:
+        raise RuntimeError(f"linalg.solve: shapes {tuple(A.shape)} and {tuple(B.shape)} do not match: {e}") from None
+    dt = A.dtype if A.dtype == B.dtype else A.double().dtype
+    values = (x[..., 0] if vector else x).astype(dt.numpy)
+    if not (A.requires_grad or B.requires_grad):
+        return _from_numpy(values)
+    ait = _from_numpy(np.swapaxes(np.linalg.inv(a), -1, -2).astype(dt.numpy))
+    xt = _from_numpy(np.swapaxes(x, -1, -2).astype(dt.numpy))
+    a_shape, b_shape = tuple(A.shape), tuple(B.shape)
+
+    def backward(g: Tensor) -> tuple[Any, Any]:
+        gm = g.unsqueeze(-1) if vector else g
+        gb = matmul(ait, gm)
+        ga = -matmul(gb, xt)
+        from ._ops_more import _sum_to
+
+        return _sum_to(ga, a_shape), _sum_to(gb.squeeze(-1) if vector else gb, b_shape)
+
+    return _recorded(values, [A, B], backward)

@@ -1,5 +1,6 @@
 /* The process-wide random generator: xoshiro256** seeded through splitmix64. */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -22,6 +23,28 @@ void pa_manual_seed(uint64_t seed) {
     seed_used = seed;
     seeded = 1;
     have_spare_normal = 0;
+}
+
+int pa_rng_get_state(uint64_t *out8) {
+    PA_REQUIRE("rng_get_state", out8, "NULL state buffer");
+    if (!seeded) pa_manual_seed(0x5eed);
+    for (int i = 0; i < 4; i++) out8[i] = state[i];
+    out8[4] = seed_used;
+    out8[5] = (uint64_t)seeded;
+    out8[6] = (uint64_t)have_spare_normal;
+    memcpy(&out8[7], &spare_normal, sizeof spare_normal);
+    return PA_OK;
+}
+
+int pa_rng_set_state(const uint64_t *in8) {
+    PA_REQUIRE("rng_set_state", in8, "NULL state buffer");
+    for (int i = 0; i < 4; i++) state[i] = in8[i];
+    if (!(state[0] | state[1] | state[2] | state[3])) state[0] = 1;  /* xoshiro's one bad state */
+    seed_used = in8[4];
+    seeded = 1;
+    have_spare_normal = in8[6] != 0;
+    memcpy(&spare_normal, &in8[7], sizeof spare_normal);
+    return PA_OK;
 }
 
 uint64_t pa_initial_seed(void) {

@@ -24,6 +24,7 @@ from ._aliases import __all__ as _alias_names
 from ._ops_more import *  # noqa: F401,F403
 from ._ops_more import __all__ as _more_names
 from ._tensor import Size, Tensor
+from ._generator import Generator, default_generator, get_rng_state, set_rng_state
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
 __version__ = "0.1.0"
@@ -67,7 +68,7 @@ def is_floating_point(t: Tensor) -> builtins.bool:
     return t.dtype.is_floating_point
 
 
-from . import autograd, linalg, nn, optim, special, utils  # noqa: E402
+from . import autograd, linalg, nn, optim, random, special, utils  # noqa: E402
 
 import sys as _sys  # noqa: E402
 
@@ -83,7 +84,8 @@ __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "fl
            "device", "cuda", "backends", "get_default_dtype",
            "set_num_threads", "get_num_threads", "set_flush_denormal", "is_tensor",
            "is_floating_point", "autograd", "nn", "optim", "utils", "save", "load",
-           "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor", "det", "inverse", "cross", "linalg", "special"] + list(_function_names) + list(_extra_names) + list(_alias_names) + list(_more_names)
+           "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor", "det", "inverse", "cross", "linalg", "special", "random",
+           "Generator", "default_generator", "get_rng_state", "set_rng_state"] + list(_function_names) + list(_extra_names) + list(_alias_names) + list(_more_names)
 
 
 def det(input: Tensor) -> Tensor:

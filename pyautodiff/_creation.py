@@ -10,6 +10,7 @@ from . import _dtype
 from ._callbacks import forget, keep, release_handle
 from ._device import check_device
 from ._dtype import from_numpy_dtype, to_dtype
+from ._generator import using
 from ._ffi import ffi, lib, raise_error
 from ._tensor import Tensor, call, shape_arg, wrap
 
@@ -215,22 +216,24 @@ def eye(n: int, m: Optional[int] = None, dtype: Optional[_DType] = None, device:
     return _finish(call(lib.pa_eye, int(n), -1 if m is None else int(m), dt.code), requires_grad)
 
 
-def rand(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
+def rand(*size: _Size, generator: Any = None, dtype: Optional[_DType] = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     check_device("rand", device)
     shape, cshape, dt = _shape_dtype(size, dtype)
-    return _finish(call(lib.pa_rand, len(shape), cshape, dt.code), requires_grad)
+    with using(generator):
+        return _finish(call(lib.pa_rand, len(shape), cshape, dt.code), requires_grad)
 
 
-def randn(*size: _Size, dtype: Optional[_DType] = None, device: Any = None,
+def randn(*size: _Size, generator: Any = None, dtype: Optional[_DType] = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
     check_device("randn", device)
     shape, cshape, dt = _shape_dtype(size, dtype)
-    return _finish(call(lib.pa_randn, len(shape), cshape, dt.code), requires_grad)
+    with using(generator):
+        return _finish(call(lib.pa_randn, len(shape), cshape, dt.code), requires_grad)
 
 
 def randint(low: int, high: Any = None, size: Optional[Sequence[int]] = None,
-            dtype: Optional[_DType] = None, device: Any = None) -> Tensor:
+            dtype: Optional[_DType] = None, device: Any = None, *, generator: Any = None) -> Tensor:
     check_device("randint", device)
     if size is None:
         if not isinstance(high, (tuple, list)):
@@ -239,20 +242,25 @@ def randint(low: int, high: Any = None, size: Optional[Sequence[int]] = None,
     elif high is None:
         low, high = 0, low
     shape = tuple(int(s) for s in size)
-    t = call(lib.pa_randint, int(low), int(high), len(shape), ffi.new("int64_t[]", shape))
+    with using(generator):
+        t = call(lib.pa_randint, int(low), int(high), len(shape), ffi.new("int64_t[]", shape))
     return t if dtype is None else t.to(dtype)
 
 
-def randperm(n: int, dtype: Optional[_DType] = None, device: Any = None) -> Tensor:
+def randperm(n: int, dtype: Optional[_DType] = None, device: Any = None, *, generator: Any = None) -> Tensor:
     check_device("randperm", device)
-    t = call(lib.pa_randperm, int(n))
+    with using(generator):
+        t = call(lib.pa_randperm, int(n))
     return t if dtype is None else t.to(dtype)
 
 
-def manual_seed(seed: int) -> None:
+def manual_seed(seed: int) -> Any:
     """Seeds the one generator behind rand/randn/randint/randperm, init, dropout and
-    DataLoader shuffling."""
+    DataLoader shuffling; returns it (torch.default_generator), as PyTorch."""
+    from ._generator import default_generator
+
     lib.pa_manual_seed(int(seed) & 0xFFFFFFFFFFFFFFFF)
+    return default_generator
 
 
 def initial_seed() -> int:

@@ -908,19 +908,17 @@ def normal(mean: Any, std: Any = 1.0, size: Sequence[int] | None = None, *, gene
     the one generator behind randn (the stream is pyautodiff's, not PyTorch's)."""
     from ._creation import randn
 
-    if generator is not None:
-        raise NotImplementedError("normal: generator= is not supported (seed with manual_seed)")
     if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
         if size is None:
             raise TypeError("normal: with float mean and std, size is required")
-        out = randn(*tuple(size), dtype=dtype) * float(std) + float(mean)
+        out = randn(*tuple(size), dtype=dtype, generator=generator) * float(std) + float(mean)
     else:
         ref = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(tuple(mean.shape) if isinstance(mean, Tensor) else (),
                                     tuple(std.shape) if isinstance(std, Tensor) else ())
         if isinstance(std, Tensor) and bool((std < 0).any().item()):
             raise RuntimeError("normal expects all elements of std >= 0.0")
-        noise = randn(*shape, dtype=ref.dtype)
+        noise = randn(*shape, dtype=ref.dtype, generator=generator)
         out = (noise * (std.detach() if isinstance(std, Tensor) else float(std))
                + (mean.detach() if isinstance(mean, Tensor) else float(mean)))
     return out.requires_grad_() if requires_grad else out
@@ -930,12 +928,11 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Any = None) -
     """0/1 draws with probabilities input (or p), in input's dtype."""
     from ._creation import rand
 
-    if generator is not None:
-        raise NotImplementedError("bernoulli: generator= is not supported (seed with manual_seed)")
     probs = input.detach() if p is None else None
     if probs is not None and bool(((probs < 0) | (probs > 1)).any().item()):
         raise RuntimeError("bernoulli: all elements of input should be between 0 and 1")
-    u = rand(*tuple(input.shape), dtype=input.dtype if input.dtype.is_floating_point else None)
+    u = rand(*tuple(input.shape), dtype=input.dtype if input.dtype.is_floating_point else None,
+             generator=generator)
     return (u < (probs if probs is not None else float(p))).to(input.dtype)  # type: ignore[arg-type]
 
 

@@ -1152,11 +1152,9 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
 def multinomial(input: Tensor, num_samples: int, replacement: builtins.bool = False, *,
                 generator: Any = None) -> Tensor:
     """Indices drawn from the rows of input (non-negative weights), with or without
-    replacement, from pyautodiff's generator (torch.manual_seed makes them repeat)."""
+    replacement, from pyautodiff's generator or `generator` (a seed makes them repeat)."""
     from ._creation import rand
 
-    if generator is not None:
-        raise NotImplementedError("multinomial: generator= is not supported; use torch.manual_seed")
     if input.dim() not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     w = _values(input).astype(np.float64)
@@ -1169,7 +1167,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: builtins.bool = Fa
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     if num_samples <= 0:
         raise RuntimeError(f"cannot sample n_sample <= 0 samples, got {num_samples}")
-    u = _values(rand(rows.shape[0], num_samples, dtype=None)).astype(np.float64)
+    u = _values(rand(rows.shape[0], num_samples, generator=generator)).astype(np.float64)
     out = np.empty((rows.shape[0], num_samples), np.int64)
     for r, (p, ur) in enumerate(zip(rows, u)):
         p = p.copy()

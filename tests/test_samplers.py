@@ -84,8 +84,8 @@ def test_random_sampler_of_an_empty_dataset_raises_like_pytorch(pt):
     _raises_like_pytorch(pt, lambda d: d.RandomSampler([]), ValueError)
 
 
-def test_samplers_reject_a_generator():
-    with pytest.raises(NotImplementedError, match="RandomSampler: generator= is not supported"):
+def test_samplers_reject_what_is_not_a_generator():
+    with pytest.raises(TypeError, match="RandomSampler: generator must be a torch.Generator, not object"):
         RandomSampler(range(3), generator=object())
 
 

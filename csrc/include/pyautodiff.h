@@ -98,6 +98,11 @@ int pa_from_data(const void *data, int64_t nbytes, int ndim, const int64_t *shap
 /* Random numbers: one process-wide generator (xoshiro256**), seeded by pa_manual_seed. */
 void pa_manual_seed(uint64_t seed);
 uint64_t pa_initial_seed(void);
+/* The generator's whole state as 8 words (the four xoshiro256** words, the seed, whether
+ * it was seeded, whether a spare normal is held, that normal's bits): a Generator object
+ * keeps its own stream by swapping its state in and out around a draw. */
+int pa_rng_get_state(uint64_t *out8);
+int pa_rng_set_state(const uint64_t *in8);
 int pa_rand(int ndim, const int64_t *shape, int dtype, pa_tensor **out);
 int pa_randn(int ndim, const int64_t *shape, int dtype, pa_tensor **out);
 int pa_randint(int64_t low, int64_t high, int ndim, const int64_t *shape, pa_tensor **out);

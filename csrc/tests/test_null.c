@@ -92,6 +92,8 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_embedding(idx, NULL, 0, 0, &out), "embedding");
     CHECK_NULL(pa_layer_norm(NULL, 1, (int64_t[]){3}, NULL, NULL, 1e-5, &out), "layer_norm");
     CHECK_NULL(pa_batch_norm(NULL, NULL, NULL, NULL, NULL, 1, 0.1, 1e-5, &out), "batch_norm");
+    CHECK_NULL(pa_rng_get_state(NULL), "rng_get_state");
+    CHECK_NULL(pa_rng_set_state(NULL), "rng_set_state");
     /* queries without a status: a defined answer for NULL */
     CHECK(pa_tensor_is_contiguous(NULL) == 0);
     CHECK(pa_tensor_version(NULL) == -1);

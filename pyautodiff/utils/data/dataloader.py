@@ -75,14 +75,14 @@ class DataLoader:
     yields whole batches; batch_size=None turns batching off (each sample, converted by
     default_convert, or by collate_fn).  With a TensorDataset and the default collate_fn,
     each batch of every tensor is gathered in one C call (no per-sample Python).  Random
-    orders come from the generator that `manual_seed` seeds.
+    orders come from the generator that `manual_seed` seeds, or from `generator`.
     """
 
     def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool | None = None,
                  sampler: Sampler[Any] | Iterable[Any] | None = None,
                  batch_sampler: Sampler[list[int]] | Iterable[list[int]] | None = None, num_workers: int = 0,
                  collate_fn: Callable[[Any], Any] | None = None, pin_memory: bool = False,
-                 drop_last: bool = False, **kwargs: Any) -> None:
+                 drop_last: bool = False, generator: Any = None, **kwargs: Any) -> None:
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                        or batch_size <= 0):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
@@ -98,7 +98,7 @@ class DataLoader:
             raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive "
                              "with drop_last")
         if sampler is None:
-            sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         # The batch sampler made here is not iterated: __iter__ cuts the sampler's order
         # into batches itself (one index tensor, sliced), which is what it would yield.
         self._own_batch_sampler = batch_size is not None and batch_sampler is None
@@ -111,6 +111,7 @@ class DataLoader:
         self.sampler = sampler
         self.batch_sampler = batch_sampler
         self.num_workers = num_workers
+        self.generator = generator
         if collate_fn is None:
             collate_fn = default_collate if batch_sampler is not None else default_convert
         self.collate_fn = collate_fn
@@ -129,7 +130,7 @@ class DataLoader:
         if type(s) is SequentialSampler:
             return arange(len(s.data_source))
         if type(s) is RandomSampler and not s.replacement and s._num_samples is None:
-            return randperm(len(s.data_source))
+            return randperm(len(s.data_source), generator=s.generator)
         return tensor(list(iter(s)), dtype="int64")
 
     def __iter__(self) -> Iterator[Any]:

@@ -59,8 +59,10 @@ class Subset(Dataset[_T_co]):
         return len(self.indices)
 
 
-def random_split(dataset: Dataset[_T_co], lengths: Sequence[int | float]) -> list[Subset[_T_co]]:
-    """Splits into non-overlapping subsets of the given lengths (or fractions)."""
+def random_split(dataset: Dataset[_T_co], lengths: Sequence[int | float],
+                 generator: Any = None) -> list[Subset[_T_co]]:
+    """Splits into non-overlapping subsets of the given lengths (or fractions), in a random
+    order from pyautodiff's generator or `generator` (a torch.Generator)."""
     import math
 
     from ..._creation import randperm
@@ -73,7 +75,7 @@ def random_split(dataset: Dataset[_T_co], lengths: Sequence[int | float]) -> lis
         lengths = sizes
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    perm = randperm(n).tolist()
+    perm = randperm(n, generator=generator).tolist()
     out: list[Subset[_T_co]] = []
     start = 0
     for length in lengths:

@@ -1,7 +1,8 @@
 """Samplers: the order in which a DataLoader visits a dataset (as torch.utils.data.sampler).
 
 Random samplers draw from pyautodiff's one generator, so `manual_seed` makes them
-reproducible (the streams are pyautodiff's, not PyTorch's).
+reproducible, or from their own torch.Generator (generator=); the streams are
+pyautodiff's, not PyTorch's.
 """
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
 _T_co = TypeVar("_T_co", covariant=True)
 
 
-def _no_generator(name: str, generator: Any) -> None:
-    if generator is not None:
-        raise NotImplementedError(f"{name}: generator= is not supported (seed with manual_seed)")
+def _check_generator(name: str, generator: Any) -> None:
+    from ..._generator import Generator
+
+    if generator is not None and not isinstance(generator, Generator):
+        raise TypeError(f"{name}: generator must be a torch.Generator, not {type(generator).__name__}")
 
 
 def _is_int(value: Any) -> bool:
@@ -55,7 +58,7 @@ class RandomSampler(Sampler[int]):
 
     def __init__(self, data_source: Sized, replacement: bool = False, num_samples: int | None = None,
                  generator: Any = None) -> None:
-        _no_generator("RandomSampler", generator)
+        _check_generator("RandomSampler", generator)
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
@@ -75,15 +78,18 @@ class RandomSampler(Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         from ..._creation import randint, randperm
 
+        from ..._generator import using
+
         n = len(self.data_source)
         k = self.num_samples
-        if self.replacement:
-            yield from randint(0, n, (k,)).tolist()
-            return
-        for _ in range(k // n):
-            yield from randperm(n).tolist()
-        if k % n:
-            yield from randperm(n).tolist()[:k % n]
+        with using(self.generator):  # (the whole order drawn now: nothing else draws in between)
+            if self.replacement:
+                order = randint(0, n, (k,)).tolist()
+            else:
+                order = [i for _ in range(k // n) for i in randperm(n).tolist()]
+                if k % n:
+                    order += randperm(n).tolist()[:k % n]
+        yield from order
 
     def __len__(self) -> int:
         return self.num_samples
@@ -93,14 +99,14 @@ class SubsetRandomSampler(Sampler[int]):
     """The given indices, in a fresh random order at each iteration (no replacement)."""
 
     def __init__(self, indices: Sequence[int], generator: Any = None) -> None:
-        _no_generator("SubsetRandomSampler", generator)
+        _check_generator("SubsetRandomSampler", generator)
         self.indices = indices
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
         from ..._creation import randperm
 
-        for i in randperm(len(self.indices)).tolist():
+        for i in randperm(len(self.indices), generator=self.generator).tolist():
             yield self.indices[i]
 
     def __len__(self) -> int:
@@ -144,7 +150,7 @@ class WeightedRandomSampler(Sampler[int]):
         from ... import float64
         from ..._creation import as_tensor
 
-        _no_generator("WeightedRandomSampler", generator)
+        _check_generator("WeightedRandomSampler", generator)
         if not _is_int(num_samples) or num_samples <= 0:
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
         if not isinstance(replacement, bool):
@@ -159,7 +165,11 @@ class WeightedRandomSampler(Sampler[int]):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        yield from _multinomial(self.weights.numpy(), self.num_samples, self.replacement)
+        from ..._generator import using
+
+        with using(self.generator):
+            order = _multinomial(self.weights.numpy(), self.num_samples, self.replacement)
+        yield from order
 
     def __len__(self) -> int:
         return self.num_samples

@@ -44,7 +44,7 @@ __all__ = ["asin", "arcsin", "acos", "arccos", "atan", "arctan", "sinh", "cosh",
            "block_diag", "cartesian_prod", "combinations", "triu_indices", "tril_indices", "take", "put",
            "index_copy", "index_fill", "masked_scatter", "masked_select", "argwhere", "isin", "bucketize",
            "searchsorted", "histc", "unique_consecutive", "baddbmm", "addbmm", "addmv", "addr", "tensordot",
-           "kron", "multinomial", "randint_like", "unfold"]
+           "kron", "multinomial", "randint_like", "unfold", "logcumsumexp", "signbit", "logspace"]
 
 
 # ---- helpers ------------------------------------------------------------------------
@@ -299,6 +299,11 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
 def sgn(input: Tensor) -> Tensor:
     """sign(input) (for real tensors, as torch.sgn)."""
     return input.sign()
+
+
+def signbit(input: Tensor) -> Tensor:
+    """True where the sign bit is set (negative numbers and -0.0)."""
+    return _from_numpy(np.signbit(_values(input)))
 
 
 def deg2rad(input: Tensor) -> Tensor:
@@ -649,6 +654,36 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     for s in steps[1:]:
         out.append(out[-1] * s)
     return stack(out, d)
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """log(cumsum(exp(input))) along dim without overflow: a running logaddexp in float64.
+    Its gradient, sum over k >= j of g_k exp(x_j - out_k), is computed by the stable
+    recurrence T_j = g_j + exp(out_j - out_{j+1}) T_{j+1} (every exponent <= 0)."""
+    x = _float_input("logcumsumexp", input)
+    if x.dim() == 0:
+        return x.clone()
+    d = _dim("logcumsumexp", dim, x.dim())
+    x64 = np.moveaxis(_values(x).astype(np.float64), d, -1)
+    with np.errstate(all="ignore"):
+        out64 = np.logaddexp.accumulate(x64, axis=-1) if x64.shape[-1] else x64.copy()
+    values = np.moveaxis(out64, -1, d).astype(x.dtype.numpy)
+    if not x.requires_grad:
+        return _from_numpy(values)
+    dt = x.dtype.numpy
+
+    def backward(g: Tensor) -> tuple[Tensor]:
+        g64 = np.moveaxis(_values(g).astype(np.float64), d, -1)
+        t = np.zeros_like(g64)
+        n = g64.shape[-1]
+        with np.errstate(all="ignore"):
+            for j in range(n - 1, -1, -1):
+                nxt = t[..., j + 1] * np.exp(out64[..., j] - out64[..., j + 1]) if j + 1 < n else 0.0
+                t[..., j] = g64[..., j] + np.where(np.isfinite(out64[..., j]), nxt, 0.0)
+            grad = np.where(np.isneginf(x64), 0.0, np.exp(x64 - out64) * t)
+        return (_from_numpy(np.moveaxis(grad, -1, d).astype(dt)),)
+
+    return _recorded(values, [x], backward)
 
 
 def _cumulative_extreme(op: str, input: Tensor, dim: int, take_max: builtins.bool) -> MinMax:
@@ -1181,6 +1216,19 @@ def multinomial(input: Tensor, num_samples: int, replacement: builtins.bool = Fa
             if not replacement:
                 p[k] = 0.0
     return _from_numpy(out[0] if w.ndim == 1 else out)
+
+
+def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: Any = None,
+             device: Any = None, requires_grad: builtins.bool = False) -> Tensor:
+    """base ** linspace(start, end, steps), each power computed in float64."""
+    from ._creation import tensor
+    from ._dtype import float32, to_dtype
+
+    if steps < 0:
+        raise RuntimeError(f"number of steps must be non-negative, got {steps}")
+    dt = to_dtype(dtype) if dtype is not None else float32
+    out = tensor(np.power(float(base), np.linspace(float(start), float(end), steps)).astype(dt.numpy))
+    return out.requires_grad_() if requires_grad else out
 
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None,

@@ -1563,6 +1563,12 @@ class Tensor:
     def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
         return _more().cumprod(self, dim, dtype=dtype)
 
+    def logcumsumexp(self, dim: int) -> Tensor:
+        return _more().logcumsumexp(self, dim)
+
+    def signbit(self) -> Tensor:
+        return _more().signbit(self)
+
     def cummax(self, dim: int) -> MinMax:
         return _more().cummax(self, dim)
 

@@ -47,6 +47,8 @@ GRAD_CASES = [
     ("quantile_all", lambda T, x: x.quantile(0.3), (3, 4), (-2, 2)),
     ("cumprod", lambda T, x: T.cumprod(x, 1), (3, 5), (-2, 2)),
     ("cummax", lambda T, x: T.cummax(x, 1)[0], (3, 5), (-2, 2)),
+    ("logcumsumexp", lambda T, x: T.logcumsumexp(x * 30, 1), (3, 5), (-2, 2)),
+    ("logcumsumexp_dim0", lambda T, x: x.logcumsumexp(0), (4, 3), (-2, 2)),
     ("cummin", lambda T, x: x.cummin(0)[0], (4, 3), (-2, 2)),
     ("renorm", lambda T, x: x.renorm(2, 0, 1.5), (3, 4), (-2, 2)),
     ("diff", lambda T, x: T.diff(x, n=2, dim=1, prepend=x[:, :1] * 2), (3, 5), (-2, 2)),
@@ -148,6 +150,8 @@ VALUE_CASES = [
                                                                         return_counts=True))).to(T.float32)),
     ("signs", lambda T, x: T.stack([T.sgn(x), x.frac(), T.rad2deg(x), T.heaviside(x, T.tensor(0.5))])),
     ("logical_xor", lambda T, x: T.logical_xor(x > 0, x < 1)),
+    ("signbit", lambda T, x: T.signbit(T.cat([x.reshape(-1), T.tensor([-0.0, 0.0])]))),
+    ("logspace", lambda T, x: T.cat([T.logspace(-2, 2, 7), T.logspace(0, 3, 4, base=2.0)])),
     ("float_power", lambda T, x: T.float_power(x, 2)),
     ("aliases", lambda T, x: T.stack([T.true_divide(x, 2), T.multiply(x, 3), T.subtract(x, 1, alpha=2),
                                       T.negative(x), T.positive(x), T.absolute(x)])),
@@ -302,6 +306,14 @@ def test_multinomial_repeats_under_a_seed_and_follows_the_weights():
         torch.multinomial(torch.tensor([1.0, -1.0]), 1)
     r = torch.randint_like(torch.zeros(3, 4), 5)
     assert tuple(r.shape) == (3, 4) and r.min().item() >= 0 and r.max().item() < 5
+
+
+def test_logcumsumexp_keeps_small_terms_that_exp_would_lose():
+    x = torch.tensor([-200.0, 0.0, -300.0], requires_grad=True)
+    out = torch.logcumsumexp(x, 0)
+    assert out[0].item() == -200.0 and out[1].item() == 0.0
+    out.sum().backward()
+    assert np.all(np.isfinite(x.grad.numpy())) and abs(x.grad[1].item() - 2.0) < 1e-6
 
 
 def test_heaviside_is_not_differentiable_and_errors_name_the_op():

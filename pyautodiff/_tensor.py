@@ -1288,6 +1288,10 @@ class Tensor:
     def lerp(self, end: Tensor, weight: _TensorOrNumber) -> Tensor:
         return _extra().lerp(self, end, weight)
 
+    def lerp_(self, end: Tensor, weight: _TensorOrNumber) -> Tensor:
+        """In place: self + weight * (end - self), as lerp."""
+        return self.copy_(_extra().lerp(self, end, weight))
+
     def norm(self, p: Any = "fro", dim: int | Sequence[int] | None = None, keepdim: builtins.bool = False,
              dtype: Any = None) -> Tensor:
         return _extra().norm(self, p, dim, keepdim, dtype)

@@ -309,3 +309,31 @@ def test_new_schedulers_reject_bad_arguments():
         lr_scheduler.CyclicLR(opt, 0.01, 0.1, mode="sawtooth")
     with pytest.raises(ValueError, match="optimizer must support momentum or beta1"):
         lr_scheduler.CyclicLR(_optimizer(torch, "Adagrad"), 0.01, 0.1)
+
+
+def test_chained_scheduler_against_pytorch_and_state_dict(pt):
+    def make(T):
+        w = T.zeros(2, requires_grad=True)
+        opt = T.optim.SGD([w], lr=0.05)
+        s1 = T.optim.lr_scheduler.ConstantLR(opt, factor=0.1, total_iters=20)
+        s2 = T.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)
+        return opt, T.optim.lr_scheduler.ChainedScheduler([s1, s2], optimizer=opt)
+
+    def run(T):
+        opt, sched = make(T)
+        lrs = []
+        for _ in range(25):
+            opt.step()
+            sched.step()
+            lrs.append(sched.get_last_lr()[0])
+        return lrs, sched
+
+    ours, sched = run(torch)
+    assert ours == run(pt)[0]
+    saved = sched.state_dict()
+    assert len(saved["_schedulers"]) == 2 and saved["_last_lr"] == [ours[-1]]
+    _, fresh = make(torch)
+    fresh.load_state_dict(saved)
+    assert fresh.get_last_lr() == [ours[-1]] and fresh._schedulers[1].last_epoch == 25
+    with pytest.raises(ValueError, match="expects at least one scheduler"):
+        torch.optim.lr_scheduler.ChainedScheduler([])

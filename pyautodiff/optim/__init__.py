@@ -1,10 +1,13 @@
-"""Optimizers (as torch.optim): the update of all parameters runs in one fused C call."""
+"""Optimizers (as torch.optim): SGD, Adam, AdamW, RMSprop and Adagrad update all parameters
+in one fused C call; NAdam, RAdam, Adamax and Adadelta are composed of tensor ops."""
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamw import AdamW
+from .composed import Adadelta, Adamax, NAdam, RAdam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax", "Adadelta",
+           "lr_scheduler"]

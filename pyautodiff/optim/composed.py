@@ -43,7 +43,10 @@ class _Composed(Optimizer):
                     state = self.state.setdefault(p, {})
                     if not state:
                         state.update(self._init_state(p, group))
-                    grad = p.grad if not group["maximize"] else -p.grad
+                    grad = p.grad
+                    assert grad is not None  # (params_with_grad)
+                    if group["maximize"]:
+                        grad = -grad
                     state["step"] += 1
                     self._update(p, grad, state, group)
         return loss

@@ -79,8 +79,8 @@ def _unary_numpy(op: str, input: Tensor, fn: Any, grad: Any) -> Tensor:
 
 _vec_erf = np.vectorize(math.erf, otypes=[np.float64])
 _vec_erfc = np.vectorize(math.erfc, otypes=[np.float64])
-_vec_lgamma = np.vectorize(lambda v: math.lgamma(v) if not (v <= 0 and v == math.floor(v)) else math.inf,
-                           otypes=[np.float64])
+_vec_lgamma = np.vectorize(lambda v: v if math.isnan(v) else math.inf if math.isinf(v) or (
+    v <= 0 and v == math.floor(v)) else math.lgamma(v), otypes=[np.float64])
 
 
 def _digamma64(x: np.ndarray) -> np.ndarray:
@@ -257,7 +257,8 @@ def _binary_numpy(op: str, input: Any, other: Any, fn: Any, grads: Any) -> Tenso
 def atan2(input: Tensor, other: _TensorOrNumber) -> Tensor:
     """The angle of the point (other, input), in [-pi, pi]; gradients x / r^2, -y / r^2."""
     return _binary_numpy("atan2", input, other, np.arctan2,
-                         lambda y, x, r: (x / (x * x + y * y), -y / (x * x + y * y)))
+                         lambda y, x, r: (np.where(x * x + y * y == 0, 0.0, x / (x * x + y * y)),
+                                          np.where(x * x + y * y == 0, 0.0, -y / (x * x + y * y))))
 
 
 arctan2 = atan2
@@ -283,7 +284,21 @@ def xlogy(input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
     x = input if isinstance(input, Tensor) else _tensor_like(input, other)  # type: ignore[arg-type]
     y = _tensor_like(other, x)
     x, y = _float_input("xlogy", x), _float_input("xlogy", y)
-    return where((x == 0) & ~y.isnan(), 0.0, x * y.log())
+    from .autograd import no_grad
+
+    with no_grad():
+        out = where((x == 0) & ~y.isnan(), 0.0, x * y.log())
+    if not (x.requires_grad or y.requires_grad):
+        return out
+    # PyTorch's derivatives: d/dx = xlogy(g, y), zero where x == 0 and y <= 0; d/dy = g x / y
+    xd, yd = x.detach(), y.detach()
+    shapes = (tuple(x.shape), tuple(y.shape))
+
+    def backward(g: Tensor) -> tuple[Tensor, Tensor]:
+        gx = where(((xd == 0) & (yd <= 0)) | (g == 0), 0.0, g * yd.log())
+        return _sum_to(gx, shapes[0]), _sum_to(g * xd / yd, shapes[1])
+
+    return _recorded(_values(out), [x, y], backward)
 
 
 def heaviside(input: Tensor, values: Tensor) -> Tensor:
@@ -442,7 +457,10 @@ def _moved_last(input: Tensor, dims: Sequence[int]) -> Tensor:
     """input with `dims` moved to the end and merged into one."""
     keep = [d for d in range(input.dim()) if d not in dims]
     x = input.permute(*keep, *dims) if input.dim() else input
-    return x.reshape(*[input.shape[d] for d in keep], -1)
+    merged = 1
+    for d in dims:
+        merged *= input.shape[d]
+    return x.reshape(*[input.shape[d] for d in keep], merged)
 
 
 def _extreme_dims(op: str, input: Tensor, dim: Any, keepdim: builtins.bool, fn: Any) -> Tensor:
@@ -457,8 +475,8 @@ def _extreme_dims(op: str, input: Tensor, dim: Any, keepdim: builtins.bool, fn: 
             raise RuntimeError(f"{op}: dim {list(dim)} appears multiple times in the list of dims")
     else:
         return fn(input, int(dim), keepdim)
-    if input.numel() == 0:
-        raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
+    if any(input.shape[d] == 0 for d in dims) if n else False:
+        raise IndexError(f"{op}(): Expected reduction dim {dims[0]} to have non-zero size.")
     if n == 0:
         return input.clone()
     out = fn(_moved_last(input, dims), -1, False)
@@ -534,9 +552,10 @@ def mode(input: Tensor, dim: int = -1, keepdim: builtins.bool = False) -> MinMax
     flat = x.reshape(-1, x.shape[-1])
     idx = np.empty(flat.shape[0], np.int64)
     for r, row in enumerate(flat):
-        vals, counts = np.unique(row, return_counts=True)
+        # NaNs never equal each other: each counts once (as in PyTorch's sort-and-count)
+        vals, counts = np.unique(row, return_counts=True, equal_nan=False)
         best = vals[np.argmax(counts)]  # np.unique sorts: the first maximum is the smallest value
-        idx[r] = np.nonzero(row == best)[0][-1]
+        idx[r] = np.nonzero(np.isnan(row) if np.isnan(best) else row == best)[0][-1]
     where_found = np.moveaxis(np.asarray(idx).reshape(x.shape[:-1] + (1,)), -1, d)
     return _select_along(input, d, where_found, keepdim)
 
@@ -614,7 +633,7 @@ def _quantile(op: str, input: Tensor, q: Any, dim: int | None, keepdim: builtins
             out = where(n == 0, math.nan, out)
         elif size:
             out = where(nan.any(d, keepdim=True), math.nan, out)
-        outs.append(out if keepdim and dim is not None else out.squeeze(d))
+        outs.append(out if keepdim and dim is not None and input.dim() else out.squeeze(d))
     result = stack(outs, 0)
     if dim is None and keepdim:
         result = result.reshape(len(qs), *([1] * input.dim()))
@@ -696,9 +715,8 @@ def _cumulative_extreme(op: str, input: Tensor, dim: int, take_max: builtins.boo
     for k in range(1, x.shape[-1]):
         v = x[..., k]
         # PyTorch's kernel: >= (<=) takes the later index on ties; NaN propagates and sticks
-        better = (v >= best) if take_max else (v <= best)
-        better = better | np.isnan(v)
-        better = better & ~np.isnan(best) | np.isnan(v) & ~np.isnan(best)
+        # each NaN takes over (its index too); nothing replaces a NaN but a later NaN
+        better = np.isnan(v) | (~np.isnan(best) & ((v >= best) if take_max else (v <= best)))
         best = np.where(better, v, best)
         idx[..., k] = np.where(better, k, idx[..., k - 1])
     index = _from_numpy(np.moveaxis(idx, -1, d))
@@ -712,6 +730,46 @@ def cummax(input: Tensor, dim: int) -> MinMax:
 
 def cummin(input: Tensor, dim: int) -> MinMax:
     return _cumulative_extreme("cummin", input, dim, False)
+
+
+def clamp_tensors(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """clamp with tensor (or number) bounds, as ATen: min(max(x, lo), hi) with NaN from
+    any operand; the gradient reaches x where lo <= x <= hi, lo where x < lo (and lo < hi),
+    hi where x > hi (or hi < lo)."""
+    x = input
+    lo = _tensor_like(min, x) if min is not None else None
+    hi = _tensor_like(max, x) if max is not None else None
+    values = _values(x)
+    with np.errstate(all="ignore"):
+        if lo is not None:
+            values = np.maximum(values, _values(lo))
+        if hi is not None:
+            values = np.minimum(values, _values(hi))
+    values = np.asarray(values)
+    ops = [t for t in (x, lo, hi) if t is not None]
+    if not builtins.any(t.requires_grad for t in ops):
+        return _from_numpy(values)
+    xd = x.detach()
+    lod = lo.detach() if lo is not None else None
+    hid = hi.detach() if hi is not None else None
+    shapes = [tuple(t.shape) for t in ops]
+
+    def backward(g: Tensor) -> tuple[Any, ...]:
+        keep = None
+        if lod is not None:
+            keep = xd >= lod
+        if hid is not None:
+            keep = (xd <= hid) if keep is None else keep & (xd <= hid)
+        grads: list[Any] = [_sum_to(where(keep, g, 0.0), shapes[0])]  # type: ignore[arg-type]
+        if lod is not None:
+            below = (xd < lod) & (lod < hid) if hid is not None else xd < lod
+            grads.append(_sum_to(where(below, g, 0.0), shapes[len(grads)]))
+        if hid is not None:
+            above = ((xd > hid) | (hid < lod)) if lod is not None else xd > hid
+            grads.append(_sum_to(where(above, g, 0.0), shapes[len(grads)]))
+        return tuple(grads)
+
+    return _recorded(values, ops, backward)
 
 
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
@@ -836,8 +894,9 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
 
     n = input.shape[-1] if input.dim() else 1
     size = n + builtins.abs(offset)
-    ident = eye(n, dtype=input.dtype)
-    x = input.unsqueeze(-1) * ident  # (..., n, n), the vector on the main diagonal
+    on_diagonal = eye(n, dtype=input.dtype) != 0
+    # (..., n, n), the vector on the main diagonal: chosen by where (inf * 0 would be nan)
+    x = where(on_diagonal, input.unsqueeze(-1).expand(*input.shape, n), 0.0)
     if offset:
         pad_rows = zeros(*x.shape[:-2], builtins.abs(offset), n, dtype=input.dtype)
         pad_cols = zeros(*x.shape[:-2], size, builtins.abs(offset), dtype=input.dtype)
@@ -1091,10 +1150,16 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         lo, hi = builtins.float(x.min()), builtins.float(x.max())
     if lo == hi:
         lo, hi = lo - 1, hi + 1
-    inside = x[(x >= lo) & (x <= hi)]
-    pos = np.floor((inside - lo) * bins / (hi - lo)).astype(np.int64)
-    counts = np.bincount(np.minimum(pos, bins - 1), minlength=bins)
-    return _from_numpy(counts.astype(input.dtype.numpy))
+    # PyTorch's binning (histc: linear interpolation, no search), in the input's precision:
+    # pos = (x - min) * bins / (max - min), truncated; max itself goes to the last bin
+    dt = input.dtype.numpy
+    xv = _values(input).reshape(-1)
+    lo_t, hi_t = dt.type(lo), dt.type(hi)
+    inside = xv[(xv >= lo_t) & (xv <= hi_t)]
+    with np.errstate(all="ignore"):
+        pos = (((inside - lo_t) * dt.type(bins)) / (hi_t - lo_t)).astype(np.int64)
+    counts = np.bincount(np.clip(pos, 0, bins - 1), minlength=bins)
+    return _from_numpy(counts.astype(dt))
 
 
 def unique_consecutive(input: Tensor, return_inverse: builtins.bool = False, return_counts: builtins.bool = False,
@@ -1206,15 +1271,20 @@ def multinomial(input: Tensor, num_samples: int, replacement: builtins.bool = Fa
     out = np.empty((rows.shape[0], num_samples), np.int64)
     for r, (p, ur) in enumerate(zip(rows, u)):
         p = p.copy()
+        taken = np.zeros(len(p), bool)
         for s in range(num_samples):
             cdf = np.cumsum(p)
-            k = builtins.int(np.searchsorted(cdf, ur[s] * cdf[-1], side="right"))
-            k = builtins.min(k, len(p) - 1)
-            while p[k] == 0:  # (rounding at the top of the cdf)
-                k -= 1
+            if cdf[-1] <= 0:  # without replacement, past the non-zero weights: the first unused
+                k = builtins.int(np.nonzero(~taken)[0][0])
+            else:
+                k = builtins.int(np.searchsorted(cdf, ur[s] * cdf[-1], side="right"))
+                k = builtins.min(k, len(p) - 1)
+                while p[k] == 0:  # (rounding at the top of the cdf)
+                    k -= 1
             out[r, s] = k
             if not replacement:
                 p[k] = 0.0
+                taken[k] = True
     return _from_numpy(out[0] if w.ndim == 1 else out)
 
 

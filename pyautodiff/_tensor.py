@@ -473,20 +473,22 @@ class Tensor:
         """Converts dtype (`to(torch.float64)`, `to(dtype=...)`); devices other than cpu are
         rejected."""
         dtype = kwargs.get("dtype")
+        flags = []  # the positional non_blocking and copy
         for a in args:
             if isinstance(a, _dtype_cls):
                 dtype = a
             elif isinstance(a, Tensor):
                 dtype = a.dtype
+            elif isinstance(a, builtins.bool):
+                flags.append(a)
             else:
                 _device.check_device("to", a)
         _device.check_device("to", kwargs.get("device"))
-        if dtype is None:
-            return self
-        dtype = to_dtype(dtype)
-        if dtype is self.dtype:  # as PyTorch: the tensor itself, not another handle on it
-            return self
-        return call(lib.pa_to_dtype, self._h, dtype.code)
+        copy = kwargs.get("copy", flags[1] if len(flags) > 1 else False)
+        target = self.dtype if dtype is None else to_dtype(dtype)
+        if target is self.dtype:  # as PyTorch: the tensor itself (a new one with copy=True)
+            return self.clone() if copy else self
+        return call(lib.pa_to_dtype, self._h, target.code)
 
     def type(self, dtype: _DType) -> Tensor:
         return self.to(dtype)
@@ -609,6 +611,18 @@ class Tensor:
 
     def __invert__(self) -> Tensor:
         return _more().bitwise_not(self)
+
+    def __rlshift__(self, other: _TensorOrNumber) -> Tensor:
+        return _more().bitwise_left_shift(other, self)
+
+    def __rrshift__(self, other: _TensorOrNumber) -> Tensor:
+        return _more().bitwise_right_shift(other, self)
+
+    def __ilshift__(self, other: _TensorOrNumber) -> Tensor:
+        return self._assign_bitwise(self << other)
+
+    def __irshift__(self, other: _TensorOrNumber) -> Tensor:
+        return self._assign_bitwise(self >> other)
 
     def __iand__(self, other: _TensorOrNumber) -> Tensor:
         return self._assign_bitwise(self & other)
@@ -978,14 +992,7 @@ class Tensor:
         """Clamped to [min, max]; either bound may be a tensor (broadcast), whose gradient
         is that of where it binds, as PyTorch (ties go to the input)."""
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            from ._functions import where
-
-            out = self
-            if min is not None:
-                out = where(out < min, min, out)
-            if max is not None:
-                out = where(out > max, max, out)
-            return out
+            return _more().clamp_tensors(self, min, max)
         return call(lib.pa_clamp, self._h, float(min if min is not None else 0),
                     float(max if max is not None else 0), min is not None, max is not None)
 

@@ -1,7 +1,7 @@
 """torch.linalg, in part: norms (vector_norm, matrix_norm, norm), cross, vecdot,
 multi_dot and matrix_power as compositions of differentiable ops; det, inv and solve
-computed with NumPy (float64, rounded once) with their analytic gradients (det: g det
-A^-T, inv: -A^-T g A^-T, solve: B's gradient A^-T g, A's -(A^-T g) X^T).  Not provided:
+computed with NumPy (float64, rounded once) with their analytic gradients (det: g adj(A)^T,
+finite for singular A too; inv: -A^-T g A^-T; solve: B's gradient A^-T g, A's -(A^-T g) X^T).  Not provided:
 the decompositions (svd, qr, eig, eigh, cholesky) and the norms that need them (2, -2,
 'nuc')."""
 from __future__ import annotations
@@ -37,6 +37,8 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: int | Sequence[int] | None = None,
         return a.amin(dims, keepdim)
     if ord == 0:
         return (x != 0).to(x.dtype).sum(dims, keepdim=keepdim)
+    if ord < 0:  # (sum |x|^ord)^(1/ord), as PyTorch
+        return a.pow(builtins.float(ord)).sum(dims, keepdim=keepdim).pow(1.0 / builtins.float(ord))
     return x.norm(p=builtins.float(ord), dim=list(dims), keepdim=keepdim)
 
 
@@ -145,13 +147,23 @@ def det(A: Tensor) -> Tensor:
     values = np.asarray(d).astype(A.dtype.numpy)
     if not A.requires_grad:
         return _from_numpy(values)
-    with np.errstate(all="ignore"):
-        try:
-            inv_t = np.swapaxes(np.linalg.inv(a), -1, -2)
-        except np.linalg.LinAlgError:
-            inv_t = np.full_like(a, np.nan)
-    factor = _from_numpy((d[..., None, None] * inv_t).astype(A.dtype.numpy))
+    factor = _from_numpy(np.swapaxes(_adjugate(a), -1, -2).astype(A.dtype.numpy))
     return _recorded(values, [A], lambda g: (g.unsqueeze(-1).unsqueeze(-1) * factor,))
+
+
+def _adjugate(a: np.ndarray) -> np.ndarray:
+    """adj(A) (= det(A) inv(A) when A is invertible) of each matrix, from its SVD, so that
+    it is finite for singular matrices too: adj(U S V^T) = det(U) det(V) V adj(S) U^T with
+    adj(S) = diag(prod of the other singular values)."""
+    n = a.shape[-1]
+    if n == 0:
+        return np.zeros_like(a)
+    u, sv, vt = np.linalg.svd(a)
+    others = np.stack([np.prod(np.delete(sv, i, axis=-1), axis=-1) for i in range(n)], axis=-1) if n > 1 \
+        else np.ones_like(sv)
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    adj = np.swapaxes(vt, -1, -2) @ (others[..., :, None] * np.swapaxes(u, -1, -2))
+    return sign[..., None, None] * adj
 
 
 def inv(A: Tensor) -> Tensor:

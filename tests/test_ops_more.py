@@ -329,3 +329,58 @@ def test_heaviside_is_not_differentiable_and_errors_name_the_op():
         torch.tensordot(torch.ones(2, 3), torch.ones(4, 2), dims=1)
     with pytest.raises(RuntimeError, match="nanmean"):
         torch.nanmean(torch.tensor([1, 2]))
+
+
+def test_review_edge_cases_against_pytorch(pt):
+    """Edge cases a review found (each was a silent wrong answer or a crash)."""
+    inf, nan = float("inf"), float("nan")
+
+    def both(fn):
+        return fn(torch), fn(pt)
+
+    a, b = both(lambda T: T.diag_embed(T.tensor([inf, -1.0])))
+    assert a.tolist() == b.tolist() and str(a.tolist()) == str(b.tolist())  # no nan, no -0.0
+    for T in (torch, pt):
+        x, y = T.tensor([0.0, 0.0, 1.0], requires_grad=True), T.tensor([2.0, 0.0, 3.0], requires_grad=True)
+        T.xlogy(x, y).sum().backward()
+        if T is torch:
+            ours = (x.grad.tolist(), y.grad.tolist())
+    np.testing.assert_allclose(ours[0], x.grad.tolist(), rtol=1e-6)
+    for T in (torch, pt):
+        u, v = T.tensor([0.0, 1.0], requires_grad=True), T.tensor([0.0, 1.0], requires_grad=True)
+        T.atan2(u, v).sum().backward()
+        assert u.grad.tolist() == [0.0, 0.5] and abs(v.grad[0].item()) == 0.0
+    xs = np.linspace(0, 1, 101, dtype=np.float32)
+    for bins, lo, hi in ((20, 0, 1), (10, 0, 1), (7, -1, 2)):
+        assert torch.histc(torch.tensor(xs), bins, lo, hi).tolist() == pt.histc(pt.tensor(xs), bins, lo, hi).tolist()
+    a, b = both(lambda T: T.cummax(T.tensor([nan, 1.0, nan, 2.0]), 0).indices)
+    assert a.tolist() == b.tolist() == [0, 0, 2, 2]
+    a, b = both(lambda T: T.tensor([[1.0, nan, nan, 0.0], [2.0, 2.0, 1.0, 1.0]]).mode(1))
+    assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist()
+    a, b = both(lambda T: T.tensor([2.0, nan]).clamp(min=T.tensor([nan, 0.0]), max=T.tensor([1.0, 3.0])))
+    assert str(a.tolist()) == str(b.tolist())
+    assert torch.multinomial(torch.tensor([0.0, 1.0, 0.0]), 2).tolist() == [1, 0]
+    assert torch.lgamma(torch.tensor([-inf, inf])).tolist() == [inf, inf]
+    assert tuple(torch.zeros(0, 3).amax((1,)).shape) == (0,)
+    assert tuple(torch.quantile(torch.tensor(2.0), 0.5, dim=0, keepdim=True).shape) == ()
+    x = torch.ones(2)
+    y = x.to(torch.float32, copy=True)
+    y.add_(1)
+    assert x.tolist() == [1.0, 1.0] and y.tolist() == [2.0, 2.0]
+    z = torch.tensor([1, 2])
+    alias = z
+    z <<= 1
+    assert alias.tolist() == [2, 4] and (1 << torch.tensor([1, 2])).tolist() == [2, 4]
+    np.testing.assert_allclose(torch.linalg.vector_norm(torch.tensor([1.0, 2.0, 4.0]), -1).item(),
+                               pt.linalg.vector_norm(pt.tensor([1.0, 2.0, 4.0]), -1).item(), rtol=1e-6)
+
+
+def test_det_gradient_of_a_singular_matrix_is_its_cofactor_matrix():
+    """d det / dA = adj(A)^T, finite differences agree; (PyTorch 2.13 gives zeros here, and its
+    own gradcheck fails on this input)."""
+    a = torch.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=torch.float64, requires_grad=True)
+    torch.linalg.det(a).backward()
+    np.testing.assert_allclose(a.grad.numpy(), [[4.0, -2.0], [-2.0, 1.0]], atol=1e-12)
+    b = torch.tensor(np.array([[[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]],
+                               [[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 4.0]]]), requires_grad=True)
+    assert gradcheck(lambda m: torch.linalg.det(m), (b,))

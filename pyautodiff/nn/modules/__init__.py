@@ -10,6 +10,9 @@ from .loss import CrossEntropyLoss, L1Loss, MSELoss
 from .loss_extra import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss,
                          HuberLoss, KLDivLoss, MarginRankingLoss, MultiLabelSoftMarginLoss, NLLLoss, PoissonNLLLoss,
                          SmoothL1Loss, SoftMarginLoss, TripletMarginLoss)
+from .misc import (AdaptiveMaxPool1d, AdaptiveMaxPool2d, AlphaDropout, ChannelShuffle, CosineSimilarity,
+                   FeatureAlphaDropout, Fold, InstanceNorm1d, InstanceNorm2d, LocalResponseNorm, MultiMarginLoss,
+                   PairwiseDistance, RReLU, Unfold)
 from .module import Module
 from .more import (CELU, GLU, SELU, AvgPool1d, Conv1d, ConvTranspose1d, ConvTranspose2d, Dropout1d, Dropout2d,
                    EmbeddingBag, GroupNorm, Hardshrink, LogSigmoid, MaxPool1d, PReLU, RMSNorm, Softmin, Softshrink, Tanhshrink, Threshold, Upsample,
@@ -40,4 +43,6 @@ __all__ = ["Module", "Linear", "Identity", "Bilinear", "Sequential", "ModuleList
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
            "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss",
-           "GaussianNLLLoss"]
+           "GaussianNLLLoss", "InstanceNorm1d", "InstanceNorm2d", "LocalResponseNorm", "AdaptiveMaxPool1d",
+           "AdaptiveMaxPool2d", "Unfold", "Fold", "ChannelShuffle", "CosineSimilarity", "PairwiseDistance",
+           "AlphaDropout", "FeatureAlphaDropout", "RReLU", "MultiMarginLoss"]

@@ -1,0 +1,361 @@
+"""Still more functional layers, re-exported by nn.functional, composed from differentiable
+core ops in the order of PyTorch's reference implementations: instance and local response
+normalisation, adaptive max pooling, im2col (unfold) and its inverse (fold), channel
+shuffle, pdist, gumbel_softmax, alpha dropout, rrelu, the multi-class margin loss and the
+in-place forms of the common activations."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._creation import zeros
+from .._functions import where
+from .._tensor import Tensor
+from ._layers import _check_tensor, avg_pool2d, batch_norm, elu, hardtanh, leaky_relu, pad
+
+
+def _two(value: Any, op: str, name: str) -> tuple[int, int]:
+    """An int or a pair of ints as a pair."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+__all__: list[str] = ["instance_norm", "local_response_norm", "adaptive_max_pool1d", "adaptive_max_pool2d",
+                      "unfold", "fold", "channel_shuffle", "pdist", "gumbel_softmax", "alpha_dropout",
+                      "feature_alpha_dropout", "rrelu", "multi_margin_loss", "relu_", "elu_", "leaky_relu_",
+                      "hardtanh_", "threshold_"]
+
+
+# ---- normalisation ------------------------------------------------------------------
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Each (sample, channel) plane normalised over its own elements, as ATen's instance
+    norm: batch norm of the input seen as one sample of N * C channels; running stats (when
+    given) move by the mean over the batch of the per-instance statistics."""
+    _check_tensor(input, "instance_norm")
+    if input.dim() < 3:
+        raise ValueError(f"instance_norm: expected an input of at least 3 dims (N, C, ...), got shape "
+                         f"{tuple(input.shape)}")
+    n, c = input.shape[0], input.shape[1]
+    x = input.reshape(1, n * c, *input.shape[2:])
+    rm = running_mean.repeat(n) if running_mean is not None else None
+    rv = running_var.repeat(n) if running_var is not None else None
+    w = weight.repeat(n) if weight is not None else None
+    b = bias.repeat(n) if bias is not None else None
+    out = batch_norm(x, rm, rv, w, b, use_input_stats, momentum, eps)
+    if use_input_stats:
+        from ..autograd import no_grad
+
+        with no_grad():
+            if running_mean is not None and rm is not None:
+                running_mean.copy_(rm.reshape(n, c).mean(0))
+            if running_var is not None and rv is not None:
+                running_var.copy_(rv.reshape(n, c).mean(0))
+    return out.reshape(*input.shape)
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """input / (k + alpha * mean of the squares over `size` neighbouring channels)^beta."""
+    _check_tensor(input, "local_response_norm")
+    if input.dim() < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.dim()} dimensions)")
+    if input.numel() == 0:
+        return input
+    shape = tuple(input.shape)
+    div = (input * input).reshape(shape[0], 1, shape[1], -1)  # channels along H, the rest along W
+    div = pad(div, (0, 0, size // 2, (size - 1) // 2))
+    div = avg_pool2d(div, (size, 1), stride=1).reshape(*shape)
+    div = (div * alpha + k) ** beta
+    return input / div
+
+
+# ---- pooling ------------------------------------------------------------------------
+def _adaptive_bounds(n_in: int, n_out: int) -> list[tuple[int, int]]:
+    return [((i * n_in) // n_out, -(-((i + 1) * n_in) // n_out)) for i in range(n_out)]
+
+
+def _adaptive_max(input: Tensor, out_size: tuple[int, ...], op: str, return_indices: bool) -> Any:
+    """Max over adaptive windows of the last len(out_size) dims: the window maxima's flat
+    positions found with NumPy (the first maximum, NaN counting as largest), the values
+    gathered from input (so differentiable)."""
+    _check_tensor(input, op)
+    nd = len(out_size)
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got {tuple(input.shape)}")
+    spatial = tuple(input.shape[-nd:])
+    out_size = tuple(s if s is not None else spatial[i] for i, s in enumerate(out_size))
+    if any(s <= 0 for s in spatial) or any(s <= 0 for s in out_size):
+        raise RuntimeError(f"{op}(): input and output sizes must be positive, got input {spatial} and output "
+                           f"{out_size}")
+    lead = tuple(input.shape[:-nd])
+    x = input.detach().numpy().reshape(-1, *spatial)
+    flat_idx = np.empty((x.shape[0],) + out_size, dtype=np.int64)
+    rows = _adaptive_bounds(spatial[0], out_size[0])
+    cols = _adaptive_bounds(spatial[1], out_size[1]) if nd == 2 else [(0, 1)]
+    width = spatial[1] if nd == 2 else 1
+    xv = x.reshape(x.shape[0], spatial[0], width)
+    for i, (r0, r1) in enumerate(rows):
+        for j, (c0, c1) in enumerate(cols):
+            win = xv[:, r0:r1, c0:c1].reshape(x.shape[0], -1)
+            pos = np.argmax(np.where(np.isnan(win), np.inf, win), axis=1)
+            pos = np.where(np.isnan(win).any(1), np.argmax(np.isnan(win), axis=1), pos)
+            wr, wc = np.divmod(pos, c1 - c0)
+            flat = (r0 + wr) * width + (c0 + wc)
+            if nd == 2:
+                flat_idx[:, i, j] = flat
+            else:
+                flat_idx[:, i] = flat
+    from .._creation import from_numpy
+
+    index = from_numpy(flat_idx.reshape(*lead, -1))
+    values = input.reshape(*lead, -1).gather(input.dim() - nd, index).reshape(*lead, *out_size)
+    if return_indices:
+        return values, index.reshape(*lead, *out_size)
+    return values
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
+    return _adaptive_max(input, (int(size),), "adaptive_max_pool1d", return_indices)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    if isinstance(output_size, (tuple, list)):
+        size = tuple(None if s is None else int(s) for s in output_size)
+    else:
+        size = (int(output_size), int(output_size))
+    return _adaptive_max(input, size, "adaptive_max_pool2d", return_indices)  # type: ignore[arg-type]
+
+
+# ---- im2col -------------------------------------------------------------------------
+def _patch_index(h: int, w: int, kernel: tuple[int, int], dilation: tuple[int, int], stride: tuple[int, int],
+                 op: str) -> tuple[np.ndarray, int, int]:
+    """Flat positions in an (h, w) plane of every kernel element (rows) at every block
+    (columns), and the number of blocks along each dim."""
+    bh = (h - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    bw = (w - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+    if bh <= 0 or bw <= 0:
+        raise RuntimeError(f"{op}: the kernel {kernel} with dilation {dilation} does not fit in the padded "
+                           f"input of size ({h}, {w})")
+    ki, kj = np.meshgrid(np.arange(kernel[0]) * dilation[0], np.arange(kernel[1]) * dilation[1], indexing="ij")
+    bi, bj = np.meshgrid(np.arange(bh) * stride[0], np.arange(bw) * stride[1], indexing="ij")
+    idx = (ki.reshape(-1, 1) + bi.reshape(1, -1)) * w + (kj.reshape(-1, 1) + bj.reshape(1, -1))
+    return idx, bh, bw
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
+    """im2col: (N, C, H, W) -> (N, C * kh * kw, L), each column one sliding block."""
+    from .._creation import from_numpy
+
+    _check_tensor(input, "unfold")
+    if input.dim() not in (3, 4):
+        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)")
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    k, d, p, s = (_two(v, "unfold", n) for v, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
+                                                    (padding, "padding"), (stride, "stride")))
+    if p[0] or p[1]:
+        x = pad(x, (p[1], p[1], p[0], p[0]))
+    n, c, h, w = x.shape
+    idx, bh, bw = _patch_index(h, w, k, d, s, "unfold")
+    cols = x.reshape(n, c, h * w).index_select(2, from_numpy(idx.reshape(-1)))
+    out = cols.reshape(n, c * k[0] * k[1], bh * bw)
+    return out if batched else out.squeeze(0)
+
+
+def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+         stride: Any = 1) -> Tensor:
+    """col2im, the adjoint of unfold: (N, C * kh * kw, L) -> (N, C, H, W), overlapping
+    values summed."""
+    from .._creation import from_numpy
+    from .._ops_extra import index_add
+
+    _check_tensor(input, "fold")
+    if input.dim() not in (2, 3):
+        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported "
+                                  f"(got {input.dim()}D)")
+    batched = input.dim() == 3
+    x = input if batched else input.unsqueeze(0)
+    out_hw, k, d, p, s = (_two(v, "fold", n) for v, n in ((output_size, "output_size"), (kernel_size, "kernel_size"),
+                                                          (dilation, "dilation"), (padding, "padding"),
+                                                          (stride, "stride")))
+    h, w = out_hw[0] + 2 * p[0], out_hw[1] + 2 * p[1]
+    idx, bh, bw = _patch_index(h, w, k, d, s, "fold")
+    n, ckk, length = x.shape
+    if ckk % (k[0] * k[1]):
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
+                           f"but got input.size(1)={ckk} and kernel_size={k}")
+    if length != bh * bw:
+        raise RuntimeError(f"Given output_size={out_hw}, kernel_size={k}, dilation={d}, padding={p}, stride={s}, "
+                           f"expected size of input's dimension 2 to match the calculated number of sliding blocks "
+                           f"{bh} * {bw} = {bh * bw}, but got input.size(2)={length}.")
+    c = ckk // (k[0] * k[1])
+    plane = zeros(n, c, h * w, dtype=x.dtype)
+    out = index_add(plane, 2, from_numpy(idx.reshape(-1)), x.reshape(n, c, -1)).reshape(n, c, h, w)
+    out = out[:, :, p[0]:p[0] + out_hw[0], p[1]:p[1] + out_hw[1]]
+    return out if batched else out.squeeze(0)
+
+
+# ---- shapes and distances -----------------------------------------------------------
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, g * k, *) -> (N, k * g, *): the channels of the g groups interleaved."""
+    _check_tensor(input, "channel_shuffle")
+    if input.dim() < 3:
+        raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    c = input.shape[1]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    rest = tuple(input.shape[2:])
+    return input.reshape(input.shape[0], groups, c // groups, *rest).transpose(1, 2).reshape(*input.shape)
+
+
+def pdist(input: Tensor, p: float = 2) -> Tensor:
+    """The p-norm distances between every pair of rows i < j, in row-major pair order."""
+    from .._creation import from_numpy
+    from .._ops_extra import cdist
+
+    _check_tensor(input, "pdist")
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    if not i.size:
+        return zeros(0, dtype=input.dtype)
+    return cdist(input, input, p=p).reshape(-1).index_select(0, from_numpy((i * n + j).astype(np.int64)))
+
+
+# ---- random -------------------------------------------------------------------------
+def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """softmax((logits + Gumbel noise) / tau) along dim; with hard, the one-hot of its
+    maximum carrying the soft sample's gradient (straight-through)."""
+    from .._creation import rand
+
+    _check_tensor(logits, "gumbel_softmax")
+    u = rand(*logits.shape, dtype=logits.dtype)
+    gumbels = -(-(1.0 - u).log()).log()  # -log(Exp(1)), 1 - u in (0, 1]
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    from .._ops_extra import scatter
+
+    y_hard = scatter(zeros(*logits.shape, dtype=logits.dtype), dim, index, value=1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
+_SELU_ALPHA = 1.7580993408473766  # -SELU's negative saturation, scale * alpha
+
+
+def _alpha_dropout(input: Tensor, p: float, training: bool, feature: bool, op: str) -> Tensor:
+    from .._creation import rand
+
+    _check_tensor(input, op)
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if p == 0 or not training or input.numel() == 0:
+        return input
+    if p == 1:
+        return input * 0.0
+    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2) if feature else tuple(input.shape)
+    keep = (rand(*shape, dtype=input.dtype) >= p).to(input.dtype)  # kept with probability 1 - p
+    a = 1.0 / math.sqrt((_SELU_ALPHA * _SELU_ALPHA * p + 1) * (1 - p))
+    b = (keep - 1) * (_SELU_ALPHA * a) + _SELU_ALPHA * a * p
+    return input * (keep * a) + b
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout that keeps SELU activations' mean and variance: dropped elements take SELU's
+    saturation value, then everything is scaled and shifted back (ATen's formula)."""
+    return _alpha_dropout(input, p, training, False, "alpha_dropout")
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """alpha_dropout of whole channels."""
+    return _alpha_dropout(input, p, training, True, "feature_alpha_dropout")
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Leaky ReLU whose negative slope is drawn uniformly from [lower, upper] per element
+    when training, and is (lower + upper) / 2 otherwise."""
+    from .._creation import rand
+
+    _check_tensor(input, "rrelu")
+    if not training:
+        out = leaky_relu(input, (lower + upper) / 2)
+    else:
+        slope = rand(*input.shape, dtype=input.dtype) * (upper - lower) + lower
+        out = where(input >= 0, input, input * slope)
+    return input.copy_(out) if inplace else out
+
+
+# ---- loss ---------------------------------------------------------------------------
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss: for each sample, the mean over classes j != y of
+    max(0, margin - x[y] + x[j])^p (times weight[y])."""
+    _check_tensor(input, "multi_margin_loss")
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    x = input if input.dim() == 2 else input.reshape(1, -1)
+    t = target.reshape(-1, 1)
+    n, c = x.shape
+    if t.shape[0] != n:
+        raise ValueError(f"multi_margin_loss: target of {t.shape[0]} elements for a batch of {n}")
+    tv = t.numpy()
+    if tv.size and (tv.min() < 0 or tv.max() >= c):
+        raise IndexError(f"multi_margin_loss: target {int(tv[(tv < 0) | (tv >= c)][0])} is out of bounds for "
+                         f"{c} classes")
+    from .._creation import arange
+
+    correct = x.gather(1, t)
+    hinge = (margin - correct + x).relu()
+    if p == 2:
+        hinge = hinge * hinge
+    if weight is not None:
+        hinge = hinge * weight.gather(0, t.reshape(-1)).reshape(-1, 1)
+    hinge = where(arange(c).reshape(1, -1) == t, 0.0, hinge)
+    loss = hinge.sum(1) / c
+    if input.dim() < 2:
+        loss = loss.reshape(())
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+# ---- in-place activations -----------------------------------------------------------
+def relu_(input: Tensor) -> Tensor:
+    return input.relu_()
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return input.copy_(elu(input, alpha))
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return input.copy_(leaky_relu(input, negative_slope))
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return input.copy_(hardtanh(input, min_val, max_val))
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    from ._layers_more import threshold as _threshold
+
+    return input.copy_(_threshold(input, threshold, value))
+

@@ -68,7 +68,7 @@ def is_floating_point(t: Tensor) -> builtins.bool:
     return t.dtype.is_floating_point
 
 
-from . import autograd, linalg, nn, optim, random, special, utils  # noqa: E402
+from . import autograd, distributions, linalg, nn, optim, random, special, utils  # noqa: E402
 
 import sys as _sys  # noqa: E402
 
@@ -84,8 +84,8 @@ __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "fl
            "device", "cuda", "backends", "get_default_dtype",
            "set_num_threads", "get_num_threads", "set_flush_denormal", "is_tensor",
            "is_floating_point", "autograd", "nn", "optim", "utils", "save", "load",
-           "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor", "det", "inverse", "cross", "linalg", "special", "random",
-           "Generator", "default_generator", "get_rng_state", "set_rng_state"] + list(_function_names) + list(_extra_names) + list(_alias_names) + list(_more_names)
+           "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor", "det", "inverse", "cross", "linalg", "special", "random", "distributions",
+           "Generator", "default_generator", "get_rng_state", "set_rng_state", "compile"] + list(_function_names) + list(_extra_names) + list(_alias_names) + list(_more_names)
 
 
 def det(input: Tensor) -> Tensor:
@@ -101,3 +101,13 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     if dim is None:
         dim = next((d for d, n in enumerate(input.shape) if n == 3), -1)
     return linalg.cross(input, other, dim=dim)
+
+
+def compile(model: Any = None, *, fullgraph: builtins.bool = False, dynamic: Any = None,  # noqa: A001
+            backend: Any = "inductor", mode: Any = None, options: Any = None, disable: builtins.bool = False) -> Any:
+    """torch.compile: returns `model` itself (usable as a decorator, with or without
+    arguments).  pyautodiff runs every op eagerly in its C core; there is no graph compiler,
+    and compiling must not change results, so the model runs as written."""
+    if model is None:
+        return lambda fn: fn
+    return model

@@ -159,3 +159,21 @@ def test_bad_calls():
         F.multi_margin_loss(torch.ones(2, 4), torch.tensor([1, 5]))
     with pytest.raises(ValueError, match="only p == 1 and p == 2"):
         nn.MultiMarginLoss(p=3)
+
+
+def test_batchnorm3d_and_compile(pt):
+    x = np.random.randn(2, 3, 2, 3, 4).astype(np.float32)
+    ours, theirs = nn.BatchNorm3d(3), pt.nn.BatchNorm3d(3)
+    np.testing.assert_allclose(ours(torch.tensor(x)).detach().numpy(), theirs(pt.tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours.running_var.numpy(), theirs.running_var.numpy(), rtol=1e-5)
+    assert repr(ours) == repr(theirs)
+    with pytest.raises(ValueError, match="expected 5D input"):
+        ours(torch.ones(2, 3, 4))
+    assert torch.compile(ours) is ours
+
+    @torch.compile(mode="max-autotune")
+    def double(t):
+        return t * 2
+
+    assert double(torch.ones(2)).tolist() == [2.0, 2.0]

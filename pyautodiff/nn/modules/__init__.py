@@ -19,7 +19,7 @@ from .more import (CELU, GLU, SELU, AvgPool1d, Conv1d, ConvTranspose1d, ConvTran
                    UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d, ConstantPad1d, ConstantPad2d,
                    ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, CircularPad1d, CircularPad2d,
                    PixelShuffle, PixelUnshuffle, Softmax2d, AdaptiveAvgPool1d)
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding
@@ -30,7 +30,7 @@ __all__ = ["Module", "Linear", "Identity", "Bilinear", "Sequential", "ModuleList
            "ParameterDict", "ReLU", "LeakyReLU",
            "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax", "SiLU", "Softplus", "ELU", "Hardtanh", "ReLU6",
            "Mish", "Hardswish", "Hardsigmoid", "Softsign", "Flatten", "Unflatten", "Conv2d", "MaxPool2d",
-           "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout",
+           "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "Dropout",
            "Embedding", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
            "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
            "TransformerDecoder", "Transformer", "Conv1d", "MaxPool1d",

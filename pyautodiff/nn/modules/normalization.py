@@ -104,6 +104,14 @@ class BatchNorm2d(_BatchNorm):
             raise ValueError(f"expected 4D input (got {input.ndim}D input)")
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) input."""
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim != 5:
+            raise ValueError(f"expected 5D input (got {input.ndim}D input)")
+
+
 class LayerNorm(Module):
     """Normalises over the last len(normalized_shape) dims, with elementwise weight (ones)
     and bias (zeros), as torch.nn.LayerNorm."""

@@ -177,3 +177,40 @@ def test_batchnorm3d_and_compile(pt):
         return t * 2
 
     assert double(torch.ones(2)).tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_and_affine_grid_against_pytorch(pt, align_corners, mode, padding_mode):
+    rng = np.random.default_rng(0)
+    theta = (rng.standard_normal((2, 2, 3)) * 0.7).astype(np.float32)
+    ga = F.affine_grid(torch.tensor(theta), (2, 3, 5, 4), align_corners=align_corners)
+    gb = pt.nn.functional.affine_grid(pt.tensor(theta), (2, 3, 5, 4), align_corners=align_corners)
+    np.testing.assert_allclose(ga.numpy(), gb.numpy(), rtol=1e-6, atol=1e-6)
+    x = rng.standard_normal((2, 3, 6, 7)).astype(np.float32)
+    g = (rng.random((2, 5, 4, 2)) * 2.6 - 1.3).astype(np.float32)  # inside and outside [-1, 1]
+    xa, xb = torch.tensor(x, requires_grad=True), pt.tensor(x, requires_grad=True)
+    gra, grb = torch.tensor(g, requires_grad=True), pt.tensor(g, requires_grad=True)
+    oa = F.grid_sample(xa, gra, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    ob = pt.nn.functional.grid_sample(xb, grb, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    np.testing.assert_allclose(oa.detach().numpy(), ob.detach().numpy(), rtol=1e-5, atol=1e-6)
+    w = rng.standard_normal(oa.shape).astype(np.float32)
+    (oa * torch.tensor(w)).sum().backward()
+    (ob * pt.tensor(w)).sum().backward()
+    np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gra.grad.numpy(), grb.grad.numpy(), rtol=1e-4, atol=2e-5)
+
+
+def test_grid_sample_gradients_against_finite_differences_and_identity():
+    x = torch.tensor(np.random.randn(1, 2, 4, 5), requires_grad=True)
+    g = torch.tensor(np.random.uniform(-1.2, 1.2, (1, 3, 2, 2)), requires_grad=True)
+    for pm in ("zeros", "border", "reflection"):
+        assert gradcheck(lambda x, g: F.grid_sample(x, g, padding_mode=pm, align_corners=False), (x, g))
+    theta = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=torch.float64)
+    ident = F.grid_sample(x, F.affine_grid(theta, (1, 2, 4, 5), align_corners=False), align_corners=False)
+    np.testing.assert_allclose(ident.detach().numpy(), x.detach().numpy(), atol=1e-12)
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        F.affine_grid(theta, (1, 2, 4, 5))
+    with pytest.raises(ValueError, match="expected padding_mode"):
+        F.grid_sample(x, g, padding_mode="wrap", align_corners=False)

@@ -24,10 +24,148 @@ def _two(value: Any, op: str, name: str) -> tuple[int, int]:
         return int(value[0]), int(value[1])
     return int(value), int(value)
 
-__all__: list[str] = ["instance_norm", "local_response_norm", "adaptive_max_pool1d", "adaptive_max_pool2d",
+__all__: list[str] = ["affine_grid", "grid_sample", "instance_norm", "local_response_norm", "adaptive_max_pool1d", "adaptive_max_pool2d",
                       "unfold", "fold", "channel_shuffle", "pdist", "gumbel_softmax", "alpha_dropout",
                       "feature_alpha_dropout", "rrelu", "multi_margin_loss", "relu_", "elu_", "leaky_relu_",
                       "hardtanh_", "threshold_"]
+
+
+# ---- spatial transformers -----------------------------------------------------------
+def _align_default(align_corners: bool | None, op: str) -> bool:
+    if align_corners is None:
+        import warnings
+
+        warnings.warn(f"Default {op} behavior has changed to align_corners=False since 1.3.0. Please specify "
+                      "align_corners=True if the old behavior is desired. See the documentation of "
+                      f"{op} for details.", UserWarning, stacklevel=3)
+        return False
+    return bool(align_corners)
+
+
+def _neg_one_to_one(steps: int, align_corners: bool, like: Tensor) -> Tensor:
+    """The sample positions of `steps` pixels in normalised coordinates [-1, 1]."""
+    from .._creation import linspace
+
+    if steps <= 1:
+        return zeros(max(steps, 1), dtype=like.dtype)
+    points = linspace(-1.0, 1.0, steps, dtype=like.dtype)
+    return points if align_corners else points * ((steps - 1) / steps)
+
+
+def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> Tensor:
+    """The sampling grid (N, H, W, 2) of the 2-d affine maps theta (N, 2, 3) for an output of
+    size (N, C, H, W): each output pixel's normalised (x, y) mapped by its theta."""
+    _check_tensor(theta, "affine_grid")
+    align = _align_default(align_corners, "affine_grid")
+    if not theta.dtype.is_floating_point:
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = tuple(int(s) for s in size)
+    if len(size) != 4:
+        raise NotImplementedError(f"affine_grid only supports 4D sizes, for 2D affine transformations "
+                                  f"(pyautodiff has no 3-d form). Got size {list(size)}.")
+    n, _, h, w = size
+    if theta.dim() != 3 or tuple(theta.shape[1:]) != (2, 3):
+        raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {list(size)}. "
+                         f"Got {list(theta.shape)}.")
+    if theta.shape[0] != n:
+        raise ValueError(f"Expected theta's batch of {n} matrices, got {theta.shape[0]}")
+    if min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {list(size)}")
+    xs = _neg_one_to_one(w, align, theta).reshape(1, w).expand(h, w)
+    ys = _neg_one_to_one(h, align, theta).reshape(h, 1).expand(h, w)
+    from .._creation import ones
+    from .._functions import stack
+
+    base = stack([xs, ys, ones(h, w, dtype=theta.dtype)], -1).reshape(1, h * w, 3)
+    return (base @ theta.transpose(1, 2)).reshape(n, h, w, 2)
+
+
+def _unnormalise(coord: Tensor, size: int, align_corners: bool) -> Tensor:
+    if align_corners:
+        return (coord + 1) / 2 * (size - 1)
+    return ((coord + 1) * size - 1) / 2
+
+
+def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
+    """coord reflected into [twice_low / 2, twice_high / 2] (as ATen's reflect_coordinates)."""
+    if twice_low == twice_high:
+        return coord * 0
+    low, span = twice_low / 2, (twice_high - twice_low) / 2
+    dist = (coord - low).abs()
+    flips = (dist.detach() / span).floor()
+    extra = dist - flips * span
+    even = (flips.remainder(2) == 0)
+    return where(even, extra + low, span - extra + low)
+
+
+def _source_index(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
+    x = _unnormalise(coord, size, align_corners)
+    if padding_mode == "border":
+        x = x.clamp(0, size - 1)
+    elif padding_mode == "reflection":
+        x = _reflect(x, 0, 2 * (size - 1)) if align_corners else _reflect(x, -1, 2 * size - 1)
+        x = x.clamp(0, size - 1)
+    return x
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners: bool | None = None) -> Tensor:
+    """input (N, C, H, W) sampled at grid (N, H_out, W_out, 2) of normalised (x, y): bilinear
+    (or nearest) interpolation, outside taps 0 ('zeros') or the clamped/reflected edge
+    ('border', 'reflection').  Differentiable with respect to input and grid."""
+    from .._creation import from_numpy
+
+    _check_tensor(input, "grid_sample")
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', "
+                         f"but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                         f"'reflection', but got: '{padding_mode}'")
+    if mode == "bicubic":
+        raise NotImplementedError("grid_sample: mode='bicubic' is not supported by pyautodiff")
+    align = _align_default(align_corners, "grid_sample")
+    if input.dim() != 4:
+        raise NotImplementedError(f"grid_sample: only 4-D input (N, C, H, W) is supported, got {input.dim()}-D")
+    if grid.dim() != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
+        raise RuntimeError(f"grid_sample(): expected grid of shape (N, H_out, W_out, 2) with N = {input.shape[0]}, "
+                           f"got {list(grid.shape)}")
+    n, c, h, w = input.shape
+    _, ho, wo, _ = grid.shape
+    ix = _source_index(grid[..., 0], w, padding_mode, align)
+    iy = _source_index(grid[..., 1], h, padding_mode, align)
+    flat = input.reshape(n, c, h * w)
+
+    def tap(xi: np.ndarray, yi: np.ndarray) -> tuple[Tensor, np.ndarray]:
+        """Input values at integer pixels (N, C, L), and where the pixels are in range."""
+        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+        index = (np.clip(yi, 0, h - 1) * w + np.clip(xi, 0, w - 1)).astype(np.int64).reshape(n, 1, -1)
+        values = flat.gather(2, from_numpy(np.ascontiguousarray(np.broadcast_to(index, (n, c, index.shape[2])))))
+        return values, inside.reshape(n, 1, -1)
+
+    if mode == "nearest":
+        xn = np.rint(ix.detach().numpy()).astype(np.int64)  # (half to even, as nearbyint)
+        yn = np.rint(iy.detach().numpy()).astype(np.int64)
+        values, inside = tap(xn, yn)
+        picked = where(from_numpy(np.ascontiguousarray(np.broadcast_to(inside, values.shape))), values, 0.0)
+        if grid.requires_grad:  # the grid gets PyTorch's zero gradient (rounding is flat)
+            from .._ops_extra import _zero_gradient
+
+            picked = picked + _zero_gradient(np.zeros((), dtype=input.dtype.numpy), grid)
+        return picked.reshape(n, c, ho, wo)
+    x0 = np.floor(ix.detach().numpy())
+    y0 = np.floor(iy.detach().numpy())
+    fx0, fy0 = from_numpy(x0.astype(ix.dtype.numpy)), from_numpy(y0.astype(iy.dtype.numpy))
+    wx1, wy1 = ix - fx0, iy - fy0  # the weights of the east and south taps
+    wx0, wy0 = 1 - wx1, 1 - wy1
+    out: Tensor | None = None
+    for dx, dy, weight in ((0, 0, wx0 * wy0), (1, 0, wx1 * wy0), (0, 1, wx0 * wy1), (1, 1, wx1 * wy1)):
+        values, inside = tap(x0.astype(np.int64) + dx, y0.astype(np.int64) + dy)
+        wgt = weight.reshape(n, 1, -1) * from_numpy(inside.astype(input.dtype.numpy))
+        term = values * wgt
+        out = term if out is None else out + term
+    assert out is not None
+    return out.reshape(n, c, ho, wo)
 
 
 # ---- normalisation ------------------------------------------------------------------

@@ -155,7 +155,7 @@ def test_bad_calls():
         nn.InstanceNorm2d(3)(torch.ones(3, 4))
     with pytest.raises(ValueError, match="to match num_features"):
         nn.InstanceNorm1d(3, affine=True)(torch.ones(2, 4, 5))
-    with pytest.raises(IndexError, match="target 5 is out of bounds for 4 classes"):
+    with pytest.raises(RuntimeError, match="target 5 is out of bounds for 4 classes"):
         F.multi_margin_loss(torch.ones(2, 4), torch.tensor([1, 5]))
     with pytest.raises(ValueError, match="only p == 1 and p == 2"):
         nn.MultiMarginLoss(p=3)

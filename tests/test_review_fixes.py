@@ -341,3 +341,88 @@ def test_logical_ops_cast_to_the_common_dtype_before_bool():
     assert torch.logical_and(tiny, torch.tensor([1.0])).tolist() == [False]
     assert torch.logical_or(torch.tensor([0.0]), torch.tensor([1e-300], dtype=torch.float64)).tolist() == [True]
     assert torch.logical_and(torch.tensor([2, 0]), torch.tensor([True, True])).tolist() == [True, False]
+
+
+# ---- seventh session: a review of the new optimizers, layers and distributions ----------
+def test_lbfgs_line_search_budget_and_tolerance_are_pytorchs(pt):
+    def run(T):
+        x = T.zeros(2, dtype=T.float64, requires_grad=True)
+        opt = T.optim.LBFGS([x], max_iter=2, line_search_fn="strong_wolfe")
+        target = T.tensor([100.0, -30.0], dtype=T.float64)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((x - target) ** 2).sum() + (x ** 4).sum() * 1e-6
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        return x.detach().numpy(), opt.state[x]["func_evals"]
+
+    (a, na), (b, nb) = run(torch), run(pt)
+    np.testing.assert_allclose(a, b, rtol=1e-9)
+    assert na == nb
+
+
+def test_legacy_size_average_and_reduce_flags_are_honoured(pt):
+    import warnings
+
+    x = np.array([[0.1, 0.2, 0.4], [0.8, 0.1, 0.2]], np.float32)
+    y = np.array([2, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fn, kw in (("multi_margin_loss", dict(reduce=False)), ("multi_margin_loss", dict(size_average=False)),
+                       ("nll_loss", dict(size_average=False)), ("nll_loss", dict(reduce=False))):
+            a = getattr(torch.nn.functional, fn)(torch.tensor(x), torch.tensor(y), **kw)
+            b = getattr(pt.nn.functional, fn)(pt.tensor(x), pt.tensor(y), **kw)
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, err_msg=f"{fn} {kw}")
+        for cls, kw in (("MultiMarginLoss", dict(size_average=False)), ("NLLLoss", dict(reduce=False)),
+                        ("MSELoss", dict(size_average=False)), ("L1Loss", dict(reduce=False))):
+            ours, theirs = getattr(torch.nn, cls)(**kw), getattr(pt.nn, cls)(**kw)
+            assert ours.reduction == theirs.reduction, cls
+    nan_row = torch.nn.functional.multi_margin_loss(torch.tensor([[float("nan"), 1.0, 2.0]]), torch.tensor([1]))
+    assert abs(nan_row.item() - 2 / 3) < 1e-6  # the NaN term is skipped, as ATen
+
+
+def test_distribution_dispatch_support_and_validation():
+    D = torch.distributions
+
+    class MyNormal(D.Normal):
+        pass
+
+    @D.register_kl(MyNormal, D.Normal)
+    def _special(p, q):
+        return torch.tensor(123.0)
+
+    assert D.kl_divergence(MyNormal(0.0, 1.0), D.Normal(0.0, 1.0)).item() == 123.0
+    assert D.kl_divergence(D.Normal(0.0, 1.0), D.Normal(0.0, 1.0)).item() == 0.0
+    assert D.Uniform(0.0, 2.0).log_prob(torch.tensor(2.0)).item() == float("-inf")
+    assert D.Uniform(0.0, 2.0).icdf(torch.tensor(0.25)).item() == 0.5
+    for bad in (lambda: D.Bernoulli(torch.tensor([1.5])), lambda: D.Categorical(torch.tensor([-0.5, 1.0])),
+                lambda: D.Normal(torch.tensor([float("nan")]), 1.0),
+                lambda: D.Normal(0.0, 1.0).log_prob(torch.tensor([float("nan")])),
+                lambda: D.Normal(0.0, 1.0).log_prob(0.5)):
+        with pytest.raises(ValueError):
+            bad()
+    assert repr(D.Bernoulli(probs=torch.tensor([0.3]))) == "Bernoulli(probs: tensor([0.3000]))"
+
+
+def test_layer_edge_cases():
+    F = torch.nn.functional
+    assert tuple(F.fold(torch.zeros(0, 12, 4), (3, 3), 2).shape) == (0, 3, 3, 3)
+    assert tuple(F.adaptive_max_pool1d(torch.zeros(0, 3, 5), 2).shape) == (0, 3, 2)
+    assert tuple(F.adaptive_max_pool1d(torch.ones(1, 2, 5), 0).shape) == (1, 2, 0)
+    _, idx = F.adaptive_max_pool1d(torch.tensor([[[1.0, float("nan"), 3.0, float("nan")]]]), 1, return_indices=True)
+    assert idx.item() == 3
+    x = torch.tensor([-1.0, 2.0], requires_grad=True)
+    F.leaky_relu_(x * 1, 0.1).sum().backward()
+    assert x.grad.tolist() == pytest.approx([0.1, 1.0])
+    w = torch.tensor([[0.0, 0.0], [1.0, 1.0]], requires_grad=True)
+    F.pdist(w, p=0).sum().backward()
+    assert w.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.nn.utils.weight_norm(torch.nn.Linear(4, 3), dim=2)

@@ -64,8 +64,17 @@ class Distribution:
     def _extended_shape(self, sample_shape: Any = ()) -> tuple[int, ...]:
         return _shape(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape)
 
+    def _check_param(self, name: str, value: Tensor, ok: Tensor, constraint: str) -> None:
+        """With validate_args, a parameter outside its constraint raises, as PyTorch."""
+        if self._validate_args and not bool(ok.all().item()):
+            raise ValueError(f"Expected parameter {name} ({type(value).__name__} of shape {tuple(value.shape)}) of "
+                             f"distribution {type(self).__name__} to satisfy the constraint {constraint}, but found "
+                             f"invalid values:\n{value}")
+
     def _check_support(self, value: Tensor, ok: Tensor, support: str) -> None:
         """With validate_args, a value outside the support raises, as PyTorch."""
+        if self._validate_args and not isinstance(value, Tensor):
+            raise ValueError("The value argument to log_prob must be a Tensor")
         if self._validate_args and not bool(ok.all().item()):
             raise ValueError(f"Expected value argument ({type(value).__name__} of shape {tuple(value.shape)}) to be "
                              f"within the support ({support}) of the distribution {self!r}, but found invalid "
@@ -101,9 +110,13 @@ class Distribution:
     def stddev(self) -> Tensor:
         return self.variance.sqrt()
 
+    _given: tuple[str, ...] = ()
+
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}: {getattr(self, k).shape if getattr(self, k).dim() else getattr(self, k)}"
-                           for k in self.arg_constraints if k in self.__dict__)
+        def show(t: Tensor) -> Any:
+            return t.detach() if t.numel() == 1 else t.shape
+
+        params = ", ".join(f"{k}: {show(getattr(self, k))}" for k in self._given)
         return f"{type(self).__name__}({params})"
 
 
@@ -115,11 +128,10 @@ class Normal(Distribution):
 
     def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
         self.loc, self.scale = _broadcast(loc, scale)
+        self._given = ("loc", "scale")
         super().__init__(tuple(self.loc.shape), (), validate_args)
-        if self._validate_args and bool((self.scale.detach() <= 0).any().item()):
-            raise ValueError(f"Expected parameter scale ({tuple(self.scale.shape)}) of distribution Normal to "
-                             f"satisfy the constraint GreaterThan(lower_bound=0.0), but found invalid values:\n"
-                             f"{self.scale}")
+        self._check_param("loc", self.loc, self.loc.detach() == self.loc.detach(), "Real()")
+        self._check_param("scale", self.scale, self.scale.detach() > 0, "GreaterThan(lower_bound=0.0)")
 
     @property
     def mean(self) -> Tensor:
@@ -140,6 +152,7 @@ class Normal(Distribution):
         return self.loc + eps * self.scale
 
     def log_prob(self, value: Tensor) -> Tensor:
+        self._check_support(value, value == value if isinstance(value, Tensor) else _as_tensor(True), "Real()")
         value = _as_tensor(value, self.loc)
         var = self.scale ** 2
         return -((value - self.loc) ** 2) / (2 * var) - self.scale.log() - math.log(math.sqrt(2 * math.pi))
@@ -170,13 +183,19 @@ class Bernoulli(Distribution):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             (self.probs,) = _broadcast(probs)
+            self._given = ("probs",)
+            super().__init__(tuple(self.probs.shape), (), validate_args)
+            pd = self.probs.detach()
+            self._check_param("probs", self.probs, (pd >= 0) & (pd <= 1), "Interval(lower_bound=0.0, upper_bound=1.0)")
             eps = float(np.finfo(self.probs.dtype.numpy).eps)
             clamped = self.probs.clamp(eps, 1 - eps)
             self.logits = clamped.log() - (1 - clamped).log()
         else:
             (self.logits,) = _broadcast(logits)
+            self._given = ("logits",)
+            super().__init__(tuple(self.logits.shape), (), validate_args)
+            self._check_param("logits", self.logits, self.logits.detach() == self.logits.detach(), "Real()")
             self.probs = self.logits.sigmoid()
-        super().__init__(tuple(self.probs.shape), (), validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -195,8 +214,9 @@ class Bernoulli(Distribution):
     def log_prob(self, value: Tensor) -> Tensor:
         from ..nn.functional import binary_cross_entropy_with_logits
 
+        self._check_support(value, (value == 0) | (value == 1) if isinstance(value, Tensor) else _as_tensor(True),
+                            "Boolean()")
         value = _as_tensor(value, self.logits)
-        self._check_support(value, (value == 0) | (value == 1), "Boolean()")
         logits, value = _broadcast(self.logits, value)
         return -binary_cross_entropy_with_logits(logits, value, reduction="none")
 
@@ -219,6 +239,11 @@ class Categorical(Distribution):
             if p.dim() < 1:
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
             self.probs = p / p.sum(-1, keepdim=True)
+            self._given = ("probs",)
+            pd = self.probs.detach()
+            if validate_args is not False and not bool(((pd >= 0) & (pd == pd)).all().item()):
+                raise ValueError(f"Expected parameter probs (Tensor of shape {tuple(p.shape)}) of distribution "
+                                 f"Categorical to satisfy the constraint Simplex(), but found invalid values:\n{p}")
             eps = float(np.finfo(self.probs.dtype.numpy).eps)
             self.logits = self.probs.clamp(eps, 1 - eps).log()
         else:
@@ -227,6 +252,7 @@ class Categorical(Distribution):
                 raise ValueError("`logits` parameter must be at least one-dimensional.")
             self.logits = lg - lg.logsumexp(-1, keepdim=True)
             self.probs = self.logits.softmax(-1)
+            self._given = ("logits",)
         self._num_events = self.probs.shape[-1]
         super().__init__(tuple(self.probs.shape[:-1]), (), validate_args)
 
@@ -254,6 +280,8 @@ class Categorical(Distribution):
         return draws.reshape(*self._extended_shape(sample_shape))
 
     def log_prob(self, value: Tensor) -> Tensor:
+        if not isinstance(value, Tensor) and self._validate_args:
+            raise ValueError("The value argument to log_prob must be a Tensor")
         value = _as_tensor(value)
         self._check_support(value, (value >= 0) & (value < self._num_events) & (value == value.floor()),
                             f"IntegerInterval(lower_bound=0, upper_bound={self._num_events - 1})")
@@ -283,6 +311,7 @@ class Uniform(Distribution):
 
     def __init__(self, low: Any, high: Any, validate_args: bool | None = None) -> None:
         self.low, self.high = _broadcast(low, high)
+        self._given = ("low", "high")
         super().__init__(tuple(self.low.shape), (), validate_args)
         if self._validate_args and bool((self.low.detach() >= self.high.detach()).any().item()):
             raise ValueError("Expected parameter low of distribution Uniform to be less than high")
@@ -302,17 +331,25 @@ class Uniform(Distribution):
         return self.low + u * (self.high - self.low)
 
     def log_prob(self, value: Tensor) -> Tensor:
+        if isinstance(value, Tensor):
+            self._check_support(value, (self.low <= value) & (value <= self.high), "Interval(low, high)")
+        else:
+            self._check_support(value, _as_tensor(True), "Interval(low, high)")
         value = _as_tensor(value, self.low)
         inside = (self.low <= value) & (value < self.high)
-        self._check_support(value, inside, "Interval(low, high)")
         return where(inside, 0.0, -math.inf) - (self.high - self.low).log()
 
     def entropy(self) -> Tensor:
         return (self.high - self.low).log()
 
     def cdf(self, value: Tensor) -> Tensor:
+        if isinstance(value, Tensor):
+            self._check_support(value, (self.low <= value) & (value <= self.high), "Interval(low, high)")
         value = _as_tensor(value, self.low)
         return ((value - self.low) / (self.high - self.low)).clamp(0, 1)
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return self.low + _as_tensor(value, self.low) * (self.high - self.low)
 
 
 _KL: dict[tuple[type, type], Callable[[Any, Any], Tensor]] = {}
@@ -329,9 +366,10 @@ def register_kl(type_p: type, type_q: type) -> Callable[[Callable[[Any, Any], Te
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL(p || q), for the pairs registered with register_kl (Normal, Bernoulli,
     Categorical and Uniform with themselves)."""
-    for (tp, tq), fn in _KL.items():
-        if isinstance(p, tp) and isinstance(q, tq):
-            return fn(p, q)
+    matches = [(type(p).__mro__.index(tp), type(q).__mro__.index(tq), fn) for (tp, tq), fn in _KL.items()
+               if isinstance(p, tp) and isinstance(q, tq)]
+    if matches:  # the most specific pair of registered types
+        return min(matches, key=lambda m: (m[0], m[1]))[2](p, q)
     raise NotImplementedError(f"No KL(p || q) is implemented for p type {type(p).__name__} and q type "
                               f"{type(q).__name__}")
 

@@ -13,6 +13,7 @@ import numpy as np
 from .._creation import zeros
 from .._functions import where
 from .._tensor import Tensor
+from ._losses import legacy_reduction
 from ._layers import _check_tensor, avg_pool2d, batch_norm, elu, hardtanh, leaky_relu, pad
 
 
@@ -228,10 +229,15 @@ def _adaptive_max(input: Tensor, out_size: tuple[int, ...], op: str, return_indi
         raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got {tuple(input.shape)}")
     spatial = tuple(input.shape[-nd:])
     out_size = tuple(s if s is not None else spatial[i] for i, s in enumerate(out_size))
-    if any(s <= 0 for s in spatial) or any(s <= 0 for s in out_size):
-        raise RuntimeError(f"{op}(): input and output sizes must be positive, got input {spatial} and output "
-                           f"{out_size}")
+    if any(s <= 0 for s in spatial) or any(s < 0 for s in out_size):
+        raise RuntimeError(f"{op}(): input sizes must be positive and output sizes non-negative, got input "
+                           f"{spatial} and output {out_size}")
     lead = tuple(input.shape[:-nd])
+    if input.numel() == 0 or any(s == 0 for s in out_size):
+        empty = zeros(*lead, *out_size, dtype=input.dtype)
+        if return_indices:
+            return empty, zeros(*lead, *out_size, dtype=None).long()
+        return empty
     x = input.detach().numpy().reshape(-1, *spatial)
     flat_idx = np.empty((x.shape[0],) + out_size, dtype=np.int64)
     rows = _adaptive_bounds(spatial[0], out_size[0])
@@ -241,8 +247,9 @@ def _adaptive_max(input: Tensor, out_size: tuple[int, ...], op: str, return_indi
     for i, (r0, r1) in enumerate(rows):
         for j, (c0, c1) in enumerate(cols):
             win = xv[:, r0:r1, c0:c1].reshape(x.shape[0], -1)
-            pos = np.argmax(np.where(np.isnan(win), np.inf, win), axis=1)
-            pos = np.where(np.isnan(win).any(1), np.argmax(np.isnan(win), axis=1), pos)
+            pos = np.argmax(np.where(np.isnan(win), np.inf, win), axis=1)  # the first maximum
+            last_nan = win.shape[1] - 1 - np.argmax(np.isnan(win)[:, ::-1], axis=1)  # ATen keeps the last NaN
+            pos = np.where(np.isnan(win).any(1), last_nan, pos)
             wr, wc = np.divmod(pos, c1 - c0)
             flat = (r0 + wr) * width + (c0 + wc)
             if nd == 2:
@@ -335,7 +342,8 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
                            f"{bh} * {bw} = {bh * bw}, but got input.size(2)={length}.")
     c = ckk // (k[0] * k[1])
     plane = zeros(n, c, h * w, dtype=x.dtype)
-    out = index_add(plane, 2, from_numpy(idx.reshape(-1)), x.reshape(n, c, -1)).reshape(n, c, h, w)
+    out = index_add(plane, 2, from_numpy(idx.reshape(-1)), x.reshape(n, c, k[0] * k[1] * length))
+    out = out.reshape(n, c, h, w)
     out = out[:, :, p[0]:p[0] + out_hw[0], p[1]:p[1] + out_hw[1]]
     return out if batched else out.squeeze(0)
 
@@ -368,7 +376,12 @@ def pdist(input: Tensor, p: float = 2) -> Tensor:
     i, j = np.triu_indices(n, 1)
     if not i.size:
         return zeros(0, dtype=input.dtype)
-    return cdist(input, input, p=p).reshape(-1).index_select(0, from_numpy((i * n + j).astype(np.int64)))
+    out = cdist(input, input, p=p).reshape(-1).index_select(0, from_numpy((i * n + j).astype(np.int64)))
+    if p == 0 and input.requires_grad and not out.requires_grad:  # a count: PyTorch's zero gradient
+        from .._ops_extra import _zero_gradient
+
+        out = _zero_gradient(out.numpy(), input)
+    return out
 
 
 # ---- random -------------------------------------------------------------------------
@@ -442,6 +455,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
                       size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss: for each sample, the mean over classes j != y of
     max(0, margin - x[y] + x[j])^p (times weight[y])."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_tensor(input, "multi_margin_loss")
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
@@ -454,12 +468,13 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise ValueError(f"multi_margin_loss: target of {t.shape[0]} elements for a batch of {n}")
     tv = t.numpy()
     if tv.size and (tv.min() < 0 or tv.max() >= c):
-        raise IndexError(f"multi_margin_loss: target {int(tv[(tv < 0) | (tv >= c)][0])} is out of bounds for "
-                         f"{c} classes")
+        raise RuntimeError(f"multi_margin_loss: target {int(tv[(tv < 0) | (tv >= c)][0])} is out of bounds for "
+                           f"{c} classes")
     from .._creation import arange
 
     correct = x.gather(1, t)
-    hinge = (margin - correct + x).relu()
+    z = margin - correct + x
+    hinge = where(z > 0, z, 0.0)  # (a NaN term is skipped, as ATen's z > 0 test does)
     if p == 2:
         hinge = hinge * hinge
     if weight is not None:
@@ -481,19 +496,19 @@ def relu_(input: Tensor) -> Tensor:
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
-    return input.copy_(elu(input, alpha))
+    return input._assign("elu", elu(input, alpha))
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    return input.copy_(leaky_relu(input, negative_slope))
+    return input._assign("leaky_relu", leaky_relu(input, negative_slope))
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    return input.copy_(hardtanh(input, min_val, max_val))
+    return input._assign("hardtanh", hardtanh(input, min_val, max_val))
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
     from ._layers_more import threshold as _threshold
 
-    return input.copy_(_threshold(input, threshold, value))
+    return input._assign("threshold", _threshold(input, threshold, value))
 

@@ -18,6 +18,7 @@ __all__: list[str] = ["smooth_l1_loss", "huber_loss", "nll_loss", "binary_cross_
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, with d = input - target."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_target_broadcasts(input, target, "smooth_l1_loss")
     _reduction(reduction, "smooth_l1_loss")
     if beta < 0:
@@ -60,6 +61,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     """Negative log-likelihood of log-probabilities (N, C) or (N, C, d1, ...) (or (C,)) at
     int64 class targets; `weight` (C) rescales classes; targets equal to `ignore_index`
     contribute nothing.  'mean' divides by the summed weights of the counted targets."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_class_target(input, target, "nll_loss")
     _reduction(reduction, "nll_loss")
     _check_weight_not_differentiated(weight, "nll_loss")
@@ -99,6 +101,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          reduction: str = "mean") -> Tensor:
     """-w (y log x + (1 - y) log(1 - x)) for probabilities x, with each log clamped to
     >= -100 as in PyTorch (so x = 0 or 1 gives a finite loss)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_same_shape(input, target, "binary_cross_entropy")
     _check_weight_not_differentiated(weight, "binary_cross_entropy")
     _reduction(reduction, "binary_cross_entropy")
@@ -121,6 +124,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """Sigmoid + binary cross entropy on logits x, stably, as PyTorch:
     (1 - y) x + l softplus(-x) with l = 1 + (pos_weight - 1) y."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
     _check_weight_not_differentiated(weight, "binary_cross_entropy_with_logits")
     _check_weight_not_differentiated(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
@@ -138,6 +142,20 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """reduction, or the one PyTorch's deprecated size_average/reduce flags name (with its
+    warning) when either is given: reduce=False -> 'none', else size_average=False -> 'sum',
+    else 'mean'."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    chosen = "none" if not reduce else ("mean" if size_average else "sum")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{chosen}' instead.",
+                  UserWarning, stacklevel=3)
+    return chosen
 
 
 _KL_DIV_REDUCTIONS = ("none", "batchmean", "sum", "mean")

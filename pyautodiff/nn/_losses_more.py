@@ -8,6 +8,7 @@ import math
 from .._functions import where
 from .._tensor import Tensor
 from ._layers import _check_tensor, pairwise_distance
+from ._losses import legacy_reduction
 from .functional import _reduce, _reduction
 
 __all__: list[str] = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
@@ -27,6 +28,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
                         size_average: bool | None = None, reduce: bool | None = None,
                         reduction: str = "mean") -> Tensor:
     """max(0, -target (input1 - input2) + margin)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _reduction(reduction, "margin_ranking_loss")
     _same_shapes("margin_ranking_loss", input1, input2, target)
     loss = (-target * (input1 - input2) + margin).clamp(min=0)
@@ -36,6 +38,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average: bool | None = None,
                          reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """x where target is 1, max(0, margin - x) where it is -1."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _reduction(reduction, "hinge_embedding_loss")
     _same_shapes("hinge_embedding_loss", input, target)
     margin_part = where(target != 1, (margin - input).clamp(min=0), 0.0)
@@ -46,6 +49,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
 def soft_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target * input))."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _reduction(reduction, "soft_margin_loss")
     _same_shapes("soft_margin_loss", input, target)
     return _reduce((-input * target).exp().log1p(), reduction, "soft_margin_loss")
@@ -56,6 +60,7 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
                                 reduction: str = "mean") -> Tensor:
     """-(t log sigmoid(x) + (1 - t) log sigmoid(-x)), weighted, averaged over the classes
     (the last dim)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     from ._layers_more import logsigmoid
 
     _reduction(reduction, "multilabel_soft_margin_loss")
@@ -72,6 +77,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
                           size_average: bool | None = None, reduce: bool | None = None,
                           reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where it is -1."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _reduction(reduction, "cosine_embedding_loss")
     _same_shapes("cosine_embedding_loss", input1, input2)
     if input1.dim() not in (1, 2) or target.dim() != input1.dim() - 1:
@@ -91,6 +97,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                         eps: float = 1e-6, swap: bool = False, size_average: bool | None = None,
                         reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """max(0, margin + d(a, p) - d(a, n)) with pairwise_distance (and the distance swap)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _reduction(reduction, "triplet_margin_loss")
     for t in (anchor, positive, negative):
         _check_tensor(t, "triplet_margin_loss")
@@ -111,6 +118,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
                      size_average: bool | None = None, eps: float = 1e-8, reduce: bool | None = None,
                      reduction: str = "mean") -> Tensor:
     """exp(x) - t x (log_input) or x - t log(x + eps); with full, Stirling's term for t > 1."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _reduction(reduction, "poisson_nll_loss")
     _check_tensor(input, "poisson_nll_loss")
     _check_tensor(target, "poisson_nll_loss", "target")

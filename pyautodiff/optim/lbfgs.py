@@ -182,7 +182,9 @@ class LBFGS(Optimizer):
                 gtd = (g * d).sum().item()
                 if group["line_search_fn"] == "strong_wolfe":
                     start = [p.clone() for p in self._params]
-                    loss, g, t, step_evals = self._strong_wolfe(closure, start, t, d, loss, g, gtd, tol_change)
+                    # (the line search has PyTorch's own tolerance_change, 1e-9, and the evaluations left)
+                    loss, g, t, step_evals = self._strong_wolfe(closure, start, t, d, loss, g, gtd, 1e-9,
+                                                                max_ls=max_eval - evals)
                     self._add_step(t, d)
                 else:
                     self._add_step(t, d)

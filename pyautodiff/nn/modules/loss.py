@@ -9,8 +9,11 @@ __all__ = ["CrossEntropyLoss", "MSELoss", "L1Loss"]
 
 
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, reduction: str = "mean", size_average: bool | None = None, reduce: bool | None = None) -> None:
         super().__init__()
+        from .._losses import legacy_reduction
+
+        reduction = legacy_reduction(size_average, reduce, reduction)  # (PyTorch's deprecated flags)
         F._reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
@@ -20,7 +23,7 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, ignore_index: int = -100,
                  reduce: bool | None = None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction, size_average, reduce)
         if weight is not None:
             self.register_buffer("weight", weight)
         else:
@@ -34,10 +37,16 @@ class CrossEntropyLoss(_Loss):
 
 
 class MSELoss(_Loss):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction, size_average, reduce)
+
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction, size_average, reduce)
+
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)

@@ -185,7 +185,9 @@ class MultiMarginLoss(Module):
         super().__init__()
         if p not in (1, 2):
             raise ValueError("only p == 1 and p == 2 supported")
-        self.p, self.margin, self.reduction = p, margin, reduction
+        from .._losses import legacy_reduction
+
+        self.p, self.margin, self.reduction = p, margin, legacy_reduction(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:

@@ -22,6 +22,9 @@ def norm_except_dim(v: Tensor, pow: float, dim: int) -> Tensor:
     all of v for dim -1."""
     if dim == -1:
         return v.norm(pow)
+    n = max(v.dim(), 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     d = dim % v.dim()
     others = [k for k in range(v.dim()) if k != d]
     return v.norm(pow, dim=others, keepdim=True) if others else v.abs()

@@ -76,13 +76,18 @@ def weight_norm(module: _M, name: str = "weight", dim: int | None = 0) -> _M:
     return module
 
 
-def remove_weight_norm(module: _M, name: str = "weight") -> _M:
+def _remove_hook(module: _M, name: str, kind: Any, what: str) -> _M:
+    """Undoes a hook-based reparametrisation of module.<name> (kind: WeightNorm or SpectralNorm)."""
     for k, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, WeightNorm) and hook.name == name:
+        if isinstance(hook, kind) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[k]
             return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    raise ValueError(f"{what} of '{name}' not found in {module}")
+
+
+def remove_weight_norm(module: _M, name: str = "weight") -> _M:
+    return _remove_hook(module, name, WeightNorm, "weight_norm")
 
 
 def _normalize(x: Tensor, eps: float) -> Tensor:
@@ -169,9 +174,4 @@ def spectral_norm(module: _M, name: str = "weight", n_power_iterations: int = 1,
 
 
 def remove_spectral_norm(module: _M, name: str = "weight") -> _M:
-    for k, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            return module
-    raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    return _remove_hook(module, name, SpectralNorm, "spectral_norm")

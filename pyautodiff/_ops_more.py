@@ -552,9 +552,9 @@ def mode(input: Tensor, dim: int = -1, keepdim: builtins.bool = False) -> MinMax
     flat = x.reshape(-1, x.shape[-1])
     idx = np.empty(flat.shape[0], np.int64)
     for r, row in enumerate(flat):
-        # NaNs never equal each other: each counts once (as in PyTorch's sort-and-count)
-        vals, counts = np.unique(row, return_counts=True, equal_nan=False)
-        best = vals[np.argmax(counts)]  # np.unique sorts: the first maximum is the smallest value
+        # NaNs never equal each other: each counts once and sorts last (PyTorch's sort-and-count)
+        vals, counts = np.unique(row[~np.isnan(row)], return_counts=True)
+        best = vals[np.argmax(counts)] if vals.size else np.nan  # (the smallest of the most frequent)
         idx[r] = np.nonzero(np.isnan(row) if np.isnan(best) else row == best)[0][-1]
     where_found = np.moveaxis(np.asarray(idx).reshape(x.shape[:-1] + (1,)), -1, d)
     return _select_along(input, d, where_found, keepdim)

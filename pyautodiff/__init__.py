@@ -69,11 +69,23 @@ def is_floating_point(t: Tensor) -> builtins.bool:
 
 
 from . import autograd, distributions, linalg, nn, optim, random, special, utils  # noqa: E402
+from ._settings import (GradScaler as _GradScaler, are_deterministic_algorithms_enabled,  # noqa: E402
+                        autocast, can_cast, finfo, get_float32_matmul_precision, iinfo, is_deterministic_algorithms_warn_only_enabled,
+                        is_nonzero, promote_types, result_type, set_float32_matmul_precision, typename,
+                        use_deterministic_algorithms)
+
+import types as _types  # noqa: E402
+
+amp = _types.ModuleType("pyautodiff.amp", "torch.amp: autocast (refused unless disabled) and GradScaler.")
+amp.autocast = autocast  # type: ignore[attr-defined]
+amp.GradScaler = _GradScaler  # type: ignore[attr-defined]
+cuda.amp = _types.SimpleNamespace(autocast=autocast, GradScaler=_GradScaler)  # type: ignore[attr-defined]
 
 import sys as _sys  # noqa: E402
 
 _sys.modules[__name__ + ".cuda"] = cuda  # `import pyautodiff.cuda` as `import torch.cuda`
 _sys.modules[__name__ + ".backends"] = backends
+_sys.modules[__name__ + ".amp"] = amp
 from .serialization import load, save  # noqa: E402
 
 __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "float", "double",
@@ -85,7 +97,10 @@ __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "fl
            "set_num_threads", "get_num_threads", "set_flush_denormal", "is_tensor",
            "is_floating_point", "autograd", "nn", "optim", "utils", "save", "load",
            "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor", "det", "inverse", "cross", "linalg", "special", "random", "distributions",
-           "Generator", "default_generator", "get_rng_state", "set_rng_state", "compile"] + list(_function_names) + list(_extra_names) + list(_alias_names) + list(_more_names)
+           "Generator", "default_generator", "get_rng_state", "set_rng_state", "compile",
+           "finfo", "iinfo", "result_type", "promote_types", "can_cast", "typename", "is_nonzero",
+           "set_float32_matmul_precision", "get_float32_matmul_precision", "use_deterministic_algorithms",
+           "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled", "autocast", "amp"] + list(_function_names) + list(_extra_names) + list(_alias_names) + list(_more_names)
 
 
 def det(input: Tensor) -> Tensor:

@@ -110,6 +110,19 @@ cuda.manual_seed = _no_op_seed  # type: ignore[attr-defined]
 cuda.manual_seed_all = _no_op_seed  # type: ignore[attr-defined]
 cuda.synchronize = _synchronize  # type: ignore[attr-defined]
 
+
+def _empty_cache() -> None:
+    """No CUDA memory to release (PyTorch also does nothing without CUDA)."""
+
+
+def _no_cuda(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("Torch not compiled with CUDA enabled (pyautodiff runs on the CPU only)")
+
+
+cuda.empty_cache = _empty_cache  # type: ignore[attr-defined]
+cuda.current_device = _no_cuda  # type: ignore[attr-defined]
+cuda.get_device_name = _no_cuda  # type: ignore[attr-defined]
+
 backends = types.ModuleType("pyautodiff.backends", "Backend switches: settable, without effect on the CPU.")
 backends.cudnn = types.SimpleNamespace(deterministic=False, benchmark=False,  # type: ignore[attr-defined]
                                        enabled=True, is_available=_is_available)

@@ -169,13 +169,16 @@ def binary(op: str, a: Any, b: Any) -> Tensor:
 
 
 def _scalar(x: _Number) -> tuple[float, int]:
-    """(value as a double, whether it is a float) for a Python or NumPy number."""
+    """(value as a double, its kind: 0 an int, 1 a float, 2 a bool) for a Python or NumPy
+    number (see pa_binary_scalar)."""
     t = type(x)
     if t is float:
         return x, 1
-    if t is int or t is bool:
+    if t is int:
         return float(x), 0
-    if isinstance(x, (bool, np.bool_, numbers.Integral)):
+    if t is bool or isinstance(x, np.bool_):
+        return float(x), 2
+    if isinstance(x, numbers.Integral):
         return float(x), 0
     if isinstance(x, (numbers.Real, np.floating)):
         return float(x), 1

@@ -426,3 +426,14 @@ def test_layer_edge_cases():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.nn.utils.weight_norm(torch.nn.Linear(4, 3), dim=2)
+
+
+def test_python_bool_scalars_keep_the_tensors_dtype(pt):
+    """A Python bool beside a tensor is a bool (PyTorch's wrapped number): True + a bool
+    tensor stays bool; it used to be read as the int 1 and give int64."""
+    for fn in (lambda T: T.tensor([True, False]) + True, lambda T: T.tensor([True]) * False,
+               lambda T: T.tensor([1, 2]) + True, lambda T: T.tensor([1.5]) * True,
+               lambda T: T.tensor([1, 2]) == True, lambda T: False | T.tensor([True, False])):  # noqa: E712
+        a, b = fn(torch), fn(pt)
+        assert a.dtype.name == str(b.dtype).replace("torch.", "") and a.tolist() == b.tolist()
+    assert str(torch.result_type(True, False)) == "torch.bool"

@@ -182,8 +182,9 @@ enum {
 };
 /* out = a (op) b with NumPy broadcasting and PyTorch type promotion. */
 int pa_binary(int op, pa_tensor *a, pa_tensor *b, pa_tensor **out);
-/* out = a (op) s, or s (op) a when scalar_first.  A Python float scalar
- * (`scalar_is_float`) turns an integer tensor's result into float32. */
+/* out = a (op) s, or s (op) a when scalar_first.  `scalar_is_float` is the Python
+ * scalar's kind: 0 an int (a bool tensor's result becomes int64), 1 a float (an integer or
+ * bool tensor's result becomes float32), 2 a bool (the tensor's dtype is kept). */
 int pa_binary_scalar(int op, pa_tensor *a, double s, int scalar_is_float,
                      int scalar_first, pa_tensor **out);
 int pa_unary(int op, pa_tensor *a, pa_tensor **out);

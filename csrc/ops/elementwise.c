@@ -299,9 +299,13 @@ int pa_binary(int op, pa_tensor *a, pa_tensor *b, pa_tensor **out) {
 /* The dtype of a Python scalar next to tensor a, by PyTorch's rules for wrapped
  * numbers: a float scalar keeps a float tensor's dtype and makes an integer tensor's
  * result float32; an int scalar takes the tensor's dtype (int64 for bool). */
-static int scalar_dtype(const pa_tensor *a, int scalar_is_float) {
-    return scalar_is_float ? (pa_is_float(a->dtype) ? a->dtype : PA_FLOAT32)
-                           : (a->dtype == PA_BOOL ? PA_INT64 : a->dtype);
+/* The dtype a Python scalar takes beside tensor a (PyTorch's wrapped numbers): kind 1, a
+ * float, makes an integer or bool tensor's result float32; kind 0, an int, makes a bool
+ * tensor's int64; kind 2, a bool, takes a's dtype (True + a bool tensor stays bool). */
+static int scalar_dtype(const pa_tensor *a, int kind) {
+    if (kind == 1) return pa_is_float(a->dtype) ? a->dtype : PA_FLOAT32;
+    if (kind == 2) return a->dtype;
+    return a->dtype == PA_BOOL ? PA_INT64 : a->dtype;
 }
 
 /* The wrapped_number mark of a Python scalar s held in dtype dt: 1 when dt holds it

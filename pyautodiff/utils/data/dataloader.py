@@ -10,7 +10,7 @@ import numpy as np
 
 from ..._ffi import ffi, lib, raise_error
 from ..._tensor import Tensor, wrap
-from .dataset import TensorDataset
+from .dataset import IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate", "default_convert"]
@@ -86,6 +86,12 @@ class DataLoader:
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                        or batch_size <= 0):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:  # a stream: no sampler, no shuffling, as PyTorch
+            for option, value in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
+                if value not in (None, False):
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified {option} option, "
+                                     f"but got {option}={value!r}")
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -117,9 +123,29 @@ class DataLoader:
         self.collate_fn = collate_fn
 
     def __len__(self) -> int:
+        if self._iterable:
+            n = len(self.dataset)  # (TypeError for a stream without __len__, as PyTorch)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         if self.batch_sampler is None:
             return len(self.sampler)  # type: ignore[arg-type]  # (a sampler without __len__: TypeError)
         return len(self.batch_sampler)  # type: ignore[arg-type]
+
+    def _iter_stream(self) -> Iterator[Any]:
+        """An IterableDataset's items, batch_size at a time, in order."""
+        if self.batch_size is None:
+            for item in self.dataset:
+                yield self.collate_fn(item)
+            return
+        batch: list[Any] = []
+        for item in self.dataset:
+            batch.append(item)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
 
     def _order(self) -> Tensor:
         """The sampler's indices, as one int64 tensor (drawn directly for the default
@@ -134,6 +160,9 @@ class DataLoader:
         return tensor(list(iter(s)), dtype="int64")
 
     def __iter__(self) -> Iterator[Any]:
+        if self._iterable:
+            yield from self._iter_stream()
+            return
         if self.batch_sampler is None:  # no batching: one sample at a time
             for i in self.sampler:
                 yield self.collate_fn(self.dataset[i])

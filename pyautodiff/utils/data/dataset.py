@@ -24,6 +24,46 @@ class Dataset(Generic[_T_co]):
         raise NotImplementedError
 
 
+class IterableDataset(Dataset[_T_co]):
+    """A dataset read as a stream: implement __iter__.  A DataLoader batches what it yields,
+    in order (no sampler, no shuffle); `a + b` is their ChainDataset."""
+
+    def __iter__(self) -> Any:
+        raise NotImplementedError
+
+    def __len__(self) -> int:  # (a stream has no length unless a subclass gives one)
+        raise TypeError(f"object of type '{type(self).__name__}' has no len()")
+
+    def __add__(self, other: Any) -> Any:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset[_T_co]):
+    """Iterable datasets one after another."""
+
+    def __init__(self, datasets: Any) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Any:
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self) -> int:
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            total += len(d)
+        return total
+
+
+def get_worker_info() -> None:
+    """None: pyautodiff's DataLoader reads every dataset in the main process."""
+    return None
+
+
 class TensorDataset(Dataset[tuple[Tensor, ...]]):
     """Samples are rows of the given tensors (which share their first dimension).  A
     DataLoader gathers a whole batch of rows of every tensor in one C call."""

@@ -1,3 +1,4 @@
-from . import data
+"""torch.utils: data loading and activation checkpointing."""
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]

@@ -6,7 +6,7 @@ an LSTM, a GRU and an Elman RNN over 50 steps of a batch of 32 (128 -> 256), and
 would be a project of its own."""
 import argparse
 
-from benchmarks.common import machine, print_table, timeit_interleaved
+from benchmarks.common import machine, print_table, time_against_torch
 
 
 def cases(lib):
@@ -48,24 +48,13 @@ def main(argv=None):
     parser.parse_args(argv)
     import pyautodiff
 
-    try:
-        import torch
-        torch.set_num_threads(pyautodiff.get_num_threads())
-    except ImportError:
-        torch = None
-    ours = cases(pyautodiff)
-    theirs = cases(torch) if torch else {}
     rows = []
-    for name in ours:
-        fns = {"ours": ours[name]}
-        if torch:
-            fns["torch"] = theirs[name]
-        t = timeit_interleaved(fns, rounds=5, min_time=0.2)
+    for name, t in time_against_torch(cases, rounds=5, min_time=0.2).items():
         row = [name, f"{t['ours'] * 1e3:.2f}"]
-        if torch:
+        if "torch" in t:
             row += [f"{t['torch'] * 1e3:.2f}", f"{t['torch'] / t['ours']:.2f}x"]
         rows.append(row)
-    header = ["training step", "ours ms"] + (["torch ms", "vs torch"] if torch else [])
+    header = ["training step", "ours ms", "torch ms", "vs torch"][:len(rows[0])]
     return print_table(f"layers ({pyautodiff.get_num_threads()} threads) — {machine()}", header, rows)
 
 

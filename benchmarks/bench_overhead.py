@@ -2,7 +2,7 @@
 forward+backward, pyautodiff vs PyTorch (when installed)."""
 import numpy as np
 
-from benchmarks.common import machine, print_table, timeit_interleaved
+from benchmarks.common import machine, print_table, time_against_torch
 
 
 def cases(torch):
@@ -20,23 +20,10 @@ def cases(torch):
 
 
 def main(argv=None):
-    import pyautodiff
-
-    try:
-        import torch
-        torch.set_num_threads(pyautodiff.get_num_threads())
-    except ImportError:
-        torch = None
-    ours = cases(pyautodiff)
-    theirs = cases(torch) if torch else {}
     rows = []
-    for name in ours:
-        fns = {"ours": ours[name]}
-        if torch:
-            fns["torch"] = theirs[name]
-        t = timeit_interleaved(fns)
+    for name, t in time_against_torch(cases).items():
         row = [name, f"{t['ours'] * 1e6:.2f}"]
-        if torch:
+        if "torch" in t:
             row += [f"{t['torch'] * 1e6:.2f}", f"{t['ours'] / t['torch']:.2f}"]
         rows.append(row)
     return print_table(f"overhead — {machine()}", ["case", "ours us", "torch us", "ours/torch"][:len(rows[0])], rows)

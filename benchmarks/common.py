@@ -45,6 +45,22 @@ def timeit_interleaved(fns, rounds=7, min_time=0.05, settle=0.15):
     return {name: statistics.median(v) for name, v in samples.items()}
 
 
+def time_against_torch(cases, **timing):
+    """{case name: {"ours": s[, "torch": s]}} for `cases(lib)` -> {name: fn} built with
+    pyautodiff and, when installed, PyTorch (same thread count), timed interleaved."""
+    import pyautodiff
+
+    try:
+        import torch
+        torch.set_num_threads(pyautodiff.get_num_threads())
+    except ImportError:
+        torch = None
+    ours = cases(pyautodiff)
+    theirs = cases(torch) if torch else {}
+    return {name: timeit_interleaved({"ours": fn, **({"torch": theirs[name]} if torch else {})}, **timing)
+            for name, fn in ours.items()}
+
+
 def print_table(title, header, rows):
     """Prints the table and returns it as a dict (for --json)."""
     print(f"\n{title}")

@@ -28,7 +28,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ._functions import cat, stack, where
-from ._ops_extra import _dim, _from_numpy, _recorded, _values
+from ._ops_extra import _as_tensor, _dim, _from_numpy, _recorded, _values
 from ._tensor import MinMax, Tensor, binary, matmul
 
 _TensorOrNumber = Union[Tensor, int, float, bool]
@@ -54,12 +54,6 @@ def _float_input(op: str, input: Any) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
     return input if input.dtype.is_floating_point else input.float()
-
-
-def _tensor_like(value: _TensorOrNumber, like: Tensor) -> Tensor:
-    from ._creation import tensor
-
-    return value if isinstance(value, Tensor) else tensor(value, dtype=like.dtype)
 
 
 def _unary_numpy(op: str, input: Tensor, fn: Any, grad: Any) -> Tensor:
@@ -233,8 +227,8 @@ def digamma(input: Tensor) -> Tensor:
 def _binary_numpy(op: str, input: Any, other: Any, fn: Any, grads: Any) -> Tensor:
     """fn(a, b) of two broadcast float operands computed in float64 and rounded to their
     promoted dtype; grads(a64, b64, y64) gives the two derivative factors."""
-    a = _float_input(op, input if isinstance(input, Tensor) else _tensor_like(input, other))
-    b = _float_input(op, _tensor_like(other, a))
+    a = _float_input(op, input if isinstance(input, Tensor) else _as_tensor(input, other))
+    b = _float_input(op, _as_tensor(other, a))
     if a.dtype == b.dtype or b.dim() == 0 < a.dim():  # (a 0-dim operand does not widen the other)
         dt = a.dtype
     elif a.dim() == 0 < b.dim():
@@ -281,8 +275,8 @@ def _sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 def xlogy(input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
     """input * log(other), 0 where input is 0 (unless other is nan), as torch.xlogy."""
-    x = input if isinstance(input, Tensor) else _tensor_like(input, other)  # type: ignore[arg-type]
-    y = _tensor_like(other, x)
+    x = input if isinstance(input, Tensor) else _as_tensor(input, other)  # type: ignore[arg-type]
+    y = _as_tensor(other, x)
     x, y = _float_input("xlogy", x), _float_input("xlogy", y)
     from .autograd import no_grad
 
@@ -307,7 +301,7 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
     if input.requires_grad:
         raise RuntimeError("heaviside: the derivative for 'heaviside' is not implemented (call it on "
                            "input.detach())")
-    values = _tensor_like(values, input)
+    values = _as_tensor(values, input)
     return where(input == 0, values, (input > 0).to(values.dtype))
 
 
@@ -331,7 +325,7 @@ def rad2deg(input: Tensor) -> Tensor:
 
 def logical_xor(input: Tensor, other: _TensorOrNumber) -> Tensor:
     """True where exactly one of input and other is non-zero."""
-    return (input != 0) != (_tensor_like(other, input) != 0)
+    return (input != 0) != (_as_tensor(other, input) != 0)
 
 
 # ---- bitwise (integer and bool tensors) ---------------------------------------------
@@ -406,11 +400,8 @@ def bitwise_not(input: Tensor) -> Tensor:
 # ---- aliases ------------------------------------------------------------------------
 def float_power(input: _TensorOrNumber, exponent: _TensorOrNumber) -> Tensor:
     """input ** exponent computed in float64 (as torch.float_power)."""
-    base = input.double() if isinstance(input, Tensor) else input
-    exp = exponent.double() if isinstance(exponent, Tensor) else builtins.float(exponent)
-    if isinstance(base, Tensor):
-        return base ** exp
-    return _tensor_like(builtins.float(base), exp.double() if isinstance(exp, Tensor) else exp) ** exp  # type: ignore[arg-type]
+    base = input.double() if isinstance(input, Tensor) else _as_tensor(builtins.float(input), exponent.double())  # type: ignore[union-attr]
+    return base ** (exponent.double() if isinstance(exponent, Tensor) else builtins.float(exponent))
 
 
 def true_divide(input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
@@ -737,8 +728,8 @@ def clamp_tensors(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  #
     any operand; the gradient reaches x where lo <= x <= hi, lo where x < lo (and lo < hi),
     hi where x > hi (or hi < lo)."""
     x = input
-    lo = _tensor_like(min, x) if min is not None else None
-    hi = _tensor_like(max, x) if max is not None else None
+    lo = _as_tensor(min, x) if min is not None else None
+    hi = _as_tensor(max, x) if max is not None else None
     values = _values(x)
     with np.errstate(all="ignore"):
         if lo is not None:
@@ -1046,24 +1037,20 @@ def _put_into(out: Tensor, index: Tensor, source: Tensor, accumulate: builtins.b
     return out
 
 
-def _along(d: int, index: Tensor) -> tuple[Any, ...]:
-    return (slice(None),) * d + (index,)
+def _index_write(out: Tensor, op: str, dim: int, index: Tensor, value: Any) -> Tensor:
+    """out's slices along dim at index set to value (a tensor or a number), in place."""
+    out[(slice(None),) * _dim(op, dim, out.dim()) + (index,)] = value
+    return out
 
 
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     """A copy of input with source's slices along dim written at index."""
-    out = input.clone()
-    d = _dim("index_copy", dim, input.dim())
-    out[_along(d, index)] = source
-    return out
+    return _index_write(input.clone(), "index_copy", dim, index, source)
 
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value: _TensorOrNumber) -> Tensor:
     """A copy of input with the slices along dim at index set to value."""
-    out = input.clone()
-    d = _dim("index_fill", dim, input.dim())
-    out[_along(d, index)] = value
-    return out
+    return _index_write(input.clone(), "index_fill", dim, index, value)
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:

@@ -1629,15 +1629,13 @@ class Tensor:
         return _more().index_copy(self, dim, index, source)
 
     def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
-        self[_more()._along(_more()._dim("index_copy_", dim, self.dim()), index)] = source
-        return self
+        return _more()._index_write(self, "index_copy_", dim, index, source)
 
     def index_fill(self, dim: int, index: Tensor, value: _TensorOrNumber) -> Tensor:
         return _more().index_fill(self, dim, index, value)
 
     def index_fill_(self, dim: int, index: Tensor, value: _TensorOrNumber) -> Tensor:
-        self[_more()._along(_more()._dim("index_fill_", dim, self.dim()), index)] = value
-        return self
+        return _more()._index_write(self, "index_fill_", dim, index, value)
 
     def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
         return _more().masked_scatter(self, mask, source)

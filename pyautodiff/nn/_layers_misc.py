@@ -14,21 +14,12 @@ from .._creation import zeros
 from .._functions import where
 from .._tensor import Tensor
 from ._losses import legacy_reduction
-from ._layers import _check_tensor, avg_pool2d, batch_norm, elu, hardtanh, leaky_relu, pad
+from ._layers import _check_tensor, _pair, avg_pool2d, batch_norm, elu, hardtanh, leaky_relu, pad
 
-
-def _two(value: Any, op: str, name: str) -> tuple[int, int]:
-    """An int or a pair of ints as a pair."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
-
-__all__: list[str] = ["affine_grid", "grid_sample", "instance_norm", "local_response_norm", "adaptive_max_pool1d", "adaptive_max_pool2d",
-                      "unfold", "fold", "channel_shuffle", "pdist", "gumbel_softmax", "alpha_dropout",
-                      "feature_alpha_dropout", "rrelu", "multi_margin_loss", "relu_", "elu_", "leaky_relu_",
-                      "hardtanh_", "threshold_"]
+__all__: list[str] = ["affine_grid", "grid_sample", "instance_norm", "local_response_norm", "adaptive_max_pool1d",
+                      "adaptive_max_pool2d", "unfold", "fold", "channel_shuffle", "pdist", "gumbel_softmax",
+                      "alpha_dropout", "feature_alpha_dropout", "rrelu", "multi_margin_loss", "relu_", "elu_",
+                      "leaky_relu_", "hardtanh_", "threshold_"]
 
 
 # ---- spatial transformers -----------------------------------------------------------
@@ -191,7 +182,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
         from ..autograd import no_grad
 
         with no_grad():
-            if running_mean is not None and rm is not None:
+            if running_mean is not None and rm is not None:  # (rm is given exactly when running_mean is)
                 running_mean.copy_(rm.reshape(n, c).mean(0))
             if running_var is not None and rv is not None:
                 running_var.copy_(rv.reshape(n, c).mean(0))
@@ -303,8 +294,8 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
         raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)")
     batched = input.dim() == 4
     x = input if batched else input.unsqueeze(0)
-    k, d, p, s = (_two(v, "unfold", n) for v, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
-                                                    (padding, "padding"), (stride, "stride")))
+    k, d, p, s = (_pair(v, "unfold", n) for v, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
+                                                     (padding, "padding"), (stride, "stride")))
     if p[0] or p[1]:
         x = pad(x, (p[1], p[1], p[0], p[0]))
     n, c, h, w = x.shape
@@ -327,9 +318,9 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
                                   f"(got {input.dim()}D)")
     batched = input.dim() == 3
     x = input if batched else input.unsqueeze(0)
-    out_hw, k, d, p, s = (_two(v, "fold", n) for v, n in ((output_size, "output_size"), (kernel_size, "kernel_size"),
-                                                          (dilation, "dilation"), (padding, "padding"),
-                                                          (stride, "stride")))
+    out_hw, k, d, p, s = (_pair(v, "fold", n) for v, n in ((output_size, "output_size"),
+                                                           (kernel_size, "kernel_size"), (dilation, "dilation"),
+                                                           (padding, "padding"), (stride, "stride")))
     h, w = out_hw[0] + 2 * p[0], out_hw[1] + 2 * p[1]
     idx, bh, bw = _patch_index(h, w, k, d, s, "fold")
     n, ckk, length = x.shape

@@ -8,7 +8,7 @@ from ..._tensor import Tensor, matmul
 from ...autograd import no_grad
 from ..modules.module import Module
 from .parametrize import register_parametrization
-from .weight_norms import norm_except_dim
+from .weight_norms import _normalize, norm_except_dim
 
 __all__ = ["weight_norm", "spectral_norm"]
 
@@ -35,9 +35,6 @@ def weight_norm(module: _M, name: str = "weight", dim: int | None = 0) -> _M:
     register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
     return module
 
-
-def _normalize(x: Tensor, eps: float) -> Tensor:
-    return x / x.norm().clamp(min=eps)
 
 
 class _SpectralNorm(Module):

@@ -54,13 +54,12 @@ class iinfo:  # noqa: N801 - PyTorch's name
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
 
 
-_ORDER = {"bool": 0, "int64": 1, "float32": 2, "float64": 3}
-
-
 def promote_types(type1: Any, type2: Any) -> dtype:
-    """The dtype both promote to (bool < int64 < float32 < float64)."""
-    a, b = to_dtype(type1), to_dtype(type2)
-    return a if _ORDER[a.name] >= _ORDER[b.name] else b
+    """The dtype both promote to, as the core promotes them (bool < int64 < float32 <
+    float64): the dtype of the sum of two empty tensors."""
+    from ._creation import empty
+
+    return (empty(0, dtype=to_dtype(type1)) + empty(0, dtype=to_dtype(type2))).dtype
 
 
 def result_type(tensor1: Any, tensor2: Any) -> dtype:

@@ -240,10 +240,9 @@ class Categorical(Distribution):
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
             self.probs = p / p.sum(-1, keepdim=True)
             self._given = ("probs",)
+            Distribution.__init__(self, tuple(p.shape[:-1]), (), validate_args)
             pd = self.probs.detach()
-            if validate_args is not False and not bool(((pd >= 0) & (pd == pd)).all().item()):
-                raise ValueError(f"Expected parameter probs (Tensor of shape {tuple(p.shape)}) of distribution "
-                                 f"Categorical to satisfy the constraint Simplex(), but found invalid values:\n{p}")
+            self._check_param("probs", p, (pd >= 0) & (pd == pd), "Simplex()")
             eps = float(np.finfo(self.probs.dtype.numpy).eps)
             self.logits = self.probs.clamp(eps, 1 - eps).log()
         else:

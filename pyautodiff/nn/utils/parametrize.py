@@ -164,29 +164,26 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
     if not is_parametrized(module, tensor_name):
         raise ValueError(f"Module {module} does not have a parametrization on {tensor_name}")
     plist = module.parametrizations[tensor_name]
-    if plist.is_tensor:
-        original = plist.original
-        if leave_parametrized:
-            with no_grad():
-                value = getattr(module, tensor_name)
-                original.copy_(value) if tuple(value.shape) == tuple(original.shape) else None
-                if tuple(value.shape) != tuple(original.shape):
-                    original = Parameter(value.detach(), original.requires_grad) if isinstance(
-                        original, Parameter) else value.detach()
-    else:
-        if not leave_parametrized:
-            raise ValueError("Cannot leave unparametrized (`leave_parametrized=False`) a tensor that is "
-                             "parametrized in terms of a sequence of tensors.")
+    if not plist.is_tensor and not leave_parametrized:
+        raise ValueError("Cannot leave unparametrized (`leave_parametrized=False`) a tensor that is "
+                         "parametrized in terms of a sequence of tensors.")
+    like = plist.original if plist.is_tensor else plist.original0
+    value = like
+    if leave_parametrized:
         with no_grad():
-            value = getattr(module, tensor_name)
-        first = plist.original0
-        original = Parameter(value.detach(), first.requires_grad) if isinstance(first, Parameter) else value.detach()
+            value = getattr(module, tensor_name).detach()
+            if plist.is_tensor and tuple(value.shape) == tuple(like.shape):  # kept in the original
+                like.copy_(value)
+                value = like
     delattr(module.__class__, tensor_name)
     del module.parametrizations[tensor_name]
-    if isinstance(original, Parameter):
-        module.register_parameter(tensor_name, original)
+    if value is like:
+        if isinstance(like, Parameter):
+            module.register_parameter(tensor_name, like)
+        else:
+            module.register_buffer(tensor_name, like)
     else:
-        module.register_buffer(tensor_name, original)
+        _register(module, tensor_name, value, like)
     if not is_parametrized(module):
         delattr(module, "parametrizations")
         module.__class__ = module.__class__.__bases__[0]

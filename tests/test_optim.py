@@ -428,6 +428,37 @@ def test_sgd_subnormal_update_at_the_overflow_threshold_stays_finite():
     np.testing.assert_array_equal(p.view(np.uint32), ref_p.view(np.uint32))
 
 
+@pytest.mark.parametrize("lr", [0.01, 3.0, 2.0 ** 30, 2.0 ** 31])
+def test_sgd_subnormal_buffers_beside_tiny_or_infinite_weights(lr):
+    # Plain momentum has a cheaper path for vectors with subnormal buffers: a lane whose
+    # new buffer is subnormal keeps its weight when |p| >= 2^-60 (and lr <= 2^30); a
+    # smaller weight (here 0, -0, 2^-140, 2^-110 and the float below 2^-60) sends the vector
+    # through the double path.  Every lane must round as float32 FMAs do.
+    tiny = 2.0 ** -149
+    below = np.nextafter(np.float32(2.0 ** -60), np.float32(0))
+    p0 = np.array([2.0 ** -60, below, 1.0, -3.0, 0.0, -0.0, 2.0 ** -140, 5.0] * 2, np.float32)
+    p0[15] = 2.0 ** -110                             # where lr * buf moves the weight
+    g1 = np.full(16, 7 * tiny, np.float32)
+    g1[8:] = np.float32(12345 * tiny)
+    g2 = np.zeros(16, np.float32)
+    g2[3] = 1.0
+    g3 = g2.copy()
+    g3[8] = -5 * tiny                                # a subnormal gradient on a subnormal buffer
+    kwargs = dict(lr=lr, momentum=0.9)
+    p, b = _run_sgd(torch, p0, [g1, g2, g3], kwargs)
+    ref_p, ref_b = _sgd_reference(p0, [g1, g2, g3], **kwargs)
+    assert np.count_nonzero((b != 0) & (np.abs(b) < 2.0 ** -126)) >= 14
+    np.testing.assert_array_equal(b.view(np.uint32), ref_b.view(np.uint32))
+    np.testing.assert_array_equal(p.view(np.uint32), ref_p.view(np.uint32))
+    # Infinite and NaN weights stay as they are beside subnormal buffers.
+    p0[[2, 10]], p0[7] = np.inf, np.nan
+    p, _ = _run_sgd(torch, p0, [g1, g2, g3], kwargs)
+    assert np.isposinf(p[[2, 10]]).all() and np.isnan(p[7])
+    finite = np.isfinite(p0)
+    ref_p, _ = _sgd_reference(p0[finite], [g[finite] for g in (g1, g2, g3)], **kwargs)
+    np.testing.assert_array_equal(p[finite].view(np.uint32), ref_p.view(np.uint32))
+
+
 @pytest.mark.parametrize("kwargs", SUBNORMAL_SGD)
 def test_sgd_on_subnormal_buffers_is_bit_identical_to_pytorch(pt, kwargs):
     p0, grads = _subnormal_grads(n=4099, dead=2500, steps=6)

@@ -28,6 +28,35 @@ def test_linear_init_and_shapes_match_pytorch_conventions():
     assert np.abs(lin.bias.detach().numpy()).max() <= bound
 
 
+
+def test_linear_forward_uses_weight_and_bias_wherever_they_live():
+    # A plain Linear reads its parameter registry directly; a subclass that defines weight
+    # as a property, a weight-normed layer and a reassigned parameter must be honoured.
+    x = torch.randn(3, 4)
+    lin = nn.Linear(4, 2)
+    w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    np.testing.assert_allclose(lin(x).detach().numpy(), x.numpy() @ w.T + b, rtol=1e-6)
+
+    class Doubled(nn.Linear):
+        @property
+        def weight(self):
+            return self._parameters["weight"] * 2
+
+    d = Doubled(4, 2)
+    d.load_state_dict(lin.state_dict())
+    np.testing.assert_allclose(d(x).detach().numpy(), x.numpy() @ (2 * w).T + b, rtol=1e-6)
+
+    lin.weight = nn.Parameter(torch.ones(2, 4))
+    lin.bias = None
+    np.testing.assert_allclose(lin(x).detach().numpy(), x.numpy() @ np.ones((4, 2)), rtol=1e-6)
+
+    normed = nn.utils.weight_norm(nn.Linear(4, 2))
+    with torch.no_grad():
+        normed.weight_g.mul_(3)
+    v, g = normed.weight_v.detach().numpy(), normed.weight_g.detach().numpy()
+    expect = x.numpy() @ (g * v / np.linalg.norm(v, axis=1, keepdims=True)).T + normed.bias.detach().numpy()
+    np.testing.assert_allclose(normed(x).detach().numpy(), expect, rtol=1e-5)
+
 def test_module_registration_and_state_dict_roundtrip():
     net = Net()
     names = [n for n, _ in net.named_parameters()]

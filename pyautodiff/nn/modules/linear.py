@@ -31,6 +31,12 @@ class Linear(Module):
         init._reset_layer(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
+        # NOTE: self.weight is a Module.__getattr__ call (~0.5 us on Python 3.11, a fifth of
+        # the layer's cost on a small batch); a plain Linear reads its registry directly.
+        # Subclasses, parametrized layers and weight_norm may hold weight elsewhere.
+        params = self._parameters
+        if type(self) is Linear and "weight" in params and "bias" in params:
+            return F.linear(input, params["weight"], params["bias"])
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -69,6 +69,7 @@ def is_floating_point(t: Tensor) -> builtins.bool:
 
 
 from . import autograd, distributions, linalg, nn, optim, random, special, utils  # noqa: E402
+from . import _linalg_decomp  # noqa: E402
 from ._settings import (GradScaler as _GradScaler, are_deterministic_algorithms_enabled,  # noqa: E402
                         autocast, can_cast, finfo, get_float32_matmul_precision, iinfo, is_deterministic_algorithms_warn_only_enabled,
                         is_nonzero, promote_types, result_type, set_float32_matmul_precision, typename,
@@ -96,7 +97,8 @@ __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "fl
            "device", "cuda", "backends", "get_default_dtype",
            "set_num_threads", "get_num_threads", "set_flush_denormal", "is_tensor",
            "is_floating_point", "autograd", "nn", "optim", "utils", "save", "load",
-           "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor", "det", "inverse", "cross", "linalg", "special", "random", "distributions",
+           "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor", "det", "inverse", "cholesky", "cholesky_solve", "cholesky_inverse", "qr", "svd", "pinverse",
+           "slogdet", "logdet", "cross", "linalg", "special", "random", "distributions",
            "Generator", "default_generator", "get_rng_state", "set_rng_state", "compile",
            "finfo", "iinfo", "result_type", "promote_types", "can_cast", "typename", "is_nonzero",
            "set_float32_matmul_precision", "get_float32_matmul_precision", "use_deterministic_algorithms",
@@ -109,6 +111,41 @@ def det(input: Tensor) -> Tensor:
 
 def inverse(input: Tensor) -> Tensor:
     return linalg.inv(input)
+
+
+def cholesky(input: Tensor, upper: builtins.bool = False) -> Tensor:
+    """torch.cholesky (deprecated in PyTorch for linalg.cholesky, same result)."""
+    return linalg.cholesky(input, upper=upper)
+
+
+def cholesky_solve(input: Tensor, input2: Tensor, upper: builtins.bool = False) -> Tensor:
+    return _linalg_decomp.cholesky_solve(input, input2, upper)
+
+
+def cholesky_inverse(input: Tensor, upper: builtins.bool = False) -> Tensor:
+    return _linalg_decomp.cholesky_inverse(input, upper)
+
+
+def qr(input: Tensor, some: builtins.bool = True) -> Any:
+    """torch.qr: (Q, R), reduced unless some=False."""
+    return linalg.qr(input, mode="reduced" if some else "complete")
+
+
+def svd(input: Tensor, some: builtins.bool = True, compute_uv: builtins.bool = True) -> Any:
+    """torch.svd: (U, S, V) with V, not V^T."""
+    return _linalg_decomp.svd_legacy(input, some, compute_uv)
+
+
+def pinverse(input: Tensor, rcond: builtins.float = 1e-15) -> Tensor:
+    return linalg.pinv(input, rtol=rcond)
+
+
+def slogdet(input: Tensor) -> Any:
+    return linalg.slogdet(input)
+
+
+def logdet(input: Tensor) -> Tensor:
+    return _linalg_decomp.logdet(input)
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:

@@ -1685,6 +1685,46 @@ class Tensor:
 
         return linalg.inv(self)
 
+    def cholesky(self, upper: builtins.bool = False) -> Tensor:
+        from . import linalg
+
+        return linalg.cholesky(self, upper=upper)
+
+    def cholesky_solve(self, input2: Tensor, upper: builtins.bool = False) -> Tensor:
+        from . import _linalg_decomp
+
+        return _linalg_decomp.cholesky_solve(self, input2, upper)
+
+    def cholesky_inverse(self, upper: builtins.bool = False) -> Tensor:
+        from . import _linalg_decomp
+
+        return _linalg_decomp.cholesky_inverse(self, upper)
+
+    def qr(self, some: builtins.bool = True) -> Any:
+        from . import linalg
+
+        return linalg.qr(self, mode="reduced" if some else "complete")
+
+    def svd(self, some: builtins.bool = True, compute_uv: builtins.bool = True) -> Any:
+        from . import _linalg_decomp
+
+        return _linalg_decomp.svd_legacy(self, some, compute_uv)
+
+    def pinverse(self, rcond: builtins.float = 1e-15) -> Tensor:
+        from . import linalg
+
+        return linalg.pinv(self, rtol=rcond)
+
+    def slogdet(self) -> Any:
+        from . import linalg
+
+        return linalg.slogdet(self)
+
+    def logdet(self) -> Tensor:
+        from . import _linalg_decomp
+
+        return _linalg_decomp.logdet(self)
+
     @property
     def mH(self) -> Tensor:  # noqa: N802 - PyTorch's name (real tensors: mT)
         return self.transpose(-2, -1)

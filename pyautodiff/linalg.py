@@ -1,9 +1,10 @@
-"""torch.linalg, in part: norms (vector_norm, matrix_norm, norm), cross, vecdot,
-multi_dot and matrix_power as compositions of differentiable ops; det, inv and solve
-computed with NumPy (float64, rounded once) with their analytic gradients (det: g adj(A)^T,
-finite for singular A too; inv: -A^-T g A^-T; solve: B's gradient A^-T g, A's -(A^-T g) X^T).  Not provided:
-the decompositions (svd, qr, eig, eigh, cholesky) and the norms that need them (2, -2,
-'nuc')."""
+"""torch.linalg: norms (vector_norm, matrix_norm, norm, cond), cross, vecdot, multi_dot and
+matrix_power as compositions of differentiable ops; det, inv and solve computed with NumPy
+(float64, rounded once) with their analytic gradients (det: g adj(A)^T, finite for
+singular A too; inv: -A^-T g A^-T; solve: B's gradient A^-T g, A's -(A^-T g) X^T); the
+decompositions and what is built on them (cholesky, qr, eigh, eigvalsh, svd, svdvals,
+slogdet, pinv, lstsq, matrix_rank, solve_triangular) in `_linalg_decomp`.  Not provided:
+eig and eigvals (their results are complex)."""
 from __future__ import annotations
 
 import builtins
@@ -12,11 +13,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ._linalg_decomp import (CholeskyExResult, EighResult, LinAlgError, LstsqResult, QRResult, SlogdetResult,
+                             SVDResult, cholesky, cholesky_ex, eigh, eigvalsh, lstsq, matrix_rank, pinv, qr,
+                             slogdet, solve_triangular, svd, svdvals)
 from ._ops_extra import _dim, _from_numpy, _recorded, _values
 from ._tensor import Tensor, matmul
 
-__all__ = ["vector_norm", "matrix_norm", "norm", "cross", "vecdot", "multi_dot", "matrix_power", "det",
-           "inv", "solve"]
+__all__ = ["vector_norm", "matrix_norm", "norm", "cond", "cross", "vecdot", "multi_dot", "matrix_power", "det",
+           "inv", "inv_ex", "solve", "cholesky", "cholesky_ex", "qr", "eigh", "eigvalsh", "svd", "svdvals",
+           "slogdet", "pinv", "lstsq", "matrix_rank", "solve_triangular", "LinAlgError", "QRResult",
+           "EighResult", "SVDResult", "SlogdetResult", "LstsqResult", "CholeskyExResult"]
 
 
 def vector_norm(x: Tensor, ord: Any = 2, dim: int | Sequence[int] | None = None, keepdim: builtins.bool = False,
@@ -57,8 +63,25 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keep
         sums = A.abs().sum(sum_dim, keepdim=True)
         out = sums.amax(pick_dim, keepdim=True) if ord > 0 else sums.amin(pick_dim, keepdim=True)
         return out if keepdim else out.squeeze((r, c))
-    raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} needs singular values, which pyautodiff does "
-                              f"not compute; 'fro', 1, -1, inf and -inf are supported")
+    if ord in (2, -2, "nuc"):
+        moved = A.movedim((r, c), (-2, -1))
+        s = svdvals(moved)
+        out = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        if keepdim:
+            for d in sorted((r, c)):
+                out = out.unsqueeze(d)
+        return out
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+def cond(A: Tensor, p: Any = None) -> Tensor:
+    """The condition number: s_max / s_min for p None, 2 or -2 (its inverse for -2), else
+    norm(A, p) * norm(inv(A), p)."""
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        ratio = s.amax(-1) / s.amin(-1)
+        return ratio if p != -2 else 1 / ratio
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
 
 
 def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: builtins.bool = False, *,
@@ -172,13 +195,36 @@ def inv(A: Tensor) -> Tensor:
     try:
         ai = np.linalg.inv(a)
     except np.linalg.LinAlgError:
-        raise RuntimeError("linalg.inv: The diagonal element of the LU factorization is zero, the inversion "
-                           "could not be completed because the input matrix is singular.") from None
+        raise LinAlgError("linalg.inv: The diagonal element of the LU factorization is zero, the inversion "
+                          "could not be completed because the input matrix is singular.") from None
     values = ai.astype(A.dtype.numpy)
     if not A.requires_grad:
         return _from_numpy(values)
     ait = _from_numpy(np.swapaxes(ai, -1, -2).astype(A.dtype.numpy))
     return _recorded(values, [A], lambda g: (-matmul(matmul(ait, g), ait),))
+
+
+def inv_ex(A: Tensor, *, check_errors: builtins.bool = False) -> tuple[Tensor, Tensor]:
+    """(inverse, info) without raising: info is 0 where A is invertible, else positive
+    (int64 here, int32 in PyTorch); the inverse of a singular matrix is zeros here."""
+    if check_errors:
+        return inv(A), _from_numpy(np.zeros(tuple(A.shape[:-2]), np.int64))
+    a = _square("inv_ex", A)
+    flat: np.ndarray = a.reshape((-1,) + a.shape[-2:])
+    ai = np.zeros_like(flat)
+    info = np.zeros(flat.shape[0], np.int64)
+    for b in range(flat.shape[0]):
+        try:
+            ai[b] = np.linalg.inv(flat[b])
+        except np.linalg.LinAlgError:
+            info[b] = 1
+    ai = ai.reshape(a.shape)
+    values = ai.astype(A.dtype.numpy)
+    info_t = _from_numpy(info.reshape(a.shape[:-2]))
+    if not A.requires_grad:
+        return _from_numpy(values), info_t
+    ait = _from_numpy(np.swapaxes(ai, -1, -2).astype(A.dtype.numpy))
+    return _recorded(values, [A], lambda g: (-matmul(matmul(ait, g), ait),)), info_t
 
 
 def solve(A: Tensor, B: Tensor, *, left: builtins.bool = True) -> Tensor:
@@ -192,7 +238,7 @@ def solve(A: Tensor, B: Tensor, *, left: builtins.bool = True) -> Tensor:
     try:
         x = np.linalg.solve(a, bm)
     except np.linalg.LinAlgError:
-        raise RuntimeError("linalg.solve: The solver failed because the input matrix is singular.") from None
+        raise LinAlgError("linalg.solve: The solver failed because the input matrix is singular.") from None
     except ValueError as e:
         raise RuntimeError(f"linalg.solve: shapes {tuple(A.shape)} and {tuple(B.shape)} do not match: {e}") from None
     dt = A.dtype if A.dtype == B.dtype else A.double().dtype

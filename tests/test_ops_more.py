@@ -284,8 +284,9 @@ def test_linear_algebra_against_numpy_and_errors():
         torch.linalg.inv(torch.zeros(3, 3))
     with pytest.raises(RuntimeError, match="must be batches of square matrices"):
         torch.linalg.det(torch.ones(2, 3))
-    with pytest.raises(NotImplementedError, match="needs singular values"):
-        torch.linalg.matrix_norm(A, "nuc")
+    for ord in ("nuc", 2, -2):  # through the singular values
+        np.testing.assert_allclose(torch.linalg.matrix_norm(A, ord).numpy(), np.linalg.norm(A.numpy(), ord, axis=(-2, -1)),
+                                   rtol=1e-12)
     with pytest.raises(RuntimeError, match="must have length 3"):
         torch.linalg.cross(torch.ones(2, 4), torch.ones(2, 4))
 

@@ -36,7 +36,7 @@ class Linear(Module):
         # Subclasses, parametrized layers and weight_norm may hold weight elsewhere.
         params = self._parameters
         if type(self) is Linear and "weight" in params and "bias" in params:
-            return F.linear(input, params["weight"], params["bias"])
+            return F.linear(input, params["weight"], params["bias"])  # type: ignore[arg-type]
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:

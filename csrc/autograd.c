@@ -227,6 +227,20 @@ int pa_detach(pa_tensor *t, pa_tensor **out) {
     return *out ? PA_OK : PA_ERR_MEMORY;
 }
 
+int pa_detach_inplace(pa_tensor *t) {
+    PA_REQUIRE("detach_", t, "NULL tensor");
+    pa_node *old = t->grad_fn;
+    if (old && (old->op == PA_OP_VIEW || old->op == PA_OP_PERMUTE || old->op == PA_OP_EXPAND ||
+                old->op == PA_OP_SLICE || old->op == PA_OP_SELECT))
+        return pa_error(PA_ERR_RUNTIME, "detach_: Can't detach views in-place. Use detach() instead.");
+    if (old && old->retained == t) old->retained = NULL;
+    t->grad_fn = NULL;
+    t->requires_grad = 0;
+    t->retains_grad = 0;
+    pa_node_release(old);
+    return PA_OK;
+}
+
 /* ---- gradient plumbing ---------------------------------------------------------- */
 pa_tensor *pa_sum_to_shape(pa_tensor *grad, const pa_meta *meta) {
     bool same = grad->ndim == meta->ndim;

@@ -411,7 +411,12 @@ class Tensor:
         return bool(self._h.retains_grad)
 
     def detach_(self) -> Tensor:
-        raise RuntimeError("detach_: in-place detach is not supported; use detach()")
+        """Takes this tensor out of the graph in place (no grad_fn, requires_grad False);
+        refused for a view of a tensor that requires grad, as in PyTorch."""
+        status = lib.pa_detach_inplace(self._h)
+        if status:
+            raise_error(status)
+        return self
 
     # ---- conversion -----------------------------------------------------------------
     def numpy(self, force: builtins.bool = False) -> np.ndarray:

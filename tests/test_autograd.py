@@ -343,3 +343,36 @@ def test_gradients_of_many_slices_add_into_one_region_each():
     assert shapes == [(5, 3, 4), (5, 3, 4)]
     np.testing.assert_array_equal(x4.grad.numpy()[:2], np.ones((2, 3, 4)))
     np.testing.assert_array_equal(x4.grad.numpy()[2:], np.zeros((3, 3, 4)))
+
+
+def test_detach_in_place_cuts_the_graph_and_frees_it():
+    gc.collect()
+    nodes = lib.pa_live_nodes()
+    w = torch.ones(3, requires_grad=True)
+    h = w * 2
+    out = h + 1
+    assert out.detach_() is out and not out.requires_grad and out.grad_fn is None
+    assert out.tolist() == [3.0, 3.0, 3.0]
+    (h * h).sum().backward()  # the rest of the graph still works
+    assert w.grad.tolist() == [8.0, 8.0, 8.0]
+    del h
+    gc.collect()
+    assert lib.pa_live_nodes() == nodes
+    leaf = torch.ones(2, requires_grad=True)
+    assert leaf.detach_() is leaf and not leaf.requires_grad
+    # truncated backpropagation through time: the hidden state leaves the graph each chunk
+    cell = torch.nn.RNNCell(2, 3)
+    hidden = torch.zeros(1, 3)
+    for _ in range(3):
+        hidden = cell(torch.ones(1, 2), hidden)
+        hidden.sum().backward()
+        hidden.detach_()
+    assert cell.weight_hh.grad is not None and hidden.grad_fn is None
+
+
+def test_detach_in_place_refuses_a_view_of_a_graph_tensor():
+    y = torch.ones(3, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match="Can't detach views in-place. Use detach\\(\\) instead"):
+        y[:2].detach_()
+    with pytest.raises(RuntimeError, match="Can't detach views in-place"):
+        y.view(3, 1).detach_()

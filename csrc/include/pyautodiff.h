@@ -132,6 +132,9 @@ int pa_set_requires_grad(pa_tensor *t, int requires_grad);
 int pa_get_grad(const pa_tensor *t, pa_tensor **out);
 int pa_set_grad(pa_tensor *t, pa_tensor *grad);         /* grad may be NULL */
 int pa_detach(pa_tensor *t, pa_tensor **out);            /* shares storage */
+/* detach_(): t leaves the graph in place (no grad_fn, no requires_grad); refused for a
+ * tensor made by a view op from one that requires grad, as PyTorch refuses views. */
+int pa_detach_inplace(pa_tensor *t);
 const char *pa_node_name(const pa_node *node);
 /* A non-leaf keeps its gradient in .grad after backward (Tensor.retain_grad()). */
 int pa_retain_grad(pa_tensor *t);

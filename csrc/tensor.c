@@ -407,6 +407,38 @@ int pa_to_contiguous_buffer(const pa_tensor *t, void *dst, int64_t nbytes) {
     return PA_OK;
 }
 
+int pa_as_strided(pa_tensor *t, int ndim, const int64_t *shape, const int64_t *strides,
+                  int64_t storage_offset, pa_tensor **out) {
+    PA_REQUIRE("as_strided", t && out && (ndim == 0 || (shape && strides)), "NULL tensor or argument");
+    char b1[128];
+    if (ndim < 0 || ndim > PA_MAX_DIMS)
+        return pa_error(PA_ERR_VALUE, "as_strided: %d dims, at most %d", ndim, PA_MAX_DIMS);
+    TRY(check_shape("as_strided", ndim, shape));
+    if (storage_offset < 0)
+        return pa_error(PA_ERR_RUNTIME, "as_strided: Tensor: invalid storage offset %lld",
+                        (long long)storage_offset);
+    int64_t numel = 1, last = storage_offset;
+    for (int d = 0; d < ndim; d++) {
+        if (strides[d] < 0)
+            return pa_error(PA_ERR_RUNTIME, "as_strided: Negative strides are not supported at the moment, "
+                            "got stride %lld in dim %d", (long long)strides[d], d);
+        numel *= shape[d];
+    }
+    int64_t capacity = (int64_t)(t->storage->nbytes / pa_dtype_size(t->dtype)), step;
+    for (int d = 0; numel > 0 && d < ndim; d++)  /* the last element reached, saturating */
+        if (__builtin_mul_overflow(shape[d] - 1, strides[d], &step) || __builtin_add_overflow(last, step, &last))
+            last = INT64_MAX;
+    if (numel > 0 && last >= capacity) {
+        pa_tensor tmp = {.ndim = ndim};
+        memcpy(tmp.shape, shape, (size_t)ndim * sizeof *shape);
+        return pa_error(PA_ERR_RUNTIME, "as_strided: shape %s with storage offset %lld reaches element %lld, "
+                        "but the storage holds %lld", PA_SHAPE_STR(&tmp, b1), (long long)storage_offset,
+                        (long long)last, (long long)capacity);
+    }
+    *out = pa_tensor_view_of(t, storage_offset, ndim, shape, strides);
+    return *out ? PA_OK : PA_ERR_MEMORY;
+}
+
 /* In-place writes: refused into a tensor that requires grad (not recorded here), and,
  * unless every element gets the same value (fill_), into one whose elements overlap. */
 static int check_inplace_grad(const char *op, const pa_tensor *t) {

@@ -44,7 +44,7 @@ __all__ = ["asin", "arcsin", "acos", "arccos", "atan", "arctan", "sinh", "cosh",
            "block_diag", "cartesian_prod", "combinations", "triu_indices", "tril_indices", "take", "put",
            "index_copy", "index_fill", "masked_scatter", "masked_select", "argwhere", "isin", "bucketize",
            "searchsorted", "histc", "unique_consecutive", "baddbmm", "addbmm", "addmv", "addr", "tensordot",
-           "kron", "multinomial", "randint_like", "unfold", "logcumsumexp", "signbit", "logspace"]
+           "kron", "multinomial", "randint_like", "unfold", "logcumsumexp", "signbit", "logspace", "as_strided", "empty_strided"]
 
 
 # ---- helpers ------------------------------------------------------------------------
@@ -1295,3 +1295,73 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype:
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype)
+
+
+# ---- as_strided ------------------------------------------------------------------------
+
+def _strided_positions(shape: Sequence[int], strides: Sequence[int], offset: int) -> np.ndarray:
+    """The storage position of every element of a (shape, strides, offset) view."""
+    pos = np.full(tuple(shape), offset, dtype=np.int64)
+    for d, (n, st) in enumerate(zip(shape, strides)):
+        idx = [1] * len(shape)
+        idx[d] = n
+        pos = pos + (np.arange(n, dtype=np.int64) * st).reshape(idx)
+    return pos
+
+
+def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
+    """A view of input's storage with the given size, strides and storage offset (input's
+    own by default), every reachable element checked to lie inside the storage.  When
+    input requires grad the result is instead a differentiable gather of the same
+    elements (a copy, not a view); overlapping elements then accumulate their gradients,
+    as in PyTorch."""
+    from ._ffi import ffi, lib
+    from ._tensor import call
+    from .autograd.grad_mode import is_grad_enabled
+
+    shape, strides = [int(s) for s in size], [int(s) for s in stride]
+    if len(shape) != len(strides):
+        raise RuntimeError(f"as_strided: mismatch in length of strides and shape: {len(shape)} sizes and "
+                           f"{len(strides)} strides")
+    offset = input.storage_offset() if storage_offset is None else int(storage_offset)
+    view = call(lib.pa_as_strided, input._h, len(shape), ffi.new("int64_t[]", shape or [0]),
+                ffi.new("int64_t[]", strides or [0]), offset)
+    if not (is_grad_enabled() and input.requires_grad):
+        return view
+    # The elements of input, by storage position, that the view reaches.
+    own_strides = input.stride()
+    assert isinstance(own_strides, tuple)
+    own = _strided_positions(tuple(input.shape), own_strides, input.storage_offset()).ravel()
+    order = np.argsort(own, kind="stable")
+    if len(own) and np.any(np.diff(own[order]) == 0):
+        raise RuntimeError("as_strided: an input whose elements overlap (an expanded tensor) cannot be "
+                           "differentiated through as_strided; call contiguous() first")
+    want = _strided_positions(shape, strides, offset).ravel()
+    at = np.searchsorted(own[order], want)
+    found = (at < len(own)) & (own[order][np.minimum(at, len(own) - 1)] == want) if len(own) else \
+        np.zeros(want.shape, bool)
+    if not found.all():
+        raise RuntimeError("as_strided: with autograd, the result may only reach the input's own elements "
+                           "(this size, stride and offset reach other memory of its storage)")
+    flat = order[at].astype(np.int64)
+    from ._creation import tensor
+
+    return input.reshape(-1).index_select(0, tensor(flat)).reshape(shape)
+
+
+def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None, layout: Any = None,
+                  device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A zero-filled tensor with the given size and strides (over a storage just large
+    enough), as torch.empty_strided (whose values are uninitialised)."""
+    from ._creation import zeros
+
+    shape, strides = [int(s) for s in size], [int(s) for s in stride]
+    if len(shape) != len(strides):
+        raise RuntimeError(f"empty_strided: mismatch in length of strides and shape: {len(shape)} sizes and "
+                           f"{len(strides)} strides")
+    if builtins.any(s < 0 for s in shape + strides):
+        raise RuntimeError(f"empty_strided: negative size or stride in {shape}, {strides}")
+    extent = 0 if builtins.any(s == 0 for s in shape) else 1 + builtins.sum((n - 1) * st for n, st in
+                                                                          zip(shape, strides))
+    out = as_strided(zeros(extent, dtype=dtype), shape, strides, 0)
+    return out.requires_grad_(requires_grad) if requires_grad else out

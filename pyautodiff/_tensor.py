@@ -1680,6 +1680,9 @@ class Tensor:
     def kron(self, other: Tensor) -> Tensor:
         return _more().kron(self, other)
 
+    def as_strided(self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
+        return _more().as_strided(self, size, stride, storage_offset)
+
     def det(self) -> Tensor:
         from . import linalg
 

@@ -116,6 +116,11 @@ int pa_copy_(pa_tensor *dst, const pa_tensor *src);     /* broadcasts src, casts
 /* Values. */
 int pa_item(const pa_tensor *t, double *out);           /* numel must be 1 */
 int pa_to_contiguous_buffer(const pa_tensor *t, void *dst, int64_t nbytes);
+/* as_strided without autograd: a view of t's storage with the given shape, strides (>= 0,
+ * in elements) and absolute storage offset; every element it can reach must lie inside
+ * the storage.  (The Python layer records the gradient when t requires it.) */
+int pa_as_strided(pa_tensor *t, int ndim, const int64_t *shape, const int64_t *strides,
+                  int64_t storage_offset, pa_tensor **out);
 
 /* ---- threads -------------------------------------------------------------------- */
 void pa_set_num_threads(int n);

@@ -33,6 +33,10 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_set_grad(NULL, NULL), "set_grad");
     CHECK_NULL(pa_detach(NULL, &out), "detach");
     CHECK_NULL(pa_detach(t, NULL), "detach");
+    CHECK_NULL(pa_detach_inplace(NULL), "detach_");
+    CHECK_NULL(pa_as_strided(NULL, 1, (int64_t[]){1}, (int64_t[]){1}, 0, &out), "as_strided");
+    CHECK_NULL(pa_as_strided(t, 1, (int64_t[]){1}, (int64_t[]){1}, 0, NULL), "as_strided");
+    CHECK_NULL(pa_as_strided(t, 1, NULL, (int64_t[]){1}, 0, &out), "as_strided");
     CHECK_NULL(pa_retain_grad(NULL), "retain_grad");
     CHECK_NULL(pa_register_hook(NULL, NULL, NULL, NULL, &h), "register_hook");
     CHECK_NULL(pa_remove_hook(NULL, 1), "remove_hook");

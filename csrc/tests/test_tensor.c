@@ -138,6 +138,19 @@ static void test_views(void) {
     pa_tensor *a = grid(), *t = NULL, *c = NULL, *v = NULL;
     CHECK(pa_tensor_is_contiguous(a));
 
+    /* as_strided: a view anywhere inside the storage, nothing outside it. */
+    OK(pa_as_strided(a, 2, (int64_t[]){2, 2}, (int64_t[]){1, 1}, 1, &v));
+    CHECK(v->storage == a->storage && v->offset == 1 && v->strides[0] == 1 && v->numel == 4);
+    pa_tensor_release(v);
+    v = NULL;
+    CHECK_ERR(pa_as_strided(a, 2, (int64_t[]){3, 4}, (int64_t[]){4, 1}, 1, &v), PA_ERR_RUNTIME,
+              "reaches element 12, but the storage holds 12");
+    CHECK_ERR(pa_as_strided(a, 1, (int64_t[]){3}, (int64_t[]){INT64_MAX / 2 + 1}, 0, &v), PA_ERR_RUNTIME,
+              "reaches element 9223372036854775807");
+    CHECK_ERR(pa_as_strided(a, 1, (int64_t[]){2}, (int64_t[]){-1}, 3, &v), PA_ERR_RUNTIME, "Negative strides");
+    CHECK_ERR(pa_as_strided(a, 1, (int64_t[]){-2}, (int64_t[]){1}, 0, &v), PA_ERR_VALUE, "as_strided");
+    CHECK(v == NULL);
+
     /* transpose: a view with swapped strides; contiguous() copies it. */
     OK(pa_transpose(a, 0, 1, &t));
     CHECK(t->storage == a->storage);

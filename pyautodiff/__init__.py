@@ -12,7 +12,8 @@ from ._creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, f
                         initial_seed, linspace, manual_seed, ones, ones_like, rand, rand_like, randint,
                         randn, randn_like, randperm, seed, tensor, zeros, zeros_like)
 from ._device import backends, cuda, device
-from ._dtype import bool, dtype, float32, float64, int64  # noqa: A004 - PyTorch's names
+from ._dtype import (bfloat16, bool, dtype, float16, float32, float64, int8, int16, int32,  # noqa: A004
+                     int64, uint8)
 from ._ffi import lib as _lib
 from ._legacy import BoolTensor, DoubleTensor, FloatTensor, LongTensor
 from ._functions import *  # noqa: F401,F403
@@ -32,17 +33,20 @@ __version__ = "0.1.0"
 float = float32  # noqa: A001
 double = float64
 long = int64
+half = float16
+short = int16
+int = int32  # noqa: A001 - PyTorch's name (the functions below use builtins.int)
 
 
-def set_num_threads(n: int) -> None:
+def set_num_threads(n: builtins.int) -> None:
     """Sets the number of OpenMP threads every parallel kernel may use."""
-    if int(n) < 1:
+    if builtins.int(n) < 1:
         raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
-    _lib.pa_set_num_threads(int(n))
+    _lib.pa_set_num_threads(builtins.int(n))
 
 
-def get_num_threads() -> int:
-    return int(_lib.pa_get_num_threads())
+def get_num_threads() -> builtins.int:
+    return builtins.int(_lib.pa_get_num_threads())
 
 
 def set_flush_denormal(mode: builtins.bool) -> builtins.bool:
@@ -90,7 +94,7 @@ _sys.modules[__name__ + ".amp"] = amp
 from .serialization import load, save  # noqa: E402
 
 __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "float", "double",
-           "long", "tensor", "as_tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange",
+           "long", "uint8", "int8", "int16", "int32", "float16", "bfloat16", "half", "short", "int", "tensor", "as_tensor", "from_numpy", "empty", "zeros", "ones", "full", "arange",
            "linspace", "eye", "rand", "randn", "randint", "randperm", "zeros_like", "ones_like",
            "empty_like", "full_like", "rand_like", "randn_like", "manual_seed", "initial_seed",
            "seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
@@ -148,7 +152,7 @@ def logdet(input: Tensor) -> Tensor:
     return _linalg_decomp.logdet(input)
 
 
-def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+def cross(input: Tensor, other: Tensor, dim: builtins.int | None = None) -> Tensor:
     """The cross product along dim (default: the first dim of size 3, as torch.cross)."""
     if dim is None:
         dim = next((d for d, n in enumerate(input.shape) if n == 3), -1)

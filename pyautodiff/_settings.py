@@ -17,16 +17,26 @@ __all__ = ["finfo", "iinfo", "result_type", "promote_types", "can_cast", "typena
            "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled", "autocast"]
 
 
+class _BFloat16Info:
+    """np.finfo's fields for bfloat16 (8 exponent bits, 7 mantissa bits), which NumPy lacks."""
+    bits, eps, max, min = 16, 2.0 ** -7, 3.3895313892515355e38, -3.3895313892515355e38
+    tiny = smallest_normal = 2.0 ** -126
+    precision = 2  # resolution 10^-2
+
+
+_BFLOAT16_INFO = _BFloat16Info()
+
+
 class finfo:  # noqa: N801 - PyTorch's name
     """Machine limits of a floating dtype: bits, eps, max, min, tiny (= smallest_normal),
     resolution."""
 
     def __init__(self, type: Any = None) -> None:  # noqa: A002
-        dt = to_dtype(type) if type is not None else float32
+        dt = to_dtype(type, allow_unsupported=True) if type is not None else float32
         if not dt.is_floating_point:
             raise TypeError(f"torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
                             f"'{dt.name}'")
-        info = np.finfo(dt.numpy)
+        info: Any = _BFLOAT16_INFO if dt.name == "bfloat16" else np.finfo(dt.numpy)
         self.dtype = dt.name
         self.bits = int(info.bits)
         self.eps = builtins.float(info.eps)
@@ -44,7 +54,7 @@ class iinfo:  # noqa: N801 - PyTorch's name
     """Limits of an integer dtype: bits, max, min."""
 
     def __init__(self, type: Any) -> None:  # noqa: A002
-        dt = to_dtype(type)
+        dt = to_dtype(type, allow_unsupported=True)
         if dt.is_floating_point or dt.name == "bool":
             raise TypeError(f"torch.iinfo() requires an integer input type. Use torch.finfo to handle '{dt.name}'")
         info = np.iinfo(dt.numpy)

@@ -79,3 +79,47 @@ def test_grad_scaler_against_pytorch(pt, enabled):
         np.testing.assert_allclose(wa, wb, rtol=1e-6)
     else:
         assert np.isnan(wa).all() == np.isnan(wb).all()
+
+
+NAMED_ONLY = ["uint8", "int8", "int16", "int32", "float16", "bfloat16"]
+
+
+def test_named_only_dtypes_compare_and_describe_like_pytorch(pt):
+    for name in NAMED_ONLY:
+        ours, theirs = getattr(torch, name), getattr(pt, name)
+        assert repr(ours) == repr(theirs) and ours != torch.int64 and ours == getattr(torch, name)
+        assert ours.is_floating_point == theirs.is_floating_point and ours.itemsize == theirs.itemsize
+        assert ours.is_signed == theirs.is_signed
+        if ours.is_floating_point:
+            a, b = torch.finfo(ours), pt.finfo(theirs)
+            assert (a.bits, a.eps, a.max, a.min, a.tiny, a.resolution) == (b.bits, b.eps, b.max, b.min, b.tiny,
+                                                                           b.resolution)
+        else:
+            a, b = torch.iinfo(ours), pt.iinfo(theirs)
+            assert (a.bits, a.max, a.min) == (b.bits, b.max, b.min)
+    assert (torch.int, torch.short, torch.half) == (torch.int32, torch.int16, torch.float16)
+    import pickle
+
+    assert pickle.loads(pickle.dumps(torch.uint8)) is torch.uint8
+
+
+@pytest.mark.parametrize("name", NAMED_ONLY)
+def test_named_only_dtypes_never_make_a_tensor(name):
+    dt = getattr(torch, name)
+    msg = f"pyautodiff has no {name} tensors"
+    with pytest.raises(TypeError, match=msg):
+        torch.zeros(2, dtype=dt)
+    with pytest.raises(TypeError, match=msg):
+        torch.tensor([1, 2], dtype=dt)
+    with pytest.raises(TypeError, match=msg):
+        torch.ones(2).to(dt)
+    with pytest.raises(TypeError, match=msg):
+        torch.arange(3, dtype=f"torch.{name}")
+    with pytest.raises(TypeError, match=msg):
+        torch.promote_types(dt, torch.float32)
+
+
+def test_builtins_still_work_beside_the_int_dtype_name():
+    assert torch.int is torch.int32
+    torch.set_num_threads(2)
+    assert torch.get_num_threads() == 2 and isinstance(torch.get_num_threads(), int)

@@ -164,17 +164,28 @@ def _cholesky64(a: np.ndarray, upper: builtins.bool) -> tuple[np.ndarray, np.nda
     that is not positive-definite (its factor is then zeros).  Reads the lower triangle
     (upper=False) or the upper one."""
     src = _mT(a) if upper else a
-    flat: np.ndarray = src.reshape((-1,) + src.shape[-2:])
+
+    def minor(m: np.ndarray) -> int:
+        n = m.shape[-1]
+        return next((k for k in range(1, n + 1) if not _is_pd(m[:k, :k])), n)
+
+    factor, info = _per_matrix(src, np.linalg.cholesky, minor)
+    return (_mT(factor) if upper else factor), info
+
+
+def _per_matrix(a: np.ndarray, fn: Callable[[np.ndarray], np.ndarray],
+                failure: Callable[[np.ndarray], int]) -> tuple[np.ndarray, np.ndarray]:
+    """fn on each matrix of the batch a (same-shape results), without raising: (results,
+    info), a failed matrix's result zeros and its info failure(matrix), else 0."""
+    flat: np.ndarray = a.reshape((-1,) + a.shape[-2:])
     out = np.zeros_like(flat)
     info = np.zeros(flat.shape[0], np.int64)
     for b in range(flat.shape[0]):
         try:
-            out[b] = np.linalg.cholesky(flat[b])
+            out[b] = fn(flat[b])
         except np.linalg.LinAlgError:
-            n = flat.shape[-1]
-            info[b] = next((k for k in range(1, n + 1) if not _is_pd(flat[b, :k, :k])), n)
-    factor = out.reshape(src.shape)
-    return (_mT(factor) if upper else factor), info.reshape(src.shape[:-2])
+            info[b] = failure(flat[b])
+    return out.reshape(a.shape), info.reshape(a.shape[:-2])
 
 
 def _is_pd(a: np.ndarray) -> builtins.bool:

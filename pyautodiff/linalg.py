@@ -14,8 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._linalg_decomp import (CholeskyExResult, EighResult, LinAlgError, LstsqResult, QRResult, SlogdetResult,
-                             SVDResult, cholesky, cholesky_ex, eigh, eigvalsh, lstsq, matrix_rank, pinv, qr,
-                             slogdet, solve_triangular, svd, svdvals)
+                             SVDResult, _per_matrix, cholesky, cholesky_ex, eigh, eigvalsh, lstsq, matrix_rank, pinv,
+                             qr, slogdet, solve_triangular, svd, svdvals)
 from ._ops_extra import _dim, _from_numpy, _recorded, _values
 from ._tensor import Tensor, matmul
 
@@ -210,17 +210,9 @@ def inv_ex(A: Tensor, *, check_errors: builtins.bool = False) -> tuple[Tensor, T
     if check_errors:
         return inv(A), _from_numpy(np.zeros(tuple(A.shape[:-2]), np.int64))
     a = _square("inv_ex", A)
-    flat: np.ndarray = a.reshape((-1,) + a.shape[-2:])
-    ai = np.zeros_like(flat)
-    info = np.zeros(flat.shape[0], np.int64)
-    for b in range(flat.shape[0]):
-        try:
-            ai[b] = np.linalg.inv(flat[b])
-        except np.linalg.LinAlgError:
-            info[b] = 1
-    ai = ai.reshape(a.shape)
+    ai, info = _per_matrix(a, np.linalg.inv, lambda m: 1)
     values = ai.astype(A.dtype.numpy)
-    info_t = _from_numpy(info.reshape(a.shape[:-2]))
+    info_t = _from_numpy(info)
     if not A.requires_grad:
         return _from_numpy(values), info_t
     ait = _from_numpy(np.swapaxes(ai, -1, -2).astype(A.dtype.numpy))

@@ -13,6 +13,7 @@ from .. import init
 from ..parameter import Parameter
 from .dropout import Dropout
 from .module import Module
+from .pooling import _MaxPoolNd
 
 if TYPE_CHECKING:  # annotation-only aliases
     from ..._creation import _DType
@@ -81,24 +82,12 @@ class Conv1d(Module):
         return s + (", bias=False" if self.bias is None else "")
 
 
-class MaxPool1d(Module):
+class MaxPool1d(_MaxPoolNd):
     """Max over windows along the last dim, as torch.nn.MaxPool1d."""
-
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                 return_indices: bool = False, ceil_mode: bool = False) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input: Tensor) -> Any:
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
-
-    def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool1d(Module):

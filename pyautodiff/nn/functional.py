@@ -172,6 +172,8 @@ from ._layers_misc import *  # noqa: E402,F401,F403
 from ._layers_misc import __all__ as _layers_misc_all  # noqa: E402
 from ._layers_3d import *  # noqa: E402,F401,F403
 from ._layers_3d import __all__ as _layers_3d_all  # noqa: E402
+from ._ctc import *  # noqa: E402,F401,F403
+from ._ctc import __all__ as _ctc_all  # noqa: E402
 
 __all__ += (list(_layers_all) + list(_losses_all) + list(_attention_all) + list(_layers_more_all)
-            + list(_losses_more_all) + list(_layers_misc_all) + list(_layers_3d_all))
+            + list(_losses_more_all) + list(_layers_misc_all) + list(_layers_3d_all) + list(_ctc_all))

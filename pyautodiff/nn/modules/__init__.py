@@ -8,7 +8,7 @@ from .dropout import Dropout
 from .flatten import Flatten, Unflatten
 from .linear import Bilinear, Identity, Linear
 from .loss import CrossEntropyLoss, L1Loss, MSELoss
-from .loss_extra import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss,
+from .loss_extra import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss,
                          HuberLoss, KLDivLoss, MarginRankingLoss, MultiLabelSoftMarginLoss, NLLLoss, PoissonNLLLoss,
                          SmoothL1Loss, SoftMarginLoss, TripletMarginLoss)
 from .misc import (AdaptiveMaxPool1d, AdaptiveMaxPool2d, AlphaDropout, ChannelShuffle, CosineSimilarity,
@@ -42,7 +42,7 @@ __all__ = ["Module", "Linear", "Identity", "Bilinear", "Sequential", "ModuleList
            "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
            "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "PixelShuffle", "PixelUnshuffle",
            "Softmax2d", "AdaptiveAvgPool1d",
-           "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
+           "CrossEntropyLoss", "CTCLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
            "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss",
            "GaussianNLLLoss", "InstanceNorm1d", "InstanceNorm2d", "LocalResponseNorm", "AdaptiveMaxPool1d",

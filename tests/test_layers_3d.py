@@ -1,6 +1,6 @@
-"""3-d convolution and pooling (nn/_layers_3d.py, nn/modules/conv3d.py): values, indices
-and gradients against PyTorch (skipped without it), gradients against finite differences
-in float64, modules and errors."""
+"""3-d convolution, transposed convolution, pooling and interpolation (nn/_layers_3d.py,
+nn/modules/conv3d.py): values, indices and gradients against PyTorch (skipped without
+it), gradients against finite differences in float64, modules and errors."""
 import numpy as np
 import pytest
 
@@ -20,6 +20,14 @@ CASES = [
                                                             dilation=(1, 2, 1)), (2, 3, 5, 6, 5), (4, 3, 3, 2, 2)),
     ("conv3d_groups_same", lambda F, x, w: F.conv3d(x, w, padding="same", groups=2), (1, 4, 4, 5, 3), (6, 2, 2, 3, 2)),
     ("conv3d_valid_unbatched", lambda F, x, w: F.conv3d(x, w, padding="valid"), (2, 4, 4, 4), (3, 2, 2, 2, 2)),
+    ("conv_transpose3d", lambda F, x, w: F.conv_transpose3d(x, w, stride=2, padding=1, output_padding=1),
+     (1, 4, 3, 3, 2), (4, 2, 3, 2, 2)),
+    ("conv_transpose3d_groups_dilation", lambda F, x, w: F.conv_transpose3d(x, w, stride=(1, 2, 1), dilation=(2, 1, 1),
+                                                                            groups=2), (2, 4, 2, 3, 3), (4, 1, 2, 2, 2)),
+    ("interpolate_trilinear", lambda F, x, w: F.interpolate(x, scale_factor=2, mode="trilinear"), (1, 2, 2, 3, 2), None),
+    ("interpolate_trilinear_align", lambda F, x, w: F.interpolate(x, size=(3, 4, 5), mode="trilinear",
+                                                                   align_corners=True), (1, 2, 2, 3, 4), None),
+    ("interpolate_nearest_5d", lambda F, x, w: F.interpolate(x, size=(4, 2, 5), mode="nearest"), (1, 2, 3, 3, 2), None),
     ("max_pool3d", lambda F, x, w: F.max_pool3d(x, 2), (2, 3, 4, 5, 6), None),
     ("max_pool3d_ceil_pad_dilation", lambda F, x, w: F.max_pool3d(x, (3, 2, 2), (2, 1, 2), (1, 1, 0), (1, 1, 2),
                                                                   ceil_mode=True), (1, 2, 5, 6, 7), None),
@@ -88,6 +96,9 @@ def test_modules():
     out = conv(x)
     np.testing.assert_allclose(out.detach().numpy(), F.conv3d(x, conv.weight, conv.bias, 2, 1, 1, 2).detach().numpy())
     assert "Conv3d(4, 6, kernel_size=(3, 2, 2), stride=(2, 2, 2), padding=(1, 1, 1), groups=2)" == repr(conv)
+    up = torch.nn.ConvTranspose3d(4, 6, 3, stride=2, padding=1, groups=2)
+    assert up.weight.shape == (4, 3, 3, 3, 3) and up(x, output_size=(10, 12, 14)).shape == (2, 6, 10, 12, 14)
+    assert torch.nn.Upsample(scale_factor=2, mode="trilinear")(x).shape == (2, 4, 10, 12, 14)
     assert torch.nn.MaxPool3d(2)(x).shape == (2, 4, 2, 3, 3)
     values, idx = torch.nn.MaxPool3d(2, return_indices=True)(x)
     assert idx.shape == values.shape

@@ -22,7 +22,7 @@ import numpy as np
 from .._tensor import Tensor
 from ._layers import _check_tensor, avg_pool2d, conv2d, max_pool2d, pad
 
-__all__: list[str] = ["conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d"]
+__all__: list[str] = ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d"]
 
 _Triple = Any  # an int or a 3-sequence of ints
 
@@ -117,6 +117,18 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _T
     y = conv2d(cols, w2, bias, s[1:], p[1:], dil[1:], groups)  # (N * Dout, O, Ho, Wo)
     y = y.reshape(n, dout, o, y.shape[2], y.shape[3]).permute(0, 2, 1, 3, 4).contiguous()
     return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _Triple = 1,
+                     padding: _Triple = 0, output_padding: _Triple = 0, groups: int = 1,
+                     dilation: _Triple = 1) -> Tensor:
+    """The transposed 3-d convolution of (N, C_in, D, H, W) or (C_in, D, H, W) with weight
+    (C_in, C_out / groups, kD, kH, kW), as torch.nn.functional.conv_transpose3d: the input
+    spread by stride, padded, and convolved (conv3d) with the flipped kernel."""
+    from ._layers_more import _conv_transpose
+
+    return _conv_transpose("conv_transpose3d", 3, conv3d, _triple, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
 
 
 # ---- pooling -------------------------------------------------------------------------------

@@ -397,20 +397,21 @@ def _linear_weights(n_in: int, n_out: int, scale: float | None, align_corners: b
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
-    """Resizes (N, C, L) or (N, C, H, W) as torch.nn.functional.interpolate: modes
-    'nearest', 'nearest-exact', 'linear' (3-d) and 'bilinear' (4-d), with PyTorch's source
-    positions and weights; composed of index_select and multiply-adds, so differentiable."""
+    """Resizes (N, C, L), (N, C, H, W) or (N, C, D, H, W) as torch.nn.functional.interpolate:
+    modes 'nearest', 'nearest-exact', 'linear' (3-d), 'bilinear' (4-d) and 'trilinear'
+    (5-d), with PyTorch's source positions and weights, one dimension at a time; composed of
+    index_select and multiply-adds, so differentiable."""
     from .._creation import tensor as _tensor
 
     _check_tensor(input, "interpolate")
     dims = input.dim() - 2
-    linear = {"linear": 1, "bilinear": 2}
+    linear = {"linear": 1, "bilinear": 2, "trilinear": 3}
     if mode not in ("nearest", "nearest-exact") and mode not in linear:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported (nearest, nearest-exact, linear, "
-                                  "bilinear)")
-    if dims not in (1, 2) or (mode in linear and linear[mode] != dims):
+                                  "bilinear, trilinear)")
+    if dims not in (1, 2, 3) or (mode in linear and linear[mode] != dims):
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs "
-                                  f"{linear[mode] + 2 if mode in linear else '3D or 4'}D input")
+                                  f"{linear[mode] + 2 if mode in linear else '3D, 4D or 5'}D input")
     if align_corners is not None and mode not in linear:
         raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
                          "bicubic | trilinear")
@@ -468,45 +469,54 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     the input spread by stride (zeros between), padded by dilation (k - 1) - padding on
     each side (plus output_padding after), convolved with the flipped kernel.  Output size
     (H - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1."""
-    _check_tensor(input, "conv_transpose2d")
-    _check_tensor(weight, "conv_transpose2d", "weight")
-    if input.dim() not in (3, 4):
-        raise RuntimeError(f"conv_transpose2d: Expected 3D (unbatched) or 4D (batched) input, but got input of "
+    return _conv_transpose("conv_transpose2d", 2, conv2d, _pair, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def _conv_transpose(op: str, nd: int, conv: Any, tuple_of: Any, input: Tensor, weight: Tensor, bias: Tensor | None,
+                    stride: Any, padding: Any, output_padding: Any, groups: int, dilation: Any) -> Tensor:
+    """The nd-dimensional transposed convolution through the nd-dimensional convolution
+    `conv` (see conv_transpose2d); tuple_of(value, op, name) makes the per-dim tuples."""
+    _check_tensor(input, op)
+    _check_tensor(weight, op, "weight")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input, but got input of "
                            f"size: {list(input.shape)}")
-    x = input.unsqueeze(0) if input.dim() == 3 else input
-    sh, sw = _pair(stride, "conv_transpose2d", "stride")
-    ph, pw = _pair(padding, "conv_transpose2d", "padding")
-    oph, opw = _pair(output_padding, "conv_transpose2d", "output_padding")
-    dh, dw = _pair(dilation, "conv_transpose2d", "dilation")
-    if min(sh, sw, dh, dw) < 1 or min(ph, pw, oph, opw) < 0:
-        raise RuntimeError("conv_transpose2d: stride and dilation must be positive, padding and output_padding "
-                           "non-negative")
-    if not (oph < sh or oph < dh) or not (opw < sw or opw < dw):
+    x = input.unsqueeze(0) if input.dim() == nd + 1 else input
+    s, p = tuple_of(stride, op, "stride"), tuple_of(padding, op, "padding")
+    op_, d = tuple_of(output_padding, op, "output_padding"), tuple_of(dilation, op, "dilation")
+    if min(s + d) < 1 or min(p + op_) < 0:
+        raise RuntimeError(f"{op}: stride and dilation must be positive, padding and output_padding non-negative")
+    if any(not (o < si or o < di) for o, si, di in zip(op_, s, d)):
         raise RuntimeError(f"output padding must be smaller than either stride or dilation, but got "
-                           f"output_padding_height: {oph} output_padding_width: {opw} stride_height: {sh} "
-                           f"stride_width: {sw} dilation_height: {dh} dilation_width: {dw}")
+                           f"output_padding {op_}, stride {s}, dilation {d}")
     cin = x.shape[1]
     if groups < 1:
-        raise RuntimeError("conv_transpose2d: non-positive groups is not supported")
-    if weight.dim() != 4:
-        raise RuntimeError(f"conv_transpose2d: Expected 4D weight (in_channels, out_channels / groups, kH, kW), "
-                           f"got {list(weight.shape)}")
+        raise RuntimeError(f"{op}: non-positive groups is not supported")
+    if weight.dim() != nd + 2:
+        raise RuntimeError(f"{op}: Expected {nd + 2}D weight (in_channels, out_channels / groups, *kernel), got "
+                           f"{list(weight.shape)}")
     if weight.shape[0] != cin:
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input "
                            f"{list(x.shape)} to have {weight.shape[0]} channels, but got {cin} channels instead")
     if cin % groups:
-        raise RuntimeError(f"conv_transpose2d: in_channels ({cin}) must be divisible by groups ({groups})")
+        raise RuntimeError(f"{op}: in_channels ({cin}) must be divisible by groups ({groups})")
     if min(x.shape) == 0:
-        raise RuntimeError(f"conv_transpose2d: expected non-empty input, got {list(input.shape)}")
-    kh, kw = weight.shape[2], weight.shape[3]
-    x = _insert_zeros(_insert_zeros(x, 2, sh), 3, sw)
-    eh, ew = dh * (kh - 1) - ph, dw * (kw - 1) - pw
-    x = pad(x, (ew, ew + opw, eh, eh + oph))
+        raise RuntimeError(f"{op}: expected non-empty input, got {list(input.shape)}")
+    ks = tuple(weight.shape[2:])
+    amounts: list[int] = []
+    for i in range(nd):
+        x = _insert_zeros(x, 2 + i, s[i])
+    for i in reversed(range(nd)):  # F.pad lists the last dim first
+        e = d[i] * (ks[i] - 1) - p[i]
+        amounts += [e, e + op_[i]]
+    x = pad(x, amounts)
     cout_g = weight.shape[1]
-    kernel = weight.flip(2, 3).reshape(groups, cin // groups, cout_g, kh, kw).transpose(1, 2) \
-        .reshape(groups * cout_g, cin // groups, kh, kw)
-    out = conv2d(x, kernel, bias, 1, 0, (dh, dw), groups)
-    return out.squeeze(0) if input.dim() == 3 else out
+    spatial = tuple(range(2, 2 + nd))
+    kernel = weight.flip(*spatial).reshape(groups, cin // groups, cout_g, *ks).transpose(1, 2) \
+        .reshape(groups * cout_g, cin // groups, *ks)
+    out = conv(x, kernel, bias, 1, 0, d, groups)
+    return out.squeeze(0) if input.dim() == nd + 1 else out
 
 
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,

@@ -3,7 +3,7 @@ from .activation_extra import (ELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
                                Softsign)
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv2d
-from .conv3d import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, Conv3d, MaxPool3d
+from .conv3d import AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, Conv3d, ConvTranspose3d, MaxPool3d
 from .dropout import Dropout
 from .flatten import Flatten, Unflatten
 from .linear import Bilinear, Identity, Linear
@@ -31,7 +31,7 @@ __all__ = ["Module", "Linear", "Identity", "Bilinear", "Sequential", "ModuleList
            "ParameterDict", "ReLU", "LeakyReLU",
            "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax", "SiLU", "Softplus", "ELU", "Hardtanh", "ReLU6",
            "Mish", "Hardswish", "Hardsigmoid", "Softsign", "Flatten", "Unflatten", "Conv2d", "MaxPool2d",
-           "Conv3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
+           "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
            "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "Dropout",
            "Embedding", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
            "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",

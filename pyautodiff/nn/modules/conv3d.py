@@ -1,19 +1,20 @@
 """3-d convolution and pooling layers (their functional forms: nn/_layers_3d.py)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..._tensor import Tensor
 from .. import functional as F
 from .._layers_3d import _triple
 from .conv import _ConvNd
 from .module import Module
+from .more import _ConvTransposeNd
 from .pooling import _AvgPoolNd, _MaxPoolNd
 
 if TYPE_CHECKING:  # annotation-only aliases
     from ..._creation import _DType
 
-__all__ = ["Conv3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"]
+__all__ = ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"]
 
 
 class Conv3d(_ConvNd):
@@ -29,6 +30,20 @@ class Conv3d(_ConvNd):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-d convolution, as torch.nn.ConvTranspose3d; forward(input, output_size=None)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Any = None, dtype: _DType | None = None) -> None:
+        super().__init__(3, in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                         dilation, padding_mode, dtype)
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups, self.dilation)
 
 
 class MaxPool3d(_MaxPoolNd):

@@ -169,7 +169,7 @@ def _cholesky64(a: np.ndarray, upper: builtins.bool) -> tuple[np.ndarray, np.nda
         n = m.shape[-1]
         return next((k for k in range(1, n + 1) if not _is_pd(m[:k, :k])), n)
 
-    factor, info = _per_matrix(src, np.linalg.cholesky, minor)
+    factor, info = _per_matrix(src, _finite_cholesky, minor)
     return (_mT(factor) if upper else factor), info
 
 
@@ -177,7 +177,7 @@ def _per_matrix(a: np.ndarray, fn: Callable[[np.ndarray], np.ndarray],
                 failure: Callable[[np.ndarray], int]) -> tuple[np.ndarray, np.ndarray]:
     """fn on each matrix of the batch a (same-shape results), without raising: (results,
     info), a failed matrix's result zeros and its info failure(matrix), else 0."""
-    flat: np.ndarray = a.reshape((-1,) + a.shape[-2:])
+    flat: np.ndarray = a.reshape((int(np.prod(a.shape[:-2])),) + a.shape[-2:])
     out = np.zeros_like(flat)
     info = np.zeros(flat.shape[0], np.int64)
     for b in range(flat.shape[0]):
@@ -190,10 +190,19 @@ def _per_matrix(a: np.ndarray, fn: Callable[[np.ndarray], np.ndarray],
 
 def _is_pd(a: np.ndarray) -> builtins.bool:
     try:
-        np.linalg.cholesky(a)
+        _finite_cholesky(a)
         return True
     except np.linalg.LinAlgError:
         return False
+
+
+def _finite_cholesky(a: np.ndarray) -> np.ndarray:
+    """NumPy's Cholesky factor, a non-finite one counted as a failure (LAPACK's potrf
+    stops at a NaN pivot; NumPy returns NaNs)."""
+    factor = np.linalg.cholesky(a)
+    if not np.isfinite(factor).all():
+        raise np.linalg.LinAlgError("non-finite factor")
+    return factor
 
 
 def _cholesky_backward(L: np.ndarray, gL: np.ndarray) -> np.ndarray:
@@ -254,6 +263,9 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: builtins.bool = False, *, out: A
     _no_out("cholesky_solve", out)
     lv = _matrices("cholesky_solve", L, square=True)
     bv = _matrices("cholesky_solve", B)
+    if L.dtype != B.dtype:
+        raise RuntimeError(f"cholesky_solve: Expected b and A to have the same dtype, but found b of type "
+                           f"{B.dtype.name} and A of type {L.dtype.name} instead.")
     tri = np.triu(lv) if upper else np.tril(lv)
     a = _mT(tri) @ tri if upper else tri @ _mT(tri)
     try:
@@ -261,15 +273,16 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: builtins.bool = False, *, out: A
     except (np.linalg.LinAlgError, ValueError) as e:
         raise RuntimeError(f"cholesky_solve: cannot solve with B of shape {tuple(B.shape)} and L of shape "
                            f"{tuple(L.shape)}: {e}") from None
-    dtype = L.dtype if L.dtype == B.dtype else _wider(L, B)
+    dtype = L.dtype
+    b_shape = tuple(B.shape)
 
     def backward(g: list[np.ndarray]) -> list[np.ndarray | None]:
         gb = np.linalg.solve(a, g[0])                      # A^-1 g (A symmetric)
         common = -gb @ _mT(x)
         common = common + _mT(common)
-        # -(gB X^T + X gB^T) L, or -U (...) for upper: the full matrix, as PyTorch's
-        gl = tri @ common if upper else common @ tri
-        return [_sum_to(gb, tuple(B.shape)), gl]
+        # -(gB X^T + X gB^T) L, or -U (...) for upper, with all of L (both triangles), as PyTorch's
+        gl = lv @ common if upper else common @ lv
+        return [_sum_to(gb, b_shape), gl]
 
     return _node([x], dtype, [B, L], backward, x.shape[:-2])[0]
 
@@ -309,7 +322,7 @@ def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> QRResult:
     m, n = a.shape[-2], a.shape[-1]
     q, r = np.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
     if mode == "r":
-        q = np.zeros(a.shape[:-2] + (0,))
+        q = np.zeros((0,))
 
     def backward(g: list[np.ndarray]) -> list[np.ndarray]:
         if mode == "r":
@@ -328,6 +341,8 @@ def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> QRResult:
         gy = q @ gv
         return [np.concatenate([gx, gy], axis=-1)]
 
+    if mode == "r":  # (Q is empty and has no batch dims: R alone is recorded)
+        return QRResult(_from_numpy(q.astype(A.dtype.numpy)), _node([r], A.dtype, [A], backward, a.shape[:-2])[0])
     Q, R = _node([q, r], A.dtype, [A], backward, a.shape[:-2])
     return QRResult(Q, R)
 
@@ -352,8 +367,10 @@ def eigh(A: Tensor, UPLO: str = "L", *, out: Any = None) -> EighResult:  # noqa:
         e = w[..., None, :] - w[..., :, None]          # e[i, j] = w[j] - w[i]
         n = w.shape[-1]
         eye = np.eye(n, dtype=bool)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inner = np.where(eye, 0.0, (_mT(v) @ gv) / np.where(eye, 1.0, e))
+        inner = np.zeros(v.shape)
+        if gv.any():  # (unused eigenvectors come as zeros: 0/0 for tied eigenvalues left out)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                inner = np.where(eye, 0.0, (_mT(v) @ gv) / np.where(eye, 1.0, e))
         inner = inner + gw[..., None] * np.eye(n)
         ga = v @ inner @ _mT(v)
         return [0.5 * (ga + _mT(ga))]  # symmetrised, as PyTorch's
@@ -377,6 +394,9 @@ def _svd_backward(u: np.ndarray, s: np.ndarray, vh: np.ndarray, gU: np.ndarray |
                   gVh: np.ndarray | None) -> np.ndarray:
     """The reduced SVD's gradient (u m x k, s k, vh k x n); gU, gVh restricted to k columns/rows."""
     m, n, k = u.shape[-2], vh.shape[-1], s.shape[-1]
+    # unused results come as zeros: then the vectors' terms (0/0 for tied values) are left out
+    gU = None if gU is None or not gU.any() else gU
+    gVh = None if gVh is None or not gVh.any() else gVh
     if gU is None and gVh is None:
         return (u * gS[..., None, :]) @ vh
     v = _mT(vh)
@@ -427,7 +447,7 @@ def svdvals(A: Tensor, *, driver: Any = None, out: Any = None) -> Tensor:
 def svd_legacy(input: Tensor, some: builtins.bool = True, compute_uv: builtins.bool = True, *,
                out: Any = None) -> SVDLegacyResult:
     """torch.svd: (U, S, V) with V (not V^T); some=False gives the full U and V;
-    compute_uv=False gives zero-filled U and V, as PyTorch."""
+    compute_uv=False gives zero-filled U (m x m) and V (n x n), as PyTorch."""
     _no_out("svd", out)
     if not compute_uv:
         from ._creation import zeros
@@ -435,8 +455,7 @@ def svd_legacy(input: Tensor, some: builtins.bool = True, compute_uv: builtins.b
         S = svdvals(input)
         m, n = input.shape[-2], input.shape[-1]
         batch = tuple(input.shape[:-2])
-        return SVDLegacyResult(zeros(batch + (m, m if not some else builtins.min(m, n)), dtype=input.dtype), S,
-                               zeros(batch + (n, n if not some else builtins.min(m, n)), dtype=input.dtype))
+        return SVDLegacyResult(zeros(batch + (m, m), dtype=input.dtype), S, zeros(batch + (n, n), dtype=input.dtype))
     U, S, Vh = svd(input, full_matrices=not some)
     return SVDLegacyResult(U, S, Vh.transpose(-2, -1))
 
@@ -475,9 +494,10 @@ def logdet(A: Tensor) -> Tensor:
 def _tolerance(s: np.ndarray, dtype: Any, m: int, n: int, atol: Any, rtol: Any) -> np.ndarray:
     """PyTorch's cutoff: max(atol, rtol * s_max); rtol defaults to eps * max(m, n) when
     neither is given, else to 0."""
-    a = 0.0 if atol is None else (_values(atol).astype(np.float64) if isinstance(atol, Tensor) else float(atol))
-    if rtol is None:
-        r = np.finfo(dtype.numpy).eps * builtins.max(m, n) if atol is None or (np.ndim(a) == 0 and a <= 0) else 0.0
+    a: Any = 0.0 if atol is None else (_values(atol).astype(np.float64) if isinstance(atol, Tensor) else float(atol))
+    default = np.finfo(dtype.numpy).eps * builtins.max(m, n)
+    if rtol is None:  # the default where atol is not positive, element by element
+        r: Any = default if atol is None else np.where(np.asarray(a) > 0, 0.0, default)
     else:
         r = _values(rtol).astype(np.float64) if isinstance(rtol, Tensor) else float(rtol)
     smax = s[..., :1] if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
@@ -508,31 +528,50 @@ def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: builtins.b
         ga = -pt @ gp @ pt
         ga = ga + (np.eye(m) - a @ p) @ gpt @ p @ pt
         ga = ga + pt @ p @ gpt @ (np.eye(n) - p @ a)
-        if hermitian:
-            ga = np.tril(ga) + _mT(np.triu(ga, 1))
-        return [ga]
+        return [ga]  # (hermitian too: PyTorch's formula, not folded onto the triangle read)
 
     return _node([p], A.dtype, [A], backward, a.shape[:-2])[0]
 
 
 def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: Any = None) -> LstsqResult:
-    """The least-squares solution X = pinv(A) B (differentiable through pinv), with PyTorch's
-    default CPU driver's extra results: no residuals, the rank, no singular values."""
+    """The least-squares solution X = pinv(A) B (differentiable through pinv), with the
+    extra results of PyTorch's drivers: rank (not for 'gels'), the singular values
+    ('gelsd', 'gelss') and, for every driver but the default 'gelsy', the squared residuals
+    when m > n and every A has full rank.  The rank is decided by singular values against
+    rcond * s_max for every driver (gelsy decides it from a pivoted QR, which can differ
+    for a matrix at the threshold)."""
     if driver not in (None, "gelsy", "gels", "gelsd", "gelss"):
         raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss), "
                            f"but got {driver}")
+    drv = driver or "gelsy"
     if A.dim() < 2 or B.dim() < 1:
         raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
+    if not (0 <= A.dim() - B.dim() <= 1):
+        raise RuntimeError(f"torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
+                           f"(input.dim() - other.dim()) <= 1, got shapes {list(A.shape)} and {list(B.shape)}")
+    if A.dtype != B.dtype:
+        raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got "
+                           f"input's dtype {A.dtype.name} and other's dtype {B.dtype.name}")
     vector = B.dim() == A.dim() - 1
+    rows = B.shape[-1] if vector else B.shape[-2]
+    if rows != A.shape[-2]:
+        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size({-1 if vector else -2}), "
+                           f"got shapes {list(A.shape)} and {list(B.shape)}")
     a = _matrices("lstsq", A)
-    p = pinv(A, rtol=rcond) if rcond is not None else pinv(A, rtol=np.finfo(A.dtype.numpy).eps * builtins.max(
-        a.shape[-2], a.shape[-1]))
+    m, n = a.shape[-2], a.shape[-1]
+    rtol = np.finfo(A.dtype.numpy).eps * builtins.max(m, n) if rcond is None else rcond
     from ._tensor import matmul
 
+    p = pinv(A, rtol=rtol)
     X = matmul(p, B.unsqueeze(-1)).squeeze(-1) if vector else matmul(p, B)
-    rank = matrix_rank(A, rtol=rcond) if rcond is not None else matrix_rank(A)
     empty = _from_numpy(np.zeros((0,), A.dtype.numpy))
-    return LstsqResult(X, empty, rank, _from_numpy(np.zeros((0,), A.dtype.numpy)))
+    rank = _from_numpy(np.zeros((0,), np.int64)) if drv == "gels" else matrix_rank(A, rtol=rtol)
+    sv = svdvals(A).detach() if drv in ("gelsd", "gelss") else empty
+    residuals = empty
+    if drv != "gelsy" and m > n and bool((_values(matrix_rank(A, rtol=rtol)) == n).all()):
+        r = matmul(A, X.unsqueeze(-1)).squeeze(-1) - B if vector else matmul(A, X) - B
+        residuals = (r * r).sum(-1) if vector else (r * r).sum(-2)
+    return LstsqResult(X, residuals, rank, sv)
 
 
 def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: builtins.bool = False,
@@ -540,8 +579,10 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bui
     """The number of singular values above max(atol, rtol * s_max) (int64)."""
     _no_out("matrix_rank", out)
     if tol is not None:
-        atol = tol
-    a = _matrices("matrix_rank", A)
+        if atol is not None or rtol is not None:
+            raise TypeError("linalg.matrix_rank: tol cannot be given together with atol or rtol")
+        atol, rtol = tol, 0.0
+    a = _matrices("matrix_rank", A, square=hermitian)
     if hermitian:
         a = np.tril(a) + _mT(np.tril(a, -1))
     s = np.linalg.svd(a, compute_uv=False)
@@ -571,6 +612,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: builtins.bool, left: builti
         raise RuntimeError(f"linalg.solve_triangular: shapes {tuple(A.shape)} and {tuple(B.shape)} do not "
                            f"match: {e}") from None
     dtype = A.dtype if A.dtype == B.dtype else _wider(A, B)
+    a_shape, b_shape = tuple(A.shape), tuple(B.shape)
 
     def backward(g: list[np.ndarray]) -> list[np.ndarray | None]:
         gx = g[0]
@@ -581,7 +623,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: builtins.bool, left: builti
             gb = _mT(np.linalg.solve(tri, _mT(gx)))  # g A^-T
             ga = -_mT(x) @ gb
         ga = np.triu(ga, 1 if unitriangular else 0) if upper else np.tril(ga, -1 if unitriangular else 0)
-        return [_sum_to(ga, tuple(A.shape)), _sum_to(gb, tuple(B.shape))]
+        return [_sum_to(ga, a_shape), _sum_to(gb, b_shape)]
 
     return _node([x], dtype, [A, B], backward, x.shape[:-2])[0]
 

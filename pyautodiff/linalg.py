@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from ._ops_extra import _dim, _from_numpy, _recorded, _values
 from ._tensor import Tensor, matmul
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "cond", "cross", "vecdot", "multi_dot", "matrix_power", "det",
-           "inv", "inv_ex", "solve", "cholesky", "cholesky_ex", "qr", "eigh", "eigvalsh", "svd", "svdvals",
+           "inv", "inv_ex", "InvExResult", "solve", "cholesky", "cholesky_ex", "qr", "eigh", "eigvalsh", "svd", "svdvals",
            "slogdet", "pinv", "lstsq", "matrix_rank", "solve_triangular", "LinAlgError", "QRResult",
            "EighResult", "SVDResult", "SlogdetResult", "LstsqResult", "CholeskyExResult"]
 
@@ -76,12 +76,19 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keep
 
 def cond(A: Tensor, p: Any = None) -> Tensor:
     """The condition number: s_max / s_min for p None, 2 or -2 (its inverse for -2), else
-    norm(A, p) * norm(inv(A), p)."""
+    norm(A, p) * norm(inv(A), p), inf for a singular A; 0 for empty matrices, as PyTorch."""
+    if A.dim() >= 2 and A.shape[-1] * A.shape[-2] == 0:
+        from ._creation import zeros
+
+        return zeros(*A.shape[:-2], dtype=A.dtype)
     if p in (None, 2, -2):
         s = svdvals(A)
-        ratio = s.amax(-1) / s.amin(-1)
+        ratio = s.narrow(-1, 0, 1).squeeze(-1) / s.narrow(-1, s.shape[-1] - 1, 1).squeeze(-1)
         return ratio if p != -2 else 1 / ratio
-    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+    inverse, info = inv_ex(A)
+    from ._functions import where
+
+    return where(info > 0, math.inf, matrix_norm(A, p) * matrix_norm(inverse, p))
 
 
 def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: builtins.bool = False, *,
@@ -204,19 +211,24 @@ def inv(A: Tensor) -> Tensor:
     return _recorded(values, [A], lambda g: (-matmul(matmul(ait, g), ait),))
 
 
-def inv_ex(A: Tensor, *, check_errors: builtins.bool = False) -> tuple[Tensor, Tensor]:
+class InvExResult(NamedTuple):
+    inverse: Tensor
+    info: Tensor
+
+
+def inv_ex(A: Tensor, *, check_errors: builtins.bool = False) -> InvExResult:
     """(inverse, info) without raising: info is 0 where A is invertible, else positive
     (int64 here, int32 in PyTorch); the inverse of a singular matrix is zeros here."""
     if check_errors:
-        return inv(A), _from_numpy(np.zeros(tuple(A.shape[:-2]), np.int64))
+        return InvExResult(inv(A), _from_numpy(np.zeros(tuple(A.shape[:-2]), np.int64)))
     a = _square("inv_ex", A)
     ai, info = _per_matrix(a, np.linalg.inv, lambda m: 1)
     values = ai.astype(A.dtype.numpy)
     info_t = _from_numpy(info)
     if not A.requires_grad:
-        return _from_numpy(values), info_t
+        return InvExResult(_from_numpy(values), info_t)
     ait = _from_numpy(np.swapaxes(ai, -1, -2).astype(A.dtype.numpy))
-    return _recorded(values, [A], lambda g: (-matmul(matmul(ait, g), ait),)), info_t
+    return InvExResult(_recorded(values, [A], lambda g: (-matmul(matmul(ait, g), ait),)), info_t)
 
 
 def solve(A: Tensor, B: Tensor, *, left: builtins.bool = True) -> Tensor:

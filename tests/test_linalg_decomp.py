@@ -230,3 +230,111 @@ def test_solve_triangular_reads_one_triangle_and_handles_a_zero_pivot():
     singular[1, 1] = 0
     out = torch.linalg.solve_triangular(torch.tensor(singular), torch.ones(2, 1, dtype=torch.float64), upper=True)
     assert np.isinf(out.numpy()[1, 0])
+
+
+# ---- regressions from review ----------------------------------------------------------------
+
+def test_only_singular_or_eigen_values_used_gives_a_finite_gradient():
+    # unused U/V (or eigenvectors) arrive as zeros; their 0/0 terms for tied values must not
+    # turn the gradient into NaN (PyTorch: U V^T, and V V^T for eigh)
+    for make in (lambda A: torch.linalg.svd(A).S, lambda A: torch.linalg.eigh(A).eigenvalues,
+                 lambda A: torch.svd(A).S, lambda A: torch.linalg.svdvals(A)):
+        A = torch.eye(3, dtype=torch.float64, requires_grad=True)
+        make(A).sum().backward()
+        np.testing.assert_allclose(A.grad.numpy(), np.eye(3), atol=1e-15)
+    A = torch.tensor(np.vstack([np.diag([1.0, 2.0, 0.0]), np.zeros((1, 3))]), requires_grad=True)
+    torch.linalg.svd(A).S.sum().backward()
+    assert np.isfinite(A.grad.numpy()).all()
+
+
+def test_backward_closures_hold_no_input():
+    import gc
+    import weakref
+
+    A = torch.tensor(np.tril(_draw((3, 3), np.float64)) + 2 * np.eye(3), requires_grad=True)
+    for op in (lambda b: torch.linalg.solve_triangular(A, b, upper=False), lambda b: torch.cholesky_solve(b, A)):
+        x = torch.ones(3, 2, dtype=torch.float64, requires_grad=True)
+        B = x * 1.0
+        out = op(B)
+        ref = weakref.ref(B)
+        del B, x
+        gc.collect()
+        assert ref() is None
+        out.sum().backward()
+
+
+def test_empty_matrices():
+    for shape in ((0, 0), (2, 0, 0)):
+        z = torch.zeros(*shape)
+        assert torch.linalg.cholesky(z).shape == shape
+        assert torch.linalg.cholesky_ex(z).L.shape == shape
+        assert torch.linalg.inv_ex(z).inverse.shape == shape
+        assert torch.linalg.cond(z).tolist() == ([0.0, 0.0] if len(shape) == 3 else 0.0)
+
+
+def test_cholesky_of_non_finite_input_fails_like_lapack():
+    nan = float("nan")
+    with pytest.raises(torch.linalg.LinAlgError, match="leading minor of order 1"):
+        torch.linalg.cholesky(torch.tensor([[nan, 0.0], [0.0, 1.0]]))
+    assert torch.linalg.cholesky_ex(torch.tensor([[1.0, nan], [nan, 1.0]])).info.item() == 2
+
+
+def test_lstsq_drivers_shapes_and_errors(pt):
+    a = _draw((5, 3), np.float64)
+    b = _draw((5, 2), np.float64, seed=1)
+    for driver in ("gelsy", "gels", "gelsd", "gelss"):
+        ours, theirs = torch.linalg.lstsq(torch.tensor(a), torch.tensor(b), driver=driver), \
+            pt.linalg.lstsq(pt.tensor(a), pt.tensor(b), driver=driver)
+        for x, y in zip(ours, theirs):
+            assert tuple(x.shape) == tuple(y.shape)
+            np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(RuntimeError, match="input.dim\\(\\) must be greater or equal to other.dim\\(\\)"):
+        torch.linalg.lstsq(torch.ones(4, 3), torch.ones(2, 4, 2))
+    with pytest.raises(RuntimeError, match="lstsq: Expected input and other to have the same dtype"):
+        torch.linalg.lstsq(torch.ones(4, 3), torch.ones(4, 2, dtype=torch.float64))
+    with pytest.raises(RuntimeError, match="lstsq: input.size\\(-2\\) should match other.size\\(-2\\)"):
+        torch.linalg.lstsq(torch.ones(4, 3), torch.ones(5, 2))
+
+
+def test_rank_tolerances_match_pytorch(pt):
+    a = _draw((2, 4, 3), np.float64)
+    a[..., 2] = a[..., 0] + a[..., 1]
+    atol = [0.0, 0.1]
+    assert torch.linalg.matrix_rank(torch.tensor(a), atol=torch.tensor(atol)).tolist() == \
+        pt.linalg.matrix_rank(pt.tensor(a), atol=pt.tensor(atol)).tolist()
+    np.testing.assert_allclose(torch.linalg.pinv(torch.tensor(a), atol=torch.tensor(atol)).numpy(),
+                               pt.linalg.pinv(pt.tensor(a), atol=pt.tensor(atol)).numpy(), rtol=1e-9, atol=1e-12)
+    assert torch.linalg.matrix_rank(torch.tensor(a[0]), tol=0.0).item() == \
+        pt.linalg.matrix_rank(pt.tensor(a[0]), tol=0.0).item()
+    with pytest.raises(TypeError, match="tol cannot be given together with atol"):
+        torch.linalg.matrix_rank(torch.tensor(a), tol=0.1, atol=0.1)
+    with pytest.raises(RuntimeError, match="matrix_rank: A must be batches of square matrices"):
+        torch.linalg.matrix_rank(torch.tensor(a), hermitian=True)
+
+
+def test_conventions_match_pytorch(pt):
+    singular = torch.tensor([[1.0, 2.0], [2.0, 4.0]])
+    for p in (1, -1, float("inf"), "fro"):
+        assert torch.linalg.cond(singular, p).item() == pt.linalg.cond(pt.tensor(singular.numpy()), p).item()
+    u, s, v = torch.svd(torch.ones(4, 2), compute_uv=False)
+    assert u.shape == (4, 4) and v.shape == (2, 2)
+    res = torch.linalg.inv_ex(torch.eye(2))
+    assert res.inverse.shape == (2, 2) and res.info.item() == 0
+    assert torch.linalg.qr(torch.ones(2, 3, 3), mode="r").Q.shape == (0,)
+    # cholesky_solve's L gradient uses all of input2 (both triangles), as PyTorch's
+    full = _draw((3, 3), np.float64) + 3 * np.eye(3)
+    b = _draw((3, 2), np.float64, seed=3)
+    la, lb = torch.tensor(full, requires_grad=True), pt.tensor(full, requires_grad=True)
+    torch.cholesky_solve(torch.tensor(b), la).sum().backward()
+    pt.cholesky_solve(pt.tensor(b), lb).sum().backward()
+    np.testing.assert_allclose(la.grad.numpy(), lb.grad.numpy(), rtol=1e-10)
+    with pytest.raises(RuntimeError, match="Expected b and A to have the same dtype"):
+        torch.cholesky_solve(torch.ones(3, 2), la)
+    # pinv(hermitian=True): PyTorch's generic gradient formula
+    s = _draw((3, 3), np.float64)
+    s = s + s.T + 4 * np.eye(3)
+    sa, sb = torch.tensor(s, requires_grad=True), pt.tensor(s, requires_grad=True)
+    g = _draw((3, 3), np.float64, seed=5)
+    (torch.linalg.pinv(sa, hermitian=True) * torch.tensor(g)).sum().backward()
+    (pt.linalg.pinv(sb, hermitian=True) * pt.tensor(g)).sum().backward()
+    np.testing.assert_allclose(sa.grad.numpy(), sb.grad.numpy(), rtol=1e-9, atol=1e-12)

@@ -54,7 +54,7 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keep
     if dtype is not None:
         A = A.to(dtype)
     if A.dim() < 2:
-        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
     r, c = (_dim("matrix_norm", int(d), A.dim()) for d in dim)
     if ord == "fro":
         return vector_norm(A, 2, (r, c), keepdim)

@@ -21,6 +21,43 @@ def pt():
     return _torch_or_skip()
 
 
+@pytest.fixture
+def against_pytorch(pt):
+    """check(run, inputs, rtol, atol, grad_rtol, grad_atol): run(lib, *leaves) with
+    pyautodiff and with PyTorch, each float array of `inputs` a leaf that requires grad;
+    asserts the same shape and dtype, the values within rtol/atol, and the gradient of
+    every leaf of sum(out * g), g a fixed random array, within grad_rtol/grad_atol."""
+
+    def check(run, inputs, rtol, atol, grad_rtol, grad_atol):
+        ours = [torch.tensor(x, requires_grad=True) for x in inputs]
+        theirs = [pt.tensor(x, requires_grad=True) for x in inputs]
+        a, b = run(torch, *ours), run(pt, *theirs)
+        assert tuple(a.shape) == tuple(b.shape)
+        assert a.dtype.name == str(b.dtype).replace("torch.", "")
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol, atol=atol)
+        g = np.random.default_rng(1).standard_normal(tuple(a.shape)).astype(inputs[0].dtype)
+        (a * torch.tensor(g)).sum().backward()
+        (b * pt.tensor(g)).sum().backward()
+        for u, v in zip(ours, theirs):
+            np.testing.assert_allclose(u.grad.numpy(), v.grad.numpy(), rtol=grad_rtol, atol=grad_atol)
+
+    return check
+
+
+@pytest.fixture
+def sync_to_pytorch(pt):
+    """sync(ours, theirs): copies every parameter and buffer of our module into the PyTorch
+    module's of the same name."""
+
+    def sync(ours, theirs):
+        theirs_all = dict(list(theirs.named_parameters()) + list(theirs.named_buffers()))
+        with pt.no_grad():
+            for name, t in list(ours.named_parameters()) + list(ours.named_buffers()):
+                theirs_all[name].copy_(pt.from_numpy(t.detach().numpy().copy()))
+
+    return sync
+
+
 # Hypothesis profiles for tests/test_fuzz.py: "ci" (the default there, a fixed budget)
 # and "long" (pytest --hypothesis-profile=long).  Registered here because the option is
 # read before test modules are imported.

@@ -44,21 +44,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("name,fn,xs,ws", CASES, ids=[c[0] for c in CASES])
-def test_against_pytorch(pt, name, fn, xs, ws):
-    x = _x(xs)
-    w = _x(ws, 1) if ws else None
-    xa, xb = torch.tensor(x, requires_grad=True), pt.tensor(x, requires_grad=True)
-    wa = torch.tensor(w, requires_grad=True) if ws else None
-    wb = pt.tensor(w, requires_grad=True) if ws else None
-    a, b = fn(F, xa, wa), fn(pt.nn.functional, xb, wb)
-    assert tuple(a.shape) == tuple(b.shape)
-    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-5)
-    g = _x(tuple(a.shape), 2)
-    (a * torch.tensor(g)).sum().backward()
-    (b * pt.tensor(g)).sum().backward()
-    np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-4, atol=1e-5)
-    if ws:
-        np.testing.assert_allclose(wa.grad.numpy(), wb.grad.numpy(), rtol=1e-4, atol=1e-4)
+def test_against_pytorch(against_pytorch, name, fn, xs, ws):
+    inputs = [_x(xs)] + ([_x(ws, 1)] if ws else [])
+    against_pytorch(lambda lib, x, w=None: fn(lib.nn.functional, x, w), inputs, 1e-5, 1e-5, 1e-4, 1e-4)
 
 
 @pytest.mark.parametrize("name,fn,xs,ws", CASES, ids=[c[0] for c in CASES])

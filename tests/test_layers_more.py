@@ -54,20 +54,11 @@ def test_gradients_against_finite_differences(name, fn, xs, ws):
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")   # PyTorch's, on an even kernel
 @pytest.mark.parametrize("name,fn,xs,ws", FUNCTIONAL, ids=[c[0] for c in FUNCTIONAL])
-def test_against_pytorch(pt, name, fn, xs, ws):
-    x = away_from_kinks(xs).astype(np.float32)
-    w = np.random.uniform(0.2, 1.5, ws).astype(np.float32) if ws else None
-    xa, xb = torch.tensor(x, requires_grad=True), pt.tensor(x, requires_grad=True)
-    wa = torch.tensor(w, requires_grad=True) if ws else None
-    wb = pt.tensor(w, requires_grad=True) if ws else None
-    a, b = fn(torch, F, xa, wa), fn(pt, pt.nn.functional, xb, wb)
-    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
-    g = np.random.randn(*a.shape).astype(np.float32)
-    (a * torch.tensor(g)).sum().backward()
-    (b * pt.tensor(g)).sum().backward()
-    np.testing.assert_allclose(xa.grad.numpy(), xb.grad.numpy(), rtol=1e-4, atol=1e-5)
+def test_against_pytorch(against_pytorch, name, fn, xs, ws):
+    inputs = [away_from_kinks(xs).astype(np.float32)]
     if ws:
-        np.testing.assert_allclose(wa.grad.numpy(), wb.grad.numpy(), rtol=1e-4, atol=1e-5)
+        inputs.append(np.random.uniform(0.2, 1.5, ws).astype(np.float32))
+    against_pytorch(lambda lib, x, w=None: fn(lib, lib.nn.functional, x, w), inputs, 1e-5, 1e-6, 1e-4, 1e-5)
 
 
 def test_group_norm_and_rms_norm_against_numpy():
@@ -233,22 +224,12 @@ TRANSPOSED = [dict(), dict(stride=2), dict(stride=2, padding=1, output_padding=1
 
 
 @pytest.mark.parametrize("kw", TRANSPOSED)
-def test_conv_transpose2d_against_pytorch(pt, kw):
+def test_conv_transpose2d_against_pytorch(against_pytorch, kw):
     groups = kw.get("groups", 1)
-    x = np.random.randn(2, 4, 5, 6).astype(np.float32)
-    w = np.random.randn(4, 6 // groups, 3, 3).astype(np.float32)
-    b = np.random.randn(6).astype(np.float32)
-    ta = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
-    tb = [pt.tensor(v, requires_grad=True) for v in (x, w, b)]
-    a = F.conv_transpose2d(*ta, **kw)
-    bb = pt.nn.functional.conv_transpose2d(*tb, **kw)
-    assert tuple(a.shape) == tuple(bb.shape)
-    np.testing.assert_allclose(a.detach().numpy(), bb.detach().numpy(), rtol=1e-4, atol=1e-5)
-    g = np.random.randn(*a.shape).astype(np.float32)
-    (a * torch.tensor(g)).sum().backward()
-    (bb * pt.tensor(g)).sum().backward()
-    for u, v in zip(ta, tb):
-        np.testing.assert_allclose(u.grad.numpy(), v.grad.numpy(), rtol=1e-4, atol=1e-4)
+    inputs = [np.random.randn(2, 4, 5, 6).astype(np.float32), np.random.randn(4, 6 // groups, 3, 3).astype(np.float32),
+              np.random.randn(6).astype(np.float32)]
+    against_pytorch(lambda lib, x, w, b: lib.nn.functional.conv_transpose2d(x, w, b, **kw), inputs,
+                    1e-4, 1e-5, 1e-4, 1e-4)
 
 
 def test_conv_transpose_modules_and_1d(pt):

@@ -53,20 +53,13 @@ def test_register_chain_assign_cache_and_remove():
         parametrize.remove_parametrizations(m, "weight")
 
 
-def _sync(ours, theirs, pt):
-    theirs_all = dict(list(theirs.named_parameters()) + list(theirs.named_buffers()))
-    with pt.no_grad():
-        for name, t in list(ours.named_parameters()) + list(ours.named_buffers()):
-            theirs_all[name].copy_(pt.from_numpy(t.detach().numpy().copy()))
-
-
 @pytest.mark.parametrize("dim", [0, 1, None])
-def test_weight_norm_parametrization_against_pytorch(pt, dim):
+def test_weight_norm_parametrization_against_pytorch(pt, sync_to_pytorch, dim):
     ours = parametrizations.weight_norm(nn.Conv2d(2, 3, 3), dim=dim)
     theirs = pt.nn.utils.parametrizations.weight_norm(pt.nn.Conv2d(2, 3, 3), dim=dim)
     assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
         [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
-    _sync(ours, theirs, pt)
+    sync_to_pytorch(ours, theirs)
     x = np.random.randn(2, 2, 5, 5).astype(np.float32)
     a, b = ours(torch.tensor(x)), theirs(pt.tensor(x))
     np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
@@ -78,12 +71,12 @@ def test_weight_norm_parametrization_against_pytorch(pt, dim):
     np.testing.assert_allclose(ours(torch.tensor(x)).detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_spectral_norm_parametrization_against_pytorch(pt):
+def test_spectral_norm_parametrization_against_pytorch(pt, sync_to_pytorch):
     ours = parametrizations.spectral_norm(nn.Linear(6, 4))
     theirs = pt.nn.utils.parametrizations.spectral_norm(pt.nn.Linear(6, 4))
     assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
     assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
-    _sync(ours, theirs, pt)
+    sync_to_pytorch(ours, theirs)
     x = np.random.randn(3, 6).astype(np.float32)
     for training in (True, True, False):
         ours.train(training)

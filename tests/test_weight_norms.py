@@ -11,22 +11,15 @@ import pyautodiff.nn as nn
 from pyautodiff.nn.utils import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
 
 
-def _sync(ours, theirs, pt):
-    with pt.no_grad():
-        for name, t in list(theirs.named_parameters()) + list(theirs.named_buffers()):
-            src = dict(list(ours.named_parameters()) + list(ours.named_buffers()))[name]
-            t.copy_(pt.from_numpy(src.detach().numpy().copy()))
-
-
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 @pytest.mark.parametrize("make,dim,shape", [
     (lambda T: T.nn.Linear(4, 3), 0, (5, 4)), (lambda T: T.nn.Linear(4, 3), None, (5, 4)),
     (lambda T: T.nn.Conv2d(2, 3, 3), 0, (2, 2, 5, 5)), (lambda T: T.nn.Conv2d(2, 3, 3), 1, (2, 2, 5, 5))])
-def test_weight_norm_against_pytorch(pt, make, dim, shape):
+def test_weight_norm_against_pytorch(pt, sync_to_pytorch, make, dim, shape):
     ours, theirs = weight_norm(make(torch), dim=dim), pt.nn.utils.weight_norm(make(pt), dim=dim)
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
     assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
-    _sync(ours, theirs, pt)
+    sync_to_pytorch(ours, theirs)
     with torch.no_grad():
         ours.weight_g.mul_(1.5)
     with pt.no_grad():
@@ -62,14 +55,14 @@ def test_weight_norm_rows_have_norm_g_and_errors():
 @pytest.mark.parametrize("make,shape", [(lambda T: T.nn.Linear(6, 4), (3, 6)),
                                         (lambda T: T.nn.Conv2d(2, 3, 3), (2, 2, 5, 5)),
                                         (lambda T: T.nn.ConvTranspose2d(3, 2, 3), (2, 3, 4, 4))])
-def test_spectral_norm_against_pytorch(pt, make, shape):
+def test_spectral_norm_against_pytorch(pt, sync_to_pytorch, make, shape):
     ours = spectral_norm(make(torch), n_power_iterations=2)
     theirs = pt.nn.utils.spectral_norm(make(pt), n_power_iterations=2)
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
     assert [(n, tuple(b.shape)) for n, b in ours.named_buffers()] == \
         [(n, tuple(b.shape)) for n, b in theirs.named_buffers()]
     assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
-    _sync(ours, theirs, pt)
+    sync_to_pytorch(ours, theirs)
     x = np.random.randn(*shape).astype(np.float32)
     for training in (True, True, False):
         ours.train(training)

@@ -14,8 +14,8 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from ._linalg_decomp import (CholeskyExResult, EighResult, LinAlgError, LstsqResult, QRResult, SlogdetResult,
-                             SVDResult, _per_matrix, cholesky, cholesky_ex, eigh, eigvalsh, lstsq, matrix_rank, pinv,
-                             qr, slogdet, solve_triangular, svd, svdvals)
+                             SVDResult, _matrices, _per_matrix, cholesky, cholesky_ex, eigh, eigvalsh, lstsq,
+                             matrix_rank, pinv, qr, slogdet, solve_triangular, svd, svdvals)
 from ._ops_extra import _dim, _from_numpy, _recorded, _values
 from ._tensor import Tensor, matmul
 
@@ -158,12 +158,8 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
 
 
 def _square(op: str, A: Tensor) -> np.ndarray:
-    if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
-        raise RuntimeError(f"linalg.{op}: A must be batches of square matrices, but they are "
-                           f"{A.shape[-2] if A.dim() > 1 else 1} by {A.shape[-1] if A.dim() else 1} matrices")
-    if not A.dtype.is_floating_point:
-        raise RuntimeError(f"linalg.{op}: Expected a floating point tensor as input. Got {A.dtype.name}")
-    return _values(A).astype(np.float64)
+    """A's values in float64 after PyTorch's checks for batches of square float matrices."""
+    return _matrices(op, A, square=True)
 
 
 def _mT(x: Tensor) -> Tensor:

@@ -117,3 +117,12 @@ def test_bad_arguments_name_the_op():
         F.max_pool3d(x, (2, 2))
     with pytest.raises(NotImplementedError, match="padding_mode 'reflect'"):
         torch.nn.Conv3d(2, 2, 3, padding_mode="reflect")
+
+
+def test_adaptive_max_pool3d_nan_positions_match_pytorch(pt):
+    x = _x((1, 2, 4, 5, 3))
+    x[0, 0, 1, 2, 1] = x[0, 0, 2, 3, 2] = x[0, 1, 0, 0, 0] = np.nan
+    a, ai = F.adaptive_max_pool3d(torch.tensor(x), 2, return_indices=True)
+    b, bi = pt.nn.functional.adaptive_max_pool3d(pt.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(ai.numpy(), bi.numpy())

@@ -8,8 +8,9 @@ kernels and differentiable core ops (no numerics of their own):
   (the first maximum in (depth, row, column) order, PyTorch's choice; -inf padding).
 - avg_pool3d: window sums from the 2-d pool of every slice (divisor 1), summed over each
   depth window and divided by PyTorch's divisor, a product of per-dimension counts.
-- adaptive_avg_pool3d / adaptive_max_pool3d: one pass per dimension over PyTorch's
-  adaptive windows [floor(i L / n), ceil((i + 1) L / n)).
+- adaptive_avg_pool3d: one pass per dimension over PyTorch's adaptive windows
+  [floor(i L / n), ceil((i + 1) L / n)); adaptive_max_pool3d: the n-d adaptive max of the
+  1-d and 2-d layers (nn/_layers_misc.py).
 Sums run in a different order from PyTorch's loops, so float results agree to rounding."""
 from __future__ import annotations
 
@@ -246,41 +247,25 @@ def _adaptive_sizes(op: str, x: Tensor, output_size: Any) -> tuple[int, int, int
     return sizes  # type: ignore[return-value]
 
 
-def _adaptive_taps(length: int, out: int) -> tuple[np.ndarray, np.ndarray]:
-    """(out, K) input positions of each adaptive window (short windows repeat their last
-    position) and the windows' lengths."""
-    start = (np.arange(out) * length) // out
-    end = -((-(np.arange(1, out + 1) * length)) // out)
-    width = end - start
-    taps = start[:, None] + np.minimum(np.arange(width.max()), width[:, None] - 1)
-    return taps, width
-
-
-def _adaptive_pass(x: Tensor, dim: int, out: int, reduce: str) -> tuple[Tensor, Tensor | None]:
-    """One dimension of adaptive pooling: the mean or the max (with the input position
-    of the first maximum) over each window along dim."""
+def _adaptive_mean(x: Tensor, dim: int, out: int) -> Tensor:
+    """The means over PyTorch's adaptive windows along dim (one pass of adaptive_avg_pool3d):
+    each window's taps gathered (a short window repeats its last position, masked out)."""
     from .._creation import tensor
+    from ._layers_misc import _adaptive_bounds
 
-    length = x.shape[dim]
-    taps, width = _adaptive_taps(length, out)
-    picked = x.index_select(dim, tensor(taps.reshape(-1).astype(np.int64)))
+    bounds = np.array(_adaptive_bounds(x.shape[dim], out))
+    width = bounds[:, 1] - bounds[:, 0]
+    taps = bounds[:, :1] + np.minimum(np.arange(width.max()), width[:, None] - 1)
     shape = list(x.shape)
     shape[dim:dim + 1] = [out, taps.shape[1]]
-    picked = picked.reshape(shape)
-    if reduce == "max":
-        values, which = picked.max(dim + 1)
-        pos_shape = [1] * len(values.shape)
-        pos_shape[dim] = out
-        start = tensor(taps[:, 0].astype(np.int64)).reshape(pos_shape)
-        return values, start + which
-    wshape = [1] * x.dim()
-    wshape[dim] = out
-    # the repeated last taps of a short window are masked out of its sum
-    mask = (np.arange(taps.shape[1])[None, :] < width[:, None]).astype(x.dtype.numpy)
+    picked = x.index_select(dim, tensor(taps.reshape(-1).astype(np.int64))).reshape(shape)
     mshape = [1] * len(shape)
     mshape[dim], mshape[dim + 1] = out, taps.shape[1]
+    mask = (np.arange(taps.shape[1])[None, :] < width[:, None]).astype(x.dtype.numpy)
+    wshape = [1] * x.dim()
+    wshape[dim] = out
     sums = (picked * tensor(mask).reshape(mshape)).sum(dim + 1)
-    return sums / tensor(width.astype(x.dtype.numpy)).reshape(wshape), None
+    return sums / tensor(width.astype(x.dtype.numpy)).reshape(wshape)
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
@@ -289,25 +274,16 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     sizes = _adaptive_sizes("adaptive_avg_pool3d", x, output_size)
     for i, out in enumerate(sizes):
         if x.shape[2 + i] != out:  # (equal sizes: windows of one element)
-            x = _adaptive_pass(x, 2 + i, out, "mean")[0]
+            x = _adaptive_mean(x, 2 + i, out)
     return x.squeeze(0) if unbatched else x
 
 
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     """Max over PyTorch's adaptive windows of (N, C, D, H, W) or (C, D, H, W); indices
-    are flat positions in each D x H x W input plane.  One pass per dim, columns first,
-    so ties go to the first maximum in (depth, row, column) order, as in PyTorch."""
-    x, unbatched = _batched(input, "adaptive_max_pool3d")
-    sizes = _adaptive_sizes("adaptive_max_pool3d", x, output_size)
-    n, c, depth, h, w = x.shape
-    v, col = _adaptive_pass(x, 4, sizes[2], "max")    # col: (N, C, D, H, Wo)
-    v, row = _adaptive_pass(v, 3, sizes[1], "max")    # row: (N, C, D, Ho, Wo)
-    v, dep = _adaptive_pass(v, 2, sizes[0], "max")    # dep: (N, C, Do, Ho, Wo)
-    if not return_indices:
-        return v.squeeze(0) if unbatched else v
-    assert col is not None and row is not None and dep is not None
-    r = row.gather(2, dep)                            # the row chosen at the chosen depth
-    plane = (dep * h + r).reshape(n, c, -1, sizes[2])   # (depth, row) -> index into D * H
-    cc = col.reshape(n, c, depth * h, sizes[2]).gather(2, plane).reshape(dep.shape)
-    flat = plane.reshape(dep.shape) * w + cc
-    return (v.squeeze(0), flat.squeeze(0)) if unbatched else (v, flat)
+    are flat positions in each D x H x W input plane (the n-d adaptive max of the 1-d and
+    2-d layers)."""
+    from ._layers_misc import _adaptive_max
+
+    x, _ = _batched(input, "adaptive_max_pool3d")
+    return _adaptive_max(input, _adaptive_sizes("adaptive_max_pool3d", x, output_size), "adaptive_max_pool3d",
+                         return_indices)

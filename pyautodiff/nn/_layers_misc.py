@@ -5,6 +5,7 @@ shuffle, pdist, gumbel_softmax, alpha dropout, rrelu, the multi-class margin los
 in-place forms of the common activations."""
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -231,22 +232,16 @@ def _adaptive_max(input: Tensor, out_size: tuple[int, ...], op: str, return_indi
         return empty
     x = input.detach().numpy().reshape(-1, *spatial)
     flat_idx = np.empty((x.shape[0],) + out_size, dtype=np.int64)
-    rows = _adaptive_bounds(spatial[0], out_size[0])
-    cols = _adaptive_bounds(spatial[1], out_size[1]) if nd == 2 else [(0, 1)]
-    width = spatial[1] if nd == 2 else 1
-    xv = x.reshape(x.shape[0], spatial[0], width)
-    for i, (r0, r1) in enumerate(rows):
-        for j, (c0, c1) in enumerate(cols):
-            win = xv[:, r0:r1, c0:c1].reshape(x.shape[0], -1)
-            pos = np.argmax(np.where(np.isnan(win), np.inf, win), axis=1)  # the first maximum
-            last_nan = win.shape[1] - 1 - np.argmax(np.isnan(win)[:, ::-1], axis=1)  # ATen keeps the last NaN
-            pos = np.where(np.isnan(win).any(1), last_nan, pos)
-            wr, wc = np.divmod(pos, c1 - c0)
-            flat = (r0 + wr) * width + (c0 + wc)
-            if nd == 2:
-                flat_idx[:, i, j] = flat
-            else:
-                flat_idx[:, i] = flat
+    bounds = [_adaptive_bounds(n, o) for n, o in zip(spatial, out_size)]
+    for cell in itertools.product(*(range(o) for o in out_size)):
+        spans = [bounds[d][c] for d, c in enumerate(cell)]
+        win = x[(slice(None),) + tuple(slice(a, b) for a, b in spans)].reshape(x.shape[0], -1)
+        pos = np.argmax(np.where(np.isnan(win), np.inf, win), axis=1)  # the first maximum
+        last_nan = win.shape[1] - 1 - np.argmax(np.isnan(win)[:, ::-1], axis=1)  # ATen keeps the last NaN
+        pos = np.where(np.isnan(win).any(1), last_nan, pos)
+        local = np.unravel_index(pos, tuple(b - a for a, b in spans))
+        flat_idx[(slice(None),) + cell] = np.ravel_multi_index(
+            tuple(a + offs for (a, _), offs in zip(spans, local)), spatial)
     from .._creation import from_numpy
 
     index = from_numpy(flat_idx.reshape(*lead, -1))

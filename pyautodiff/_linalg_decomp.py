@@ -153,10 +153,6 @@ def _tril_half(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.linalg.solve(a, b)
-
-
 # ---- cholesky ------------------------------------------------------------------------------
 
 def _cholesky64(a: np.ndarray, upper: builtins.bool) -> tuple[np.ndarray, np.ndarray]:

@@ -195,7 +195,7 @@ def max_pool3d(input: Tensor, kernel_size: _Triple, stride: _Triple | None = Non
     return (values.squeeze(0), flat.squeeze(0)) if unbatched else (values, flat)
 
 
-def _divisor(op: str, lengths: Sequence[int], outs: Sequence[int], k: Sequence[int], s: Sequence[int],
+def _divisor(lengths: Sequence[int], outs: Sequence[int], k: Sequence[int], s: Sequence[int],
              p: Sequence[int], count_include_pad: bool) -> np.ndarray:
     """PyTorch's avg-pool divisor per output position: per dim, the window clipped to the
     padded input (count_include_pad) or to the input, multiplied over the dims."""
@@ -230,7 +230,7 @@ def avg_pool3d(input: Tensor, kernel_size: _Triple, stride: _Triple | None = Non
     else:
         from .._creation import tensor
 
-        div = _divisor("avg_pool3d", (depth, h, w), outs, k, s, p, count_include_pad)
+        div = _divisor((depth, h, w), outs, k, s, p, count_include_pad)
         out = sums / tensor(div.astype(x.dtype.numpy))
     return out.squeeze(0) if unbatched else out
 

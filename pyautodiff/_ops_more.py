@@ -23,7 +23,7 @@ from __future__ import annotations
 import builtins
 import itertools
 import math
-from typing import Any, Sequence, Union
+from typing import Any, NamedTuple, Sequence, Union
 
 import numpy as np
 
@@ -487,21 +487,11 @@ def amin(input: Tensor, dim: Any = (), keepdim: builtins.bool = False) -> Tensor
     return _extreme_dims("amin", input, dim, keepdim, lambda x, d, k: x.amin(d, k))
 
 
-class _AMinMax(tuple):
+class _AMinMax(NamedTuple):
     """(min, max), as torch.return_types.aminmax."""
 
-    __slots__ = ()
-
-    def __new__(cls, min: Tensor, max: Tensor) -> _AMinMax:  # noqa: A002
-        return super().__new__(cls, (min, max))
-
-    @property
-    def min(self) -> Tensor:
-        return self[0]
-
-    @property
-    def max(self) -> Tensor:
-        return self[1]
+    min: Tensor
+    max: Tensor
 
 
 def aminmax(input: Tensor, *, dim: int | None = None, keepdim: builtins.bool = False) -> Any:

@@ -45,6 +45,24 @@ def against_pytorch(pt):
 
 
 @pytest.fixture
+def modules_against_pytorch(pt):
+    """check(ours, theirs, x): runs both modules on the array x, asserts the outputs within
+    rtol 1e-5 / atol 1e-6 and, after backward of the outputs' sums, every parameter's
+    gradient within 1e-4 / 1e-5 (parameters in the same order); returns the outputs."""
+
+    def check(ours, theirs, x):
+        a, b = ours(torch.tensor(x)), theirs(pt.tensor(x))
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+        a.sum().backward()
+        b.sum().backward()
+        for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
+        return a, b
+
+    return check
+
+
+@pytest.fixture
 def sync_to_pytorch(pt):
     """sync(ours, theirs): copies every parameter and buffer of our module into the PyTorch
     module's of the same name."""

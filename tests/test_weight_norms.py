@@ -15,7 +15,7 @@ from pyautodiff.nn.utils import remove_spectral_norm, remove_weight_norm, spectr
 @pytest.mark.parametrize("make,dim,shape", [
     (lambda T: T.nn.Linear(4, 3), 0, (5, 4)), (lambda T: T.nn.Linear(4, 3), None, (5, 4)),
     (lambda T: T.nn.Conv2d(2, 3, 3), 0, (2, 2, 5, 5)), (lambda T: T.nn.Conv2d(2, 3, 3), 1, (2, 2, 5, 5))])
-def test_weight_norm_against_pytorch(pt, sync_to_pytorch, make, dim, shape):
+def test_weight_norm_against_pytorch(pt, sync_to_pytorch, modules_against_pytorch, make, dim, shape):
     ours, theirs = weight_norm(make(torch), dim=dim), pt.nn.utils.weight_norm(make(pt), dim=dim)
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
     assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
@@ -25,12 +25,7 @@ def test_weight_norm_against_pytorch(pt, sync_to_pytorch, make, dim, shape):
     with pt.no_grad():
         theirs.weight_g.mul_(1.5)
     x = np.random.randn(*shape).astype(np.float32)
-    a, b = ours(torch.tensor(x)), theirs(pt.tensor(x))
-    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
-    a.sum().backward()
-    b.sum().backward()
-    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
+    _, b = modules_against_pytorch(ours, theirs, x)
     remove_weight_norm(ours)
     assert [n for n, _ in ours.named_parameters()] == ["bias", "weight"]
     np.testing.assert_allclose(ours(torch.tensor(x)).detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -1,7 +1,7 @@
 """Elementwise, reduction and softmax/cross-entropy kernels: pyautodiff vs NumPy (and
 PyTorch when installed), same process, interleaved, equal thread counts.
 
-    python -m benchmarks elementwise reduce softmax_xent
+    python -m benchmarks elementwise reduce softmax_xent layout
 """
 import numpy as np
 
@@ -57,6 +57,41 @@ def elementwise(argv=None):
         for name, f_np, f_pa, f_t in cases:
             rows.append(_row(f"{name} n={n:.0e}", timeit_interleaved(_contenders(torch, f_np, f_pa, f_t if torch else None))))
     return print_table(f"elementwise float32 ({pa.get_num_threads()} threads) — {machine()}; numpy: {numpy_blas_kernel()}",
+                       _header(torch), rows)
+
+
+def layout(argv=None):
+    """Copies that rearrange memory (a transposed view made contiguous, a permuted one)
+    and torch.where's masked select: memory-bound, where the order of reads decides."""
+    pa, torch = _setup()
+    rows = []
+    rng = np.random.default_rng(0)
+    for shape in ((1024, 128), (784, 1024), (2048, 2048)):
+        a = rng.random(shape, dtype=np.float32)
+        pa_a = pa.from_numpy(a)
+        t_a = torch.from_numpy(a) if torch else None
+        rows.append(_row(f"T.contiguous {shape[0]}x{shape[1]}", timeit_interleaved(_contenders(
+            torch, lambda: np.ascontiguousarray(a.T), lambda: pa_a.T.contiguous(),
+            (lambda: t_a.T.contiguous()) if torch else None))))
+    a = rng.random((32, 64, 8, 64), dtype=np.float32)  # (batch, seq, heads, dim) -> heads first
+    pa_a = pa.from_numpy(a)
+    t_a = torch.from_numpy(a) if torch else None
+    rows.append(_row("permute(0,2,1,3) 32x64x8x64", timeit_interleaved(_contenders(
+        torch, lambda: np.ascontiguousarray(a.transpose(0, 2, 1, 3)),
+        lambda: pa_a.permute(0, 2, 1, 3).contiguous(),
+        (lambda: t_a.permute(0, 2, 1, 3).contiguous()) if torch else None))))
+    for n in (100_000, 1_000_000):
+        x, y = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
+        m = rng.random(n) < 0.5
+        pa_x, pa_y, pa_m = pa.from_numpy(x), pa.from_numpy(y), pa.from_numpy(m)
+        t_x, t_y, t_m = (torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(m)) if torch else (None,) * 3
+        rows.append(_row(f"where(mask, x, y) n={n:.0e}", timeit_interleaved(_contenders(
+            torch, lambda: np.where(m, x, y), lambda: pa.where(pa_m, pa_x, pa_y),
+            (lambda: torch.where(t_m, t_x, t_y)) if torch else None))))
+        rows.append(_row(f"where(mask, x, 0) n={n:.0e}", timeit_interleaved(_contenders(
+            torch, lambda: np.where(m, x, np.float32(0)), lambda: pa.where(pa_m, pa_x, 0.0),
+            (lambda: torch.where(t_m, t_x, 0.0)) if torch else None))))
+    return print_table(f"layout float32 ({pa.get_num_threads()} threads) — {machine()}; numpy: {numpy_blas_kernel()}",
                        _header(torch), rows)
 
 

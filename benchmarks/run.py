@@ -2,8 +2,8 @@
 
     python -m benchmarks [suite ...] [--json PATH] [--plot PATH] [--threads N]
 
-Suites: matmul, elementwise, reduce, softmax_xent, conv2d, overhead, mlp_step, epoch,
-layers (default: all).  --json writes every table; --plot draws each suite's ratios to the
+Suites: matmul, elementwise, reduce, softmax_xent, layout, conv2d, overhead, mlp_step,
+epoch, layers (default: all).  --json writes every table; --plot draws each suite's ratios to the
 other libraries as a bar chart (needs matplotlib: pip install pyautodiff[plot]).
 """
 import argparse
@@ -17,6 +17,7 @@ SUITES = {
     "elementwise": ("benchmarks.bench_ops", "elementwise"),
     "reduce": ("benchmarks.bench_ops", "reduce"),
     "softmax_xent": ("benchmarks.bench_ops", "softmax_xent"),
+    "layout": ("benchmarks.bench_ops", "layout"),
     "conv2d": ("benchmarks.bench_conv2d", "main"),
     "overhead": ("benchmarks.bench_overhead", "main"),
     "mlp_step": ("benchmarks.bench_mlp_step", "main"),

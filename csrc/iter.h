@@ -52,6 +52,27 @@ static inline void pa_iter_init(pa_iter *it, int ndim, const int64_t *shape, int
         if (shape[d] == 0) it->rows = 0;
 }
 
+/* Row `row`'s index (idx[d] for d < ndim - 1) and every operand's element offset at its
+ * start; pa_iter_next_row then walks on row by row without a division per row. */
+static inline void pa_iter_start(const pa_iter *it, int64_t row, int64_t *idx, int64_t *offs) {
+    for (int o = 0; o < it->nops; o++) offs[o] = 0;
+    for (int d = it->ndim - 2; d >= 0; d--) {
+        idx[d] = row % it->shape[d];
+        row /= it->shape[d];
+        for (int o = 0; o < it->nops; o++) offs[o] += idx[d] * it->strides[o][d];
+    }
+}
+
+/* Advances idx and offs (from pa_iter_start) to the next row. */
+static inline void pa_iter_next_row(const pa_iter *it, int64_t *idx, int64_t *offs) {
+    for (int d = it->ndim - 2; d >= 0; d--) {
+        for (int o = 0; o < it->nops; o++) offs[o] += it->strides[o][d];
+        if (++idx[d] < it->shape[d]) return;
+        idx[d] = 0;
+        for (int o = 0; o < it->nops; o++) offs[o] -= it->strides[o][d] * it->shape[d];
+    }
+}
+
 /* Element offsets of every operand at the start of row `row`. */
 static inline void pa_iter_offsets(const pa_iter *it, int64_t row, int64_t *offs) {
     for (int o = 0; o < it->nops; o++) offs[o] = 0;

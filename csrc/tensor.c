@@ -6,6 +6,8 @@
 
 #include "internal.h"
 #include "iter.h"
+#include "kernels/parallel.h"
+#include "kernels/transpose.h"
 
 static int64_t live_tensors;
 
@@ -323,17 +325,31 @@ int pa_from_data(const void *data, int64_t nbytes, int ndim, const int64_t *shap
 
 /* ---- copies -------------------------------------------------------------------- */
 /* dst[i] = (TD)src[i] over an iterator with dst as operand 0 and src as operand 1. */
-#define COPY_LOOP(TD, TS)                                                             \
-    for (int64_t r = 0; r < it.rows; r++) {                                           \
-        int64_t off[2];                                                               \
-        pa_iter_offsets(&it, r, off);                                                 \
-        TD *d = (TD *)dst->data + off[0];                                             \
-        const TS *s = (const TS *)src->data + off[1];                                 \
+/* Rows [r0, r1) of the iteration, walked in order (pa_iter_next_row). */
+#define COPY_ROWS(TD, TS, R0, R1)                                                     \
+    do {                                                                              \
+        int64_t idx[8], off[2];                                                       \
+        pa_iter_start(&it, (R0), idx, off);                                           \
         int64_t sd = it.strides[0][it.ndim - 1], ss = it.strides[1][it.ndim - 1];     \
-        if (sd == 1 && ss == 1)                                                       \
-            for (int64_t i = 0; i < it.inner; i++) d[i] = (TD)s[i];                   \
-        else                                                                          \
-            for (int64_t i = 0; i < it.inner; i++) d[i * sd] = (TD)s[i * ss];         \
+        for (int64_t r = (R0); r < (R1); r++, pa_iter_next_row(&it, idx, off)) {      \
+            TD *d = (TD *)dst->data + off[0];                                         \
+            const TS *s = (const TS *)src->data + off[1];                             \
+            if (sd == 1 && ss == 1)                                                   \
+                for (int64_t i = 0; i < it.inner; i++) d[i] = (TD)s[i];               \
+            else                                                                      \
+                for (int64_t i = 0; i < it.inner; i++) d[i * sd] = (TD)s[i * ss];     \
+        }                                                                             \
+    } while (0)
+
+/* All rows, split into one contiguous range per thread when the copy is large: each
+ * element is copied once by the same expression, so the split changes nothing. */
+#define COPY_LOOP(TD, TS)                                                             \
+    {                                                                                 \
+        int nt = pa_threads_for_elements(it.rows * it.inner);                         \
+        if (nt > it.rows) nt = it.rows > 1 ? (int)it.rows : 1;                        \
+        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {                            \
+            COPY_ROWS(TD, TS, it.rows * t / nt, it.rows * (t + 1) / nt);              \
+        });                                                                           \
     }
 
 /* Strides of `src` aligned to a broadcast target shape (0 on broadcast dims). */
@@ -344,6 +360,33 @@ static void broadcast_strides(const pa_tensor *src, int ndim, const int64_t *sha
         int sd = d - lead;
         strides[d] = (sd < 0 || src->shape[sd] == 1 || shape[d] == 1) ? 0 : src->strides[sd];
     }
+}
+
+/* A same-dtype copy whose last two (merged) dims are contiguous in opposite operands:
+ * a transpose, done tile by tile (kernels/transpose.c) instead of reading one side down
+ * its columns.  Returns 0 when the copy is not of that kind. */
+static int copy_transposed(pa_tensor *dst, const pa_tensor *src, const pa_iter *it) {
+    size_t es = pa_dtype_size(dst->dtype);
+    int n = it->ndim;
+    if (dst->dtype != src->dtype || (es != 4 && es != 8) || n < 2) return 0;
+    const int64_t *sd = it->strides[0], *ss = it->strides[1];
+    int64_t rows = it->shape[n - 2], cols = it->shape[n - 1];
+    if (rows < 8 || cols < 8) return 0;
+    /* dst[r][c] = src[r][c] with either dst or src walking rows along its unit stride */
+    int dst_rows = sd[n - 1] == 1 && ss[n - 2] == 1 && ss[n - 1] > 0 && sd[n - 2] > 0;
+    int src_rows = ss[n - 1] == 1 && sd[n - 2] == 1 && sd[n - 1] > 0 && ss[n - 2] > 0;
+    if (!dst_rows && !src_rows) return 0;
+    for (int64_t o = 0; o < it->rows / rows; o++) {
+        int64_t off[2];
+        pa_iter_offsets(it, o * rows, off);
+        char *d = dst->data + off[0] * (int64_t)es;
+        const char *s = src->data + off[1] * (int64_t)es;
+        if (dst_rows)
+            pa_kernel_transpose(es, rows, cols, s, ss[n - 1], d, sd[n - 2]);
+        else  /* the transpose of the same copy: dst^T (cols x rows) from src^T */
+            pa_kernel_transpose(es, cols, rows, s, ss[n - 2], d, sd[n - 1]);
+    }
+    return 1;
 }
 
 /* Copies src into dst (shapes broadcast-compatible, checked by the caller), casting
@@ -367,6 +410,7 @@ static void copy_cast(pa_tensor *dst, const pa_tensor *src) {
         });
         return;
     }
+    if (it.rows == 0 || copy_transposed(dst, src, &it)) return;
     PA_DISPATCH_ALL(dst->dtype, TD, { PA_DISPATCH_ALL(src->dtype, TS, { COPY_LOOP(TD, TS) }); });
 }
 

@@ -41,3 +41,21 @@ def test_layers_table_runs(monkeypatch):
     table = layers.main([])
     assert [r[0].split()[0] for r in table["rows"]] == ["LSTM", "GRU", "RNN", "Transformer"]
     assert all(len(r) == len(table["header"]) for r in table["rows"])
+
+
+def test_layout_table_runs(monkeypatch):
+    ops = pytest.importorskip("benchmarks.bench_ops")
+    seen = []
+
+    def once(fns):
+        results = {name: fn() for name, fn in fns.items()}
+        ref = results.pop("numpy")  # every contender computes the same array
+        for got in results.values():
+            seen.append(got)
+            assert (got.numpy() if hasattr(got, "numpy") else got).tolist() == ref.tolist()
+        return {name: 1e-3 for name in fns}
+
+    monkeypatch.setattr(ops, "timeit_interleaved", once)
+    table = ops.layout([])
+    assert [r[0].split()[0] for r in table["rows"]] == ["T.contiguous"] * 3 + ["permute(0,2,1,3)"] + ["where(mask,"] * 4
+    assert seen and all(len(r) == len(table["header"]) for r in table["rows"])

@@ -20,11 +20,11 @@ PA_GEMM_SIMD_UKERNEL_STRIDED(sgemm_avx2_6x8_strided, "avx2,fma", float, __m256, 
 PA_GEMM_SIMD_UKERNEL_STRIDED(dgemm_avx2_6x8_strided, "avx2,fma", double, __m256d, _mm256, pd, 6, 2)
 PA_GEMM_SIMD_UKERNEL_STRIDED(dgemm_avx2_6x4_strided, "avx2,fma", double, __m256d, _mm256, pd, 6, 1)
 
-/* Transposing packs: dst[p * rows + r] = src[r * ld + p].  Blocks of 8 rows x 8 columns
+/* Transposes: dst[p * ldd + r] = src[r * ld + p].  Blocks of 8 rows x 8 columns
  * (float) or 4 x 4 (double) are transposed in registers; remaining rows and columns go
  * element by element. */
 __attribute__((target("avx2"), always_inline)) static inline void transpose_8x8_f32(const float *src, int64_t ld,
-                                                               float *dst, int64_t rows) {
+                                                               float *dst, int64_t ldd) {
     __m256 t[8], u[8];
     for (int q = 0; q < 4; q++) {
         /* row q in the low lane, row q + 4 in the high lane; columns 0-3, then 4-7 */
@@ -42,11 +42,11 @@ __attribute__((target("avx2"), always_inline)) static inline void transpose_8x8_
         u[h + 2] = _mm256_shuffle_ps(hi01, hi23, 0x44);
         u[h + 3] = _mm256_shuffle_ps(hi01, hi23, 0xEE);
     }
-    for (int q = 0; q < 8; q++) _mm256_storeu_ps(dst + q * rows, u[q]);
+    for (int q = 0; q < 8; q++) _mm256_storeu_ps(dst + q * ldd, u[q]);
 }
 
 __attribute__((target("avx2"), always_inline)) static inline void transpose_4x4_f64(const double *src, int64_t ld,
-                                                               double *dst, int64_t rows) {
+                                                               double *dst, int64_t ldd) {
     __m256d t[4];
     for (int q = 0; q < 2; q++) {
         /* row q in the low lane, row q + 2 in the high lane; columns 0-1, then 2-3 */
@@ -56,28 +56,40 @@ __attribute__((target("avx2"), always_inline)) static inline void transpose_4x4_
                                         _mm_loadu_pd(src + (q + 2) * ld + 2), 1);
     }
     _mm256_storeu_pd(dst, _mm256_unpacklo_pd(t[0], t[1]));
-    _mm256_storeu_pd(dst + rows, _mm256_unpackhi_pd(t[0], t[1]));
-    _mm256_storeu_pd(dst + 2 * rows, _mm256_unpacklo_pd(t[2], t[3]));
-    _mm256_storeu_pd(dst + 3 * rows, _mm256_unpackhi_pd(t[2], t[3]));
+    _mm256_storeu_pd(dst + ldd, _mm256_unpackhi_pd(t[0], t[1]));
+    _mm256_storeu_pd(dst + 2 * ldd, _mm256_unpacklo_pd(t[2], t[3]));
+    _mm256_storeu_pd(dst + 3 * ldd, _mm256_unpackhi_pd(t[2], t[3]));
 }
 
-#define TRANSPOSED_PACK(NAME, T, BLOCK, TRANSPOSE_BLOCK)                                    \
+/* dst[p * ldd + r] = src[r * ld + p] for r < rows, p < kc (transpose.h); the packs are
+ * the case ldd == rows. */
+#define TRANSPOSE_AVX2(NAME, T, BLOCK, TRANSPOSE_BLOCK)                                    \
     __attribute__((target("avx2"))) void NAME(int64_t rows, int64_t kc, const void *src_, \
-                                              int64_t ld, void *dst_) {                    \
+                                              int64_t ld, void *dst_, int64_t ldd) {       \
         const T *src = src_;                                                               \
         T *dst = dst_;                                                                     \
         int64_t kc_blocked = kc - kc % (BLOCK), r = 0;                                     \
         for (; r + (BLOCK) <= rows; r += (BLOCK))                                          \
             for (int64_t p = 0; p < kc_blocked; p += (BLOCK))                              \
-                TRANSPOSE_BLOCK(src + r * ld + p, ld, dst + p * rows + r, rows);           \
+                TRANSPOSE_BLOCK(src + r * ld + p, ld, dst + p * ldd + r, ldd);             \
         for (; r < rows; r++)                                                              \
-            for (int64_t p = 0; p < kc_blocked; p++) dst[p * rows + r] = src[r * ld + p];  \
+            for (int64_t p = 0; p < kc_blocked; p++) dst[p * ldd + r] = src[r * ld + p];   \
         for (int64_t p = kc_blocked; p < kc; p++)                                          \
-            for (r = 0; r < rows; r++) dst[p * rows + r] = src[r * ld + p];                \
+            for (r = 0; r < rows; r++) dst[p * ldd + r] = src[r * ld + p];                 \
     }
 
-TRANSPOSED_PACK(pa_gemm_pack_transposed_f32_avx2, float, 8, transpose_8x8_f32)
-TRANSPOSED_PACK(pa_gemm_pack_transposed_f64_avx2, double, 4, transpose_4x4_f64)
+TRANSPOSE_AVX2(pa_transpose_f32_avx2, float, 8, transpose_8x8_f32)
+TRANSPOSE_AVX2(pa_transpose_f64_avx2, double, 4, transpose_4x4_f64)
+
+void pa_gemm_pack_transposed_f32_avx2(int64_t rows, int64_t kc, const void *src, int64_t ld,
+                                      void *dst) {
+    pa_transpose_f32_avx2(rows, kc, src, ld, dst, rows);
+}
+
+void pa_gemm_pack_transposed_f64_avx2(int64_t rows, int64_t kc, const void *src, int64_t ld,
+                                      void *dst) {
+    pa_transpose_f64_avx2(rows, kc, src, ld, dst, rows);
+}
 
 const struct pa_gemm_isa_kernels pa_gemm_avx2_kernels = {
     .isa = "avx2",

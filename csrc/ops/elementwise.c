@@ -42,19 +42,18 @@ static void run_range(pa_loop_fn loop, const pa_iter *it, char *const *data, con
     int nops = it->nops, last = it->ndim - 1;
     int64_t inner_strides[PA_ITER_MAX_OPS];
     for (int k = 0; k < nops; k++) inner_strides[k] = it->strides[k][last];
-    int64_t row = start / it->inner, col = start % it->inner;
+    int64_t col = start % it->inner, idx[8], off[PA_ITER_MAX_OPS];
+    pa_iter_start(it, start / it->inner, idx, off);
     while (start < end) {
         int64_t n = it->inner - col;
         if (n > end - start) n = end - start;
-        int64_t off[PA_ITER_MAX_OPS];
-        pa_iter_offsets(it, row, off);
         char *p[PA_ITER_MAX_OPS];
         for (int k = 0; k < nops; k++)
             p[k] = data[k] + (off[k] + col * inner_strides[k]) * (int64_t)sizes[k];
         loop(n, p, inner_strides, params);
         start += n;
-        row++;
         col = 0;
+        pa_iter_next_row(it, idx, off);
     }
 }
 
@@ -808,14 +807,33 @@ int pa_backward_CLAMP(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 }
 
 /* ---- where --------------------------------------------------------------------- */
+/* o = c ? a : b as a select, not a branch: a random mask mispredicted half the
+ * branches (measured: 270 us for 131,072 floats, 2 ns an element).  The common stride
+ * patterns (all contiguous, one value broadcast) get loops the compiler vectorises into
+ * masked blends; both values are read whatever the mask says. */
 #define WHERE_LOOP(NAME, T)                                                               \
     PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \
         (void)prm;                                                                        \
-        T *o = (T *)p[0];                                                                 \
-        const uint8_t *c = (const uint8_t *)p[1];                                         \
-        const T *a = (const T *)p[2], *b = (const T *)p[3];                               \
-        for (int64_t i = 0; i < n; i++)                                                   \
-            o[i * s[0]] = c[i * s[1]] ? a[i * s[2]] : b[i * s[3]];                        \
+        T *restrict o = (T *)p[0];                                                        \
+        const uint8_t *restrict c = (const uint8_t *)p[1];                                \
+        const T *restrict a = (const T *)p[2], *restrict b = (const T *)p[3];             \
+        if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 1) {                           \
+            for (int64_t i = 0; i < n; i++) { T x = a[i], y = b[i]; o[i] = c[i] ? x : y; } \
+        } else if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 0) {                    \
+            T y = b[0];                                                                   \
+            for (int64_t i = 0; i < n; i++) { T x = a[i]; o[i] = c[i] ? x : y; }          \
+        } else if (s[0] == 1 && s[1] == 1 && s[2] == 0 && s[3] == 1) {                    \
+            T x = a[0];                                                                   \
+            for (int64_t i = 0; i < n; i++) { T y = b[i]; o[i] = c[i] ? x : y; }          \
+        } else if (s[0] == 1 && s[1] == 1 && s[2] == 0 && s[3] == 0) {                    \
+            T x = a[0], y = b[0];                                                         \
+            for (int64_t i = 0; i < n; i++) o[i] = c[i] ? x : y;                          \
+        } else {                                                                          \
+            for (int64_t i = 0; i < n; i++) {                                             \
+                T x = a[i * s[2]], y = b[i * s[3]];                                       \
+                o[i * s[0]] = c[i * s[1]] ? x : y;                                        \
+            }                                                                             \
+        }                                                                                 \
     }
 WHERE_LOOP(where_f32, float)
 WHERE_LOOP(where_f64, double)

@@ -1,0 +1,88 @@
+"""The specialised stride paths of elementwise kernels give the same bits as the general
+strided loop: torch.where's select (contiguous, one or both values broadcast, strided)
+and the blocked copy behind .contiguous() of transposed and permuted views."""
+import numpy as np
+import pytest
+
+import pyautodiff as torch
+
+SPECIALS = np.array([np.nan, -0.0, 0.0, np.inf, -np.inf, 1e-40, -3.5])
+
+
+def _values(rng, dtype, n):
+    if dtype == np.bool_:
+        return rng.random(n) < 0.5
+    if dtype == np.int64:
+        return rng.integers(-1000, 1000, n)
+    v = rng.standard_normal(n).astype(dtype)
+    k = min(n, len(SPECIALS))
+    v[:k] = SPECIALS[:k].astype(dtype)
+    return v
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+@pytest.mark.parametrize("pattern", ["both", "a_scalar", "b_scalar", "scalars", "strided"])
+@pytest.mark.parametrize("n", [1, 37, 4099])
+def test_where_select_paths_match_numpy_bit_for_bit(dtype, pattern, n):
+    rng = np.random.default_rng(n)
+    cond = rng.random(n) < 0.5
+    a, b = _values(rng, dtype, 2 * n), _values(rng, dtype, n)
+    if pattern == "strided":
+        a_arg, a_np = torch.tensor(a)[::2], a[::2]  # a view with stride 2
+    else:
+        a_arg, a_np = torch.tensor(a[:n]), a[:n]
+    b_arg, b_np = torch.tensor(b), b
+    if pattern in ("a_scalar", "scalars"):
+        a_arg, a_np = torch.tensor(a[1]), a[1]
+    if pattern in ("b_scalar", "scalars"):
+        b_arg, b_np = torch.tensor(b[0]), b[0]
+    got = torch.where(torch.tensor(cond), a_arg, b_arg).numpy()
+    want = np.where(cond, a_np, b_np)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    if dtype in (np.float32, np.float64):  # NaN payloads and the sign of zero survive
+        assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+    else:
+        assert np.array_equal(got, want)
+
+
+@pytest.fixture(params=["auto", "generic"])
+def isa(request):
+    """The transpose's register-block kernels (auto) and its portable loop (generic)."""
+    from pyautodiff._ffi import lib
+
+    if request.param == "generic":
+        assert lib.pa_set_gemm_isa(0) == 0
+    yield request.param
+    lib.pa_set_gemm_isa(-1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("shape", [(8, 8), (9, 37), (64, 33), (1024, 96), (256, 1024)])
+def test_contiguous_of_a_transpose_matches_numpy(dtype, shape, isa):
+    a = _values(np.random.default_rng(shape[0] * shape[1]), dtype, shape[0] * shape[1]).reshape(shape)
+    got = torch.tensor(a).T.contiguous().numpy()
+    assert got.dtype == a.dtype
+    assert np.array_equal(got.view(np.uint8), np.ascontiguousarray(a.T).view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("perm", [(0, 2, 1), (2, 1, 0), (1, 0, 2), (0, 2, 1, 3), (3, 1, 2, 0)])
+def test_contiguous_of_a_permute_matches_numpy(dtype, perm):
+    shape = (3, 17, 40, 9)[: len(perm)]
+    a = _values(np.random.default_rng(len(perm)), dtype, int(np.prod(shape))).reshape(shape)
+    got = torch.tensor(a).permute(*perm).contiguous().numpy()
+    assert np.array_equal(got.view(np.uint8), np.ascontiguousarray(a.transpose(perm)).view(np.uint8))
+
+
+def test_copy_into_a_transposed_view_and_from_a_sliced_transpose():
+    rng = np.random.default_rng(7)
+    src = rng.standard_normal((48, 70)).astype(np.float32)
+    dst = torch.zeros(70, 48)
+    dst.T.copy_(torch.tensor(src))  # destination walked down its columns
+    assert np.array_equal(dst.numpy(), src.T)
+    big = rng.standard_normal((100, 90)).astype(np.float64)
+    view = torch.tensor(big)[5:90:1, 3:80].T  # offsets and a row stride wider than the rows
+    assert np.array_equal(view.contiguous().numpy(), np.ascontiguousarray(big[5:90, 3:80].T))
+    dst64 = torch.zeros(77, 85, dtype=torch.float64)
+    dst64.copy_(view)
+    assert np.array_equal(dst64.numpy(), big[5:90, 3:80].T)

@@ -357,7 +357,14 @@ int pa_backward_LINEAR(pa_node *node, pa_tensor *g, pa_tensor **grads) {
         TRY(pa_reshape(g, 2, flat, &g2));
     }
     int rc = PA_OK;
-    if (pa_input_needs_grad(node, 0)) {  /* gx = g @ w */
+    /* NOTE: the bias gradient first, while g is still in cache: the weight gradient
+     * streams all of x through it.  Measured in the article's step at batch 1024 (x is
+     * 3.2 MB): the first layer's column sums took 24 us after g^T @ x, 12 us before. */
+    if (pa_input_needs_grad(node, 2)) {  /* gb = column sums of g */
+        int64_t dim0 = 0;
+        rc = pa_sum(g2, 1, &dim0, 0, &grads[2]);
+    }
+    if (!rc && pa_input_needs_grad(node, 0)) {  /* gx = g @ w */
         pa_tensor *gx = NULL;
         rc = matmul_raw(g2, node->saved[1], &gx);
         if (!rc && mx->ndim == 2) {
@@ -371,10 +378,6 @@ int pa_backward_LINEAR(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     if (!rc && pa_input_needs_grad(node, 1)) {  /* gw = g^T @ x */
         rc = pa_transpose(g2, 0, 1, &t);
         if (!rc) rc = matmul_raw(t, node->saved[0], &grads[1]);
-    }
-    if (!rc && pa_input_needs_grad(node, 2)) {  /* gb = column sums of g */
-        int64_t dim0 = 0;
-        rc = pa_sum(g2, 1, &dim0, 0, &grads[2]);
     }
     pa_tensor_release(t);
     pa_tensor_release(g2);

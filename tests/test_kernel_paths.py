@@ -86,3 +86,37 @@ def test_copy_into_a_transposed_view_and_from_a_sliced_transpose():
     dst64 = torch.zeros(77, 85, dtype=torch.float64)
     dst64.copy_(view)
     assert np.array_equal(dst64.numpy(), big[5:90, 3:80].T)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("bounds", [(-0.5, 0.5), (-0.5, None), (None, 0.5), (0.7, -0.2)])
+def test_clamp_select_paths(dtype, bounds):
+    lo, hi = bounds
+    rng = np.random.default_rng(3)
+    a = (_values(rng, dtype, 5003) if dtype != np.int64 else rng.integers(-3, 3, 5003))
+    if dtype == np.int64:
+        lo, hi = (None if lo is None else int(np.floor(lo))), (None if hi is None else int(np.ceil(hi)))
+    want = a
+    if lo is not None:
+        want = np.where(a < dtype(lo), dtype(lo), a)  # NaN stays: NaN < lo is false
+    if hi is not None:
+        want = np.where(want > dtype(hi), dtype(hi), want)
+    for t, w in ((torch.tensor(a), want), (torch.tensor(a)[::3], want[::3])):
+        got = t.clamp(lo, hi).numpy()
+        assert got.dtype == a.dtype
+        assert np.array_equal(got.view(np.uint8), np.ascontiguousarray(w).view(np.uint8))
+
+
+def test_clamp_and_leaky_relu_gradients_are_selected_elementwise():
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal(3001)
+    a[:4] = [-0.5, 0.5, 0.0, -0.0]  # at the bounds the gradient passes (PyTorch)
+    x = torch.tensor(a, requires_grad=True)
+    g = rng.standard_normal(3001)
+    x.clamp(-0.5, 0.5).backward(torch.tensor(g))
+    assert np.array_equal(x.grad.numpy(), np.where((a < -0.5) | (a > 0.5), 0.0, g))
+    x.grad = None
+    y = torch.nn.functional.leaky_relu(x, 0.125)
+    assert np.array_equal(y.detach().numpy(), np.where(a > 0, a, a * 0.125))
+    y.backward(torch.tensor(g))
+    assert np.array_equal(x.grad.numpy(), np.where(a > 0, g, g * 0.125))

@@ -42,10 +42,14 @@ int pa_backward_DROPOUT(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
 /* ---- leaky_relu ---------------------------------------------------------------- */
 /* prm[0] is the negative slope; the gradient at 0 is the slope's side, as in PyTorch
  * (x > 0 ? g : g * slope). */
-PA_UNARY_LOOP(leaky_relu_f32, float, float, x > 0 ? x : x * (float)prm[0])
-PA_UNARY_LOOP(leaky_relu_f64, double, double, x > 0 ? x : x * prm[0])
-PA_BINARY_LOOP(leaky_relu_grad_f32, float, float, y > 0 ? x : x * (float)prm[0])
-PA_BINARY_LOOP(leaky_relu_grad_f64, double, double, y > 0 ? x : x * prm[0])
+/* NOTE: the product is formed whichever side is taken: with it (and so the load of the
+ * slope) inside the branch, the loop stayed scalar and branched on each element's sign
+ * (100,000 floats: 414 us, 44x PyTorch's time). */
+#define LEAKY(T, v, x) ({ T neg_ = x * (T)prm[0]; v > 0 ? x : neg_; })
+PA_UNARY_LOOP(leaky_relu_f32, float, float, LEAKY(float, x, x))
+PA_UNARY_LOOP(leaky_relu_f64, double, double, LEAKY(double, x, x))
+PA_BINARY_LOOP(leaky_relu_grad_f32, float, float, LEAKY(float, y, x))
+PA_BINARY_LOOP(leaky_relu_grad_f64, double, double, LEAKY(double, y, x))
 
 int pa_leaky_relu(pa_tensor *input, double negative_slope, pa_tensor **out) {
     PA_REQUIRE("leaky_relu", input && out, "NULL tensor or result pointer");

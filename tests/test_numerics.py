@@ -245,3 +245,31 @@ def test_pow_by_the_exponents_pytorch_special_cases(dtype):
     b = torch.tensor(np.array([1.5, -2.0], dtype))
     b **= 2                                                       # in place, from a Python number
     np.testing.assert_array_equal(b.numpy(), np.array([2.25, 4.0], dtype))
+
+
+def _float32_sample(n=2_000_000, seed=11):
+    """Bit patterns spread over every exponent, both signs, plus the edges."""
+    bits = np.random.default_rng(seed).integers(0, 2 ** 32, n, dtype=np.uint64).astype(np.uint32)
+    edges = np.float32([0.0, -0.0, 1.0, -1.0, 1e-45, -1e-45, 1.1754942e-38, 1.1754944e-38, 2.9e-8,
+                        -2.9e-8, 9.7e-4, -9.8e-4, 0.7071067, 0.70710677, 1.4142135, 0.99999994,
+                        1.0000001, -0.99999994, 88.7, -87.3, 3e38])
+    return np.concatenate([bits.view(np.float32), edges, np.linspace(-4, 4, 400_001, dtype=np.float32)])
+
+
+@pytest.mark.parametrize("name, fn, ref, bound", [
+    ("log", torch.log, np.log, 1.0),
+    ("log1p", torch.log1p, np.log1p, 1.5),
+    ("expm1", torch.expm1, np.expm1, 2.0),
+])
+def test_float32_log_log1p_expm1_accuracy_and_special_values(name, fn, ref, bound):
+    x = _float32_sample()
+    got = fn(torch.from_numpy(x)).numpy()
+    with np.errstate(all="ignore"):
+        want = ref(x.astype(np.float64))
+        want32 = want.astype(np.float32)
+    normal = np.isfinite(want32) & (np.abs(want) >= np.finfo(np.float32).tiny)
+    assert ulp_error(got[normal], want[normal]).max() < bound, name
+    tiny = np.isfinite(want32) & ~normal  # results in the subnormal range: to the last bit
+    np.testing.assert_allclose(got[tiny], want32[tiny], rtol=0, atol=1.5e-45)
+    rest = ~np.isfinite(want32)  # inf, -inf, NaN exactly where float64 says so
+    assert np.array_equal(got[rest], want32[rest], equal_nan=True), name

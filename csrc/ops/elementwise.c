@@ -593,9 +593,9 @@ int pa_backward_MINIMUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 
 /* NOTE: tgmath-style names would pick float versions; explicit f-suffixed calls keep
  * float32 math in float32, like PyTorch. */
-#define FLOAT_UNARY_LOOPS(SUFFIX, T, F, EXP, TANH, SIGMOID)                       \
+#define FLOAT_UNARY_LOOPS(SUFFIX, T, F, EXP, TANH, SIGMOID, LOG, LOG1P, EXPM1)  \
     PA_UNARY_LOOP(exp_##SUFFIX, T, T, EXP(x))                                     \
-    PA_UNARY_LOOP(log_##SUFFIX, T, T, log##F(x))                                  \
+    PA_UNARY_LOOP(log_##SUFFIX, T, T, LOG(x))                                     \
     PA_UNARY_LOOP(sqrt_##SUFFIX, T, T, sqrt##F(x))                                \
     PA_UNARY_LOOP(tanh_##SUFFIX, T, T, TANH(x))                                   \
     PA_UNARY_LOOP(sigmoid_##SUFFIX, T, T, SIGMOID(x))                             \
@@ -605,12 +605,12 @@ int pa_backward_MINIMUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     PA_UNARY_LOOP(sin_##SUFFIX, T, T, sin##F(x))                                  \
     PA_UNARY_LOOP(cos_##SUFFIX, T, T, cos##F(x))                                  \
     PA_UNARY_LOOP(rsqrt_##SUFFIX, T, T, (T)1 / sqrt##F(x))                        \
-    PA_UNARY_LOOP(log1p_##SUFFIX, T, T, log1p##F(x))                              \
-    PA_UNARY_LOOP(expm1_##SUFFIX, T, T, expm1##F(x))                              \
+    PA_UNARY_LOOP(log1p_##SUFFIX, T, T, LOG1P(x))                                 \
+    PA_UNARY_LOOP(expm1_##SUFFIX, T, T, EXPM1(x))                                 \
     PA_UNARY_LOOP(reciprocal_##SUFFIX, T, T, (T)1 / x)                            \
     PA_UNARY_LOOP(abs_##SUFFIX, T, T, fabs##F(x))
-FLOAT_UNARY_LOOPS(f32, float, f, pa_expf, pa_tanhf, pa_sigmoidf)
-FLOAT_UNARY_LOOPS(f64, double, , exp, tanh, pa_sigmoid)
+FLOAT_UNARY_LOOPS(f32, float, f, pa_expf, pa_tanhf, pa_sigmoidf, pa_logf, pa_log1pf, pa_expm1f)
+FLOAT_UNARY_LOOPS(f64, double, , exp, tanh, pa_sigmoid, log, log1p, expm1)
 
 #define SIGNED_UNARY_LOOPS(SUFFIX, T)                                       \
     PA_UNARY_LOOP(neg_##SUFFIX, T, T, -x)                                   \

@@ -325,30 +325,36 @@ int pa_from_data(const void *data, int64_t nbytes, int ndim, const int64_t *shap
 
 /* ---- copies -------------------------------------------------------------------- */
 /* dst[i] = (TD)src[i] over an iterator with dst as operand 0 and src as operand 1. */
-/* Rows [r0, r1) of the iteration, walked in order (pa_iter_next_row). */
-#define COPY_ROWS(TD, TS, R0, R1)                                                     \
+/* Elements [e0, e1) of the iteration (row by row, in order: pa_iter_next_row). */
+#define COPY_RANGE(TD, TS, E0, E1)                                                    \
     do {                                                                              \
-        int64_t idx[8], off[2];                                                       \
-        pa_iter_start(&it, (R0), idx, off);                                           \
+        int64_t idx[8], off[2], e = (E0), end = (E1), col = e % it.inner;             \
+        pa_iter_start(&it, e / it.inner, idx, off);                                   \
         int64_t sd = it.strides[0][it.ndim - 1], ss = it.strides[1][it.ndim - 1];     \
-        for (int64_t r = (R0); r < (R1); r++, pa_iter_next_row(&it, idx, off)) {      \
-            TD *d = (TD *)dst->data + off[0];                                         \
-            const TS *s = (const TS *)src->data + off[1];                             \
+        while (e < end) {                                                             \
+            int64_t n = it.inner - col < end - e ? it.inner - col : end - e;          \
+            TD *d = (TD *)dst->data + off[0] + col * sd;                              \
+            const TS *s = (const TS *)src->data + off[1] + col * ss;                  \
             if (sd == 1 && ss == 1)                                                   \
-                for (int64_t i = 0; i < it.inner; i++) d[i] = (TD)s[i];               \
+                for (int64_t i = 0; i < n; i++) d[i] = (TD)s[i];                      \
             else                                                                      \
-                for (int64_t i = 0; i < it.inner; i++) d[i * sd] = (TD)s[i * ss];     \
+                for (int64_t i = 0; i < n; i++) d[i * sd] = (TD)s[i * ss];            \
+            e += n;                                                                   \
+            col = 0;                                                                  \
+            pa_iter_next_row(&it, idx, off);                                          \
         }                                                                             \
     } while (0)
 
-/* All rows, split into one contiguous range per thread when the copy is large: each
- * element is copied once by the same expression, so the split changes nothing. */
+/* All elements, split into one contiguous range per thread when the copy is large:
+ * each element is copied once by the same expression, so the split changes nothing.
+ * NOTE: split by elements, not rows: a contiguous copy is one long row (clone, and the
+ * result of an in-place op copied into place, ran on one thread). */
 #define COPY_LOOP(TD, TS)                                                             \
     {                                                                                 \
-        int nt = pa_threads_for_elements(it.rows * it.inner);                         \
-        if (nt > it.rows) nt = it.rows > 1 ? (int)it.rows : 1;                        \
+        int64_t total = it.rows * it.inner;                                           \
+        int nt = pa_threads_for_elements(total);                                      \
         PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {                            \
-            COPY_ROWS(TD, TS, it.rows * t / nt, it.rows * (t + 1) / nt);              \
+            COPY_RANGE(TD, TS, total * t / nt, total * (t + 1) / nt);                 \
         });                                                                           \
     }
 

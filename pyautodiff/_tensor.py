@@ -996,6 +996,12 @@ class Tensor:
     def storage_offset(self) -> int:
         return int(self._h.offset)
 
+    @property
+    def _version(self) -> int:
+        """The in-place write counter of this tensor's memory (shared with its views), as
+        PyTorch's: autograd uses it to refuse saved values changed since they were saved."""
+        return int(lib.pa_tensor_version(self._h))
+
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         """Clamped to [min, max]; either bound may be a tensor (broadcast), whose gradient
         is that of where it binds, as PyTorch (ties go to the input)."""

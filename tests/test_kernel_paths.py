@@ -120,3 +120,32 @@ def test_clamp_and_leaky_relu_gradients_are_selected_elementwise():
     assert np.array_equal(y.detach().numpy(), np.where(a > 0, a, a * 0.125))
     y.backward(torch.tensor(g))
     assert np.array_equal(x.grad.numpy(), np.where(a > 0, g, g * 0.125))
+
+
+def test_in_place_binary_ops_written_straight_into_the_tensor():
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((300, 70)).astype(np.float32)
+    b = rng.standard_normal(70).astype(np.float32)
+    x = torch.tensor(a)
+    view = x[:5]  # shares x's memory: sees the writes
+    version = x._version
+    x.mul_(torch.tensor(b)).add_(2.5)
+    want = a * b + np.float32(2.5)
+    assert np.array_equal(x.numpy(), want) and np.array_equal(view.numpy(), want[:5])
+    assert x._version == version + 2
+    x.mul_(x)  # b is a itself: each element read before it is written
+    assert np.array_equal(x.numpy(), want * want)
+    sq = torch.tensor(a[:70, :70].copy())
+    sq.add_(sq.t())  # b overlaps a elsewhere: computed out of place first
+    assert np.array_equal(sq.numpy(), a[:70, :70] + a[:70, :70].T)
+    y = torch.tensor(a)
+    y[::3, 1::2].sub_(1.0)  # a strided view of y, in place
+    want_y = a.copy()
+    want_y[::3, 1::2] -= np.float32(1.0)
+    assert np.array_equal(y.numpy(), want_y)
+    n = torch.tensor(np.arange(12))
+    n.mul_(3).add_(torch.tensor(np.arange(12)))
+    assert np.array_equal(n.numpy(), np.arange(12) * 4) and n.dtype == torch.int64
+    f = torch.tensor(a[0])
+    f.add_(torch.tensor(b.astype(np.float64)))  # float64 into float32: computed, then cast
+    assert np.array_equal(f.numpy(), (a[0].astype(np.float64) + b.astype(np.float64)).astype(np.float32))

@@ -187,8 +187,19 @@ static int compute_dtype(int op, int promoted) {
     return promoted;
 }
 
-/* Computes out = a op b for a, b of dtype `dt` into a new tensor (no graph). */
+/* Computes out = a op b for a, b of dtype `dt` into a new tensor (no graph), or into
+ * `into` (a new reference to it in *out) when given: the caller has checked that it has
+ * the broadcast shape and the result dtype and that writing it as the loop reads does no
+ * harm (binary_in_place). */
+static int binary_raw_into(int op, pa_tensor *a, pa_tensor *b, int dt, pa_tensor *into,
+                           pa_tensor **out);
+
 static int binary_raw(int op, pa_tensor *a, pa_tensor *b, int dt, pa_tensor **out) {
+    return binary_raw_into(op, a, b, dt, NULL, out);
+}
+
+static int binary_raw_into(int op, pa_tensor *a, pa_tensor *b, int dt, pa_tensor *into,
+                           pa_tensor **out) {
     int ndim;
     int64_t shape[PA_MAX_DIMS];
     TRY(pa_broadcast_shapes(binary_names[op], a, b, &ndim, shape));
@@ -201,7 +212,7 @@ static int binary_raw(int op, pa_tensor *a, pa_tensor *b, int dt, pa_tensor **ou
         int common = promote(a, b);
         if (common != PA_BOOL && (a->dtype != common || b->dtype != common)) {
             pa_tensor *a1 = pa_cast_nograd(a, common), *b1 = a1 ? pa_cast_nograd(b, common) : NULL;
-            int rc = b1 ? binary_raw(op, a1, b1, dt, out) : PA_ERR_MEMORY;
+            int rc = b1 ? binary_raw_into(op, a1, b1, dt, into, out) : PA_ERR_MEMORY;
             pa_tensor_release(a1);
             pa_tensor_release(b1);
             return rc;
@@ -234,7 +245,8 @@ static int binary_raw(int op, pa_tensor *a, pa_tensor *b, int dt, pa_tensor **ou
                : e == -1 ? (f ? pow_reciprocal_f32 : pow_reciprocal_f64) : loop;
     }
     pa_tensor *ac = pa_cast_nograd(a, dt), *bc = ac ? pa_cast_nograd(b, dt) : NULL;
-    pa_tensor *o = bc ? pa_tensor_new(ndim, shape, out_dt) : NULL;
+    pa_tensor *o = !bc ? NULL : into ? (pa_tensor_retain(into), into)
+                                     : pa_tensor_new(ndim, shape, out_dt);
     if (o) {
         int64_t sa[PA_MAX_DIMS], sb[PA_MAX_DIMS];
         pa_broadcast_strides(ac, ndim, shape, sa);
@@ -430,7 +442,17 @@ int pa_binary_(int op, pa_tensor *a, pa_tensor *b) {
                         pa_shape_str(ndim, shape, b2, sizeof b2));
     }
     pa_tensor *r;
-    /* Computed out of place: b may overlap a (x.add_(x.t())); recorded, as a node. */
+    /* NOTE: straight into a when nothing is recorded, no cast is needed and b cannot be
+     * overwritten before it is read: b is a itself (each element read, then written) or
+     * lives in other memory.  (1024 x 512 floats, x.mul_(1.5): 243 us through a result
+     * copied into place, 90 with the copy split across threads.)  Otherwise computed out
+     * of place, as b may overlap a (x.add_(x.t())), and recorded as a node. */
+    if (!record && a->dtype == dt && out_dt == dt && (b == a || b->storage != a->storage)) {
+        TRY(binary_raw_into(op, a, b, dt, a, &r));
+        pa_tensor_release(r);
+        pa_bump_version(a);
+        return PA_OK;
+    }
     TRY(record ? pa_binary(op, a, b, &r) : binary_raw(op, a, b, dt, &r));
     return take_result(a, r, record);
 }

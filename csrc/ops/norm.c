@@ -200,6 +200,135 @@ int pa_backward_BATCH_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
  * of this many and each walks all rows in order. */
 enum { LN_COLUMN_BLOCK = 64 };
 
+
+/* NOTE: a row's sums run in LN_LANES double lanes (column j into lane j % LN_LANES),
+ * added up pairwise at the end: the same fixed order whatever the thread split, and
+ * loops the compiler vectorises (the kernels below are compiled per ISA).  A single
+ * chain of additions in column order waited ~4 cycles per addition.  Measured
+ * (1024 x 512 float32, 2 threads): forward 468 -> 163 us; forward and backward together
+ * (weight and bias too) ~1,300 -> 619 us. */
+enum { LN_ROWS = 8, LN_LANES = 32 };
+
+/* OUT = the sum over j < N of F (an expression in j), in LN_LANES lanes added pairwise */
+#define LN_LANE_SUM(OUT, N, F)                                                             \
+    do {                                                                                   \
+        double acc_[LN_LANES] = {0};                                                       \
+        int64_t j_ = 0;                                                                    \
+        for (; j_ + LN_LANES <= (N); j_ += LN_LANES)                                       \
+            for (int l_ = 0; l_ < LN_LANES; l_++) {                                        \
+                int64_t j = j_ + l_;                                                       \
+                acc_[l_] += (F);                                                           \
+            }                                                                              \
+        for (int l_ = 0; j_ + l_ < (N); l_++) {                                            \
+            int64_t j = j_ + l_;                                                           \
+            acc_[l_] += (F);                                                               \
+        }                                                                                  \
+        for (int w_ = LN_LANES / 2; w_ > 0; w_ /= 2)                                       \
+            for (int l_ = 0; l_ < w_; l_++) acc_[l_] += acc_[l_ + w_];                     \
+        (OUT) = acc_[0];                                                                   \
+    } while (0)
+
+/* nr <= LN_ROWS rows at xg (cols each): their mean and 1/sqrt(var + eps) into mean[q]
+ * and rstd[q], and the normalised rows (times w, plus b, each when given) into yg. */
+typedef void ln_rows_fn(const void *xg, int nr, int64_t cols, const void *w, const void *b,
+                        double eps, void *yg, double *mean, double *rstd);
+#define LN_ROWS_KERNEL(NAME, T)                                                            \
+    PA_CLONES static void NAME(const void *xg_, int nr, int64_t cols, const void *w_,     \
+                               const void *b_, double eps, void *yg_, double *mean,       \
+                               double *rstd) {                                             \
+        const T *ws = w_, *bs = b_;                                                        \
+        for (int q = 0; q < nr; q++) {                                                     \
+            const T *xr = (const T *)xg_ + q * cols;                                       \
+            T *yr = (T *)yg_ + q * cols;                                                   \
+            double sum, sq;                                                                \
+            LN_LANE_SUM(sum, cols, (double)xr[j]);                                         \
+            double mq = sum / (double)cols;                                                \
+            LN_LANE_SUM(sq, cols, ((double)xr[j] - mq) * ((double)xr[j] - mq));            \
+            double rq = 1.0 / sqrt(sq / (double)cols + eps);                               \
+            mean[q] = mq;                                                                  \
+            rstd[q] = rq;                                                                  \
+            if (ws && bs)                                                                  \
+                for (int64_t j = 0; j < cols; j++)                                         \
+                    yr[j] = (T)(((double)xr[j] - mq) * rq * (double)ws[j] + (double)bs[j]);\
+            else if (ws)                                                                   \
+                for (int64_t j = 0; j < cols; j++)                                         \
+                    yr[j] = (T)(((double)xr[j] - mq) * rq * (double)ws[j]);                \
+            else if (bs)                                                                   \
+                for (int64_t j = 0; j < cols; j++)                                         \
+                    yr[j] = (T)(((double)xr[j] - mq) * rq + (double)bs[j]);                \
+            else                                                                           \
+                for (int64_t j = 0; j < cols; j++) yr[j] = (T)(((double)xr[j] - mq) * rq); \
+        }                                                                                  \
+    }
+LN_ROWS_KERNEL(ln_rows_f32, float)
+LN_ROWS_KERNEL(ln_rows_f64, double)
+
+/* dx of nr <= LN_ROWS rows (see pa_backward_LAYER_NORM), its sums in lanes as above. */
+typedef void ln_dx_rows_fn(const void *xg, const void *gg, int nr, int64_t cols, const void *w,
+                           const double *mean, const double *rstd, void *dxg);
+#define LN_DX_ROWS_KERNEL(NAME, T)                                                         \
+    PA_CLONES static void NAME(const void *xg_, const void *gg_, int nr, int64_t cols,     \
+                               const void *w_, const double *mean, const double *rstd,    \
+                               void *dxg_) {                                               \
+        const T *ws = w_;                                                                  \
+        for (int q = 0; q < nr; q++) {                                                     \
+            const T *xr = (const T *)xg_ + q * cols, *gr = (const T *)gg_ + q * cols;      \
+            T *dxr = (T *)dxg_ + q * cols;                                                 \
+            double mq = mean[q], rq = rstd[q], sg, sgx;                                    \
+            if (ws) {                                                                      \
+                LN_LANE_SUM(sg, cols, (double)gr[j] * (double)ws[j]);                      \
+                LN_LANE_SUM(sgx, cols,                                                     \
+                            (double)gr[j] * (double)ws[j] * (((double)xr[j] - mq) * rq));  \
+            } else {                                                                       \
+                LN_LANE_SUM(sg, cols, (double)gr[j]);                                      \
+                LN_LANE_SUM(sgx, cols, (double)gr[j] * (((double)xr[j] - mq) * rq));       \
+            }                                                                              \
+            sg /= (double)cols;                                                            \
+            sgx /= (double)cols;                                                           \
+            if (ws)                                                                        \
+                for (int64_t j = 0; j < cols; j++) {                                       \
+                    double xhat = ((double)xr[j] - mq) * rq;                               \
+                    dxr[j] = (T)(rq * ((double)gr[j] * (double)ws[j] - sg - xhat * sgx)); \
+                }                                                                          \
+            else                                                                           \
+                for (int64_t j = 0; j < cols; j++) {                                       \
+                    double xhat = ((double)xr[j] - mq) * rq;                               \
+                    dxr[j] = (T)(rq * ((double)gr[j] - sg - xhat * sgx));                  \
+                }                                                                          \
+        }                                                                                  \
+    }
+LN_DX_ROWS_KERNEL(ln_dx_rows_f32, float)
+LN_DX_ROWS_KERNEL(ln_dx_rows_f64, double)
+
+/* Columns [j0, j1) (at most LN_COLUMN_BLOCK) of dw = sum over rows of g * xhat and
+ * db = sum of g (either NULL: skipped), each column one chain over the rows in order. */
+typedef void ln_dwb_fn(const void *xs, const void *gs, int64_t rows, int64_t cols, int64_t j0,
+                       int64_t j1, const double *st, void *dw, void *db);
+#define LN_DWB_KERNEL(NAME, T)                                                             \
+    PA_CLONES static void NAME(const void *xs_, const void *gs_, int64_t rows, int64_t cols, \
+                               int64_t j0, int64_t j1, const double *st, void *dw_,        \
+                               void *db_) {                                                \
+        const T *xs = xs_, *gs = gs_;                                                      \
+        T *dws = dw_, *dbs = db_;                                                          \
+        double aw[LN_COLUMN_BLOCK] = {0}, ab[LN_COLUMN_BLOCK] = {0};                       \
+        int64_t n = j1 - j0;                                                               \
+        for (int64_t r = 0; r < rows; r++) {                                               \
+            double mean = st[r], rstd = st[rows + r];                                      \
+            const T *xr = xs + r * cols + j0, *gr = gs + r * cols + j0;                    \
+            for (int64_t j = 0; j < n; j++) {                                              \
+                double gv = (double)gr[j];                                                 \
+                aw[j] += gv * ((double)xr[j] - mean) * rstd;                               \
+                ab[j] += gv;                                                               \
+            }                                                                              \
+        }                                                                                  \
+        for (int64_t j = 0; j < n; j++) {                                                  \
+            if (dws) dws[j0 + j] = (T)aw[j];                                               \
+            if (dbs) dbs[j0 + j] = (T)ab[j];                                               \
+        }                                                                                  \
+    }
+LN_DWB_KERNEL(ln_dwb_f32, float)
+LN_DWB_KERNEL(ln_dwb_f64, double)
+
 int pa_layer_norm(pa_tensor *input, int n_normalized, const int64_t *normalized_shape,
                   pa_tensor *weight, pa_tensor *bias, double eps, pa_tensor **out) {
     PA_REQUIRE("layer_norm", input && out && (n_normalized == 0 || normalized_shape), "NULL tensor or result pointer");
@@ -250,22 +379,12 @@ int pa_layer_norm(pa_tensor *input, int n_normalized, const int64_t *normalized_
         const T *xs = (const T *)x->data, *ws = w ? (const T *)w->data : NULL;
         const T *bs = b ? (const T *)b->data : NULL;
         T *ys = (T *)y->data;
-        PA_PARALLEL_FOR(nt, for (int64_t r = 0; r < rows; r++) {
-            const T *xr = xs + r * cols;
-            T *yr = ys + r * cols;
-            double sum = 0, sq = 0;
-            for (int64_t j = 0; j < cols; j++) sum += (double)xr[j];
-            double mean = sum / (double)cols;
-            for (int64_t j = 0; j < cols; j++) sq += ((double)xr[j] - mean) * ((double)xr[j] - mean);
-            double rstd = 1.0 / sqrt(sq / (double)cols + eps);
-            st[r] = mean;
-            st[rows + r] = rstd;
-            for (int64_t j = 0; j < cols; j++) {
-                double v = ((double)xr[j] - mean) * rstd;
-                if (ws) v *= (double)ws[j];
-                if (bs) v += (double)bs[j];
-                yr[j] = (T)v;
-            }
+        int64_t groups = (rows + LN_ROWS - 1) / LN_ROWS;
+        PA_PARALLEL_FOR(nt, for (int64_t grp = 0; grp < groups; grp++) {
+            int64_t r0 = grp * LN_ROWS;
+            int nr = (int)(rows - r0 < LN_ROWS ? rows - r0 : LN_ROWS);
+            (sizeof(T) == 4 ? (ln_rows_fn *)ln_rows_f32 : (ln_rows_fn *)ln_rows_f64)(
+                xs + r0 * cols, nr, cols, ws, bs, eps, ys + r0 * cols, st + r0, st + rows + r0);
         });
     });
     pa_tensor_release(x);
@@ -312,21 +431,14 @@ int pa_backward_LAYER_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
         const T *ws = w ? (const T *)w->data : NULL;
         if (dx) {
             T *dxs = (T *)dx->data;
-            PA_PARALLEL_FOR(nt, for (int64_t r = 0; r < rows; r++) {
-                const T *xr = xs + r * cols, *gr = gs + r * cols;
-                double mean = st[r], rstd = st[rows + r], sg = 0, sgx = 0;
-                for (int64_t j = 0; j < cols; j++) {
-                    double gw = (double)gr[j] * (ws ? (double)ws[j] : 1.0);
-                    sg += gw;
-                    sgx += gw * ((double)xr[j] - mean) * rstd;
-                }
-                sg /= (double)cols;
-                sgx /= (double)cols;
-                for (int64_t j = 0; j < cols; j++) {
-                    double gw = (double)gr[j] * (ws ? (double)ws[j] : 1.0);
-                    double xhat = ((double)xr[j] - mean) * rstd;
-                    dxs[r * cols + j] = (T)(rstd * (gw - sg - xhat * sgx));
-                }
+            int64_t groups = (rows + LN_ROWS - 1) / LN_ROWS;
+            PA_PARALLEL_FOR(nt, for (int64_t grp = 0; grp < groups; grp++) {
+                int64_t r0 = grp * LN_ROWS;
+                int nr = (int)(rows - r0 < LN_ROWS ? rows - r0 : LN_ROWS);
+                (sizeof(T) == 4 ? (ln_dx_rows_fn *)ln_dx_rows_f32
+                                : (ln_dx_rows_fn *)ln_dx_rows_f64)(
+                    xs + r0 * cols, gs + r0 * cols, nr, cols, ws, st + r0, st + rows + r0,
+                    dxs + r0 * cols);
             });
         }
         if (dw || db) {
@@ -335,19 +447,8 @@ int pa_backward_LAYER_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
             PA_PARALLEL_FOR(nt, for (int64_t blk = 0; blk < blocks; blk++) {
                 int64_t j0 = blk * LN_COLUMN_BLOCK;
                 int64_t j1 = j0 + LN_COLUMN_BLOCK < cols ? j0 + LN_COLUMN_BLOCK : cols;
-                double aw[LN_COLUMN_BLOCK] = {0}, ab[LN_COLUMN_BLOCK] = {0};
-                for (int64_t r = 0; r < rows; r++) {
-                    double mean = st[r], rstd = st[rows + r];
-                    for (int64_t j = j0; j < j1; j++) {
-                        double gv = (double)gs[r * cols + j];
-                        aw[j - j0] += gv * ((double)xs[r * cols + j] - mean) * rstd;
-                        ab[j - j0] += gv;
-                    }
-                }
-                for (int64_t j = j0; j < j1; j++) {
-                    if (dws) dws[j] = (T)aw[j - j0];
-                    if (dbs) dbs[j] = (T)ab[j - j0];
-                }
+                (sizeof(T) == 4 ? (ln_dwb_fn *)ln_dwb_f32 : (ln_dwb_fn *)ln_dwb_f64)(
+                    xs, gs, rows, cols, j0, j1, st, dws, dbs);
             });
         }
     });

@@ -149,3 +149,29 @@ def test_in_place_binary_ops_written_straight_into_the_tensor():
     f = torch.tensor(a[0])
     f.add_(torch.tensor(b.astype(np.float64)))  # float64 into float32: computed, then cast
     assert np.array_equal(f.numpy(), (a[0].astype(np.float64) + b.astype(np.float64)).astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_batch_norm_on_n_by_c_input_matches_the_per_channel_path_bit_for_bit(dtype):
+    """(N, C) inputs run kernels across channels; (1, C, N) holding the same values runs
+    the per-channel loops.  Each channel adds the same values in the same order, so
+    outputs, running statistics and gradients agree to the bit."""
+    rng = np.random.default_rng(21)
+    n, c = 37, 150  # three blocks of channels, the last one partial
+    a = (rng.standard_normal((n, c)) * rng.uniform(0.1, 5, c) + rng.uniform(-3, 3, c))
+    g = rng.standard_normal((n, c))
+    w0, b0 = rng.standard_normal(c), rng.standard_normal(c)
+    results = []
+    for layout in ("nc", "1cn"):
+        x = torch.tensor(a, dtype=dtype, requires_grad=True)
+        w = torch.tensor(w0, dtype=dtype, requires_grad=True)
+        b = torch.tensor(b0, dtype=dtype, requires_grad=True)
+        rm, rv = torch.zeros(c, dtype=dtype), torch.ones(c, dtype=dtype)
+        xin = x if layout == "nc" else x.t().unsqueeze(0)
+        y = torch.nn.functional.batch_norm(xin, rm, rv, w, b, training=True, momentum=0.3)
+        y = y if layout == "nc" else y.squeeze(0).t()
+        y.backward(torch.tensor(g, dtype=dtype))
+        results.append([t.detach().numpy().copy() for t in (y, rm, rv, x.grad, w.grad, b.grad)])
+    for got, want in zip(*results):
+        assert np.array_equal(got, want)
+    assert np.allclose(results[0][0].mean(0), b0, atol=1e-4)  # and it normalised

@@ -45,25 +45,129 @@ static int bn_check(const pa_tensor *x, const pa_tensor *rm, const pa_tensor *rv
     return PA_OK;
 }
 
+/* ---- (N, C) inputs (S == 1): kernels across channels ---------------------------
+ * NOTE: with one value per (n, c) the per-channel loops read one element per step with
+ * stride C and the apply loop ran one-element rows: BatchNorm1d on 1024 x 512 floats
+ * took 1.8 ms forward (now 0.18 ms; forward and backward 9.1 -> 0.62 ms; PyTorch's
+ * ~0.18 and ~0.77 ms).  These kernels walk rows and keep a double accumulator per
+ * channel, so each channel still adds its values in row order (the same bits) while
+ * the loops over channels vectorise.  Channels go in blocks of BN_BLOCK per thread. */
+enum { BN_BLOCK = 64 };
+
+/* sum[c] and sq[c] (sum of squared deviations from sum[c] / n) for c in [c0, c1). */
+#define BN_COL_STATS(NAME, T)                                                              \
+    PA_CLONES static void NAME(const void *xs_, int64_t n, int64_t C, int64_t c0,          \
+                               int64_t c1, double *sum, double *sq) {                      \
+        const T *xs = xs_;                                                                 \
+        double mean[BN_BLOCK];                                                             \
+        int64_t w = c1 - c0;                                                               \
+        for (int64_t c = 0; c < w; c++) sum[c0 + c] = 0, sq[c0 + c] = 0;                   \
+        for (int64_t r = 0; r < n; r++)                                                    \
+            for (int64_t c = 0; c < w; c++) sum[c0 + c] += (double)xs[r * C + c0 + c];    \
+        for (int64_t c = 0; c < w; c++) mean[c] = sum[c0 + c] / (double)n;                 \
+        for (int64_t r = 0; r < n; r++)                                                    \
+            for (int64_t c = 0; c < w; c++) {                                              \
+                double d = (double)xs[r * C + c0 + c] - mean[c];                           \
+                sq[c0 + c] += d * d;                                                       \
+            }                                                                              \
+    }
+BN_COL_STATS(bn_col_stats_f32, float)
+BN_COL_STATS(bn_col_stats_f64, double)
+
+/* rows [r0, r1): y = x * scale[c] + shift[c] */
+#define BN_COL_APPLY(NAME, T)                                                              \
+    PA_CLONES static void NAME(const void *xs_, void *ys_, int64_t r0, int64_t r1, int64_t C, \
+                               const double *scale, const double *shift) {                 \
+        const T *xs = xs_;                                                                 \
+        T *ys = ys_;                                                                       \
+        for (int64_t r = r0; r < r1; r++)                                                  \
+            for (int64_t c = 0; c < C; c++)                                                \
+                ys[r * C + c] = (T)((double)xs[r * C + c] * scale[c] + shift[c]);          \
+    }
+BN_COL_APPLY(bn_col_apply_f32, float)
+BN_COL_APPLY(bn_col_apply_f64, double)
+
+/* sg[c] = sum of g, sgx[c] = sum of g * (x - mean[c]) over rows, for c in [c0, c1). */
+#define BN_COL_GRAD_SUMS(NAME, T)                                                          \
+    PA_CLONES static void NAME(const void *xs_, const void *gs_, int64_t n, int64_t C,     \
+                               int64_t c0, int64_t c1, const double *mean, double *sg,     \
+                               double *sgx) {                                              \
+        const T *xs = xs_, *gs = gs_;                                                      \
+        int64_t w = c1 - c0;                                                               \
+        for (int64_t c = 0; c < w; c++) sg[c0 + c] = 0, sgx[c0 + c] = 0;                   \
+        for (int64_t r = 0; r < n; r++)                                                    \
+            for (int64_t c = 0; c < w; c++) {                                              \
+                int64_t i = r * C + c0 + c;                                                \
+                sg[c0 + c] += (double)gs[i];                                               \
+                sgx[c0 + c] += (double)gs[i] * ((double)xs[i] - mean[c0 + c]);             \
+            }                                                                              \
+    }
+BN_COL_GRAD_SUMS(bn_col_grad_sums_f32, float)
+BN_COL_GRAD_SUMS(bn_col_grad_sums_f64, double)
+
+/* rows [r0, r1): dx = scale[c] * (g - mg[c] - xhat * mgx[c]), xhat = (x - mean) * invstd */
+#define BN_COL_DX(NAME, T)                                                                 \
+    PA_CLONES static void NAME(const void *xs_, const void *gs_, void *dxs_, int64_t r0,   \
+                               int64_t r1, int64_t C, const double *mean,                  \
+                               const double *invstd, const double *scale, const double *mg, \
+                               const double *mgx) {                                        \
+        const T *xs = xs_, *gs = gs_;                                                      \
+        T *dxs = dxs_;                                                                     \
+        for (int64_t r = r0; r < r1; r++)                                                  \
+            for (int64_t c = 0; c < C; c++) {                                              \
+                int64_t i = r * C + c;                                                     \
+                double xhat = ((double)xs[i] - mean[c]) * invstd[c];                       \
+                dxs[i] = (T)(scale[c] * ((double)gs[i] - mg[c] - xhat * mgx[c]));          \
+            }                                                                              \
+    }
+BN_COL_DX(bn_col_dx_f32, float)
+BN_COL_DX(bn_col_dx_f64, double)
+
+typedef void bn_col_stats_fn(const void *, int64_t, int64_t, int64_t, int64_t, double *, double *);
+typedef void bn_col_apply_fn(const void *, void *, int64_t, int64_t, int64_t, const double *,
+                             const double *);
+typedef void bn_col_grad_sums_fn(const void *, const void *, int64_t, int64_t, int64_t, int64_t,
+                                 const double *, double *, double *);
+typedef void bn_col_dx_fn(const void *, const void *, void *, int64_t, int64_t, int64_t,
+                          const double *, const double *, const double *, const double *,
+                          const double *);
+
 /* Batch mean and 1/sqrt(biased var + eps) per channel into stats (2, C); the running
  * statistics get the unbiased variance, as in PyTorch. */
-static void bn_batch_stats(const bn_geom *g, const pa_tensor *x, double *stats, pa_tensor *rm,
-                           pa_tensor *rv, double momentum, double eps) {
+static int bn_batch_stats(const bn_geom *g, const pa_tensor *x, double *stats, pa_tensor *rm,
+                          pa_tensor *rv, double momentum, double eps) {
     int64_t m = g->n * g->s;
     int nt = pa_threads_for_elements(g->n * g->c * g->s);
+    double *cols = NULL;  /* (N, C): per-channel sums from the kernels across channels */
+    if (g->s == 1 && !(cols = malloc(2 * (size_t)g->c * sizeof(double)))) return PA_ERR_MEMORY;
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *rms = rm ? (T *)rm->data : NULL, *rvs = rv ? (T *)rv->data : NULL;
-        PA_PARALLEL_FOR(nt, for (int64_t c = 0; c < g->c; c++) {
+        double *sums = cols ? cols : NULL, *sqs = cols ? cols + g->c : NULL;
+        if (cols) {
+            int64_t blocks = (g->c + BN_BLOCK - 1) / BN_BLOCK;
+            PA_PARALLEL_FOR(nt, for (int64_t b = 0; b < blocks; b++) {
+                int64_t c0 = b * BN_BLOCK, c1 = c0 + BN_BLOCK < g->c ? c0 + BN_BLOCK : g->c;
+                (sizeof(T) == 4 ? (bn_col_stats_fn *)bn_col_stats_f32
+                                : (bn_col_stats_fn *)bn_col_stats_f64)(xs, g->n, g->c, c0, c1, sums, sqs);
+            });
+        }
+        PA_PARALLEL_FOR(cols ? 1 : nt, for (int64_t c = 0; c < g->c; c++) {
             double sum = 0, sq = 0;
-            for (int64_t n = 0; n < g->n; n++)
-                for (int64_t k = 0; k < g->s; k++) sum += (double)xs[(n * g->c + c) * g->s + k];
+            if (sums) {
+                sum = sums[c];
+                sq = sqs[c];
+            } else {
+                for (int64_t n = 0; n < g->n; n++)
+                    for (int64_t k = 0; k < g->s; k++) sum += (double)xs[(n * g->c + c) * g->s + k];
+                double mean = sum / (double)m;
+                for (int64_t n = 0; n < g->n; n++)
+                    for (int64_t k = 0; k < g->s; k++) {
+                        double d = (double)xs[(n * g->c + c) * g->s + k] - mean;
+                        sq += d * d;
+                    }
+            }
             double mean = sum / (double)m;
-            for (int64_t n = 0; n < g->n; n++)
-                for (int64_t k = 0; k < g->s; k++) {
-                    double d = (double)xs[(n * g->c + c) * g->s + k] - mean;
-                    sq += d * d;
-                }
             double var = sq / (double)m;
             stats[c] = mean;
             stats[g->c + c] = 1.0 / sqrt(var + eps);
@@ -74,23 +178,39 @@ static void bn_batch_stats(const bn_geom *g, const pa_tensor *x, double *stats, 
             }
         });
     });
+    free(cols);
+    return PA_OK;
 }
 
 static void bn_apply(const bn_geom *g, const pa_tensor *x, const double *stats, const pa_tensor *w,
                      const pa_tensor *b, pa_tensor *y) {
     int nt = pa_threads_for_elements(g->n * g->c * g->s);
+    double *coef = g->s == 1 ? malloc(2 * (size_t)g->c * sizeof(double)) : NULL;
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *ys = (T *)y->data;
-        PA_PARALLEL_FOR2(nt, for (int64_t n = 0; n < g->n; n++)
+        if (coef) {  /* (N, C): the same scale and shift, applied row by row */
             for (int64_t c = 0; c < g->c; c++) {
                 double scale = stats[g->c + c] * (w ? (double)((T *)w->data)[c * w->strides[0]] : 1.0);
-                double shift = (b ? (double)((T *)b->data)[c * b->strides[0]] : 0.0) - stats[c] * scale;
-                const T *xr = xs + (n * g->c + c) * g->s;
-                T *yr = ys + (n * g->c + c) * g->s;
-                for (int64_t k = 0; k < g->s; k++) yr[k] = (T)((double)xr[k] * scale + shift);
+                coef[c] = scale;
+                coef[g->c + c] = (b ? (double)((T *)b->data)[c * b->strides[0]] : 0.0) - stats[c] * scale;
+            }
+            PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
+                (sizeof(T) == 4 ? (bn_col_apply_fn *)bn_col_apply_f32 : (bn_col_apply_fn *)bn_col_apply_f64)(
+                    xs, ys, g->n * t / nt, g->n * (t + 1) / nt, g->c, coef, coef + g->c);
             });
+        } else {
+            PA_PARALLEL_FOR2(nt, for (int64_t n = 0; n < g->n; n++)
+                for (int64_t c = 0; c < g->c; c++) {
+                    double scale = stats[g->c + c] * (w ? (double)((T *)w->data)[c * w->strides[0]] : 1.0);
+                    double shift = (b ? (double)((T *)b->data)[c * b->strides[0]] : 0.0) - stats[c] * scale;
+                    const T *xr = xs + (n * g->c + c) * g->s;
+                    T *yr = ys + (n * g->c + c) * g->s;
+                    for (int64_t k = 0; k < g->s; k++) yr[k] = (T)((double)xr[k] * scale + shift);
+                });
+        }
     });
+    free(coef);
 }
 
 int pa_batch_norm(pa_tensor *input, pa_tensor *running_mean, pa_tensor *running_var,
@@ -110,7 +230,12 @@ int pa_batch_norm(pa_tensor *input, pa_tensor *running_mean, pa_tensor *running_
     }
     double *st = (double *)stats->data;
     if (training) {
-        bn_batch_stats(&g, x, st, running_mean, running_var, momentum, eps);
+        if (bn_batch_stats(&g, x, st, running_mean, running_var, momentum, eps)) {
+            pa_tensor_release(x);
+            pa_tensor_release(stats);
+            pa_tensor_release(y);
+            return PA_ERR_MEMORY;
+        }
         if (running_mean) {
             pa_bump_version(running_mean);
             pa_bump_version(running_var);
@@ -162,9 +287,35 @@ int pa_backward_BATCH_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     }
     double m = (double)(g.n * g.s);
     int nt = pa_threads_for_elements(g.n * g.c * g.s);
+    /* (N, C): sums by the kernels across channels, then the same per-channel formulas */
+    double *cols = g.s == 1 ? malloc(5 * (size_t)g.c * sizeof(double)) : NULL;
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data, *gs = (const T *)gy->data;
         T *dxs = dx ? (T *)dx->data : NULL, *dws = dw ? (T *)dw->data : NULL, *dbs = db ? (T *)db->data : NULL;
+        if (cols) {
+            double *sg = cols, *sgx = cols + g.c, *scale = cols + 2 * g.c, *mg = cols + 3 * g.c,
+                   *mgx = cols + 4 * g.c;
+            int64_t blocks = (g.c + BN_BLOCK - 1) / BN_BLOCK;
+            PA_PARALLEL_FOR(nt, for (int64_t b = 0; b < blocks; b++) {
+                int64_t c0 = b * BN_BLOCK, c1 = c0 + BN_BLOCK < g.c ? c0 + BN_BLOCK : g.c;
+                (sizeof(T) == 4 ? (bn_col_grad_sums_fn *)bn_col_grad_sums_f32
+                                : (bn_col_grad_sums_fn *)bn_col_grad_sums_f64)(xs, gs, g.n, g.c, c0,
+                                                                               c1, st, sg, sgx);
+            });
+            for (int64_t c = 0; c < g.c; c++) {
+                double invstd = st[g.c + c], sgxc = sgx[c] * invstd;  /* sum(g * xhat) */
+                if (dws) dws[c] = (T)sgxc;
+                if (dbs) dbs[c] = (T)sg[c];
+                scale[c] = invstd * (w ? (double)((const T *)w->data)[c * w->strides[0]] : 1.0);
+                mg[c] = training ? sg[c] / m : 0;
+                mgx[c] = training ? sgxc / m : 0;
+            }
+            if (dxs)
+                PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
+                    (sizeof(T) == 4 ? (bn_col_dx_fn *)bn_col_dx_f32 : (bn_col_dx_fn *)bn_col_dx_f64)(
+                        xs, gs, dxs, g.n * t / nt, g.n * (t + 1) / nt, g.c, st, st + g.c, scale, mg, mgx);
+                });
+        } else
         PA_PARALLEL_FOR(nt, for (int64_t c = 0; c < g.c; c++) {
             double mean = st[c], invstd = st[g.c + c], sg = 0, sgx = 0;
             for (int64_t n = 0; n < g.n; n++)
@@ -187,6 +338,7 @@ int pa_backward_BATCH_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
                 }
         });
     });
+    free(cols);
     pa_tensor_release(x);
     pa_tensor_release(gy);
     grads[0] = dx;

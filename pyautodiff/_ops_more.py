@@ -639,21 +639,54 @@ def msort(input: Tensor) -> Tensor:
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
-    """The running product along dim, as a chain of products (differentiable everywhere,
-    zeros included)."""
+    """The running product along dim, accumulated in double (int64 for integers) as
+    PyTorch's CPU kernel does.  The gradient, also in double: the reversed running sum of
+    g * out, divided by x, where a slice has no zero; where it has, every position after
+    its first zero gets 0 and that zero the product of the rest (PyTorch's formula).
+    NOTE: this was a chain of one product per step, recorded op by op: 1e5 elements along
+    one dim took 0.98 s (1e6: 8.9 s), against 0.1 ms for PyTorch."""
     x = input.to(dtype) if dtype is not None else input
     if x.dtype.name == "bool":
         x = x.long()
     if x.dim() == 0:
         return x.clone()
     d = _dim("cumprod", dim, x.dim())
-    steps = x.unbind(d)
-    if not steps:
-        return x.clone()
-    out = [steps[0]]
-    for s in steps[1:]:
-        out.append(out[-1] * s)
-    return stack(out, d)
+    v = np.moveaxis(_values(x), d, -1)
+    acc = np.float64 if x.dtype.is_floating_point else np.int64
+    with np.errstate(all="ignore"):
+        values = np.moveaxis(np.cumprod(v.astype(acc), axis=-1), -1, d).astype(x.dtype.numpy)
+    if not x.requires_grad:
+        return _from_numpy(values)
+    x64, dt = v.astype(np.float64), x.dtype.numpy
+
+    def backward(g: Tensor) -> tuple[Tensor]:
+        g64 = np.moveaxis(_values(g).astype(np.float64), d, -1)
+        return (_from_numpy(np.moveaxis(_cumprod_grad(x64, g64), -1, d).astype(dt)),)
+
+    return _recorded(values, [x], backward)
+
+
+def _cumprod_grad(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """d(sum g * cumprod(x)) / dx along the last axis, in float64."""
+    n = x.shape[-1]
+    xs, gs = x.reshape(-1, n), g.reshape(-1, n)
+    out = np.zeros_like(xs)
+    if n == 0 or xs.shape[0] == 0:
+        return out.reshape(x.shape)
+    has_zero = (xs == 0).any(axis=1)
+    with np.errstate(all="ignore"):
+        ok = ~has_zero
+        if ok.any():
+            y = np.cumprod(xs[ok], axis=1)
+            out[ok] = np.flip(np.cumsum(np.flip(gs[ok] * y, 1), 1), 1) / xs[ok]
+        for r in np.nonzero(has_zero)[0]:
+            xr, gr = xs[r], gs[r]
+            z = int(np.argmax(xr == 0))
+            if z:
+                y = np.cumprod(xr[:z])
+                out[r, :z] = np.flip(np.cumsum(np.flip(gr[:z] * y))) / xr[:z]
+            out[r, z] = np.prod(xr[:z]) * (gr[z] + np.dot(gr[z + 1:], np.cumprod(xr[z + 1:])))
+    return out.reshape(x.shape)
 
 
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:

@@ -175,3 +175,22 @@ def test_batch_norm_on_n_by_c_input_matches_the_per_channel_path_bit_for_bit(dty
     for got, want in zip(*results):
         assert np.array_equal(got, want)
     assert np.allclose(results[0][0].mean(0), b0, atol=1e-4)  # and it normalised
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_cumprod_gradient_with_zeros_matches_finite_differences(dim):
+    rng = np.random.default_rng(5)
+    a = rng.uniform(0.5, 1.5, (6, 7)) * rng.choice([-1.0, 1.0], (6, 7))
+    a[2, 3] = a[4, 0] = a[4, 5] = a[0, 6] = 0.0  # one zero, two zeros in a slice, a last one
+    g = rng.standard_normal((6, 7))
+    x = torch.tensor(a, requires_grad=True)
+    y = torch.cumprod(x, dim)
+    assert np.array_equal(y.detach().numpy(), np.cumprod(a, dim))
+    y.backward(torch.tensor(g))
+    h, num = 1e-6, np.zeros_like(a)
+    for idx in np.ndindex(*a.shape):
+        up, down = a.copy(), a.copy()
+        up[idx] += h
+        down[idx] -= h
+        num[idx] = ((np.cumprod(up, dim) - np.cumprod(down, dim)) * g).sum() / (2 * h)
+    np.testing.assert_allclose(x.grad.numpy(), num, rtol=1e-7, atol=1e-8)

@@ -426,16 +426,57 @@ def argsort(input: Tensor, dim: int = -1, descending: builtins.bool = False, sta
     return sort(input, dim, descending, stable)[1]
 
 
+def _sort_key(moved: np.ndarray, descending: builtins.bool) -> np.ndarray:
+    """Keys whose ascending order is _order's: NaN above everything, and for descending
+    the order reversed.  Floats without NaN are their own keys (negated for descending:
+    -0.0 and 0.0 still tie); otherwise int64 keys, reversed by bitwise not (no overflow)."""
+    if moved.dtype.kind == "f" and not np.isnan(moved).any():
+        return -moved if descending else moved
+    if moved.dtype.kind == "f":  # (+ 0.0: -0.0 and 0.0 tie, as in the sort)
+        bits = (np.where(np.isnan(moved), np.inf, moved).astype(np.float64) + 0.0).view(np.int64)
+        key = np.where(bits < 0, np.int64(-2 ** 63) - bits - 1, bits)  # monotone in the value
+        key = np.where(np.isnan(moved), np.iinfo(np.int64).max, key)
+    else:
+        key = moved.astype(np.int64)
+    return ~key if descending else key
+
+
+def _first_k(x: np.ndarray, axis: int, k: int, descending: builtins.bool) -> np.ndarray:
+    """_order(x, axis, descending) cut to its first k along axis, without a full sort: a
+    partition finds each line's k-th key; the keys below it and the first (by index) of
+    those equal to it are the first k of the stable sort, which then orders just them.
+    NOTE: topk(k=10) of 1e6 floats sorted them all: 122 ms, against 2.4 ms for PyTorch."""
+    moved = np.moveaxis(x, axis, -1)
+    if moved.dtype.kind == "b":
+        moved = moved.astype(np.int64)
+    n = moved.shape[-1]
+    if k >= n or 4 * k > n:  # most of the line: the sort itself is cheaper
+        return np.moveaxis(np.moveaxis(_order(x, axis, descending), axis, -1)[..., :k], -1, axis)
+    key = _sort_key(moved, descending)
+    lead = key.shape[:-1]
+    if k == 0:
+        return np.moveaxis(np.zeros(lead + (0,), np.int64), -1, axis)
+    kth = np.partition(key, k - 1, axis=-1)[..., k - 1:k]
+    less = key < kth
+    equal = key == kth
+    need = k - less.sum(axis=-1, keepdims=True)
+    chosen = less | (equal & (np.cumsum(equal, axis=-1) <= need))
+    idx = np.nonzero(chosen.reshape(-1, n))[1].reshape(lead + (k,))  # ascending index per line
+    order = np.argsort(np.take_along_axis(key, idx, -1), axis=-1, kind="stable")
+    return np.moveaxis(np.take_along_axis(idx, order, -1).astype(np.int64), -1, axis)
+
+
 def topk(input: Tensor, k: int, dim: int = -1, largest: builtins.bool = True, sorted: builtins.bool = True) -> MinMax:
-    """The k largest (or smallest) elements along dim and their indices, in order."""
+    """The k largest (or smallest) elements along dim and their indices, in order: the
+    first k of sort(descending=largest), ties in index order (values carry the gradient)."""
     d = _dim("topk", dim, input.ndim)
     size = input.shape[d] if input.ndim else 1
     if not 0 <= int(k) <= size:
         raise RuntimeError(f"topk: selected index k out of range (k = {k}, size along dim {d} is {size})")
-    values, indices = sort(input, d, descending=largest)
     if input.ndim == 0:
-        return MinMax(values, indices)
-    return MinMax(_narrow(values, d, 0, int(k)), _narrow(indices, d, 0, int(k)))
+        return sort(input, d, descending=largest)
+    idx = _from_numpy(_first_k(_values(input), d, int(k), largest))
+    return MinMax(input.gather(d, idx), idx)
 
 
 def nonzero(input: Tensor, *, as_tuple: builtins.bool = False) -> Any:
@@ -737,7 +778,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     lhs, rhs = eq.split("->")
     subs = lhs.split(",")
     if len(subs) != len(ops):
-        raise ValueError(f"einsum(): more operands were provided than specified in the equation"
+        raise ValueError("einsum(): more operands were provided than specified in the equation"
                          if len(ops) > len(subs) else "einsum(): fewer operands were provided than "
                          "specified in the equation")
     arrays = [_values(t) for t in ops]

@@ -506,11 +506,13 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: builtins.bool = Fals
     size = input.shape[d] if input.dim() else 1
     if not 1 <= k <= size:
         raise IndexError(f"kthvalue(): selected number k out of range for dimension {dim} (k={k}, size {size})")
-    values, indices = input.sort(dim=d, stable=True)
-    v, i = values.narrow(d, k - 1, 1), indices.narrow(d, k - 1, 1)
-    if not keepdim:
-        v, i = v.squeeze(d), i.squeeze(d)
-    return MinMax(v, i)
+    from ._ops_extra import _first_k
+
+    if input.dim() == 0:
+        values, indices = input.sort(dim=d, stable=True)
+        return MinMax(values, indices)
+    idx = np.take(_first_k(_values(input), d, k, False), [k - 1], axis=d)  # the stable sort's k-th
+    return _select_along(input, d, idx, keepdim)
 
 
 def _select_along(input: Tensor, d: int, idx: np.ndarray, keepdim: builtins.bool) -> MinMax:

@@ -194,3 +194,48 @@ def test_cumprod_gradient_with_zeros_matches_finite_differences(dim):
         down[idx] -= h
         num[idx] = ((np.cumprod(up, dim) - np.cumprod(down, dim)) * g).sum() / (2 * h)
     np.testing.assert_allclose(x.grad.numpy(), num, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("kind", ["float32", "float64_nan", "int64", "bool"])
+def test_topk_and_kthvalue_by_partition_equal_the_stable_sort_prefix(kind):
+    """topk and kthvalue select by partition; ties (-0.0 and 0.0 too), infinities and NaN
+    (above everything) come out exactly as the first k of the stable sort."""
+    rng = np.random.default_rng(len(kind))
+    shape = (5, 40, 3)
+    if kind == "int64":
+        a = rng.integers(-4, 4, shape)
+    elif kind == "bool":
+        a = rng.random(shape) < 0.3
+    else:
+        a = rng.integers(-4, 4, shape).astype(np.float32 if kind == "float32" else np.float64)
+        m = rng.random(shape)
+        a[m > 0.9] = np.inf
+        a[m < 0.05] = -np.inf
+        a[(m > 0.4) & (m < 0.5)] = -0.0
+        if kind == "float64_nan":
+            a[(m > 0.6) & (m < 0.7)] = np.nan
+    t = torch.tensor(a)
+    for dim in (0, 1, 2):
+        for k in (1, 2, 7):
+            if k > a.shape[dim]:
+                continue
+            for largest in (True, False):
+                values, idx = t.topk(k, dim=dim, largest=largest)
+                full_v, full_i = t.sort(dim=dim, descending=largest)
+                assert np.array_equal(idx.numpy(), full_i.narrow(dim, 0, k).numpy())
+                assert np.array_equal(values.numpy(), full_v.narrow(dim, 0, k).numpy(), equal_nan=kind != "bool")
+            if kind != "bool":
+                v, i = t.kthvalue(k, dim=dim)
+                sv, si = t.sort(dim=dim, stable=True)
+                assert np.array_equal(i.numpy(), si.select(dim, k - 1).numpy())
+                assert np.array_equal(v.numpy(), sv.select(dim, k - 1).numpy(), equal_nan=True)
+
+
+def test_topk_values_carry_the_gradient():
+    a = np.random.default_rng(2).standard_normal((4, 60))
+    x = torch.tensor(a, requires_grad=True)
+    v, i = x.topk(3, dim=1)
+    v.sum().backward()
+    want = np.zeros_like(a)
+    np.put_along_axis(want, np.argsort(-a, axis=1)[:, :3], 1.0, axis=1)
+    assert np.array_equal(x.grad.numpy(), want)

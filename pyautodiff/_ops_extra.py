@@ -781,6 +781,9 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         raise ValueError("einsum(): more operands were provided than specified in the equation"
                          if len(ops) > len(subs) else "einsum(): fewer operands were provided than "
                          "specified in the equation")
+    fast = _einsum_by_matmul(subs, rhs, ops)
+    if fast is not None:
+        return fast
     arrays = [_values(t) for t in ops]
     dt = ops[0].dtype
     with np.errstate(all="ignore"):
@@ -819,6 +822,59 @@ def einsum(equation: str, *operands: Any) -> Tensor:
 
     return _recorded(values, ops, lambda grad: tuple(
         _from_numpy(grad_for(k, _values(grad))) if need else None for k, need in enumerate(needs)))
+
+
+def _einsum_by_matmul(subs: list[str], rhs: str, ops: list[Any]) -> Tensor | None:
+    """One or two floating operands of one dtype, no '...' and no label twice in a term:
+    sums over the labels only one operand has, then a batched matmul of the operands
+    permuted to (batch, kept, contracted) and (batch, contracted, kept), permuted to the
+    output's order, as PyTorch computes einsum.  Differentiable through those ops; a lone
+    permutation ('ij->ji') is a view, as in PyTorch.  None where it does not apply.
+    NOTE: NumPy's einsum without BLAS: 'bhqd,bhkd->bhqk' on (8, 8, 128, 64) took 10 ms
+    forward (16x PyTorch), 'bij,bjk->bik' on 64 128x128 pairs 19 ms (18x)."""
+    if not 1 <= len(ops) <= 2 or "." in "".join(subs) + rhs or not builtins.all(isinstance(t, Tensor) for t in ops):
+        return None
+    if builtins.any(len(set(sub)) != len(sub) for sub in subs + [rhs]):
+        return None
+    if len({t.dtype for t in ops}) != 1 or not ops[0].dtype.is_floating_point:
+        return None
+    sizes: dict[str, int] = {}
+    for sub, t in zip(subs, ops):
+        if len(sub) != t.ndim:
+            return None
+        for c, n in zip(sub, t.shape):
+            if sizes.setdefault(c, n) != n:
+                return None
+    if builtins.any(c not in sizes for c in rhs):
+        return None
+
+    def sum_alone(t: Tensor, sub: str, other: str) -> tuple[Tensor, str]:
+        drop = tuple(i for i, c in enumerate(sub) if c not in rhs and c not in other)
+        if not drop:
+            return t, sub
+        return t.sum(dim=drop), "".join(c for i, c in enumerate(sub) if i not in drop)
+
+    def permuted(t: Tensor, sub: str, order: list[str]) -> Tensor:
+        perm = [sub.index(c) for c in order]
+        return t if perm == list(range(len(perm))) else t.permute(*perm)
+
+    if len(ops) == 1:
+        t, sub = sum_alone(ops[0], subs[0], "")
+        return permuted(t, sub, list(rhs))
+    (a, sa), (b, sb) = sum_alone(ops[0], subs[0], subs[1]), sum_alone(ops[1], subs[1], subs[0])
+    batch = [c for c in sa if c in sb and c in rhs]
+    contracted = [c for c in sa if c in sb and c not in rhs]
+    m, n = [c for c in sa if c not in sb], [c for c in sb if c not in sa]
+
+    def size(labels: list[str]) -> int:
+        return int(np.prod([sizes[c] for c in labels], dtype=np.int64))
+
+    lhs = permuted(a, sa, batch + m + contracted).reshape(size(batch), size(m), size(contracted))
+    rhs_op = permuted(b, sb, batch + contracted + n).reshape(size(batch), size(contracted), size(n))
+    # nothing contracted: an outer or elementwise product, as a broadcast multiply
+    prod = lhs * rhs_op if not contracted else lhs @ rhs_op
+    out = prod.reshape(tuple(sizes[c] for c in batch + m + n))
+    return permuted(out, "".join(batch + m + n), list(rhs))
 
 
 # ---- scatter and index_add ----------------------------------------------------------

@@ -273,3 +273,28 @@ def test_float32_log_log1p_expm1_accuracy_and_special_values(name, fn, ref, boun
     np.testing.assert_allclose(got[tiny], want32[tiny], rtol=0, atol=1.5e-45)
     rest = ~np.isfinite(want32)  # inf, -inf, NaN exactly where float64 says so
     assert np.array_equal(got[rest], want32[rest], equal_nan=True), name
+
+
+def test_float32_gelu_is_x_phi_x_within_two_ulp_and_its_gradient_close():
+    """GELU in float32 is x Phi(x) with Phi from erf / erfc fits in double: within 2 ulp
+    of the float64 value everywhere, the negative side included (where 1 + erf would
+    cancel)."""
+    import math
+
+    rng = np.random.default_rng(8)
+    x = np.concatenate([np.linspace(-14, 14, 100_001), rng.standard_normal(50_000) * 3,
+                        [0.0, -0.0, 1e-30, -1e-30, 3.0e38, -3.0e38]]).astype(np.float32)
+    z = (x * np.float32(0.70710678118654752440)).astype(np.float64)  # x / sqrt(2) as float32 rounds it
+    phi = 0.5 * np.vectorize(math.erfc)(-z)
+    want = x.astype(np.float64) * phi
+    got = F.gelu(torch.from_numpy(x)).numpy()
+    normal = np.abs(want) >= np.finfo(np.float32).tiny
+    assert ulp_error(got[normal], want[normal]).max() < 2.0
+    np.testing.assert_allclose(got[~normal], want[~normal], rtol=0, atol=3e-45)
+    special = F.gelu(torch.tensor([np.inf, -np.inf, np.nan])).numpy()  # inf * 1; -inf * 0 is NaN
+    assert special[0] == np.inf and np.isnan(special[1:]).all()
+    t = torch.from_numpy(x[:100_001].copy()).requires_grad_(True)
+    F.gelu(t).sum().backward()
+    xs = x[:100_001].astype(np.float64)
+    grad = phi[:100_001] + xs * np.exp(-0.5 * xs * xs) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(t.grad.numpy(), grad, rtol=2e-6, atol=1e-7)

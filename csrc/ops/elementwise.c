@@ -615,13 +615,13 @@ int pa_backward_MINIMUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 
 /* NOTE: tgmath-style names would pick float versions; explicit f-suffixed calls keep
  * float32 math in float32, like PyTorch. */
-#define FLOAT_UNARY_LOOPS(SUFFIX, T, F, EXP, TANH, SIGMOID, LOG, LOG1P, EXPM1)  \
+#define FLOAT_UNARY_LOOPS(SUFFIX, T, F, EXP, TANH, SIGMOID, LOG, LOG1P, EXPM1, GELU) \
     PA_UNARY_LOOP(exp_##SUFFIX, T, T, EXP(x))                                     \
     PA_UNARY_LOOP(log_##SUFFIX, T, T, LOG(x))                                     \
     PA_UNARY_LOOP(sqrt_##SUFFIX, T, T, sqrt##F(x))                                \
     PA_UNARY_LOOP(tanh_##SUFFIX, T, T, TANH(x))                                   \
     PA_UNARY_LOOP(sigmoid_##SUFFIX, T, T, SIGMOID(x))                             \
-    PA_UNARY_LOOP(gelu_##SUFFIX, T, T, (T)0.5 * x * ((T)1 + erf##F(x * (T)0.70710678118654752440))) \
+    PA_UNARY_LOOP(gelu_##SUFFIX, T, T, GELU(x))                                   \
     PA_UNARY_LOOP(gelu_tanh_##SUFFIX, T, T,                                       \
                   (T)0.5 * x * ((T)1 + TANH((T)0.79788456080286535588 * (x + (T)0.044715 * x * x * x)))) \
     PA_UNARY_LOOP(sin_##SUFFIX, T, T, sin##F(x))                                  \
@@ -631,8 +631,12 @@ int pa_backward_MINIMUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     PA_UNARY_LOOP(expm1_##SUFFIX, T, T, EXPM1(x))                                 \
     PA_UNARY_LOOP(reciprocal_##SUFFIX, T, T, (T)1 / x)                            \
     PA_UNARY_LOOP(abs_##SUFFIX, T, T, fabs##F(x))
-FLOAT_UNARY_LOOPS(f32, float, f, pa_expf, pa_tanhf, pa_sigmoidf, pa_logf, pa_log1pf, pa_expm1f)
-FLOAT_UNARY_LOOPS(f64, double, , exp, tanh, pa_sigmoid, log, log1p, expm1)
+/* GELU: x Phi(x); float32 through pa_phi (vmath.h), in double and without 1 + erf's
+ * cancellation for negative x; float64 through libm's erf. */
+#define GELU_F32(x) ((float)((double)(x) * pa_phi(x)))
+#define GELU_F64(x) (0.5 * (x) * (1.0 + erf((x) * 0.70710678118654752440)))
+FLOAT_UNARY_LOOPS(f32, float, f, pa_expf, pa_tanhf, pa_sigmoidf, pa_logf, pa_log1pf, pa_expm1f, GELU_F32)
+FLOAT_UNARY_LOOPS(f64, double, , exp, tanh, pa_sigmoid, log, log1p, expm1, GELU_F64)
 
 #define SIGNED_UNARY_LOOPS(SUFFIX, T)                                       \
     PA_UNARY_LOOP(neg_##SUFFIX, T, T, -x)                                   \
@@ -727,14 +731,19 @@ int pa_unary(int op, pa_tensor *a, pa_tensor **out) {
 }
 
 /* Backward loops: o = g * f'(s), x = g (p[1]), y = s (p[2]): the saved input or output. */
-#define GELU_PDF(T, F, s) ((T)0.39894228040143267794 * exp##F((T)-0.5 * s * s))
-#define GELU_TANH_GRAD(T, F, s)                                                             \
+/* GELU's derivative Phi(s) + s phi(s): float32 with pa_phi and pa_expf (vectorised),
+ * float64 with libm. */
+#define GELU_GRAD_F32(s) \
+    ((float)(pa_phi(s) + (double)(s) * (0.39894228040143267794 * (double)pa_expf(-0.5f * (s) * (s)))))
+#define GELU_GRAD_F64(s) \
+    (0.5 * (1.0 + erf((s) * 0.70710678118654752440)) + (s) * (0.39894228040143267794 * exp(-0.5 * (s) * (s))))
+#define GELU_TANH_GRAD(T, TANH, s)                                                          \
     ({                                                                                      \
         T k_ = (T)0.79788456080286535588, u_ = k_ * (s + (T)0.044715 * s * s * s);          \
-        T t_ = tanh##F(u_);                                                                 \
+        T t_ = TANH(u_);                                                                    \
         (T)0.5 * ((T)1 + t_) + (T)0.5 * s * ((T)1 - t_ * t_) * k_ * ((T)1 + (T)0.134145 * s * s); \
     })
-#define UNARY_GRAD_LOOPS(SUFFIX, T, F)                                                          \
+#define UNARY_GRAD_LOOPS(SUFFIX, T, F, TANH, GELU_GRAD)                                         \
     PA_BINARY_LOOP(exp_grad_##SUFFIX, T, T, x * y)                                              \
     PA_BINARY_LOOP(log_grad_##SUFFIX, T, T, x / y)                                              \
     PA_BINARY_LOOP(sqrt_grad_##SUFFIX, T, T, x / ((T)2 * y))                                    \
@@ -742,9 +751,8 @@ int pa_unary(int op, pa_tensor *a, pa_tensor **out) {
     PA_BINARY_LOOP(tanh_grad_##SUFFIX, T, T, x * ((T)1 - y * y))                                \
     PA_BINARY_LOOP(sigmoid_grad_##SUFFIX, T, T, x * y * ((T)1 - y))                             \
     PA_BINARY_LOOP(relu_grad_##SUFFIX, T, T, y > 0 ? x : (T)0)                                  \
-    PA_BINARY_LOOP(gelu_grad_##SUFFIX, T, T,                                                    \
-                   x * ((T)0.5 * ((T)1 + erf##F(y * (T)0.70710678118654752440)) + y * GELU_PDF(T, F, y))) \
-    PA_BINARY_LOOP(gelu_tanh_grad_##SUFFIX, T, T, x * GELU_TANH_GRAD(T, F, y))                  \
+    PA_BINARY_LOOP(gelu_grad_##SUFFIX, T, T, x * GELU_GRAD(y))                                  \
+    PA_BINARY_LOOP(gelu_tanh_grad_##SUFFIX, T, T, x * GELU_TANH_GRAD(T, TANH, y))               \
     PA_BINARY_LOOP(sin_grad_##SUFFIX, T, T, x * cos##F(y))                                      \
     PA_BINARY_LOOP(cos_grad_##SUFFIX, T, T, -x * sin##F(y))                                     \
     PA_BINARY_LOOP(rsqrt_grad_##SUFFIX, T, T, (T)-0.5 * x * y * y * y)                          \
@@ -752,8 +760,8 @@ int pa_unary(int op, pa_tensor *a, pa_tensor **out) {
     PA_BINARY_LOOP(expm1_grad_##SUFFIX, T, T, x * (y + (T)1))                                   \
     PA_BINARY_LOOP(square_grad_##SUFFIX, T, T, (T)2 * x * y)                                    \
     PA_BINARY_LOOP(reciprocal_grad_##SUFFIX, T, T, -x * y * y)
-UNARY_GRAD_LOOPS(f32, float, f)
-UNARY_GRAD_LOOPS(f64, double, )
+UNARY_GRAD_LOOPS(f32, float, f, pa_tanhf, GELU_GRAD_F32)
+UNARY_GRAD_LOOPS(f64, double, , tanh, GELU_GRAD_F64)
 
 #define PAIR(name) {name##_grad_f32, name##_grad_f64}
 static const pa_loop_fn unary_grad_loops[PA_UN_COUNT][2] = {

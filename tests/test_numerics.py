@@ -298,3 +298,24 @@ def test_float32_gelu_is_x_phi_x_within_two_ulp_and_its_gradient_close():
     xs = x[:100_001].astype(np.float64)
     grad = phi[:100_001] + xs * np.exp(-0.5 * xs * xs) / math.sqrt(2 * math.pi)
     np.testing.assert_allclose(t.grad.numpy(), grad, rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logsumexp_rows_in_lanes_match_float64_and_keep_special_values(dtype):
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal((37, 53)) * 6).astype(dtype)  # 53: lanes and a remainder
+    x[3, 40] = np.nan
+    x[5, 7] = np.inf
+    x[8, :] = -np.inf
+    x[9, 50] = -np.inf
+    got = torch.tensor(x).logsumexp(1).numpy()
+    with np.errstate(all="ignore"):
+        x64 = x.astype(np.float64)
+        m = np.nanmax(np.where(np.isnan(x64), -np.inf, x64), axis=1, keepdims=True)
+        want = (np.log(np.exp(x64 - m).sum(1)) + m[:, 0])
+    finite = np.isfinite(x).all(1) | ((x == -np.inf).any(1) & ~np.isnan(x).any(1) & ~(x == np.inf).any(1))
+    finite &= np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=2e-7 if dtype == np.float32 else 1e-14)
+    assert np.isnan(got[3]) and got[5] == np.inf and got[8] == -np.inf
+    np.testing.assert_allclose(torch.tensor(x).logsumexp(0).numpy()[10:20], np.log(np.exp(x64[:, 10:20]).sum(0)),
+                               rtol=2e-7 if dtype == np.float32 else 1e-14)

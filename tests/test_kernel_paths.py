@@ -274,3 +274,16 @@ def test_einsum_of_a_permutation_is_a_view():
     x = torch.randn(6, 7)
     y = torch.einsum("ij->ji", x)
     assert y.data_ptr() == x.data_ptr() and tuple(y.shape) == (7, 6)
+
+
+@pytest.mark.parametrize("shape, perm", [((300, 70), (1, 0)), ((5, 40, 33), (0, 2, 1)), ((6, 64, 48), (2, 0, 1)),
+                                         ((70, 300), (1, 0))])
+def test_elementwise_ops_on_transposed_views_run_in_tiles_with_the_same_bits(shape, perm):
+    rng = np.random.default_rng(sum(shape))
+    a = rng.standard_normal(shape).astype(np.float32)
+    b = rng.standard_normal(tuple(shape[p] for p in perm)).astype(np.float32)
+    view = torch.tensor(a).permute(*perm)
+    dense = torch.tensor(np.ascontiguousarray(a.transpose(perm)))
+    for f in (lambda t: t.exp(), lambda t: t.abs(), lambda t: torch.tanh(t), lambda t: t * torch.tensor(b),
+              lambda t: torch.tensor(b) - t, lambda t: torch.where(t > 0, t, torch.tensor(b))):
+        assert np.array_equal(f(view).numpy(), f(dense).numpy())

@@ -871,8 +871,14 @@ def _einsum_by_matmul(subs: list[str], rhs: str, ops: list[Any]) -> Tensor | Non
 
     lhs = permuted(a, sa, batch + m + contracted).reshape(size(batch), size(m), size(contracted))
     rhs_op = permuted(b, sb, batch + contracted + n).reshape(size(batch), size(contracted), size(n))
-    # nothing contracted: an outer or elementwise product, as a broadcast multiply
-    prod = lhs * rhs_op if not contracted else lhs @ rhs_op
+    # nothing contracted: an outer or elementwise product, as a broadcast multiply; only
+    # contracted (a batch of dot products): multiply and sum, not 1 x K @ K x 1 products
+    if not contracted:
+        prod = lhs * rhs_op
+    elif not m and not n:
+        prod = (lhs * rhs_op.transpose(1, 2)).sum(2, keepdim=True)
+    else:
+        prod = lhs @ rhs_op
     out = prod.reshape(tuple(sizes[c] for c in batch + m + n))
     return permuted(out, "".join(batch + m + n), list(rhs))
 

@@ -653,42 +653,56 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if x.dim() == 0:
         return x.clone()
     d = _dim("cumprod", dim, x.dim())
-    v = np.moveaxis(_values(x), d, -1)
+    v = _values(x)
     acc = np.float64 if x.dtype.is_floating_point else np.int64
     with np.errstate(all="ignore"):
-        values = np.moveaxis(np.cumprod(v.astype(acc), axis=-1), -1, d).astype(x.dtype.numpy)
+        values = _scan(np.multiply, v.astype(acc), d).astype(x.dtype.numpy)
     if not x.requires_grad:
         return _from_numpy(values)
     x64, dt = v.astype(np.float64), x.dtype.numpy
 
     def backward(g: Tensor) -> tuple[Tensor]:
-        g64 = np.moveaxis(_values(g).astype(np.float64), d, -1)
-        return (_from_numpy(np.moveaxis(_cumprod_grad(x64, g64), -1, d).astype(dt)),)
+        return (_from_numpy(_cumprod_grad(x64, _values(g).astype(np.float64), d).astype(dt)),)
 
     return _recorded(values, [x], backward)
 
 
-def _cumprod_grad(x: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """d(sum g * cumprod(x)) / dx along the last axis, in float64."""
-    n = x.shape[-1]
-    xs, gs = x.reshape(-1, n), g.reshape(-1, n)
-    out = np.zeros_like(xs)
-    if n == 0 or xs.shape[0] == 0:
-        return out.reshape(x.shape)
-    has_zero = (xs == 0).any(axis=1)
+def _scan(ufunc: Any, a: np.ndarray, axis: int) -> np.ndarray:
+    """ufunc.accumulate(a, axis), the same operations in the same order.  Along a dim
+    other than the last, one vectorised ufunc call per step over whole slices: NumPy's
+    accumulate walks such a dim element by element (cumprod over dim 0 of 64x128x128:
+    7.7 ms, against 1.1 ms for the slices)."""
+    if axis == a.ndim - 1 or a.shape[axis] == 0 or a.size // a.shape[axis] < 16:
+        return ufunc.accumulate(a, axis=axis)
+    out = np.array(a, copy=True)
+    moved = np.moveaxis(out, axis, 0)  # (a view: the steps write out)
+    for i in range(1, moved.shape[0]):
+        ufunc(moved[i - 1], moved[i], out=moved[i])
+    return out
+
+
+def _cumprod_grad(x: np.ndarray, g: np.ndarray, axis: int) -> np.ndarray:
+    """d(sum g * cumprod(x)) / dx along axis, in float64: the reversed running sum of
+    g * cumprod(x), divided by x, then the slices holding a zero redone one by one."""
+    n = x.shape[axis]
+    if n == 0 or x.size == 0:
+        return np.zeros_like(x)
     with np.errstate(all="ignore"):
-        ok = ~has_zero
-        if ok.any():
-            y = np.cumprod(xs[ok], axis=1)
-            out[ok] = np.flip(np.cumsum(np.flip(gs[ok] * y, 1), 1), 1) / xs[ok]
-        for r in np.nonzero(has_zero)[0]:
-            xr, gr = xs[r], gs[r]
+        y = _scan(np.multiply, x, axis)
+        out = np.flip(_scan(np.add, np.flip(g * y, axis), axis), axis) / x
+        zero = x == 0
+        if not zero.any():
+            return out
+        xm, gm, om = (np.moveaxis(a, axis, -1) for a in (x, g, out))  # (views: om writes out)
+        for pos in zip(*np.nonzero(zero.any(axis=axis))):
+            xr, gr = xm[pos], gm[pos]
             z = int(np.argmax(xr == 0))
+            row = np.zeros(n)
             if z:
-                y = np.cumprod(xr[:z])
-                out[r, :z] = np.flip(np.cumsum(np.flip(gr[:z] * y))) / xr[:z]
-            out[r, z] = np.prod(xr[:z]) * (gr[z] + np.dot(gr[z + 1:], np.cumprod(xr[z + 1:])))
-    return out.reshape(x.shape)
+                row[:z] = np.flip(np.cumsum(np.flip(gr[:z] * np.cumprod(xr[:z])))) / xr[:z]
+            row[z] = np.prod(xr[:z]) * (gr[z] + np.dot(gr[z + 1:], np.cumprod(xr[z + 1:])))
+            om[pos] = row
+    return out
 
 
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:

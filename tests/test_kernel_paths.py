@@ -287,3 +287,14 @@ def test_elementwise_ops_on_transposed_views_run_in_tiles_with_the_same_bits(sha
     for f in (lambda t: t.exp(), lambda t: t.abs(), lambda t: torch.tanh(t), lambda t: t * torch.tensor(b),
               lambda t: torch.tensor(b) - t, lambda t: torch.where(t > 0, t, torch.tensor(b))):
         assert np.array_equal(f(view).numpy(), f(dense).numpy())
+
+
+def test_in_place_op_between_views_of_one_numpy_array_is_computed_out_of_place():
+    """Two tensors over overlapping views of one NumPy array have different storages;
+    writing the result straight into one would overwrite values the other still has to
+    read, so the result is computed first, as if from the old values."""
+    base = np.arange(20, dtype=np.float64)
+    a = torch.from_numpy(base[1:])
+    b = torch.from_numpy(base[:-1])
+    a.add_(b)
+    assert np.array_equal(base[1:], np.arange(1, 20) + np.arange(0, 19))

@@ -54,6 +54,10 @@ static int bn_check(const pa_tensor *x, const pa_tensor *rm, const pa_tensor *rv
  * the loops over channels vectorise.  Channels go in blocks of BN_BLOCK per thread. */
 enum { BN_BLOCK = 64 };
 
+/* The float32 or float64 kernel NAME##_f32 / NAME##_f64, by the element type T, as a
+ * pointer of type FN (the kernels take untyped pointers). */
+#define BY_DTYPE(T, FN, NAME) (sizeof(T) == 4 ? (FN *)NAME##_f32 : (FN *)NAME##_f64)
+
 /* sum[c] and sq[c] (sum of squared deviations from sum[c] / n) for c in [c0, c1). */
 #define BN_COL_STATS(NAME, T)                                                              \
     PA_CLONES static void NAME(const void *xs_, int64_t n, int64_t C, int64_t c0,          \
@@ -143,13 +147,12 @@ static int bn_batch_stats(const bn_geom *g, const pa_tensor *x, double *stats, p
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *rms = rm ? (T *)rm->data : NULL, *rvs = rv ? (T *)rv->data : NULL;
-        double *sums = cols ? cols : NULL, *sqs = cols ? cols + g->c : NULL;
+        double *sums = cols, *sqs = cols ? cols + g->c : NULL;
         if (cols) {
             int64_t blocks = (g->c + BN_BLOCK - 1) / BN_BLOCK;
             PA_PARALLEL_FOR(nt, for (int64_t b = 0; b < blocks; b++) {
                 int64_t c0 = b * BN_BLOCK, c1 = c0 + BN_BLOCK < g->c ? c0 + BN_BLOCK : g->c;
-                (sizeof(T) == 4 ? (bn_col_stats_fn *)bn_col_stats_f32
-                                : (bn_col_stats_fn *)bn_col_stats_f64)(xs, g->n, g->c, c0, c1, sums, sqs);
+                BY_DTYPE(T, bn_col_stats_fn, bn_col_stats)(xs, g->n, g->c, c0, c1, sums, sqs);
             });
         }
         PA_PARALLEL_FOR(cols ? 1 : nt, for (int64_t c = 0; c < g->c; c++) {
@@ -196,7 +199,7 @@ static void bn_apply(const bn_geom *g, const pa_tensor *x, const double *stats, 
                 coef[g->c + c] = (b ? (double)((T *)b->data)[c * b->strides[0]] : 0.0) - stats[c] * scale;
             }
             PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-                (sizeof(T) == 4 ? (bn_col_apply_fn *)bn_col_apply_f32 : (bn_col_apply_fn *)bn_col_apply_f64)(
+                BY_DTYPE(T, bn_col_apply_fn, bn_col_apply)(
                     xs, ys, g->n * t / nt, g->n * (t + 1) / nt, g->c, coef, coef + g->c);
             });
         } else {
@@ -298,9 +301,8 @@ int pa_backward_BATCH_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
             int64_t blocks = (g.c + BN_BLOCK - 1) / BN_BLOCK;
             PA_PARALLEL_FOR(nt, for (int64_t b = 0; b < blocks; b++) {
                 int64_t c0 = b * BN_BLOCK, c1 = c0 + BN_BLOCK < g.c ? c0 + BN_BLOCK : g.c;
-                (sizeof(T) == 4 ? (bn_col_grad_sums_fn *)bn_col_grad_sums_f32
-                                : (bn_col_grad_sums_fn *)bn_col_grad_sums_f64)(xs, gs, g.n, g.c, c0,
-                                                                               c1, st, sg, sgx);
+                BY_DTYPE(T, bn_col_grad_sums_fn, bn_col_grad_sums)(xs, gs, g.n, g.c, c0, c1, st,
+                                                                   sg, sgx);
             });
             for (int64_t c = 0; c < g.c; c++) {
                 double invstd = st[g.c + c], sgxc = sgx[c] * invstd;  /* sum(g * xhat) */
@@ -312,7 +314,7 @@ int pa_backward_BATCH_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
             }
             if (dxs)
                 PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-                    (sizeof(T) == 4 ? (bn_col_dx_fn *)bn_col_dx_f32 : (bn_col_dx_fn *)bn_col_dx_f64)(
+                    BY_DTYPE(T, bn_col_dx_fn, bn_col_dx)(
                         xs, gs, dxs, g.n * t / nt, g.n * (t + 1) / nt, g.c, st, st + g.c, scale, mg, mgx);
                 });
         } else
@@ -535,7 +537,7 @@ int pa_layer_norm(pa_tensor *input, int n_normalized, const int64_t *normalized_
         PA_PARALLEL_FOR(nt, for (int64_t grp = 0; grp < groups; grp++) {
             int64_t r0 = grp * LN_ROWS;
             int nr = (int)(rows - r0 < LN_ROWS ? rows - r0 : LN_ROWS);
-            (sizeof(T) == 4 ? (ln_rows_fn *)ln_rows_f32 : (ln_rows_fn *)ln_rows_f64)(
+            BY_DTYPE(T, ln_rows_fn, ln_rows)(
                 xs + r0 * cols, nr, cols, ws, bs, eps, ys + r0 * cols, st + r0, st + rows + r0);
         });
     });
@@ -587,8 +589,7 @@ int pa_backward_LAYER_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
             PA_PARALLEL_FOR(nt, for (int64_t grp = 0; grp < groups; grp++) {
                 int64_t r0 = grp * LN_ROWS;
                 int nr = (int)(rows - r0 < LN_ROWS ? rows - r0 : LN_ROWS);
-                (sizeof(T) == 4 ? (ln_dx_rows_fn *)ln_dx_rows_f32
-                                : (ln_dx_rows_fn *)ln_dx_rows_f64)(
+                BY_DTYPE(T, ln_dx_rows_fn, ln_dx_rows)(
                     xs + r0 * cols, gs + r0 * cols, nr, cols, ws, st + r0, st + rows + r0,
                     dxs + r0 * cols);
             });
@@ -599,7 +600,7 @@ int pa_backward_LAYER_NORM(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
             PA_PARALLEL_FOR(nt, for (int64_t blk = 0; blk < blocks; blk++) {
                 int64_t j0 = blk * LN_COLUMN_BLOCK;
                 int64_t j1 = j0 + LN_COLUMN_BLOCK < cols ? j0 + LN_COLUMN_BLOCK : cols;
-                (sizeof(T) == 4 ? (ln_dwb_fn *)ln_dwb_f32 : (ln_dwb_fn *)ln_dwb_f64)(
+                BY_DTYPE(T, ln_dwb_fn, ln_dwb)(
                     xs, gs, rows, cols, j0, j1, st, dws, dbs);
             });
         }

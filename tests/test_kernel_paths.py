@@ -298,3 +298,76 @@ def test_in_place_op_between_views_of_one_numpy_array_is_computed_out_of_place()
     b = torch.from_numpy(base[:-1])
     a.add_(b)
     assert np.array_equal(base[1:], np.arange(1, 20) + np.arange(0, 19))
+
+
+def _softmax64(x, dim, log):
+    m = np.max(x, axis=dim, keepdims=True)
+    z = x - m
+    ls = np.log(np.sum(np.exp(z), axis=dim, keepdims=True))
+    return z - ls if log else np.exp(z - ls)
+
+
+# inner (the product of the dims after `dim`) 1, 3, 17 (a partial vector), 256 + 5 (two
+# lane blocks, the second partial) and a large power of two (classes 64 KiB apart)
+SOFTMAX_CASES = [((33, 40), 1), ((5, 40, 3), 1), ((4, 20, 17), 1), ((2, 9, 261), 1), ((6, 16384), 0)]
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("shape,dim", SOFTMAX_CASES)
+def test_softmax_over_any_dim_matches_float64_reference_and_thread_counts(shape, dim, log):
+    rng = np.random.default_rng(len(shape) * 100 + dim)
+    x = (rng.standard_normal(shape) * 4).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    fn = torch.nn.functional.log_softmax if log else torch.nn.functional.softmax
+    results = []
+    for threads in (1, 2):
+        old = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            xt = torch.tensor(x, requires_grad=True)
+            y = fn(xt, dim)
+            y.backward(torch.tensor(g))
+            results.append((y.detach().numpy(), xt.grad.numpy()))
+        finally:
+            torch.set_num_threads(old)
+    assert all(np.array_equal(a, b) for a, b in zip(*results))  # the same bits on 1 and 2
+    y64 = _softmax64(x.astype(np.float64), dim, log)
+    p64 = np.exp(y64) if log else y64
+    gs = np.sum(g if log else g * y64, axis=dim, keepdims=True)
+    gx64 = g - p64 * gs if log else y64 * (g - gs)
+    y, gx = results[0]
+    np.testing.assert_allclose(y, y64, rtol=2e-6, atol=1e-7)
+    np.testing.assert_allclose(gx, gx64, rtol=1e-4, atol=2e-6)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_lanes_with_infinities_and_nans_follow_the_row_rules(log):
+    x = np.random.default_rng(3).standard_normal((3, 7, 20)).astype(np.float32)
+    x[0, 2, 4] = np.nan        # a NaN class: that position's outputs are all NaN
+    x[1, :, 5] = -np.inf       # all -inf: NaN (-inf - -inf), as PyTorch
+    x[2, 3, 6] = np.inf        # one +inf: NaN (inf - inf), as PyTorch
+    fn = torch.nn.functional.log_softmax if log else torch.nn.functional.softmax
+    got = fn(torch.tensor(x), 1).numpy()
+    ref = fn(torch.tensor(np.ascontiguousarray(np.moveaxis(x, 1, 2))), 2).numpy()
+    assert np.array_equal(got, np.moveaxis(ref, 2, 1), equal_nan=True)
+    finite = np.broadcast_to(np.isfinite(x).all(axis=1)[:, None, :], x.shape)
+    assert np.isnan(got[~finite]).all() and np.isfinite(got[finite]).all()
+
+
+@pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.2}, {"reduction": "none"}])
+def test_segmentation_cross_entropy_lanes_match_the_transposed_rows(kw):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 6, 5, 37)).astype(np.float32)
+    t = rng.integers(0, 6, (3, 5, 37))
+    t[0, 0, :4] = -100
+    a = torch.tensor(x, requires_grad=True)
+    la = torch.nn.functional.cross_entropy(a, torch.tensor(t), **kw)
+    la.sum().backward()
+    rows = np.ascontiguousarray(np.moveaxis(x, 1, 3).reshape(-1, 6))
+    b = torch.tensor(rows, requires_grad=True)
+    lb = torch.nn.functional.cross_entropy(b, torch.tensor(t.reshape(-1)), **kw)
+    lb.sum().backward()
+    np.testing.assert_allclose(la.detach().numpy().reshape(-1), lb.detach().numpy().reshape(-1),
+                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.moveaxis(a.grad.numpy(), 1, 3).reshape(-1, 6), b.grad.numpy(),
+                               rtol=1e-5, atol=1e-8)

@@ -37,6 +37,49 @@ PA_CLONES static void exp_shifted_f32(const float *x, int64_t C, int64_t inner, 
             y[c * inner] = pa_expf((float)((double)(x[c * inner] - mx) - logsum));
 }
 
+/* NOTE: softmax of a float32 row ran two exps per element: one in its sum (expsum_f32),
+ * one in exp((x - mx) - logsum).  Here e = exp(x - mx) is stored while it is summed, in
+ * expsum_f32's order, and scaled by 1 / sum in double: one exp per element, and within
+ * the same ulp bounds (both round x - mx to float first).  Measured on 512 x 1024, 2
+ * threads: see softmax_forward. */
+PA_CLONES static void row_softmax_f32(const float *x, int64_t C, float mx, float *y) {
+    double part[16] = {0}, s = 0;
+    int64_t c = 0;
+    for (; c + 16 <= C; c += 16)
+        for (int j = 0; j < 16; j++) {
+            float e = pa_expf(x[c + j] - mx);
+            y[c + j] = e;
+            part[j] += (double)e;
+        }
+    for (int j = 0; j < 16; j++) s += part[j];
+    for (; c < C; c++) {
+        float e = pa_expf(x[c] - mx);
+        y[c] = e;
+        s += (double)e;
+    }
+    double inv = 1.0 / s;
+    for (c = 0; c < C; c++) y[c] = (float)((double)y[c] * inv);
+}
+
+/* The gradient of a float32 row of softmax (gx = y (g - sum(g y))) or log_softmax
+ * (gx = g - exp(y) sum(g)), its sum in 16 interleaved partial sums in double. */
+PA_CLONES static void row_softmax_grad_f32(const float *y, const float *g, int64_t C,
+                                           int take_log, float *out) {
+    double part[16] = {0}, s = 0;
+    int64_t c = 0;
+    for (; c + 16 <= C; c += 16)
+        if (take_log)
+            for (int j = 0; j < 16; j++) part[j] += (double)g[c + j];
+        else
+            for (int j = 0; j < 16; j++) part[j] += (double)g[c + j] * (double)y[c + j];
+    for (int j = 0; j < 16; j++) s += part[j];
+    for (; c < C; c++) s += take_log ? (double)g[c] : (double)g[c] * (double)y[c];
+    if (take_log)
+        for (c = 0; c < C; c++) out[c] = (float)((double)g[c] - (double)pa_expf(y[c]) * s);
+    else
+        for (c = 0; c < C; c++) out[c] = (float)((double)y[c] * ((double)g[c] - s));
+}
+
 /* NOTE: rows of few classes (the article's (N, 10) logits) spent their time in loop
  * overhead, one scalar exp at a time.  Full blocks of ROW_BLOCK contiguous float32 rows
  * with C < ROW_BLOCK are transposed into a C x ROW_BLOCK tile so that every step runs
@@ -130,6 +173,165 @@ PA_CLONES static void tile_xent_grad_f32(const float *x, int64_t C, const double
     TILE_OUT(y, t, C);
 }
 
+/* ---- blocks of rows with inner > 1 -------------------------------------------------
+ * NOTE: with the class dim not last (softmax over dim 0 of (1024, 512), over the
+ * channels of (N, C, H, W), a segmentation cross-entropy) each row walked its C values
+ * `inner` elements apart, one cache line per value, and paid a scalar exp each: 12-16x
+ * PyTorch's time.  The rows o * inner + i0 ... + i0 + W - 1 (W <= LANE_BLOCK) of one
+ * outer index o lie side by side along every class, so they run as W lanes of one loop
+ * over c, 16 lanes to a vector.  Each lane does the one-row path's operations in its
+ * order: the results are its bits.  Blocks of 16 lanes (one cache line per class) were
+ * latency-bound when inner is a large power of two (every class in one cache set):
+ * log_softmax forward + backward over dim 0 of (64, 128, 128) took 6.2 ms at 16 lanes,
+ * see softmax_forward for 256. */
+enum { LANE_BLOCK = 256 };
+
+/* lanes[j] = x[j] for j < W (<= 16), 0 beyond (a partial vector's padding). */
+#define LANES_LOAD(lanes, x, W)                                                            \
+    do {                                                                                   \
+        if ((W) >= 16) {                                                                   \
+            memcpy(&(lanes), (x), sizeof(lanes));                                          \
+        } else {                                                                           \
+            memset(&(lanes), 0, sizeof(lanes));                                            \
+            memcpy(&(lanes), (x), (size_t)(W) * sizeof((x)[0]));                           \
+        }                                                                                  \
+    } while (0)
+
+/* Runs BODY for the 16-lane vectors of a block at class c: j0 is the first lane, w the
+ * lanes present (16 but in a last partial vector). */
+#define FOR_VECTORS(W, ...)                                                                \
+    for (int j0 = 0; j0 < (W); j0 += 16) {                                                 \
+        int w = (W) - j0 < 16 ? (W) - j0 : 16;                                             \
+        __VA_ARGS__                                                                        \
+    }
+
+/* st[2j], st[2j + 1] = ROW_MAX_LOGSUM of lane j of a block; 0 (st left to the one-row
+ * path) when a lane holds an infinity or a NaN. */
+PA_CLONES static int lanes_max_logsum_f32(const float *x, int64_t C, int64_t inner, int W,
+                                          double *st) {
+    _Alignas(64) float m[LANE_BLOCK], z[LANE_BLOCK];
+    double s[LANE_BLOCK];
+    for (int j = 0; j < LANE_BLOCK; j++) m[j] = -INFINITY, z[j] = 0, s[j] = 0;
+    for (int64_t c = 0; c < C; c++)
+        FOR_VECTORS(W, {
+            v16f v, mv, zv;
+            LANES_LOAD(v, x + c * inner + j0, w);
+            memcpy(&mv, m + j0, sizeof mv);
+            memcpy(&zv, z + j0, sizeof zv);
+            mv = LANES_MAX(v, mv);
+            zv += v - v;
+            memcpy(m + j0, &mv, sizeof mv);
+            memcpy(z + j0, &zv, sizeof zv);
+        })
+    for (int j = 0; j < W; j++)
+        if (z[j] != 0) return 0;
+    for (int64_t c = 0; c < C; c++)
+        FOR_VECTORS(W, {
+            float t[16];
+            LANES_LOAD(t, x + c * inner + j0, w);
+            for (int j = 0; j < 16; j++) s[j0 + j] += (double)pa_expf(t[j] - m[j0 + j]);
+        })
+    for (int j = 0; j < W; j++) st[2 * j] = m[j], st[2 * j + 1] = log(s[j]);
+    return 1;
+}
+
+/* The float64 lanes, as ROW_MAX_LOGSUM computes a double row (libm exp). */
+static int lanes_max_logsum_f64(const double *x, int64_t C, int64_t inner, int W, double *st) {
+    double m[LANE_BLOCK], z[LANE_BLOCK], s[LANE_BLOCK];
+    for (int j = 0; j < W; j++) m[j] = -INFINITY, z[j] = 0, s[j] = 0;
+    for (int64_t c = 0; c < C; c++)
+        for (int j = 0; j < W; j++) {
+            double v = x[c * inner + j];
+            m[j] = v > m[j] ? v : m[j];
+            z[j] += v - v;
+        }
+    for (int j = 0; j < W; j++)
+        if (z[j] != 0) return 0;
+    for (int64_t c = 0; c < C; c++)
+        for (int j = 0; j < W; j++) s[j] += exp(x[c * inner + j] - m[j]);
+    for (int j = 0; j < W; j++) st[2 * j] = m[j], st[2 * j + 1] = log(s[j]);
+    return 1;
+}
+
+/* m and ls: a block's maxima as float and log-sums, zero for lanes W and beyond. */
+static void lanes_stats(const double *st, int W, float *m, double *ls) {
+    for (int j = 0; j < LANE_BLOCK; j++) m[j] = 0, ls[j] = 0;
+    for (int j = 0; j < W; j++) m[j] = (float)st[2 * j], ls[j] = st[2 * j + 1];
+}
+
+/* y = log_softmax (take_log) or softmax of a block, from its st. */
+PA_CLONES static void lanes_softmax_f32(const float *x, int64_t C, int64_t inner, int W,
+                                        const double *st, int take_log, float *y) {
+    float m[LANE_BLOCK];
+    double ls[LANE_BLOCK];
+    lanes_stats(st, W, m, ls);
+    for (int64_t c = 0; c < C; c++)
+        FOR_VECTORS(W, {
+            float t[16], r[16];
+            LANES_LOAD(t, x + c * inner + j0, w);
+            if (take_log)
+                for (int j = 0; j < 16; j++) r[j] = (float)((double)(t[j] - m[j0 + j]) - ls[j0 + j]);
+            else
+                for (int j = 0; j < 16; j++)
+                    r[j] = pa_expf((float)((double)(t[j] - m[j0 + j]) - ls[j0 + j]));
+            memcpy(y + c * inner + j0, r, (size_t)w * sizeof(float));
+        })
+}
+
+/* The cross-entropy gradient of a block, as pa_backward_CROSS_ENTROPY computes a row
+ * (see tile_xent_grad_f32); tr, wt and smooth hold LANE_BLOCK entries. */
+PA_CLONES static void lanes_xent_grad_f32(const float *x, int64_t C, int64_t inner, int W,
+                                          const double *st, const int64_t *tr,
+                                          const double *wt, const double *smooth, double csum,
+                                          const float *ws, double eps, float *y) {
+    float m[LANE_BLOCK];
+    double ls[LANE_BLOCK];
+    lanes_stats(st, W, m, ls);
+    for (int64_t c = 0; c < C; c++) {
+        double wc = ws ? (double)ws[c] : 1.0;
+        FOR_VECTORS(W, {
+            float t[16], r[16];
+            LANES_LOAD(t, x + c * inner + j0, w);
+            for (int j = 0; j < 16; j++) {
+                double p = (double)pa_expf((float)((double)(t[j] - m[j0 + j]) - ls[j0 + j]));
+                double v = wt[j0 + j] * (p - (double)(c == tr[j0 + j]));
+                if (eps > 0) v += smooth[j0 + j] * (csum * p - wc);
+                r[j] = (float)v;
+            }
+            memcpy(y + c * inner + j0, r, (size_t)w * sizeof(float));
+        })
+    }
+}
+
+/* The softmax or log_softmax gradient of a block, each lane's sum in order over c. */
+PA_CLONES static void lanes_softmax_grad_f32(const float *y, const float *g, int64_t C,
+                                             int64_t inner, int W, int take_log, float *out) {
+    double s[LANE_BLOCK] = {0};
+    for (int64_t c = 0; c < C; c++)
+        FOR_VECTORS(W, {
+            float gc[16], yc[16];
+            LANES_LOAD(gc, g + c * inner + j0, w);
+            LANES_LOAD(yc, y + c * inner + j0, w);
+            if (take_log)
+                for (int j = 0; j < 16; j++) s[j0 + j] += (double)gc[j];
+            else
+                for (int j = 0; j < 16; j++) s[j0 + j] += (double)gc[j] * (double)yc[j];
+        })
+    for (int64_t c = 0; c < C; c++)
+        FOR_VECTORS(W, {
+            float gc[16], yc[16], r[16];
+            LANES_LOAD(gc, g + c * inner + j0, w);
+            LANES_LOAD(yc, y + c * inner + j0, w);
+            if (take_log)
+                for (int j = 0; j < 16; j++)
+                    r[j] = (float)((double)gc[j] - (double)pa_expf(yc[j]) * s[j0 + j]);
+            else
+                for (int j = 0; j < 16; j++)
+                    r[j] = (float)((double)yc[j] * ((double)gc[j] - s[j0 + j]));
+            memcpy(out + c * inner + j0, r, (size_t)w * sizeof(float));
+        })
+}
+
 /* NOTE: a wide float32 row's max ran one compare and branch per element (the NaN rule
  * below blocks vectorisation): 16 lanes of v > m ? v : m instead, with v - v summed to
  * catch an infinity or NaN, which sends the row back to the one-row loop that defines
@@ -203,10 +405,17 @@ static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c
  * xs, row r = n * inner + i starting at xs[n * C * inner + i]. */
 #define ROWS_MAX_LOGSUM(T, xs, C, inner, lo, hi, st)                                    \
     do {                                                                                \
-        if (!row_tile(sizeof(T), (C), (inner), (hi) - (lo)) ||                          \
-            !tile_max_logsum_f32((const float *)(xs) + (lo) * (C), (C), (st)))          \
+        const T *xb_ = (xs) + row_base((lo), (C), (inner));                             \
+        int w_ = (int)((hi) - (lo)), done_ = 0;                                         \
+        if ((inner) > 1)                                                                \
+            done_ = sizeof(T) == 4                                                      \
+                ? lanes_max_logsum_f32((const float *)xb_, (C), (inner), w_, (st))      \
+                : lanes_max_logsum_f64((const double *)xb_, (C), (inner), w_, (st));    \
+        else if (row_tile(sizeof(T), (C), (inner), (hi) - (lo)))                        \
+            done_ = tile_max_logsum_f32((const float *)xb_, (C), (st));                 \
+        if (!done_)                                                                     \
             for (int64_t r_ = (lo); r_ < (hi); r_++) {                                  \
-                const T *xr_ = (xs) + r_ / (inner) * (C) * (inner) + r_ % (inner);      \
+                const T *xr_ = (xs) + row_base(r_, (C), (inner));                       \
                 T rmx_;                                                                 \
                 double rls_;                                                            \
                 ROW_MAX_LOGSUM(T, xr_, C, inner, rmx_, rls_);                           \
@@ -216,6 +425,29 @@ static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c
     } while (0)
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Blocks of rows: ROW_BLOCK consecutive rows, or with inner > 1 up to LANE_BLOCK
+ * consecutive positions of one outer index (a block never straddles two). */
+static int64_t row_blocks(int64_t rows, int64_t inner) {
+    if (inner <= 1) return (rows + ROW_BLOCK - 1) / ROW_BLOCK;
+    return rows / inner * ((inner + LANE_BLOCK - 1) / LANE_BLOCK);
+}
+
+static void block_rows(int64_t blk, int64_t rows, int64_t inner, int64_t *lo, int64_t *hi) {
+    if (inner <= 1) {
+        *lo = blk * ROW_BLOCK;
+        *hi = min64(*lo + ROW_BLOCK, rows);
+        return;
+    }
+    int64_t per = (inner + LANE_BLOCK - 1) / LANE_BLOCK, i = blk % per * LANE_BLOCK;
+    *lo = blk / per * inner + i;
+    *hi = *lo + min64(LANE_BLOCK, inner - i);
+}
+
+/* Where row r of a contiguous (outer, C, inner) tensor starts. */
+static int64_t row_base(int64_t r, int64_t C, int64_t inner) {
+    return r / inner * C * inner + r % inner;
+}
 
 /* NOTE: an exp and a log per element cost ~10x a memory-bound pass, so the row ops take
  * a second thread from 4K elements (the elementwise threshold is 64K): measured on
@@ -227,21 +459,49 @@ static int row_threads(int64_t elements) { return pa_kernel_threads_for(elements
 static void softmax_forward(const pa_tensor *x, pa_tensor *y, int64_t d, int take_log) {
     int64_t outer, C, inner;
     split_dims(x, d, &outer, &C, &inner);
-    int64_t rows = outer * inner, blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
+    int64_t rows = outer * inner, blocks = row_blocks(rows, inner);
     int nt = row_threads(x->numel);
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *ys = (T *)y->data;
         PA_PARALLEL_FOR(nt, for (int64_t blk = 0; blk < blocks; blk++) {
-            int64_t lo = blk * ROW_BLOCK, hi = min64(lo + ROW_BLOCK, rows);
-            double st[2 * ROW_BLOCK];
+            int64_t lo, hi, b0;
+            block_rows(blk, rows, inner, &lo, &hi);
+            b0 = row_base(lo, C, inner);
+            double st[2 * LANE_BLOCK];
+            if (sizeof(T) == 4 && inner == 1 && !take_log && C >= ROW_BLOCK) {
+                for (int64_t r = lo; r < hi; r++) {
+                    const float *xr = (const float *)xs + r * C;
+                    float *yr = (float *)ys + r * C, mx;
+                    if (row_max_f32(xr, C, &mx)) {
+                        row_softmax_f32(xr, C, mx, yr);
+                        continue;
+                    }
+                    ROWS_MAX_LOGSUM(T, xs, C, inner, r, r + 1, st);  /* an inf or a NaN */
+                    exp_shifted_f32(xr, C, 1, (float)st[0], st[1], yr);
+                }
+                continue;
+            }
             ROWS_MAX_LOGSUM(T, xs, C, inner, lo, hi, st);
             if (!take_log && row_tile(sizeof(T), C, inner, hi - lo)) {
                 tile_exp_shifted_f32((const float *)xs + lo * C, C, st, (float *)ys + lo * C);
                 continue;
             }
+            if (inner > 1 && sizeof(T) == 4) {
+                lanes_softmax_f32((const float *)xs + b0, C, inner, (int)(hi - lo), st, take_log,
+                                  (float *)ys + b0);
+                continue;
+            }
+            if (inner > 1) {  /* float64 lanes: the row loop below, class by class */
+                for (int64_t c = 0; c < C; c++)
+                    for (int64_t j = 0; j < hi - lo; j++) {
+                        T v = (T)((double)(xs[b0 + c * inner + j] - (T)st[2 * j]) - st[2 * j + 1]);
+                        ys[b0 + c * inner + j] = take_log ? v : (T)exp(v);
+                    }
+                continue;
+            }
             for (int64_t r = lo; r < hi; r++) {
-                int64_t base = r / inner * C * inner + r % inner;
+                int64_t base = row_base(r, C, inner);
                 const T *xr = xs + base;
                 T *yr = ys + base, mx = (T)st[2 * (r - lo)];
                 double logsum = st[2 * (r - lo) + 1];
@@ -296,21 +556,42 @@ static int softmax_backward(pa_node *node, pa_tensor *grad, pa_tensor **grads, i
     int64_t outer, C, inner;
     split_dims(y, node->iarg[0], &outer, &C, &inner);
     int nt = pa_threads_for_elements(y->numel);
+    int64_t rows = outer * inner, blocks = row_blocks(rows, inner);
     PA_DISPATCH_FLOAT(y->dtype, T, {
         const T *ys = (const T *)y->data, *gs = (const T *)g->data;
         T *out = (T *)gx->data;
-        PA_PARALLEL_FOR2(nt, for (int64_t o = 0; o < outer; o++)
-            for (int64_t i = 0; i < inner; i++) {
-                int64_t base = o * C * inner + i;
-                double s = 0;
-                for (int64_t c = 0; c < C; c++)
-                    s += take_log ? (double)gs[base + c * inner]
-                             : (double)gs[base + c * inner] * (double)ys[base + c * inner];
-                for (int64_t c = 0; c < C; c++) {
-                    int64_t k = base + c * inner;
-                    out[k] = take_log ? (T)(gs[k] - exp((double)ys[k]) * s) : (T)(ys[k] * (gs[k] - s));
+        /* Each row's sum runs over c in order; a block's rows are its lanes (see
+         * lanes_max_logsum_f32), or one row after another when inner == 1. */
+        PA_PARALLEL_FOR(nt, for (int64_t blk = 0; blk < blocks; blk++) {
+            int64_t lo, hi;
+            block_rows(blk, rows, inner, &lo, &hi);
+            int64_t lanes = inner > 1 ? hi - lo : 1;
+            for (int64_t r = lo; r < hi; r += lanes) {
+                int64_t base = row_base(r, C, inner);
+                if (sizeof(T) == 4 && inner == 1) {
+                    row_softmax_grad_f32((const float *)ys + base, (const float *)gs + base, C,
+                                         take_log, (float *)out + base);
+                    continue;
                 }
-            });
+                if (sizeof(T) == 4) {
+                    lanes_softmax_grad_f32((const float *)ys + base, (const float *)gs + base, C,
+                                           inner, (int)lanes, take_log, (float *)out + base);
+                    continue;
+                }
+                double s[LANE_BLOCK] = {0};
+                for (int64_t c = 0; c < C; c++) {
+                    const T *gc = gs + base + c * inner, *yc = ys + base + c * inner;
+                    for (int64_t j = 0; j < lanes; j++)
+                        s[j] += take_log ? (double)gc[j] : (double)gc[j] * (double)yc[j];
+                }
+                for (int64_t c = 0; c < C; c++)
+                    for (int64_t j = 0; j < lanes; j++) {
+                        int64_t k = base + c * inner + j;
+                        out[k] = take_log ? (T)(gs[k] - exp((double)ys[k]) * s[j])
+                                          : (T)(ys[k] * (gs[k] - s[j]));
+                    }
+            }
+        });
     });
     pa_tensor_release(g);
     grads[0] = gx;
@@ -382,17 +663,18 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight, in
     double wsum = 0, total = 0, csum = 0;
     if (!rc) {
         int nt = row_threads(rows * C);
-        int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
+        int64_t blocks = row_blocks(rows, inner);
         PA_DISPATCH_FLOAT(logits->dtype, T, {
             const T *xs = (const T *)x->data, *ws = w ? (const T *)w->data : NULL;
             double *ls = (double *)lse->data;
             T *lv = (T *)loss->data;
             for (int64_t c = 0; c < C; c++) csum += ws ? (double)ws[c] : 1.0;
             PA_PARALLEL_FOR(nt, for (int64_t blk = 0; blk < blocks; blk++) {
-                int64_t lo = blk * ROW_BLOCK, hi = min64(lo + ROW_BLOCK, rows);
+                int64_t lo, hi;
+                block_rows(blk, rows, inner, &lo, &hi);
                 ROWS_MAX_LOGSUM(T, xs, C, inner, lo, hi, ls + 2 * lo);
                 for (int64_t r = lo; r < hi; r++) {
-                    const T *xr = xs + r / inner * C * inner + r % inner;
+                    const T *xr = xs + row_base(r, C, inner);
                     T mx = (T)ls[2 * r];
                     double logsum = ls[2 * r + 1];
                     int64_t tr = tv[r];
@@ -466,15 +748,18 @@ int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads)
     int64_t rows = N * inner;
     const int64_t *tv = (const int64_t *)t->data;
     int nt = row_threads(rows * C);
-    int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
+    int64_t blocks = row_blocks(rows, inner);
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data, *gs = (const T *)g->data;
         const double *ls = (const double *)lse->data;
         const T *ws = w ? (const T *)w->data : NULL;
         T *out = (T *)gx->data;
         PA_PARALLEL_FOR(nt, for (int64_t blk = 0; blk < blocks; blk++) {
-            int64_t lo = blk * ROW_BLOCK, hi = min64(lo + ROW_BLOCK, rows);
-            double wt[ROW_BLOCK], smooth[ROW_BLOCK];
+            int64_t lo, hi, b0, tb[LANE_BLOCK];
+            block_rows(blk, rows, inner, &lo, &hi);
+            b0 = row_base(lo, C, inner);
+            double wt[LANE_BLOCK] = {0}, smooth[LANE_BLOCK] = {0};
+            for (int j = 0; j < LANE_BLOCK; j++) tb[j] = lo + j < hi ? tv[lo + j] : -1;
             for (int64_t r = lo; r < hi; r++) {
                 double s = reduction == PA_REDUCTION_NONE ? (double)gs[r]
                            : reduction == PA_REDUCTION_MEAN ? (double)gs[0] / wsum : (double)gs[0];
@@ -485,9 +770,12 @@ int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads)
             if (row_tile(sizeof(T), C, inner, hi - lo))
                 tile_xent_grad_f32((const float *)xs + lo * C, C, ls + 2 * lo, tv + lo, wt, smooth,
                                    csum, (const float *)ws, eps, (float *)out + lo * C);
+            else if (inner > 1 && sizeof(T) == 4)
+                lanes_xent_grad_f32((const float *)xs + b0, C, inner, (int)(hi - lo), ls + 2 * lo,
+                                    tb, wt, smooth, csum, (const float *)ws, eps, (float *)out + b0);
             else
                 for (int64_t r = lo; r < hi; r++) {
-                    int64_t base = r / inner * C * inner + r % inner, tr = tv[r];
+                    int64_t base = row_base(r, C, inner), tr = tv[r];
                     const T *xr = xs + base;
                     T *orow = out + base;
                     if (sizeof(T) == 4)  /* the probabilities first, into the output row */
@@ -503,7 +791,7 @@ int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads)
                 }
             for (int64_t r = lo; r < hi; r++)  /* ignored rows: exactly zero */
                 if (tv[r] == ignore_index)
-                    for (int64_t c = 0; c < C; c++) out[r / inner * C * inner + r % inner + c * inner] = 0;
+                    for (int64_t c = 0; c < C; c++) out[row_base(r, C, inner) + c * inner] = 0;
         });
     });
     pa_tensor_release(g);

@@ -371,3 +371,39 @@ def test_segmentation_cross_entropy_lanes_match_the_transposed_rows(kw):
                                rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(np.moveaxis(a.grad.numpy(), 1, 3).reshape(-1, 6), b.grad.numpy(),
                                rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("shape,perm,dims", [
+    ((64, 48), (1, 0), (1,)), ((64, 48), (1, 0), (0,)), ((4, 5, 6), (2, 0, 1), (0,)),
+    ((4, 5, 6), (2, 0, 1), (1, 2)), ((4, 5, 6), (1, 0, 2), (0, 1)), ((4, 5, 6), (0, 2, 1), (2,)),
+    ((3, 1, 5), (2, 1, 0), (2,)), ((7, 8, 9), (2, 1, 0), (0, 2))])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_sum_and_mean_of_permuted_views_match_numpy(shape, perm, dims, keepdim):
+    """Permuted views are summed where they lie when their layout allows (memory_block)."""
+    x = np.random.default_rng(len(dims)).standard_normal(shape)
+    v = torch.tensor(x).permute(*perm)
+    ref = np.transpose(x, perm)
+    np.testing.assert_allclose(v.sum(dims, keepdim=keepdim).numpy(), ref.sum(axis=dims, keepdims=keepdim),
+                               rtol=1e-13)
+    np.testing.assert_allclose(v.mean(dims, keepdim=keepdim).numpy(), ref.mean(axis=dims, keepdims=keepdim),
+                               rtol=1e-13)
+    xt = torch.tensor(x, requires_grad=True)
+    xt.permute(*perm).sum(dims).sum().backward()
+    np.testing.assert_array_equal(xt.grad.numpy(), np.ones(shape))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("shape,dim", [((9, 1100), 0), ((3, 7, 530), 1), ((5, 3, 4), 0)])
+def test_max_min_over_columns_match_numpy_first_index_and_nan(dtype, shape, dim):
+    """Column kernels (more than one task of 512 columns): values, first index of ties,
+    NaN winning."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(-3, 4, shape).astype(dtype)  # many ties
+    if dtype != np.int64:
+        x.flat[::41] = np.nan
+    for op, npf, argf in (("max", np.max, np.argmax), ("min", np.min, np.argmin)):
+        values, indices = getattr(torch.tensor(x), op)(dim)
+        # NumPy's argmax/argmin also take the first of ties and the first NaN
+        np.testing.assert_array_equal(indices.numpy(), argf(x, axis=dim))
+        np.testing.assert_array_equal(values.numpy(), npf(x, axis=dim))
+        np.testing.assert_array_equal(getattr(torch.tensor(x), "a" + op)(dim).numpy(), npf(x, axis=dim))

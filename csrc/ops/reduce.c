@@ -230,6 +230,47 @@ static int reduce_mask(const char *op, const pa_tensor *a, int ndims, const int6
     return PA_OK;
 }
 
+/* Whether a dense tensor stored in another dim order (a transpose or permute of a
+ * contiguous one) can be reduced where it lies: in memory order its reduced dims form one
+ * block, (outer, r, inner), and its kept dims come in their own order, so the sums land
+ * in the output's order.
+ * NOTE: such a tensor was copied to kept-dims-first order before summing:
+ * x.t().sum(1) of a (1024, 512) x took 0.19 ms against PyTorch's 0.026, 2 threads. */
+static bool memory_block(const pa_tensor *a, const bool *mask, int64_t *outer, int64_t *r,
+                         int64_t *inner) {
+    int order[PA_MAX_DIMS], n = 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] != 1) order[n++] = d;
+    for (int i = 1; i < n; i++)  /* by stride, largest first */
+        for (int j = i; j > 0 && a->strides[order[j - 1]] < a->strides[order[j]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    int64_t expect = 1;
+    for (int i = n - 1; i >= 0; i--) {
+        if (a->strides[order[i]] != expect) return false;
+        expect *= a->shape[order[i]];
+    }
+    int first = -1, last = -1, kept = -1;
+    for (int i = 0; i < n; i++) {
+        int d = order[i];
+        if (mask[d]) {
+            if (first >= 0 && last != i - 1) return false;
+            if (first < 0) first = i;
+            last = i;
+        } else {
+            if (d < kept) return false;
+            kept = d;
+        }
+    }
+    if (first < 0) return false;
+    *outer = *r = *inner = 1;
+    for (int i = 0; i < n; i++)
+        *(i < first ? outer : i <= last ? r : inner) *= a->shape[order[i]];
+    return true;
+}
+
 /* Shared forward of sum and mean.  `scale` multiplies the sums (1/count for mean). */
 static int reduce_sum(pa_tensor *a, const bool *mask, int keepdim,
                       int out_dtype, bool mean, pa_tensor **out) {
@@ -264,7 +305,8 @@ static int reduce_sum(pa_tensor *a, const bool *mask, int keepdim,
 
     int rc = PA_OK;
     pa_tensor *src = NULL;
-    if (block && pa_tensor_is_contiguous(a)) {
+    if ((block && pa_tensor_is_contiguous(a)) ||
+        (a->numel > 0 && memory_block(a, mask, &outer, &r, &inner))) {
         src = a;
         pa_tensor_retain(a);
     } else {
@@ -396,17 +438,28 @@ int pa_backward_MEAN(pa_node *node, pa_tensor *g, pa_tensor **grads) {
         return where;                                                                    \
     }
 
-/* Per column i of a contiguous (r, inner) block, the row of the first extreme (NaN
- * wins): one pass down the rows, vectorised along the columns. */
+/* Per column i < n of a contiguous (r, inner) block starting at x_, the row of the first
+ * extreme (NaN wins) into idx and its value into val: one pass down the rows, each column
+ * keeping its best value and row, vectorised along the columns.
+ * NOTE: it kept only the row and reloaded the best value through it, a gather per
+ * element, and ran one block per thread: amax over dim 0 of (1024, 512) took 0.62 ms
+ * (14x PyTorch's time), 2 threads; see extreme() for the time now. */
 #define DEFINE_COL_EXTREME(NAME, T, BETTER)                                              \
-    PA_CLONES static void NAME(const void *x_, int64_t r, int64_t inner, int64_t *idx) { \
+    PA_CLONES static void NAME(const void *x_, int64_t r, int64_t inner, int64_t n,      \
+                               int64_t *restrict idx, void *val_) {                      \
         const T *restrict x = (const T *)x_;                                             \
-        for (int64_t i = 0; i < inner; i++) idx[i] = 0;                                  \
+        T *restrict best = (T *)val_;                                                    \
+        for (int64_t i = 0; i < n; i++) {                                                \
+            best[i] = x[i];                                                              \
+            idx[i] = 0;                                                                  \
+        }                                                                                \
         for (int64_t k = 1; k < r; k++) {                                                \
-            const T *row = x + k * inner;                                                \
-            for (int64_t i = 0; i < inner; i++) {                                        \
-                T b = x[idx[i] * inner + i], v = row[i];                                 \
-                idx[i] = (b == b && (v != v || BETTER(v, b))) ? k : idx[i];              \
+            const T *restrict row = x + k * inner;                                       \
+            for (int64_t i = 0; i < n; i++) {                                            \
+                T b = best[i], v = row[i];                                               \
+                int take = (b == b) & ((v != v) | BETTER(v, b));                         \
+                best[i] = take ? v : b;                                                  \
+                idx[i] = take ? k : idx[i];                                              \
             }                                                                            \
         }                                                                                \
     }
@@ -425,8 +478,11 @@ DEFINE_EXTREMES(b8, uint8_t)
 
 typedef struct {
     int64_t (*row)(const void *, int64_t);
-    void (*cols)(const void *, int64_t, int64_t, int64_t *);
+    void (*cols)(const void *, int64_t, int64_t, int64_t, int64_t *, void *);
 } extreme_kernels;
+
+/* Columns per task of the column kernels. */
+enum { EXTREME_COLS = 512 };
 
 static const extreme_kernels extreme_table[2][4] = {
     {{row_min_f32, col_min_f32}, {row_min_f64, col_min_f64}, {row_min_i64, col_min_i64}, {row_min_b8, col_min_b8}},
@@ -469,19 +525,23 @@ static int extreme(const char *op, int sign, pa_tensor *a, int dim_given, int64_
     const extreme_kernels *k = &extreme_table[sign > 0][a->dtype];
     size_t isz = pa_dtype_size(a->dtype);
     int nt = pa_threads_for_elements(a->numel);
-    PA_PARALLEL_FOR(nt, for (int64_t o = 0; o < outer; o++) {
-        const char *block = x->data + (size_t)(o * r * inner) * isz;
-        if (inner == 1)
-            ip[o] = k->row(block, r);
-        else
-            k->cols(block, r, inner, ip + o * inner);
-    });
-    PA_DISPATCH_ALL(a->dtype, T, {
-        const T *xs = (const T *)x->data;
-        T *vs = (T *)v->data;
-        for (int64_t o = 0; o < outer; o++)
-            for (int64_t i = 0; i < inner; i++) vs[o * inner + i] = xs[(o * r + ip[o * inner + i]) * inner + i];
-    });
+    if (inner == 1) {
+        PA_PARALLEL_FOR(nt, for (int64_t o = 0; o < outer; o++)
+            ip[o] = k->row(x->data + (size_t)(o * r) * isz, r););
+        PA_DISPATCH_ALL(a->dtype, T, {
+            const T *xs = (const T *)x->data;
+            T *vs = (T *)v->data;
+            for (int64_t o = 0; o < outer; o++) vs[o] = xs[o * r + ip[o]];
+        });
+    } else {  /* tasks: EXTREME_COLS columns of one outer index */
+        int64_t per = (inner + EXTREME_COLS - 1) / EXTREME_COLS, tasks = outer * per;
+        PA_PARALLEL_FOR(nt, for (int64_t t = 0; t < tasks; t++) {
+            int64_t o = t / per, i = t % per * EXTREME_COLS;
+            int64_t n = inner - i < EXTREME_COLS ? inner - i : EXTREME_COLS;
+            k->cols(x->data + (size_t)(o * r * inner + i) * isz, r, inner, n, ip + o * inner + i,
+                    v->data + (size_t)(o * inner + i) * isz);
+        });
+    }
     pa_tensor_release(x);
     int rc = PA_OK;
     if (pa_is_float(a->dtype) && pa_needs_grad(1, &a)) {

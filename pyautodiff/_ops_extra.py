@@ -280,9 +280,12 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
     for s, d in zip(shift_list, dim_list):
         d = _dim("roll", int(d), input.ndim)
         n = input.shape[d]
-        if n:
-            out = out.index_select(d, _from_numpy((np.arange(n, dtype=np.int64) - int(s)) % n))
-    return out
+        k = int(s) % n if n else 0
+        if k:  # the last k slices, then the rest: two block copies
+            from ._functions import cat
+
+            out = cat([out.narrow(d, n - k, k), out.narrow(d, 0, n - k)], d)
+    return out if out is not input else input.clone()
 
 
 # ---- rounding and division ----------------------------------------------------------

@@ -407,3 +407,26 @@ def test_max_min_over_columns_match_numpy_first_index_and_nan(dtype, shape, dim)
         np.testing.assert_array_equal(indices.numpy(), argf(x, axis=dim))
         np.testing.assert_array_equal(values.numpy(), npf(x, axis=dim))
         np.testing.assert_array_equal(getattr(torch.tensor(x), "a" + op)(dim).numpy(), npf(x, axis=dim))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_index_select_and_flip_along_the_last_dim_gather_elements(dtype):
+    x = _values(np.random.default_rng(9), dtype, 6 * 37).reshape(6, 37)
+    idx = np.array([36, 0, -1, 5, 5, -37])
+    got = torch.tensor(x).index_select(1, torch.tensor(idx)).numpy()
+    want = x[:, idx]
+    assert got.dtype == want.dtype and np.array_equal(got.view(np.uint8), want.view(np.uint8))
+    assert np.array_equal(torch.tensor(x).flip(1).numpy().view(np.uint8), x[:, ::-1].view(np.uint8))
+
+
+@pytest.mark.parametrize("shifts,dims", [(0, 1), (37, 1), (-40, 1), ((2, -3), (0, 1)), (11, None)])
+def test_roll_by_block_copies_matches_numpy_with_gradient(shifts, dims):
+    x = np.random.default_rng(4).standard_normal((5, 37))
+    xt = torch.tensor(x, requires_grad=True)
+    y = xt.roll(shifts, dims)
+    np.testing.assert_array_equal(y.detach().numpy(), np.roll(x, shifts, dims))
+    assert y is not xt
+    g = np.random.default_rng(5).standard_normal(x.shape)
+    y.backward(torch.tensor(g))
+    back = tuple(-s for s in shifts) if isinstance(shifts, tuple) else -shifts
+    np.testing.assert_array_equal(xt.grad.numpy(), np.roll(g, back, dims))

@@ -480,12 +480,32 @@ static pa_tensor *index_select_raw(pa_tensor *a, int64_t d, pa_tensor *index) {
         int64_t istride = index->ndim ? index->strides[0] : 0;
         const int64_t *idx = (const int64_t *)index->data;
         int nt = pa_threads_for_elements(o->numel);
-        PA_PARALLEL_FOR2(nt, for (int64_t q = 0; q < outer; q++)
-            for (int64_t i = 0; i < n; i++) {
-                int64_t j = idx[i * istride];
-                if (j < 0) j += size;
-                memcpy(o->data + (size_t)(q * n + i) * row, src->data + (size_t)(q * size + j) * row, row);
-            });
+        /* NOTE: single elements (inner == 1, a flip or gather along the last dim) went
+         * through a memcpy call each: flip(1) of (1024, 512) float32 took 0.70 ms against
+         * PyTorch's 0.09, 2 threads; typed loads now. */
+#define GATHER_ELEMENTS(U)                                                                   \
+    PA_PARALLEL_FOR(nt, for (int64_t q = 0; q < outer; q++) {                                \
+        const U *srow = (const U *)src->data + q * size;                                     \
+        U *orow = (U *)o->data + q * n;                                                      \
+        for (int64_t i = 0; i < n; i++) {                                                    \
+            int64_t j = idx[i * istride];                                                    \
+            orow[i] = srow[j < 0 ? j + size : j];                                            \
+        }                                                                                    \
+    })
+        if (inner == 1 && row == 8)
+            GATHER_ELEMENTS(uint64_t);
+        else if (inner == 1 && row == 4)
+            GATHER_ELEMENTS(uint32_t);
+        else if (inner == 1 && row == 1)
+            GATHER_ELEMENTS(uint8_t);
+        else
+            PA_PARALLEL_FOR2(nt, for (int64_t q = 0; q < outer; q++)
+                for (int64_t i = 0; i < n; i++) {
+                    int64_t j = idx[i * istride];
+                    if (j < 0) j += size;
+                    memcpy(o->data + (size_t)(q * n + i) * row, src->data + (size_t)(q * size + j) * row, row);
+                });
+#undef GATHER_ELEMENTS
     }
     pa_tensor_release(src);
     return o;
@@ -525,18 +545,20 @@ int pa_backward_INDEX_SELECT(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     for (int k = (int)d + 1; k < m->ndim; k++) inner *= m->shape[k];
     int64_t istride = index->ndim ? index->strides[0] : 0;
     const int64_t *idx = (const int64_t *)index->data;
-    /* Repeated indices accumulate: sequential over i for a fixed, deterministic order. */
+    /* Repeated indices accumulate: sequential over i for a fixed, deterministic order;
+     * each outer index q writes its own block, so the blocks run in parallel. */
+    int nt = pa_threads_for_elements(g->numel);
     PA_DISPATCH_FLOAT(m->dtype, T, {
         T *dst = (T *)z->data;
         const T *src = (const T *)gc->data;
-        for (int64_t q = 0; q < outer; q++)
+        PA_PARALLEL_FOR(nt, for (int64_t q = 0; q < outer; q++)
             for (int64_t i = 0; i < n; i++) {
                 int64_t j = idx[i * istride];
                 if (j < 0) j += size;
                 T *drow = dst + (q * size + j) * inner;
                 const T *srow = src + (q * n + i) * inner;
                 for (int64_t k = 0; k < inner; k++) drow[k] += srow[k];
-            }
+            });
     });
     pa_tensor_release(gc);
     grads[0] = z;

@@ -128,6 +128,7 @@ bool pa_is_float(int dtype);
     X(CROSS_ENTROPY, "CrossEntropyBackward")   \
     X(GATHER, "GatherBackward")                \
     X(LOGSUMEXP, "LogsumexpBackward")          \
+    X(CUMSUM, "CumsumBackward")                \
     X(CUSTOM, "CustomFunctionBackward")
 
 typedef enum {

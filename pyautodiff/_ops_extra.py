@@ -555,23 +555,12 @@ def norm(input: Tensor, p: Any = "fro", dim: int | Sequence[int] | None = None,
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running sums along dim, accumulated in double as PyTorch's CPU kernel does (so
-    float32 results are its bits); the gradient is the reversed running sum."""
+    float32 results are its bits; integers and bools sum in int64); the gradient is the
+    reversed running sum (C: pa_cumsum)."""
     x = input if dtype is None else input.to(dtype)
-    if x.ndim == 0:
-        return x.clone()
-    d = _dim("cumsum", dim, x.ndim)
-    out_dt = x.dtype if x.dtype.is_floating_point else _int64()
-
-    def run(values: np.ndarray, reverse: builtins.bool) -> Tensor:
-        acc = np.float64 if out_dt.is_floating_point else np.int64
-        v = np.flip(values, d) if reverse else values
-        s = np.cumsum(v.astype(acc), axis=d)
-        return _from_numpy((np.flip(s, d) if reverse else s).astype(out_dt.numpy))
-
-    out = run(_values(x), False)
-    if not x.requires_grad:
-        return out
-    return _recorded(out.numpy(), (x,), lambda grad: (run(_values(grad), True),))
+    if not x.dtype.is_floating_point and x.dtype != _int64():
+        x = x.to(_int64())
+    return call(lib.pa_cumsum, x._h, int(dim), 0)
 
 
 def _int64() -> Any:

@@ -227,6 +227,10 @@ int pa_amax(pa_tensor *a, int64_t dim, int keepdim, pa_tensor **values);
 int pa_amin(pa_tensor *a, int64_t dim, int keepdim, pa_tensor **values);
 /* log(sum(exp(a))) over dims, computed stably (max subtracted). */
 int pa_logsumexp(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out);
+/* Running sums along dim (from the end when reverse), accumulated in double for float32
+ * and float64 and rounded to the input's dtype at each step (PyTorch's CPU kernel), in
+ * int64 for int64; other dtypes are refused (the binding casts them). */
+int pa_cumsum(pa_tensor *a, int64_t dim, int reverse, pa_tensor **out);
 
 /* ---- shapes and views ----------------------------------------------------------- */
 /* reshape: a view when strides allow, else a copy.  view: a view or an error.

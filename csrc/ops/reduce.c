@@ -743,3 +743,115 @@ int pa_backward_LOGSUMEXP(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     pa_tensor_release(p);
     return rc;
 }
+
+/* ---- cumulative sums ------------------------------------------------------------ */
+/* NOTE: cumsum ran in NumPy (a float64 copy, np.cumsum, a cast back): (1024, 512) along
+ * dim 1 took 1.9 ms, 11x PyTorch's time, 2 threads.  Rows along the last dim are
+ * scanned SCAN_ROWS at a time (independent dependency chains); along another dim the
+ * scan runs down SCAN_COLS columns at once, vectorised.  The order of the additions is
+ * that of one sequential scan either way, so results do not depend on the thread count. */
+enum { SCAN_ROWS = 8, SCAN_COLS = 512 };
+
+#define DEFINE_SCAN(SUFFIX, T, A)                                                          \
+    static void scan_rows_##SUFFIX(const T *x, T *y, int64_t rows, int64_t n, int reverse) { \
+        A acc[SCAN_ROWS] = {0};                                                            \
+        for (int64_t kk = 0; kk < n; kk++) {                                               \
+            int64_t k = reverse ? n - 1 - kk : kk;                                         \
+            for (int64_t j = 0; j < rows; j++) {                                           \
+                acc[j] += (A)x[j * n + k];                                                 \
+                y[j * n + k] = (T)acc[j];                                                  \
+            }                                                                              \
+        }                                                                                  \
+    }                                                                                      \
+    PA_CLONES static void scan_cols_##SUFFIX(const T *x, T *y, int64_t n, int64_t inner,   \
+                                             int64_t w, int reverse) {                     \
+        A acc[SCAN_COLS] = {0};                                                            \
+        for (int64_t kk = 0; kk < n; kk++) {                                               \
+            int64_t k = reverse ? n - 1 - kk : kk;                                         \
+            const T *xr = x + k * inner;                                                   \
+            T *yr = y + k * inner;                                                         \
+            for (int64_t i = 0; i < w; i++) {                                              \
+                acc[i] += (A)xr[i];                                                        \
+                yr[i] = (T)acc[i];                                                         \
+            }                                                                              \
+        }                                                                                  \
+    }
+DEFINE_SCAN(f32, float, double)
+DEFINE_SCAN(f64, double, double)
+DEFINE_SCAN(i64, int64_t, int64_t)
+
+/* y = the running sums of a contiguous (outer, n, inner) x along n. */
+static void cumsum_kernel(const pa_tensor *x, pa_tensor *y, int64_t outer, int64_t n,
+                          int64_t inner, int reverse) {
+    int nt = pa_threads_for_elements(x->numel);
+#define SCAN(SUFFIX, T)                                                                      \
+    do {                                                                                     \
+        const T *xs = (const T *)x->data;                                                    \
+        T *ys = (T *)y->data;                                                                \
+        if (inner == 1) {                                                                    \
+            int64_t tasks = (outer + SCAN_ROWS - 1) / SCAN_ROWS;                             \
+            PA_PARALLEL_FOR(nt, for (int64_t t = 0; t < tasks; t++) {                        \
+                int64_t o = t * SCAN_ROWS, rows = outer - o < SCAN_ROWS ? outer - o : SCAN_ROWS; \
+                scan_rows_##SUFFIX(xs + o * n, ys + o * n, rows, n, reverse);                \
+            });                                                                              \
+        } else {                                                                             \
+            int64_t per = (inner + SCAN_COLS - 1) / SCAN_COLS, tasks = outer * per;          \
+            PA_PARALLEL_FOR(nt, for (int64_t t = 0; t < tasks; t++) {                        \
+                int64_t o = t / per, i = t % per * SCAN_COLS;                                \
+                int64_t w = inner - i < SCAN_COLS ? inner - i : SCAN_COLS;                   \
+                scan_cols_##SUFFIX(xs + o * n * inner + i, ys + o * n * inner + i, n, inner, w, \
+                                   reverse);                                                 \
+            });                                                                              \
+        }                                                                                    \
+    } while (0)
+    if (x->dtype == PA_FLOAT32) SCAN(f32, float);
+    else if (x->dtype == PA_FLOAT64) SCAN(f64, double);
+    else SCAN(i64, int64_t);
+#undef SCAN
+}
+
+static int cumsum_raw(pa_tensor *a, int64_t d, int reverse, pa_tensor **out) {
+    pa_tensor *x = pa_contiguous_nograd(a);
+    PA_CHECK_OOM(x);
+    pa_tensor *y = pa_tensor_new(x->ndim, x->shape, x->dtype);
+    if (y) {
+        int64_t outer = 1, n = x->ndim ? x->shape[d] : 1, inner = 1;
+        for (int k = 0; k < x->ndim; k++) {
+            if (k < d) outer *= x->shape[k];
+            if (k > d) inner *= x->shape[k];
+        }
+        if (x->numel) cumsum_kernel(x, y, outer, n, inner, reverse);
+    }
+    pa_tensor_release(x);
+    PA_CHECK_OOM(y);
+    *out = y;
+    return PA_OK;
+}
+
+int pa_cumsum(pa_tensor *a, int64_t dim, int reverse, pa_tensor **out) {
+    PA_REQUIRE("cumsum", a && out, "NULL tensor or result pointer");
+    int64_t d = 0;
+    if (a->ndim) TRY(pa_normalize_dim("cumsum", dim, a->ndim, &d));
+    else if (dim != 0 && dim != -1)
+        return pa_error(PA_ERR_INDEX, "cumsum: dimension out of range (expected to be in range of "
+                        "[-1, 0], but got %lld)", (long long)dim);
+    if (a->dtype != PA_FLOAT32 && a->dtype != PA_FLOAT64 && a->dtype != PA_INT64)
+        return pa_error(PA_ERR_TYPE, "cumsum: expected a float32, float64 or int64 tensor, got %s",
+                        pa_dtype_name(a->dtype));
+    TRY(cumsum_raw(a, d, reverse, out));
+    if (!pa_is_float(a->dtype) || !pa_needs_grad(1, &a)) return PA_OK;
+    pa_node *node = pa_node_new(PA_OP_CUMSUM, 1, &a, *out);
+    if (!node) {
+        pa_tensor_release(*out);
+        *out = NULL;
+        return PA_ERR_MEMORY;
+    }
+    node->iarg[0] = d;
+    node->iarg[1] = reverse;
+    return PA_OK;
+}
+
+/* The gradient of a running sum is the running sum of g taken the other way. */
+int pa_backward_CUMSUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    return cumsum_raw(g, node->iarg[0], !node->iarg[1], &grads[0]);
+}

@@ -724,35 +724,42 @@ def median(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False, *, dtype: Any = None) -> Tensor:
-    """The product of the elements (along dim); the gradient is the product of the other
-    elements (exact with zeros: prefix times suffix products, no division)."""
+    """The product of the elements (along dim), multiplied in double (C: pa_prod); the
+    gradient is the product of the other elements: prod / x without zeros (PyTorch's
+    formula), else prefix times suffix products (exact with zeros, no division)."""
     x = input if dtype is None else input.to(dtype)
-    if x.dtype.name == "bool":
+    if not x.dtype.is_floating_point and x.dtype != _int64():
         x = x.to(_int64())
     d = None if dim is None else _dim("prod", dim, x.ndim)
 
-    def forward_values(v: np.ndarray) -> np.ndarray:
-        out = np.prod(v) if d is None else np.prod(v, axis=d, keepdims=keepdim)
-        return np.asarray(out, dtype=v.dtype)
+    def values_of(t: Tensor, keep: builtins.bool) -> Tensor:
+        return call(lib.pa_prod, t._h, d is not None, 0 if d is None else d, keep)
 
+    out = values_of(x, builtins.bool(keepdim))
     if not x.requires_grad:
-        return _from_numpy(forward_values(_values(x)))
+        return out
     v = _values(x).copy()
 
     def backward(grad: Tensor) -> tuple[Tensor]:
         axis = 0 if d is None else d
-        w = v.reshape(-1) if d is None else v
+        w = v.reshape(-1) if d is None or v.ndim == 0 else v
         if w.shape[axis] == 0:  # nothing to differentiate
             return (_from_numpy(np.zeros(v.shape, dtype=v.dtype)),)
-        ones = np.ones_like(np.take(w, [0], axis=axis))
-        before = np.cumprod(np.concatenate([ones, np.take(w, np.arange(w.shape[axis] - 1), axis=axis)], axis), axis)
-        after = np.flip(np.cumprod(np.concatenate([ones, np.flip(np.take(
-            w, np.arange(1, w.shape[axis]), axis=axis), axis)], axis), axis), axis)
-        others = (before * after).reshape(v.shape)
-        g = grad if d is None or keepdim else grad.unsqueeze(d)
+        if not (w == 0).any():
+            w64 = w.astype(np.float64)
+            total = _values(values_of(_from_numpy(w64), True))
+            others = (total / w64).reshape(v.shape)
+        else:
+            ones = np.ones_like(np.take(w, [0], axis=axis))
+            before = np.cumprod(np.concatenate([ones, np.take(w, np.arange(w.shape[axis] - 1), axis=axis)], axis),
+                                axis)
+            after = np.flip(np.cumprod(np.concatenate([ones, np.flip(np.take(
+                w, np.arange(1, w.shape[axis]), axis=axis), axis)], axis), axis), axis)
+            others = (before * after).reshape(v.shape)
+        g = grad if d is None or keepdim or v.ndim == 0 else grad.unsqueeze(d)
         return (g * _from_numpy(others.astype(v.dtype)),)
 
-    return _recorded(forward_values(_values(x)), (x,), backward)
+    return _recorded(_values(out).copy(), (x,), backward)
 
 
 # ---- einsum -------------------------------------------------------------------------

@@ -460,3 +460,37 @@ def test_cumsum_rows_and_columns_equal_a_sequential_double_scan(dtype, shape, di
         d = dim if x.ndim else None
         rev = np.flip(np.cumsum(np.flip(g.astype(np.float64), d), axis=d), d) if x.ndim else g
         assert np.array_equal(xt.grad.numpy(), np.asarray(rev).astype(dtype))
+
+
+@pytest.mark.parametrize("shape,dim", [((1000,), None), ((37, 70), 1), ((37, 70), 0), ((3, 5, 600), 1),
+                                       ((2, 3), None), ((), None), ((), 0), ((0, 4), 1), ((4, 0), 1),
+                                       ((70000,), 0)])
+def test_prod_in_double_matches_numpy_and_its_gradient(shape, dim):
+    rng = np.random.default_rng(12)
+    x = (1 + 0.01 * rng.standard_normal(shape)).astype(np.float32)
+    want = np.prod(x.astype(np.float64), axis=dim).astype(np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    y = xt.prod() if dim is None else xt.prod(dim)
+    got = y.detach().numpy()
+    assert got.shape == want.shape and got.dtype == np.float32
+    # rounded once from double: within one ulp of NumPy's double product, whatever the order
+    assert np.all(np.abs(got.astype(np.float64) - want) <= np.spacing(np.abs(want)))
+    if x.size and x.size < 10000:
+        y.sum().backward()
+        others = np.prod(x.astype(np.float64), axis=dim, keepdims=True) / x.astype(np.float64)
+        np.testing.assert_allclose(xt.grad.numpy(), others, rtol=1e-6)
+
+
+def test_prod_of_int64_wraps_and_bools_count_as_int64():
+    x = np.array([[2 ** 40, 2 ** 30, 3], [-5, 7, 1]], dtype=np.int64)
+    assert np.array_equal(torch.tensor(x).prod(1).numpy(), np.prod(x, axis=1))  # 2**70 wraps
+    b = torch.tensor(np.array([[True, False], [True, True]]))
+    assert b.prod(1).dtype == torch.int64 and b.prod(1).tolist() == [0, 1]
+
+
+def test_prod_gradient_with_zeros_is_the_product_of_the_others():
+    x = np.array([[2.0, 0.0, 3.0, 4.0], [0.0, 0.0, 5.0, 1.0], [1.5, 2.0, 3.0, 0.5]])
+    xt = torch.tensor(x, requires_grad=True)
+    xt.prod(1).sum().backward()
+    want = np.array([[0.0, 24.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [3.0, 2.25, 1.5, 9.0]])
+    np.testing.assert_array_equal(xt.grad.numpy(), want)

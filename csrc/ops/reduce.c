@@ -855,3 +855,108 @@ int pa_cumsum(pa_tensor *a, int64_t dim, int reverse, pa_tensor **out) {
 int pa_backward_CUMSUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     return cumsum_raw(g, node->iarg[0], !node->iarg[1], &grads[0]);
 }
+
+/* ---- products ------------------------------------------------------------------- */
+/* NOTE: prod ran as NumPy's multiply.reduce, one dependent multiply per element along a
+ * row: (1024, 512) along dim 1 took 0.49 ms, 32x PyTorch's time, 2 threads.  A row is
+ * multiplied in 16 interleaved partial products (vectorised), combined pairwise; columns
+ * down PROD_COLS lanes at once.  float32 is multiplied in double and rounded once, so
+ * the result is the correctly rounded product up to double's rounding (PyTorch
+ * multiplies in float32: up to ~40 ulp off on 512 factors near 1). */
+enum { PROD_COLS = 512, PROD_BLOCK = 1 << 15 };
+
+/* Signed integers multiply as unsigned: the wrap-around PyTorch gives, without the
+ * undefined behaviour of a signed overflow. */
+#define MUL_F(a, b) ((a) * (b))
+#define MUL_I(a, b) ((int64_t)((uint64_t)(a) * (uint64_t)(b)))
+
+#define DEFINE_PROD(SUFFIX, T, A, MUL)                                                     \
+    PA_CLONES static A row_prod_##SUFFIX(const T *x, int64_t n) {                          \
+        A acc[16];                                                                         \
+        for (int k = 0; k < 16; k++) acc[k] = 1;                                           \
+        int64_t i = 0;                                                                     \
+        for (; i + 16 <= n; i += 16)                                                       \
+            for (int k = 0; k < 16; k++) acc[k] = MUL(acc[k], (A)x[i + k]);                \
+        for (int k = 0; i < n; i++, k++) acc[k] = MUL(acc[k], (A)x[i]);                    \
+        for (int w = 8; w >= 1; w /= 2)                                                    \
+            for (int k = 0; k < w; k++) acc[k] = MUL(acc[k], acc[k + w]);                  \
+        return acc[0];                                                                     \
+    }                                                                                      \
+    PA_CLONES static void col_prod_##SUFFIX(const T *x, int64_t n, int64_t inner, int64_t w, \
+                                            T *out) {                                      \
+        A acc[PROD_COLS];                                                                  \
+        for (int64_t i = 0; i < w; i++) acc[i] = 1;                                        \
+        for (int64_t k = 0; k < n; k++)                                                    \
+            for (int64_t i = 0; i < w; i++) acc[i] = MUL(acc[i], (A)x[k * inner + i]);     \
+        for (int64_t i = 0; i < w; i++) out[i] = (T)acc[i];                                \
+    }
+DEFINE_PROD(f32, float, double, MUL_F)
+DEFINE_PROD(f64, double, double, MUL_F)
+DEFINE_PROD(i64, int64_t, int64_t, MUL_I)
+
+int pa_prod(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **out) {
+    PA_REQUIRE("prod", a && out, "NULL tensor or result pointer");
+    int64_t d = 0;
+    if (dim_given && a->ndim) TRY(pa_normalize_dim("prod", dim, a->ndim, &d));
+    else if (dim_given && dim != 0 && dim != -1)
+        return pa_error(PA_ERR_INDEX, "prod: dimension out of range (expected to be in range of "
+                        "[-1, 0], but got %lld)", (long long)dim);
+    if (a->dtype != PA_FLOAT32 && a->dtype != PA_FLOAT64 && a->dtype != PA_INT64)
+        return pa_error(PA_ERR_TYPE, "prod: expected a float32, float64 or int64 tensor, got %s",
+                        pa_dtype_name(a->dtype));
+    int64_t outer = 1, n = a->numel, inner = 1, oshape[PA_MAX_DIMS];
+    int ond = 0;
+    if (dim_given && a->ndim) {
+        n = a->shape[d];
+        for (int k = 0; k < a->ndim; k++) {
+            if (k < d) outer *= a->shape[k];
+            if (k > d) inner *= a->shape[k];
+            if (k != d || keepdim) oshape[ond++] = k == d ? 1 : a->shape[k];
+        }
+    } else if (dim_given) {  /* a 0-dim tensor along dim 0 */
+        ond = 0;
+    }
+    pa_tensor *x = pa_contiguous_nograd(a);
+    PA_CHECK_OOM(x);
+    pa_tensor *o = pa_tensor_new(ond, oshape, a->dtype);
+    if (!o) {
+        pa_tensor_release(x);
+        return PA_ERR_MEMORY;
+    }
+    int nt = pa_threads_for_elements(a->numel);
+#define PROD(SUFFIX, T, A, MUL)                                                              \
+    do {                                                                                     \
+        const T *xs = (const T *)x->data;                                                    \
+        T *os = (T *)o->data;                                                                \
+        if (inner > 1) {                                                                     \
+            int64_t per = (inner + PROD_COLS - 1) / PROD_COLS, tasks = outer * per;          \
+            PA_PARALLEL_FOR(nt, for (int64_t t = 0; t < tasks; t++) {                        \
+                int64_t q = t / per, i = t % per * PROD_COLS;                                \
+                int64_t w = inner - i < PROD_COLS ? inner - i : PROD_COLS;                   \
+                col_prod_##SUFFIX(xs + q * n * inner + i, n, inner, w, os + q * inner + i);  \
+            });                                                                              \
+        } else if (outer == 1 && n > 2 * PROD_BLOCK) {  /* blocks, partials in order */      \
+            int64_t nb = (n + PROD_BLOCK - 1) / PROD_BLOCK;                                  \
+            A part[64], p = 1;                                                               \
+            for (int64_t b0 = 0; b0 < nb; b0 += 64) {                                        \
+                int64_t cnt = nb - b0 < 64 ? nb - b0 : 64;                                   \
+                PA_PARALLEL_FOR(nt, for (int64_t b = 0; b < cnt; b++) {                      \
+                    int64_t lo = (b0 + b) * PROD_BLOCK;                                      \
+                    part[b] = row_prod_##SUFFIX(xs + lo, n - lo < PROD_BLOCK ? n - lo : PROD_BLOCK); \
+                });                                                                          \
+                for (int64_t b = 0; b < cnt; b++) p = MUL(p, part[b]);                       \
+            }                                                                                \
+            os[0] = (T)p;                                                                    \
+        } else {                                                                             \
+            PA_PARALLEL_FOR(nt, for (int64_t q = 0; q < outer; q++)                          \
+                os[q] = (T)row_prod_##SUFFIX(xs + q * n, n););                               \
+        }                                                                                    \
+    } while (0)
+    if (a->dtype == PA_FLOAT32) PROD(f32, float, double, MUL_F);
+    else if (a->dtype == PA_FLOAT64) PROD(f64, double, double, MUL_F);
+    else PROD(i64, int64_t, int64_t, MUL_I);
+#undef PROD
+    pa_tensor_release(x);
+    *out = o;
+    return PA_OK;
+}

@@ -319,3 +319,44 @@ def test_logsumexp_rows_in_lanes_match_float64_and_keep_special_values(dtype):
     assert np.isnan(got[3]) and got[5] == np.inf and got[8] == -np.inf
     np.testing.assert_allclose(torch.tensor(x).logsumexp(0).numpy()[10:20], np.log(np.exp(x64[:, 10:20]).sum(0)),
                                rtol=2e-7 if dtype == np.float32 else 1e-14)
+
+
+
+@pytest.mark.parametrize("name, bound", [("erf", 1.5), ("erfc", 2.0)])
+def test_float32_erf_erfc_accuracy_and_special_values(name, bound):
+    # vmath.h's pa_erff / pa_erfcf (fits evaluated in double) against float64 libm; erfc
+    # underflows past 9.2 (subnormal results) and is 0 past ~10.06, to the last bit or
+    # within one subnormal step.
+    import math
+
+    rng = np.random.default_rng(4)
+    x = np.concatenate([_float32_sample(1_000_000), np.linspace(-11, 11, 400_001, dtype=np.float32),
+                        rng.uniform(9.0, 10.2, 100_000).astype(np.float32),
+                        np.float32([0.99999994, 1.0, 1.0000001, 2.9999998, 3.0, 3.0000002, 10.0, 10.0625,
+                                    10.0626, -10.0625])])
+    got = getattr(torch, name)(torch.from_numpy(x)).numpy()
+    with np.errstate(invalid="ignore"):   # (signalling NaNs among the bit patterns)
+        want = np.vectorize(getattr(math, name), otypes=[np.float64])(x.astype(np.float64))
+    normal = np.isfinite(x) & (np.abs(want) >= np.finfo(np.float32).tiny)
+    assert ulp_error(got[normal], want[normal]).max() <= bound, name
+    tiny = np.isfinite(x) & ~normal
+    np.testing.assert_allclose(got[tiny], want[tiny], rtol=0, atol=1.5e-45)
+    special = getattr(torch, name)(torch.tensor([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45])).numpy()
+    if name == "erf":
+        np.testing.assert_array_equal(special[:4], [0.0, -0.0, 1.0, -1.0])
+        assert np.signbit(special[1]) and special[5] == np.float32(1e-45)  # 1.128 2^-149 rounds to 2^-149
+    else:
+        np.testing.assert_array_equal(special[:4], [1.0, 1.0, 0.0, 2.0])
+    assert np.isnan(special[4])
+
+
+@pytest.mark.parametrize("name", ["erf", "erfc"])
+def test_erf_erfc_gradients_in_float32_and_float64(name):
+    xs = np.linspace(-6, 6, 20_001)
+    for dtype, rtol in ((torch.float64, 1e-14), (torch.float32, 2e-6)):
+        t = torch.tensor(xs, dtype=dtype, requires_grad=True)
+        getattr(t, name)().sum().backward()
+        x = t.detach().numpy().astype(np.float64)  # the float32-rounded inputs
+        w = (2 / np.sqrt(np.pi)) * np.exp(-x * x) * (1 if name == "erf" else -1)
+        np.testing.assert_allclose(t.grad.numpy(), w, rtol=rtol, atol=1e-30)
+

@@ -172,9 +172,11 @@ static inline float pa_expm1f(float x) {
  * checks the results against float64 references):
  *   |z| < 1:      erf(z) = z P(z^2), P of degree 7 (relative error 4e-11);
  *   1 <= a <= 10: erfc(a) = e^{-a^2} Q(1/a), Q of degree 11 on [1, 3) and 10 on [3, 10]
- *                 (relative error 6e-11), e^{-a^2} as pa_expf(-hi) (1 - lo) with
+ *                 (relative error 6e-11; used up to 10.0625, where the results are
+ *                 subnormal and need only a few digits), e^{-a^2} as pa_expf(-hi) (1 - lo) with
  *                 a^2 = hi + lo split exactly by an fma;
- *   a > 10:       erfc(a) = 0 (below float32's smallest subnormal).
+ *   a > 10.0625:  erfc(a) = 0 (below half float32's smallest subnormal, 2^-149: it
+ *                 rounds to 0; e^{-a^2} stays above pa_expf's clamp at -104 up to here).
  * Fitted by least squares on Chebyshev nodes against mpmath.  pa_expf's 1 ulp is the
  * largest error left, so erf and erfc-based results (GELU's negative side, which
  * 1 + erf would cancel) are within ~1.5 ulp.
@@ -211,7 +213,7 @@ static inline double pa_erfc_tail(float a) {  /* a >= 1 (NaN gives NaN) */
     double e = (double)pa_expf(-hi) * (1.0 - (double)lo), t = 1.0 / (double)a;
     double q2 = pa_horner(PA_ERFC_Q2, 12, t), q3 = pa_horner(PA_ERFC_Q3, 11, t);
     double ad = (double)a;
-    return pa_blendd(ad > 10.0, 0.0, e * pa_blendd(ad < 3.0, q2, q3));
+    return pa_blendd(ad > 10.0625, 0.0, e * pa_blendd(ad < 3.0, q2, q3));
 }
 
 /* Phi(x) = (1 + erf(x / sqrt 2)) / 2 in double, with x / sqrt 2 rounded to float as
@@ -228,6 +230,28 @@ static inline float pa_erff(float x) {
     double small = pa_erf_small((double)x), big = 1.0 - pa_erfc_tail(pa_blendf(a < 1.0f, 1.0f, a));
     float r = pa_blendf(a < 1.0f, (float)small, copysignf((float)big, x));
     return pa_blendf(x != x, x, r);
+}
+
+/* erfcf from the same pieces: 1 - erf(x) below |x| = 1 (at least 0.157, so nothing
+ * cancels), the tail above, 2 - tail below -1; subnormal results from 9.2 on come from
+ * the double tail rounded once, and from 10.0625 on it is 0 (erfc(10.0625) is 0.42
+ * 2^-149, so the correctly rounded result is 0 already).  Error <= 1.5 ulp (pa_expf's 1 ulp plus the
+ * rounding; tests/test_numerics.py); erfc(-inf) = 2, erfc(inf) = 0, NaN gives NaN. */
+static inline float pa_erfcf(float x) {
+    float a = fabsf(x);
+    double xd = (double)x, small = 1.0 - pa_erf_small(xd);
+    double tail = pa_erfc_tail(pa_blendf(a < 1.0f, 1.0f, a));
+    double r = pa_blendd(fabs(xd) < 1.0, small, pa_blendd(xd > 0.0, tail, 2.0 - tail));
+    return pa_blendf(x != x, x, (float)r);
+}
+
+/* e^{-a^2} for float32 work: a^2 = hi + lo split exactly by an fma, e^{-hi} (1 - lo)
+ * (|lo| <= 2^-24 hi, so the first-order correction leaves < 1e-11 relative); rounding
+ * a*a first would put up to a^2 2^-24 (6e-6 at a = 10) of relative error into the
+ * result. */
+static inline float pa_exp_neg_square(float a) {
+    float hi = a * a, lo = fmaf(a, a, -hi);
+    return pa_expf(-hi) * (1.0f - lo);
 }
 
 #endif

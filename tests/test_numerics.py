@@ -360,3 +360,82 @@ def test_erf_erfc_gradients_in_float32_and_float64(name):
         w = (2 / np.sqrt(np.pi)) * np.exp(-x * x) * (1 if name == "erf" else -1)
         np.testing.assert_allclose(t.grad.numpy(), w, rtol=rtol, atol=1e-30)
 
+
+def ordinal(a):
+    """float32 values as integers in order (adjacent floats differ by 1, -0 == +0)."""
+    i = a.view(np.int32).astype(np.int64)
+    return np.where(i < 0, -(i & 0x7FFFFFFF), i)
+
+
+def _sin_cos_inputs():
+    rng = np.random.default_rng(12)
+    k = np.concatenate([np.arange(1, 200_001), rng.integers(200_001, 667_000, 50_000)]).astype(np.float64)
+    near = (k * (np.pi / 2)).astype(np.float32)   # the floats nearest k pi/2, and their neighbours
+    near = (near.view(np.int32)[:, None] + np.arange(-3, 4, dtype=np.int32)).reshape(-1).view(np.float32)
+    return np.concatenate([
+        np.linspace(-10, 10, 400_001, dtype=np.float32),
+        rng.uniform(-1e4, 1e4, 500_000).astype(np.float32),
+        rng.uniform(-1.1e6, 1.1e6, 500_000).astype(np.float32),     # across the 2^20 switch to libm
+        (rng.standard_normal(100_000) * 1e-3).astype(np.float32),
+        near, -near,
+        np.float32([1e-45, -1e-45, 1e-38, 1048576.0, 1048576.1, -1048576.1, 1e7, -3e9, 3e38]),
+    ])
+
+
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_float32_sin_cos_within_one_ulp_of_float64(name):
+    """pa_sinf / pa_cosf (vmath.h): reduced by k pi/2 in double and evaluated in double,
+    within 1 ulp of float64's value rounded (ordinal distance), huge arguments through libm;
+    -0 kept by sin, inf gives NaN."""
+    x = _sin_cos_inputs()
+    got = getattr(torch, name)(torch.from_numpy(x)).numpy()
+    want = getattr(np, name)(x.astype(np.float64)).astype(np.float32)
+    assert np.abs(ordinal(got) - ordinal(want)).max() <= 1, name
+    sp = getattr(torch, name)(torch.tensor([0.0, -0.0, np.inf, -np.inf, np.nan])).numpy()
+    if name == "sin":
+        np.testing.assert_array_equal(sp[:2], [0.0, -0.0])
+        assert np.signbit(sp[1]) and not np.signbit(sp[0])
+        np.testing.assert_array_equal(torch.sin(torch.from_numpy(-x)).numpy(), -got)   # odd
+    else:
+        np.testing.assert_array_equal(sp[:2], [1.0, 1.0])
+        np.testing.assert_array_equal(torch.cos(torch.from_numpy(-x)).numpy(), got)    # even
+    assert np.isnan(sp[2:]).all()
+
+
+def test_float32_sin_cos_huge_arguments_are_libms():
+    # past 2^20 the loops recompute the lanes with libm's sinf / cosf: the same bits, and
+    # the lanes around them (the vector pass) unchanged
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("m")
+    if name is None:
+        pytest.skip("no libm to compare with")
+    libm = ctypes.CDLL(name)
+    rng = np.random.default_rng(13)
+    x = np.concatenate([rng.uniform(-1e9, 1e9, 300).astype(np.float32), rng.uniform(-3, 3, 300).astype(np.float32),
+                        np.float32([3e38, -3e38, 1048576.1, np.inf, np.nan])])
+    rng.shuffle(x)
+    for fn, cfn in (("sin", libm.sinf), ("cos", libm.cosf)):
+        cfn.restype, cfn.argtypes = ctypes.c_float, [ctypes.c_float]
+        huge = ~(np.abs(x) <= 1048576.0)
+        want = np.float32([cfn(float(v)) for v in x[huge]])
+        got = getattr(torch, fn)(torch.from_numpy(x)).numpy()
+        np.testing.assert_array_equal(got[huge], want)
+        small = getattr(torch, fn)(torch.from_numpy(x[~huge].copy())).numpy()
+        np.testing.assert_array_equal(got[~huge], small)
+        strided = getattr(torch, fn)(torch.from_numpy(np.repeat(x, 2))[::2]).numpy()   # the strided loop
+        np.testing.assert_array_equal(strided, got)
+
+
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_float32_sin_cos_gradients(name):
+    # sin' = cos, cos' = -sin, through the same vectorised functions (libm past 2^20)
+    x = np.concatenate([_sin_cos_inputs()[::7], np.float32([3e6, -5e8])])
+    t = torch.from_numpy(x.copy()).requires_grad_(True)
+    g = np.random.default_rng(3).uniform(-2, 2, x.shape).astype(np.float32)
+    getattr(t, name)().backward(torch.from_numpy(g))
+    x64 = x.astype(np.float64)
+    deriv = (np.cos(x64) if name == "sin" else -np.sin(x64)).astype(np.float32)
+    want = g * deriv
+    np.testing.assert_allclose(t.grad.numpy(), want, rtol=3e-7, atol=1e-30)

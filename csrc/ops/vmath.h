@@ -235,8 +235,10 @@ static inline float pa_erff(float x) {
 /* erfcf from the same pieces: 1 - erf(x) below |x| = 1 (at least 0.157, so nothing
  * cancels), the tail above, 2 - tail below -1; subnormal results from 9.2 on come from
  * the double tail rounded once, and from 10.0625 on it is 0 (erfc(10.0625) is 0.42
- * 2^-149, so the correctly rounded result is 0 already).  Error <= 1.5 ulp (pa_expf's 1 ulp plus the
- * rounding; tests/test_numerics.py); erfc(-inf) = 2, erfc(inf) = 0, NaN gives NaN. */
+ * 2^-149, so the correctly rounded result is 0 already).  Error < 2 ulp (1.71 at most
+ * over every 7th float: pa_expf's 1 ulp, the fits and the rounding; subnormal results
+ * within 0.96 of a step; tests/test_numerics.py); erfc(-inf) = 2, erfc(inf) = 0, NaN
+ * gives NaN. */
 static inline float pa_erfcf(float x) {
     float a = fabsf(x);
     double xd = (double)x, small = 1.0 - pa_erf_small(xd);
@@ -253,5 +255,45 @@ static inline float pa_exp_neg_square(float a) {
     float hi = a * a, lo = fmaf(a, a, -hi);
     return pa_expf(-hi) * (1.0f - lo);
 }
+
+/* sinf and cosf, computed in double: k = rint(x 2/pi) (read off the low bits of
+ * x 2/pi + 1.5 2^52), r = x - k pi/2 with pi/2 in three parts (Cody and Waite): the
+ * first two carry 33 bits, so for |x| <= 2^20 (k < 2^20) their products with k are
+ * exact and x - k p1 is exact too (Sterbenz), and what is left of pi/2 (1e-37) times k
+ * stays below 1e-31, far under the nearest any float comes to a multiple of pi/2.  On
+ * |r| <= pi/4 sin r = r (1 + r^2 S(r^2)) and cos r = 1 - r^2/2 + r^4 C(r^2), S and C of
+ * degree 3 fitted by weighted least squares on Chebyshev nodes (relative error 5.5e-12
+ * and 1.2e-13); k mod 4 picks +-sin r or +-cos r, and the double is rounded once, so the
+ * result is the correctly rounded value or its neighbour (<= 1 ulp;
+ * tests/test_numerics.py).  Beyond 2^20, and for inf and NaN, the result is not
+ * meaningful: the loops redo those lanes with libm (PA_SINCOS_RARE). */
+#define PA_SINCOS_RARE(x) (!(fabsf(x) <= 1048576.0f))
+static const double PA_SIN_S[4] = {
+    2.7184444753874347e-06, -0.00019839352290934757, 0.00833332945736334, -0.16666666642509262};
+static const double PA_COS_C[4] = {
+    -2.720589439130407e-07, 2.479946182352896e-05, -0.0013888883505739447, 0.04166666661953463};
+
+static inline float pa_sincosf(float x, uint64_t quadrant_shift) {  /* 0: sin, 1: cos */
+    double xd = (double)x, shifter = 6755399441055744.0;  /* 1.5 2^52 */
+    double t = xd * 0.6366197723675814 + shifter, k = t - shifter;
+    uint64_t q;
+    memcpy(&q, &t, sizeof q);
+    q += quadrant_shift;
+    double r = xd - k * 0x1.921fb544p+0;
+    r = r - k * 0x1.0b4611a6p-34;
+    r = r - k * 0x1.3198a2e037073p-69;
+    double z = r * r;
+    double s = r * (1.0 + z * pa_horner(PA_SIN_S, 4, z));  /* (r + r z S would turn -0 into +0) */
+    double c = 1.0 - 0.5 * z + z * z * pa_horner(PA_COS_C, 4, z);
+    double v = pa_blendd((int64_t)(q & 1), c, s);
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    bits ^= (q & 2) << 62;  /* quadrants 2 and 3: negated */
+    memcpy(&v, &bits, sizeof v);
+    return (float)v;
+}
+
+static inline float pa_sinf(float x) { return pa_sincosf(x, 0); }
+static inline float pa_cosf(float x) { return pa_sincosf(x, 1); }
 
 #endif

@@ -22,7 +22,7 @@ class _UnaryFunction(Protocol):
 class _BinaryFunction(Protocol):
     def __call__(self, input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor: ...
 
-__all__ = ["exp", "log", "sqrt", "abs", "neg", "tanh", "sigmoid", "relu", "sin", "cos", "sign",
+__all__ = ["exp", "log", "sqrt", "abs", "neg", "tanh", "sigmoid", "relu", "sin", "cos", "erf", "erfc", "sign",
            "rsqrt", "log1p", "expm1", "square", "reciprocal", "logical_not", "clamp", "clip", "pow",
            "maximum", "minimum", "where", "sum", "mean", "matmul", "mm", "softmax", "log_softmax",
            "reshape", "flatten", "transpose", "permute", "unsqueeze", "squeeze", "cat", "concat",
@@ -49,6 +49,8 @@ sigmoid = _unary_function("sigmoid")
 relu = _unary_function("relu")
 sin = _unary_function("sin")
 cos = _unary_function("cos")
+erf = _unary_function("erf")
+erfc = _unary_function("erfc")
 sign = _unary_function("sign")
 rsqrt = _unary_function("rsqrt")
 log1p = _unary_function("log1p")

@@ -3,8 +3,8 @@ of differentiable ops where PyTorch's gradient is that of the composition, else 
 computed with NumPy (in float64, rounded once to the result dtype) and given their
 gradient by a node of the graph (`_recorded`).
 
-  elementwise  asin acos atan sinh cosh asinh acosh atanh log2 log10 exp2 erf erfc
-               erfinv lgamma digamma atan2 hypot xlogy heaviside sgn deg2rad rad2deg
+  elementwise  asin acos atan sinh cosh asinh acosh atanh log2 log10 exp2 erfinv lgamma
+               digamma atan2 hypot xlogy heaviside sgn deg2rad rad2deg
                logical_xor bitwise_and/or/xor/not/left_shift/right_shift float_power
                true_divide multiply subtract negative positive absolute
   reductions   nansum nanmean aminmax kthvalue mode nanmedian quantile nanquantile msort
@@ -34,7 +34,7 @@ from ._tensor import MinMax, Tensor, binary, matmul
 _TensorOrNumber = Union[Tensor, int, float, bool]
 
 __all__ = ["asin", "arcsin", "acos", "arccos", "atan", "arctan", "sinh", "cosh", "asinh", "arcsinh", "acosh",
-           "arccosh", "atanh", "arctanh", "log2", "log10", "exp2", "erf", "erfc", "erfinv", "lgamma", "digamma",
+           "arccosh", "atanh", "arctanh", "log2", "log10", "exp2", "erfinv", "lgamma", "digamma",
            "atan2", "arctan2", "hypot", "xlogy", "heaviside", "sgn", "deg2rad", "rad2deg", "logical_xor",
            "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
            "bitwise_right_shift", "float_power", "true_divide", "multiply", "subtract", "negative", "positive",
@@ -72,7 +72,6 @@ def _unary_numpy(op: str, input: Tensor, fn: Any, grad: Any) -> Tensor:
 
 
 _vec_erf = np.vectorize(math.erf, otypes=[np.float64])
-_vec_erfc = np.vectorize(math.erfc, otypes=[np.float64])
 _vec_lgamma = np.vectorize(lambda v: v if math.isnan(v) else math.inf if math.isinf(v) or (
     v <= 0 and v == math.floor(v)) else math.lgamma(v), otypes=[np.float64])
 
@@ -202,14 +201,6 @@ def log10(input: Tensor) -> Tensor:
 
 def exp2(input: Tensor) -> Tensor:
     return _unary_numpy("exp2", input, np.exp2, lambda x, y: y * math.log(2.0))
-
-
-def erf(input: Tensor) -> Tensor:
-    return _unary_numpy("erf", input, _vec_erf, lambda x, y: 2.0 / math.sqrt(math.pi) * np.exp(-x * x))
-
-
-def erfc(input: Tensor) -> Tensor:
-    return _unary_numpy("erfc", input, _vec_erfc, lambda x, y: -2.0 / math.sqrt(math.pi) * np.exp(-x * x))
 
 
 def erfinv(input: Tensor) -> Tensor:

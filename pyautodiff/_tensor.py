@@ -143,7 +143,7 @@ _BIN = {name: getattr(lib, "PA_BIN_" + name.upper()) for name in (
     "logical_and", "logical_or")}
 _UN = {name: getattr(lib, "PA_UN_" + name.upper()) for name in (
     "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "sin", "cos",
-    "logical_not", "sign", "rsqrt", "log1p", "expm1", "square", "reciprocal")}
+    "logical_not", "sign", "rsqrt", "log1p", "expm1", "square", "reciprocal", "erf", "erfc")}
 
 _binary = lib.pa_binary
 _binary_scalar = lib.pa_binary_scalar
@@ -802,6 +802,12 @@ class Tensor:
 
     def cos_(self) -> Tensor:
         return self._assign("cos", unary("cos", self))
+
+    def erf_(self) -> Tensor:
+        return self._assign("erf", unary("erf", self))
+
+    def erfc_(self) -> Tensor:
+        return self._assign("erfc", unary("erfc", self))
 
     def sign_(self) -> Tensor:
         return self._assign("sign", unary("sign", self))
@@ -1483,10 +1489,10 @@ class Tensor:
         return _more().exp2(self)
 
     def erf(self) -> Tensor:
-        return _more().erf(self)
+        return unary("erf", self)
 
     def erfc(self) -> Tensor:
-        return _more().erfc(self)
+        return unary("erfc", self)
 
     def erfinv(self) -> Tensor:
         return _more().erfinv(self)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._functions import where
-from ._ops_more import digamma, erf, erfc, erfinv, exp2, lgamma, xlogy
+from ._functions import erf, erfc, where
+from ._ops_more import digamma, erfinv, exp2, lgamma, xlogy
 from ._tensor import Tensor
 
 __all__ = ["erf", "erfc", "erfinv", "expit", "logit", "gammaln", "digamma", "psi", "xlogy", "exp2", "expm1",

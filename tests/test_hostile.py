@@ -135,7 +135,7 @@ BAD_CALLS = [
     ("c_binary_op_count", lambda: C(lib.pa_binary, lib.PA_BIN_COUNT, t(3)._h, t(3)._h), ValueError, "unknown op 15"),
     ("c_binary_scalar_op", lambda: C(lib.pa_binary_scalar, 99, t(3)._h, 1.0, 1, 0), ValueError, "binary: unknown op 99"),
     ("c_binary_inplace_op", lambda: S(lib.pa_binary_, 99, t(3)._h, t(3)._h), ValueError, "binary_: unknown op 99"),
-    ("c_unary_op", lambda: C(lib.pa_unary, lib.PA_UN_COUNT, t(3)._h), ValueError, "unary: unknown op 19"),
+    ("c_unary_op", lambda: C(lib.pa_unary, lib.PA_UN_COUNT, t(3)._h), ValueError, f"unary: unknown op {lib.PA_UN_COUNT}"),
     ("c_unary_op_negative", lambda: C(lib.pa_unary, -1, t(3)._h), ValueError, "unary: unknown op -1"),
     ("c_to_dtype", lambda: C(lib.pa_to_dtype, t(3)._h, 17), TypeError, "to: unknown dtype code 17"),
     ("c_clamp_bool", lambda: C(lib.pa_clamp, t(3, dtype=torch.bool)._h, 0, 1, 1, 1), TypeError, "clamp: not implemented for bool"),

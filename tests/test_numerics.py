@@ -319,3 +319,123 @@ def test_logsumexp_rows_in_lanes_match_float64_and_keep_special_values(dtype):
     assert np.isnan(got[3]) and got[5] == np.inf and got[8] == -np.inf
     np.testing.assert_allclose(torch.tensor(x).logsumexp(0).numpy()[10:20], np.log(np.exp(x64[:, 10:20]).sum(0)),
                                rtol=2e-7 if dtype == np.float32 else 1e-14)
+
+
+
+@pytest.mark.parametrize("name, bound", [("erf", 1.5), ("erfc", 2.0)])
+def test_float32_erf_erfc_accuracy_and_special_values(name, bound):
+    # vmath.h's pa_erff / pa_erfcf (fits evaluated in double) against float64 libm; erfc
+    # underflows past 9.2 (subnormal results) and is 0 past ~10.06, to the last bit or
+    # within one subnormal step.
+    import math
+
+    rng = np.random.default_rng(4)
+    x = np.concatenate([_float32_sample(1_000_000), np.linspace(-11, 11, 400_001, dtype=np.float32),
+                        rng.uniform(9.0, 10.2, 100_000).astype(np.float32),
+                        np.float32([0.99999994, 1.0, 1.0000001, 2.9999998, 3.0, 3.0000002, 10.0, 10.0625,
+                                    10.0626, -10.0625])])
+    got = getattr(torch, name)(torch.from_numpy(x)).numpy()
+    with np.errstate(invalid="ignore"):   # (signalling NaNs among the bit patterns)
+        want = np.vectorize(getattr(math, name), otypes=[np.float64])(x.astype(np.float64))
+    normal = np.isfinite(x) & (np.abs(want) >= np.finfo(np.float32).tiny)
+    assert ulp_error(got[normal], want[normal]).max() <= bound, name
+    tiny = np.isfinite(x) & ~normal
+    np.testing.assert_allclose(got[tiny], want[tiny], rtol=0, atol=1.5e-45)
+    special = getattr(torch, name)(torch.tensor([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45])).numpy()
+    if name == "erf":
+        np.testing.assert_array_equal(special[:4], [0.0, -0.0, 1.0, -1.0])
+        assert np.signbit(special[1]) and special[5] == np.float32(1e-45)  # 1.128 2^-149 rounds to 2^-149
+    else:
+        np.testing.assert_array_equal(special[:4], [1.0, 1.0, 0.0, 2.0])
+    assert np.isnan(special[4])
+
+
+@pytest.mark.parametrize("name", ["erf", "erfc"])
+def test_erf_erfc_gradients_in_float32_and_float64(name):
+    xs = np.linspace(-6, 6, 20_001)
+    for dtype, rtol in ((torch.float64, 1e-14), (torch.float32, 2e-6)):
+        t = torch.tensor(xs, dtype=dtype, requires_grad=True)
+        getattr(t, name)().sum().backward()
+        x = t.detach().numpy().astype(np.float64)  # the float32-rounded inputs
+        w = (2 / np.sqrt(np.pi)) * np.exp(-x * x) * (1 if name == "erf" else -1)
+        np.testing.assert_allclose(t.grad.numpy(), w, rtol=rtol, atol=1e-30)
+
+
+def ordinal(a):
+    """float32 values as integers in order (adjacent floats differ by 1, -0 == +0)."""
+    i = a.view(np.int32).astype(np.int64)
+    return np.where(i < 0, -(i & 0x7FFFFFFF), i)
+
+
+def _sin_cos_inputs():
+    rng = np.random.default_rng(12)
+    k = np.concatenate([np.arange(1, 200_001), rng.integers(200_001, 667_000, 50_000)]).astype(np.float64)
+    near = (k * (np.pi / 2)).astype(np.float32)   # the floats nearest k pi/2, and their neighbours
+    near = (near.view(np.int32)[:, None] + np.arange(-3, 4, dtype=np.int32)).reshape(-1).view(np.float32)
+    return np.concatenate([
+        np.linspace(-10, 10, 400_001, dtype=np.float32),
+        rng.uniform(-1e4, 1e4, 500_000).astype(np.float32),
+        rng.uniform(-1.1e6, 1.1e6, 500_000).astype(np.float32),     # across the 2^20 switch to libm
+        (rng.standard_normal(100_000) * 1e-3).astype(np.float32),
+        near, -near,
+        np.float32([1e-45, -1e-45, 1e-38, 1048576.0, 1048576.1, -1048576.1, 1e7, -3e9, 3e38]),
+    ])
+
+
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_float32_sin_cos_within_one_ulp_of_float64(name):
+    """pa_sinf / pa_cosf (vmath.h): reduced by k pi/2 in double and evaluated in double,
+    within 1 ulp of float64's value rounded (ordinal distance), huge arguments through libm;
+    -0 kept by sin, inf gives NaN."""
+    x = _sin_cos_inputs()
+    got = getattr(torch, name)(torch.from_numpy(x)).numpy()
+    want = getattr(np, name)(x.astype(np.float64)).astype(np.float32)
+    assert np.abs(ordinal(got) - ordinal(want)).max() <= 1, name
+    sp = getattr(torch, name)(torch.tensor([0.0, -0.0, np.inf, -np.inf, np.nan])).numpy()
+    if name == "sin":
+        np.testing.assert_array_equal(sp[:2], [0.0, -0.0])
+        assert np.signbit(sp[1]) and not np.signbit(sp[0])
+        np.testing.assert_array_equal(torch.sin(torch.from_numpy(-x)).numpy(), -got)   # odd
+    else:
+        np.testing.assert_array_equal(sp[:2], [1.0, 1.0])
+        np.testing.assert_array_equal(torch.cos(torch.from_numpy(-x)).numpy(), got)    # even
+    assert np.isnan(sp[2:]).all()
+
+
+def test_float32_sin_cos_huge_arguments_are_libms():
+    # past 2^20 the loops recompute the lanes with libm's sinf / cosf: the same bits, and
+    # the lanes around them (the vector pass) unchanged
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("m")
+    if name is None:
+        pytest.skip("no libm to compare with")
+    libm = ctypes.CDLL(name)
+    rng = np.random.default_rng(13)
+    x = np.concatenate([rng.uniform(-1e9, 1e9, 300).astype(np.float32), rng.uniform(-3, 3, 300).astype(np.float32),
+                        np.float32([3e38, -3e38, 1048576.1, np.inf, np.nan])])
+    rng.shuffle(x)
+    for fn, cfn in (("sin", libm.sinf), ("cos", libm.cosf)):
+        cfn.restype, cfn.argtypes = ctypes.c_float, [ctypes.c_float]
+        huge = ~(np.abs(x) <= 1048576.0)
+        want = np.float32([cfn(float(v)) for v in x[huge]])
+        got = getattr(torch, fn)(torch.from_numpy(x)).numpy()
+        np.testing.assert_array_equal(got[huge], want)
+        small = getattr(torch, fn)(torch.from_numpy(x[~huge].copy())).numpy()
+        np.testing.assert_array_equal(got[~huge], small)
+        strided = getattr(torch, fn)(torch.from_numpy(np.repeat(x, 2))[::2]).numpy()   # the strided loop
+        np.testing.assert_array_equal(strided, got)
+
+
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_float32_sin_cos_gradients(name):
+    # sin' = cos, cos' = -sin, through the same vectorised functions (libm past 2^20)
+    x = np.concatenate([_sin_cos_inputs()[::7], np.float32([3e6, -5e8])])
+    t = torch.from_numpy(x.copy()).requires_grad_(True)
+    g = np.random.default_rng(3).uniform(-2, 2, x.shape).astype(np.float32)
+    getattr(t, name)().backward(torch.from_numpy(g))
+    x64 = x.astype(np.float64)
+    deriv = (np.cos(x64) if name == "sin" else -np.sin(x64)).astype(np.float32)
+    want = g * deriv
+    np.testing.assert_allclose(t.grad.numpy(), want, rtol=3e-7, atol=1e-30)

@@ -132,6 +132,10 @@ OPS += [
     ("log1p", [((3, 2), above_minus_one)], lambda a: torch.log1p(a), np.log1p),
     ("expm1", [((3, 2), anyv)], lambda a: torch.expm1(a), np.expm1),
     ("gelu_tanh", [((6,), anyv)], lambda a: F.gelu(a, approximate="tanh"), np_gelu_tanh),
+    ("erf", [((3, 4), anyv)], lambda a: torch.erf(a), lambda a: np.vectorize(__import__("math").erf)(a)),
+    ("erfc", [((3, 4), anyv)], lambda a: a.erfc(), lambda a: np.vectorize(__import__("math").erfc)(a)),
+    ("sin_wide", [((3, 4), lambda shape: np.random.uniform(-300.0, 300.0, shape))], lambda a: torch.sin(a), np.sin),
+    ("cos_wide", [((3, 4), lambda shape: np.random.uniform(-300.0, 300.0, shape))], lambda a: a.cos(), np.cos),
     ("sign", [((3, 4), away_from_zero)], lambda a: torch.sign(a) * a, lambda a: np.sign(a) * a),
     ("sign_alone", [((3, 4), away_from_zero)], lambda a: torch.sign(a), np.sign),
     # pow

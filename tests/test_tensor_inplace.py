@@ -21,6 +21,8 @@ INPLACE = [
     ("sigmoid_", lambda t: t.sigmoid_(), lambda t: t.sigmoid()),
     ("sin_", lambda t: t.sin_(), lambda t: t.sin()),
     ("cos_", lambda t: t.cos_(), lambda t: t.cos()),
+    ("erf_", lambda t: t.erf_(), lambda t: t.erf()),
+    ("erfc_", lambda t: t.erfc_(), lambda t: t.erfc()),
     ("square_", lambda t: t.square_(), lambda t: t.square()),
     ("expm1_", lambda t: t.expm1_(), lambda t: t.expm1()),
     ("sign_", lambda t: t.sign_(), lambda t: t.sign()),

@@ -681,7 +681,7 @@ int pa_backward_MINIMUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 
 /* NOTE: tgmath-style names would pick float versions; explicit f-suffixed calls keep
  * float32 math in float32, like PyTorch. */
-#define FLOAT_UNARY_LOOPS(SUFFIX, T, F, EXP, TANH, SIGMOID, LOG, LOG1P, EXPM1, GELU) \
+#define FLOAT_UNARY_LOOPS(SUFFIX, T, F, EXP, TANH, SIGMOID, LOG, LOG1P, EXPM1, GELU, ERF, ERFC) \
     PA_UNARY_LOOP(exp_##SUFFIX, T, T, EXP(x))                                     \
     PA_UNARY_LOOP(log_##SUFFIX, T, T, LOG(x))                                     \
     PA_UNARY_LOOP(sqrt_##SUFFIX, T, T, sqrt##F(x))                                \
@@ -690,19 +690,38 @@ int pa_backward_MINIMUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     PA_UNARY_LOOP(gelu_##SUFFIX, T, T, GELU(x))                                   \
     PA_UNARY_LOOP(gelu_tanh_##SUFFIX, T, T,                                       \
                   (T)0.5 * x * ((T)1 + TANH((T)0.79788456080286535588 * (x + (T)0.044715 * x * x * x)))) \
-    PA_UNARY_LOOP(sin_##SUFFIX, T, T, sin##F(x))                                  \
-    PA_UNARY_LOOP(cos_##SUFFIX, T, T, cos##F(x))                                  \
     PA_UNARY_LOOP(rsqrt_##SUFFIX, T, T, (T)1 / sqrt##F(x))                        \
     PA_UNARY_LOOP(log1p_##SUFFIX, T, T, LOG1P(x))                                 \
     PA_UNARY_LOOP(expm1_##SUFFIX, T, T, EXPM1(x))                                 \
     PA_UNARY_LOOP(reciprocal_##SUFFIX, T, T, (T)1 / x)                            \
+    PA_UNARY_LOOP(erf_##SUFFIX, T, T, ERF(x))                                     \
+    PA_UNARY_LOOP(erfc_##SUFFIX, T, T, ERFC(x))                                   \
     PA_UNARY_LOOP(abs_##SUFFIX, T, T, fabs##F(x))
 /* GELU: x Phi(x); float32 through pa_phi (vmath.h), in double and without 1 + erf's
  * cancellation for negative x; float64 through libm's erf. */
 #define GELU_F32(x) ((float)((double)(x) * pa_phi(x)))
 #define GELU_F64(x) (0.5 * (x) * (1.0 + erf((x) * 0.70710678118654752440)))
-FLOAT_UNARY_LOOPS(f32, float, f, pa_expf, pa_tanhf, pa_sigmoidf, pa_logf, pa_log1pf, pa_expm1f, GELU_F32)
-FLOAT_UNARY_LOOPS(f64, double, , exp, tanh, pa_sigmoid, log, log1p, expm1, GELU_F64)
+/* NOTE: erf and erfc went through NumPy and math.erf per element: 117 ms for 1e6 float32
+ * (2 threads; 258x PyTorch 2.13's 0.45 ms), 126 ms with the backward.  pa_erff /
+ * pa_erfcf (vmath.h) evaluate their fits in double in vector lanes: 1.63 ms forward
+ * (PyTorch 0.35 ms: it computes in float, we keep <= 1.5 / 1.7 ulp), 2.17 ms with the
+ * backward (PyTorch 5.9 ms); 1e5 floats 9.5 -> 0.31 ms (one thread at that size). */
+FLOAT_UNARY_LOOPS(f32, float, f, pa_expf, pa_tanhf, pa_sigmoidf, pa_logf, pa_log1pf, pa_expm1f, GELU_F32,
+                  pa_erff, pa_erfcf)
+FLOAT_UNARY_LOOPS(f64, double, , exp, tanh, pa_sigmoid, log, log1p, expm1, GELU_F64, erf, erfc)
+
+/* sin and cos: float32 in vector lanes (pa_sinf, pa_cosf, vmath.h), the rare lanes past
+ * their argument reduction (|x| > 2^20, inf, NaN) redone with libm afterwards; float64
+ * with libm.
+ * NOTE: libm's sinf / cosf are scalar calls (6 ns per float): sin of 1e6 floats took
+ * 3.84 ms (2 threads; 11x PyTorch 2.13's 0.36 ms), 7.8 ms with the backward; now 0.60 ms
+ * (PyTorch 0.26) and 1.26 ms (PyTorch 1.03).  The scan for rare lanes costs 0.08 ns per
+ * float against 0.89 for the vector sin itself (one thread, 16,384 floats), so it is a
+ * separate pass rather than a blend that would call libm for every lane. */
+PA_UNARY_LOOP_PATCHED(sin_f32, float, pa_sinf(x), PA_SINCOS_RARE, sinf(x))
+PA_UNARY_LOOP_PATCHED(cos_f32, float, pa_cosf(x), PA_SINCOS_RARE, cosf(x))
+PA_UNARY_LOOP(sin_f64, double, double, sin(x))
+PA_UNARY_LOOP(cos_f64, double, double, cos(x))
 
 #define SIGNED_UNARY_LOOPS(SUFFIX, T)                                       \
     PA_UNARY_LOOP(neg_##SUFFIX, T, T, -x)                                   \
@@ -729,13 +748,17 @@ static const pa_loop_fn unary_loops[PA_UN_COUNT][4] = {
     [PA_UN_SIGN] = SIGNED(sign),        [PA_UN_RSQRT] = FLOATS(rsqrt),
     [PA_UN_LOG1P] = FLOATS(log1p),      [PA_UN_EXPM1] = FLOATS(expm1),
     [PA_UN_SQUARE] = SIGNED(square),    [PA_UN_RECIPROCAL] = FLOATS(reciprocal),
+    [PA_UN_ERF] = FLOATS(erf),          [PA_UN_ERFC] = FLOATS(erfc),
 };
 #undef FLOATS
 #undef SIGNED
 
-static const char *const unary_names[PA_UN_COUNT] = {
+static const char *const unary_names[] = {
     "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "gelu", "gelu", "sin",
-    "cos", "logical_not", "sign", "rsqrt", "log1p", "expm1", "square", "reciprocal"};
+    "cos", "logical_not", "sign", "rsqrt", "log1p", "expm1", "square", "reciprocal", "erf",
+    "erfc"};
+_Static_assert(sizeof unary_names / sizeof unary_names[0] == PA_UN_COUNT,
+               "unary_names must name every PA_UN_ op");
 
 /* Which value each unary backward reads: the input (x) or the output (y). */
 enum { SAVE_NONE, SAVE_INPUT, SAVE_OUTPUT };
@@ -745,7 +768,7 @@ static const int unary_saves[PA_UN_COUNT] = {
     [PA_UN_RELU] = SAVE_OUTPUT, [PA_UN_GELU] = SAVE_INPUT,     [PA_UN_GELU_TANH] = SAVE_INPUT,
     [PA_UN_SIN] = SAVE_INPUT,   [PA_UN_COS] = SAVE_INPUT,      [PA_UN_RSQRT] = SAVE_OUTPUT,
     [PA_UN_LOG1P] = SAVE_INPUT, [PA_UN_EXPM1] = SAVE_OUTPUT,   [PA_UN_SQUARE] = SAVE_INPUT,
-    [PA_UN_RECIPROCAL] = SAVE_OUTPUT};
+    [PA_UN_RECIPROCAL] = SAVE_OUTPUT, [PA_UN_ERF] = SAVE_INPUT, [PA_UN_ERFC] = SAVE_INPUT};
 
 static int run_unary(pa_loop_fn loop, pa_tensor *a, int out_dtype, const double *params,
                      pa_tensor **out) {
@@ -809,7 +832,11 @@ int pa_unary(int op, pa_tensor *a, pa_tensor **out) {
         T t_ = TANH(u_);                                                                    \
         (T)0.5 * ((T)1 + t_) + (T)0.5 * s * ((T)1 - t_ * t_) * k_ * ((T)1 + (T)0.134145 * s * s); \
     })
-#define UNARY_GRAD_LOOPS(SUFFIX, T, F, TANH, GELU_GRAD)                                         \
+/* erf' = 2/sqrt(pi) e^{-s^2} (erfc' its negative); float32 with e^{-s^2} from
+ * pa_exp_neg_square (vectorised, and without the error of rounding s*s first). */
+#define ERF_GRAD_F32(s) (1.12837916709551257390f * pa_exp_neg_square(s))
+#define ERF_GRAD_F64(s) (1.12837916709551257390 * exp(-(s) * (s)))
+#define UNARY_GRAD_LOOPS(SUFFIX, T, F, TANH, GELU_GRAD, ERF_GRAD)                               \
     PA_BINARY_LOOP(exp_grad_##SUFFIX, T, T, x * y)                                              \
     PA_BINARY_LOOP(log_grad_##SUFFIX, T, T, x / y)                                              \
     PA_BINARY_LOOP(sqrt_grad_##SUFFIX, T, T, x / ((T)2 * y))                                    \
@@ -819,15 +846,20 @@ int pa_unary(int op, pa_tensor *a, pa_tensor **out) {
     PA_BINARY_LOOP(relu_grad_##SUFFIX, T, T, y > 0 ? x : (T)0)                                  \
     PA_BINARY_LOOP(gelu_grad_##SUFFIX, T, T, x * GELU_GRAD(y))                                  \
     PA_BINARY_LOOP(gelu_tanh_grad_##SUFFIX, T, T, x * GELU_TANH_GRAD(T, TANH, y))               \
-    PA_BINARY_LOOP(sin_grad_##SUFFIX, T, T, x * cos##F(y))                                      \
-    PA_BINARY_LOOP(cos_grad_##SUFFIX, T, T, -x * sin##F(y))                                     \
     PA_BINARY_LOOP(rsqrt_grad_##SUFFIX, T, T, (T)-0.5 * x * y * y * y)                          \
     PA_BINARY_LOOP(log1p_grad_##SUFFIX, T, T, x / ((T)1 + y))                                   \
     PA_BINARY_LOOP(expm1_grad_##SUFFIX, T, T, x * (y + (T)1))                                   \
     PA_BINARY_LOOP(square_grad_##SUFFIX, T, T, (T)2 * x * y)                                    \
-    PA_BINARY_LOOP(reciprocal_grad_##SUFFIX, T, T, -x * y * y)
-UNARY_GRAD_LOOPS(f32, float, f, pa_tanhf, GELU_GRAD_F32)
-UNARY_GRAD_LOOPS(f64, double, , tanh, GELU_GRAD_F64)
+    PA_BINARY_LOOP(reciprocal_grad_##SUFFIX, T, T, -x * y * y)                                 \
+    PA_BINARY_LOOP(erf_grad_##SUFFIX, T, T, x * ERF_GRAD(y))                                    \
+    PA_BINARY_LOOP(erfc_grad_##SUFFIX, T, T, -x * ERF_GRAD(y))
+UNARY_GRAD_LOOPS(f32, float, f, pa_tanhf, GELU_GRAD_F32, ERF_GRAD_F32)
+UNARY_GRAD_LOOPS(f64, double, , tanh, GELU_GRAD_F64, ERF_GRAD_F64)
+/* sin' = cos, cos' = -sin: float32 through pa_cosf / pa_sinf, as the forward. */
+PA_BINARY_LOOP_PATCHED(sin_grad_f32, float, x * pa_cosf(y), PA_SINCOS_RARE, x * cosf(y))
+PA_BINARY_LOOP_PATCHED(cos_grad_f32, float, -x * pa_sinf(y), PA_SINCOS_RARE, -x * sinf(y))
+PA_BINARY_LOOP(sin_grad_f64, double, double, x * cos(y))
+PA_BINARY_LOOP(cos_grad_f64, double, double, -x * sin(y))
 
 #define PAIR(name) {name##_grad_f32, name##_grad_f64}
 static const pa_loop_fn unary_grad_loops[PA_UN_COUNT][2] = {
@@ -839,6 +871,7 @@ static const pa_loop_fn unary_grad_loops[PA_UN_COUNT][2] = {
     [PA_UN_COS] = PAIR(cos),         [PA_UN_RSQRT] = PAIR(rsqrt),
     [PA_UN_LOG1P] = PAIR(log1p),     [PA_UN_EXPM1] = PAIR(expm1),
     [PA_UN_SQUARE] = PAIR(square),   [PA_UN_RECIPROCAL] = PAIR(reciprocal),
+    [PA_UN_ERF] = PAIR(erf),         [PA_UN_ERFC] = PAIR(erfc),
 };
 #undef PAIR
 

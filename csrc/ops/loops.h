@@ -67,4 +67,45 @@ int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, 
         }                                                                                \
     }
 
+/* As PA_UNARY_LOOP (T to T) and PA_BINARY_LOOP, for a vector EXPR that is wrong on a few
+ * rare inputs (RARE, a function-like macro: RARE(x), or RARE(y) for the binary loop):
+ * after the vector pass, a vectorised scan of the inputs, and only where it finds one,
+ * SLOW for those elements.
+ * The output must not overlap the inputs (the scan reads them after the pass). */
+#define PA_UNARY_LOOP_PATCHED(NAME, T, EXPR, RARE, SLOW)                                   \
+    PA_UNARY_LOOP(NAME##_vector, T, T, EXPR)                                             \
+    PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \
+        NAME##_vector(n, p, s, prm);                                                     \
+        T *o = (T *)p[0];                                                                \
+        const T *a = (const T *)p[1];                                                    \
+        if (!PA_ANY_RARE(T, a, s[1], n, RARE)) return;                                   \
+        for (int64_t i = 0; i < n; i++) {                                                \
+            T x = a[i * s[1]];                                                           \
+            if (RARE(x)) o[i * s[0]] = (SLOW);                                           \
+        }                                                                                \
+    }
+#define PA_BINARY_LOOP_PATCHED(NAME, T, EXPR, RARE, SLOW)                                  \
+    PA_BINARY_LOOP(NAME##_vector, T, T, EXPR)                                            \
+    PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \
+        NAME##_vector(n, p, s, prm);                                                     \
+        T *o = (T *)p[0];                                                                \
+        const T *a = (const T *)p[1], *b = (const T *)p[2];                              \
+        if (!PA_ANY_RARE(T, b, s[2], n, RARE)) return;                                   \
+        for (int64_t i = 0; i < n; i++) {                                                \
+            T x = a[i * s[1]], y = b[i * s[2]];                                          \
+            if (RARE(y)) o[i * s[0]] = (SLOW);                                           \
+        }                                                                                \
+    }
+/* Whether RARE holds for any of n elements of v (element stride sv), as an int64
+ * OR-reduction that vectorises on the contiguous path. */
+#define PA_ANY_RARE(T, v, sv, n, RARE)                                                   \
+    ({                                                                                   \
+        int64_t any_ = 0;                                                                \
+        if ((sv) == 1)                                                                   \
+            for (int64_t i_ = 0; i_ < (n); i_++) any_ |= (RARE((v)[i_]));                \
+        else                                                                             \
+            for (int64_t i_ = 0; i_ < (n); i_++) any_ |= (RARE((v)[i_ * (sv)]));         \
+        any_;                                                                            \
+    })
+
 #endif

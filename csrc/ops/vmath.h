@@ -172,9 +172,11 @@ static inline float pa_expm1f(float x) {
  * checks the results against float64 references):
  *   |z| < 1:      erf(z) = z P(z^2), P of degree 7 (relative error 4e-11);
  *   1 <= a <= 10: erfc(a) = e^{-a^2} Q(1/a), Q of degree 11 on [1, 3) and 10 on [3, 10]
- *                 (relative error 6e-11), e^{-a^2} as pa_expf(-hi) (1 - lo) with
+ *                 (relative error 6e-11; used up to 10.0625, where the results are
+ *                 subnormal and need only a few digits), e^{-a^2} as pa_expf(-hi) (1 - lo) with
  *                 a^2 = hi + lo split exactly by an fma;
- *   a > 10:       erfc(a) = 0 (below float32's smallest subnormal).
+ *   a > 10.0625:  erfc(a) = 0 (below half float32's smallest subnormal, 2^-149: it
+ *                 rounds to 0; e^{-a^2} stays above pa_expf's clamp at -104 up to here).
  * Fitted by least squares on Chebyshev nodes against mpmath.  pa_expf's 1 ulp is the
  * largest error left, so erf and erfc-based results (GELU's negative side, which
  * 1 + erf would cancel) are within ~1.5 ulp.
@@ -211,7 +213,7 @@ static inline double pa_erfc_tail(float a) {  /* a >= 1 (NaN gives NaN) */
     double e = (double)pa_expf(-hi) * (1.0 - (double)lo), t = 1.0 / (double)a;
     double q2 = pa_horner(PA_ERFC_Q2, 12, t), q3 = pa_horner(PA_ERFC_Q3, 11, t);
     double ad = (double)a;
-    return pa_blendd(ad > 10.0, 0.0, e * pa_blendd(ad < 3.0, q2, q3));
+    return pa_blendd(ad > 10.0625, 0.0, e * pa_blendd(ad < 3.0, q2, q3));
 }
 
 /* Phi(x) = (1 + erf(x / sqrt 2)) / 2 in double, with x / sqrt 2 rounded to float as
@@ -229,5 +231,69 @@ static inline float pa_erff(float x) {
     float r = pa_blendf(a < 1.0f, (float)small, copysignf((float)big, x));
     return pa_blendf(x != x, x, r);
 }
+
+/* erfcf from the same pieces: 1 - erf(x) below |x| = 1 (at least 0.157, so nothing
+ * cancels), the tail above, 2 - tail below -1; subnormal results from 9.2 on come from
+ * the double tail rounded once, and from 10.0625 on it is 0 (erfc(10.0625) is 0.42
+ * 2^-149, so the correctly rounded result is 0 already).  Error < 2 ulp (1.71 at most
+ * over every 7th float: pa_expf's 1 ulp, the fits and the rounding; subnormal results
+ * within 0.96 of a step; tests/test_numerics.py); erfc(-inf) = 2, erfc(inf) = 0, NaN
+ * gives NaN. */
+static inline float pa_erfcf(float x) {
+    float a = fabsf(x);
+    double xd = (double)x, small = 1.0 - pa_erf_small(xd);
+    double tail = pa_erfc_tail(pa_blendf(a < 1.0f, 1.0f, a));
+    double r = pa_blendd(fabs(xd) < 1.0, small, pa_blendd(xd > 0.0, tail, 2.0 - tail));
+    return pa_blendf(x != x, x, (float)r);
+}
+
+/* e^{-a^2} for float32 work: a^2 = hi + lo split exactly by an fma, e^{-hi} (1 - lo)
+ * (|lo| <= 2^-24 hi, so the first-order correction leaves < 1e-11 relative); rounding
+ * a*a first would put up to a^2 2^-24 (6e-6 at a = 10) of relative error into the
+ * result. */
+static inline float pa_exp_neg_square(float a) {
+    float hi = a * a, lo = fmaf(a, a, -hi);
+    return pa_expf(-hi) * (1.0f - lo);
+}
+
+/* sinf and cosf, computed in double: k = rint(x 2/pi) (read off the low bits of
+ * x 2/pi + 1.5 2^52), r = x - k pi/2 with pi/2 in three parts (Cody and Waite): the
+ * first two carry 33 bits, so for |x| <= 2^20 (k < 2^20) their products with k are
+ * exact and x - k p1 is exact too (Sterbenz), and what is left of pi/2 (1e-37) times k
+ * stays below 1e-31, far under the nearest any float comes to a multiple of pi/2.  On
+ * |r| <= pi/4 sin r = r (1 + r^2 S(r^2)) and cos r = 1 - r^2/2 + r^4 C(r^2), S and C of
+ * degree 3 fitted by weighted least squares on Chebyshev nodes (relative error 5.5e-12
+ * and 1.2e-13); k mod 4 picks +-sin r or +-cos r, and the double is rounded once, so the
+ * result is the correctly rounded value or its neighbour (<= 1 ulp;
+ * tests/test_numerics.py).  Beyond 2^20, and for inf and NaN, the result is not
+ * meaningful: the loops redo those lanes with libm (PA_SINCOS_RARE). */
+#define PA_SINCOS_RARE(x) (!(fabsf(x) <= 1048576.0f))
+static const double PA_SIN_S[4] = {
+    2.7184444753874347e-06, -0.00019839352290934757, 0.00833332945736334, -0.16666666642509262};
+static const double PA_COS_C[4] = {
+    -2.720589439130407e-07, 2.479946182352896e-05, -0.0013888883505739447, 0.04166666661953463};
+
+static inline float pa_sincosf(float x, uint64_t quadrant_shift) {  /* 0: sin, 1: cos */
+    double xd = (double)x, shifter = 6755399441055744.0;  /* 1.5 2^52 */
+    double t = xd * 0.6366197723675814 + shifter, k = t - shifter;
+    uint64_t q;
+    memcpy(&q, &t, sizeof q);
+    q += quadrant_shift;
+    double r = xd - k * 0x1.921fb544p+0;
+    r = r - k * 0x1.0b4611a6p-34;
+    r = r - k * 0x1.3198a2e037073p-69;
+    double z = r * r;
+    double s = r * (1.0 + z * pa_horner(PA_SIN_S, 4, z));  /* (r + r z S would turn -0 into +0) */
+    double c = 1.0 - 0.5 * z + z * z * pa_horner(PA_COS_C, 4, z);
+    double v = pa_blendd((int64_t)(q & 1), c, s);
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    bits ^= (q & 2) << 62;  /* quadrants 2 and 3: negated */
+    memcpy(&v, &bits, sizeof v);
+    return (float)v;
+}
+
+static inline float pa_sinf(float x) { return pa_sincosf(x, 0); }
+static inline float pa_cosf(float x) { return pa_sincosf(x, 1); }
 
 #endif

@@ -346,7 +346,8 @@ static void test_elementwise(void) {
     pa_tensor *x = make(1, (int64_t[]){5}, PA_FLOAT64, xv);
     static const int uops[] = {PA_UN_NEG, PA_UN_EXP, PA_UN_LOG, PA_UN_SQRT, PA_UN_TANH,
                                PA_UN_SIGMOID, PA_UN_SIN, PA_UN_COS, PA_UN_RSQRT, PA_UN_LOG1P,
-                               PA_UN_EXPM1, PA_UN_SQUARE, PA_UN_RECIPROCAL};
+                               PA_UN_EXPM1, PA_UN_SQUARE, PA_UN_RECIPROCAL, PA_UN_ERF,
+                               PA_UN_ERFC};
     for (size_t k = 0; k < sizeof uops / sizeof uops[0]; k++) {
         double w[5];
         for (int i = 0; i < 5; i++) {
@@ -364,6 +365,8 @@ static void test_elementwise(void) {
             case PA_UN_LOG1P: w[i] = log1p(v); break;
             case PA_UN_EXPM1: w[i] = expm1(v); break;
             case PA_UN_SQUARE: w[i] = v * v; break;
+            case PA_UN_ERF: w[i] = erf(v); break;
+            case PA_UN_ERFC: w[i] = erfc(v); break;
             default: w[i] = 1 / v; break;
             }
         }

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._functions import where
+from .._functions import erf, where
 from .._tensor import Size, Tensor
 
 __all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Uniform", "kl_divergence", "register_kl"]
@@ -161,8 +161,6 @@ class Normal(Distribution):
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
 
     def cdf(self, value: Tensor) -> Tensor:
-        from .._ops_more import erf
-
         value = _as_tensor(value, self.loc)
         return 0.5 * (1 + erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
 

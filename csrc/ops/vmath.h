@@ -41,33 +41,6 @@ static inline float pa_expf(float x) {
 static inline float pa_sigmoidf(float x) { return 1.0f / (1.0f + pa_expf(-x)); }
 static inline double pa_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 
-/* tanhf, on |x| with the sign put back at the end (so tanh(-0) = -0): below 0.625 the
- * odd polynomial x + x^3 P(x^2) (Cephes' tanhf coefficients); above, 1 - 2 / (e^{2|x|}
- * + 1) with pa_expf, which cancels nothing there (the quotient is at most 0.45), |x|
- * clamped to 10, where the result has rounded to 1 already.  Error <= 1 ulp over a sweep
- * of 3.6 million floats against float64 (tests/test_numerics.py); NaN gives NaN.
- * NOTE: libm's tanhf is a scalar call of ~14 ns per element: tanh of 8,192 floats 120 ->
- * 8.7 us, of 1e6 8.9 -> 0.56 ms (2 threads). */
-static inline float pa_tanhf(float x) {
-    float ax = fabsf(x), z = ax * ax;
-    float p = -5.70498872745e-3f;
-    p = fmaf(p, z, 2.06390887954e-2f);
-    p = fmaf(p, z, -5.37397155531e-2f);
-    p = fmaf(p, z, 1.33314422036e-1f);
-    p = fmaf(p, z, -3.33332819422e-1f);
-    float small = fmaf(p * z, ax, ax);
-    float big = 1.0f - 2.0f / (pa_expf(2.0f * (ax > 10.0f ? 10.0f : ax)) + 1.0f);
-    return copysignf(ax < 0.625f ? small : big, x);
-}
-
-/* logf: x = 2^e m with m in [sqrt(1/2), sqrt(2)), f = m - 1 (exact), and
- * log(1 + f) = f - f^2/2 + f^3 P(f) with Cephes' logf coefficients; e ln2 is added in
- * two parts (0.693359375 is exact in a few bits).  Subnormal inputs are scaled by 2^23
- * first.  Error < 1 ulp against float64 (0.83 at most over 6 million inputs spread over
- * every exponent, tests/test_numerics.py); log(0) = -inf,
- * log(x < 0) = NaN, log(inf) = inf, NaN gives NaN.
- * NOTE: libm's logf, log1pf and expm1f are scalar calls; log of 100,000 floats took
- * 223 us (2 threads), log1p and expm1 1.1 ms, 23-110x PyTorch's vectorised time. */
 /* cond ? a : b by masking bits (pa_blendf for float, pa_blendd for double): a ?: whose
  * other arm is a long computation was turned into a branch around that computation,
  * which kept the loop scalar. */
@@ -84,6 +57,34 @@ PA_BLEND(pa_blendf, float, uint32_t, int32_t)
 /* (the mask from a 64-bit condition: a 32-bit one next to double lanes kept gcc from
  * vectorising) */
 PA_BLEND(pa_blendd, double, uint64_t, int64_t)
+
+/* tanhf, on |x| with the sign put back at the end (so tanh(-0) = -0): below 0.625 the
+ * odd polynomial x + x^3 P(x^2) (Cephes' tanhf coefficients); above, 1 - 2 / (e^{2|x|}
+ * + 1) with pa_expf, which cancels nothing there (the quotient is at most 0.45), |x|
+ * clamped to 10, where the result has rounded to 1 already.  Error <= 1 ulp over a sweep
+ * of 3.6 million floats against float64 (tests/test_numerics.py); NaN gives NaN.
+ * NOTE: libm's tanhf is a scalar call of ~14 ns per element: tanh of 8,192 floats 120 ->
+ * 8.7 us, of 1e6 8.9 -> 0.56 ms (2 threads). */
+static inline float pa_tanhf(float x) {
+    float ax = fabsf(x), z = ax * ax;
+    float p = -5.70498872745e-3f;
+    p = fmaf(p, z, 2.06390887954e-2f);
+    p = fmaf(p, z, -5.37397155531e-2f);
+    p = fmaf(p, z, 1.33314422036e-1f);
+    p = fmaf(p, z, -3.33332819422e-1f);
+    float small = fmaf(p * z, ax, ax);
+    float big = 1.0f - 2.0f / (pa_expf(2.0f * pa_blendf(ax > 10.0f, 10.0f, ax)) + 1.0f);
+    return copysignf(pa_blendf(ax < 0.625f, small, big), x);
+}
+
+/* logf: x = 2^e m with m in [sqrt(1/2), sqrt(2)), f = m - 1 (exact), and
+ * log(1 + f) = f - f^2/2 + f^3 P(f) with Cephes' logf coefficients; e ln2 is added in
+ * two parts (0.693359375 is exact in a few bits).  Subnormal inputs are scaled by 2^23
+ * first.  Error < 1 ulp against float64 (0.83 at most over 6 million inputs spread over
+ * every exponent, tests/test_numerics.py); log(0) = -inf,
+ * log(x < 0) = NaN, log(inf) = inf, NaN gives NaN.
+ * NOTE: libm's logf, log1pf and expm1f are scalar calls; log of 100,000 floats took
+ * 223 us (2 threads), log1p and expm1 1.1 ms, 23-110x PyTorch's vectorised time. */
 
 static inline void pa_logf_core(float x, float *f_out, float *e_out) {
     /* NOTE: arithmetic in place of ?: on the way: gcc turned those selects into branches

@@ -128,7 +128,9 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along dim, without that dim (views), as torch.unbind."""
     d = _dim("unbind", dim, input.ndim)
-    return tuple(input[(slice(None),) * d + (i,)] for i in range(input.shape[d]))
+    if input.ndim == 0:
+        raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
+    return tuple(call(lib.pa_select, input._h, d, i) for i in range(input.shape[d]))
 
 
 # ---- tests of values ----------------------------------------------------------------
@@ -172,15 +174,19 @@ def equal(input: Tensor, other: Tensor) -> builtins.bool:
 
 def any(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:  # noqa: A001
     """Whether any element (along dim) is non-zero: a bool tensor, as torch.any."""
-    from ._dtype import int64
-
-    count = (input != 0).to(int64).sum() if dim is None else (input != 0).to(int64).sum(dim, keepdim)
-    return count > 0
+    nonzero = input if input.dtype.name == "bool" else input != 0
+    if dim is None or nonzero.numel() == 0:  # (amax refuses an empty dim)
+        # a bool tensor sums to int64 in C, without a widening copy
+        return (nonzero.sum() if dim is None else nonzero.sum(dim, keepdim)) > 0
+    return nonzero.amax(dim, keepdim)
 
 
 def all(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False) -> Tensor:  # noqa: A001
     """Whether every element (along dim) is non-zero: a bool tensor, as torch.all."""
-    return ~any(input == 0, dim, keepdim)
+    zero = input == 0
+    if dim is None or zero.numel() == 0:
+        return (zero.sum() if dim is None else zero.sum(dim, keepdim)) == 0
+    return ~zero.amax(dim, keepdim)
 
 
 # ---- products -----------------------------------------------------------------------
@@ -576,9 +582,7 @@ __all__ += ["div", "divide", "count_nonzero", "diag", "diagonal", "trace", "mesh
 
 
 def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
-    from ._dtype import int64
-
-    nz = (input != 0).to(int64)
+    nz = input if input.dtype.name == "bool" else input != 0  # bools sum to int64 in C
     return nz.sum() if dim is None else nz.sum(dim)
 
 

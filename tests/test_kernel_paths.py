@@ -494,3 +494,28 @@ def test_prod_gradient_with_zeros_is_the_product_of_the_others():
     xt.prod(1).sum().backward()
     want = np.array([[0.0, 24.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [3.0, 2.25, 1.5, 9.0]])
     np.testing.assert_array_equal(xt.grad.numpy(), want)
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.float32, np.int64])
+@pytest.mark.parametrize("shape", [(4, 3), (3, 0), (0, 3), (0,)])
+def test_any_all_count_nonzero_match_numpy_including_empty_dims(dtype, shape):
+    x = (np.random.default_rng(13).integers(0, 3, shape) * (np.arange(shape[-1]) % 2 if shape[-1] else 1)).astype(dtype)
+    t = torch.tensor(x)
+    assert t.any().item() == x.any() and t.all().item() == x.all()
+    assert t.count_nonzero().item() == np.count_nonzero(x)
+    for d in range(x.ndim):
+        for keep in (False, True):
+            assert np.array_equal(t.any(d, keepdim=keep).numpy(), x.any(axis=d, keepdims=keep))
+            assert np.array_equal(t.all(d, keepdim=keep).numpy(), x.all(axis=d, keepdims=keep))
+        assert np.array_equal(t.count_nonzero(d).numpy(), np.count_nonzero(x, axis=d))
+
+
+def test_unbind_gives_views_with_gradients_and_refuses_0_dim():
+    x = torch.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    parts = x.unbind(1)
+    assert len(parts) == 4 and all(tuple(p.shape) == (3,) for p in parts)
+    assert np.array_equal(parts[2].detach().numpy(), [2.0, 6.0, 10.0])
+    sum(p.sum() * k for k, p in enumerate(parts)).backward()
+    assert np.array_equal(x.grad.numpy(), np.tile(np.arange(4.0), (3, 1)))
+    with pytest.raises(IndexError, match="unbind"):
+        torch.tensor(1.0).unbind(0)

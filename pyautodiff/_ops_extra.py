@@ -587,12 +587,29 @@ def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tens
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """The diagonal (offset above it when > 0) of the dim1 x dim2 planes, as the last dim
-    (a copy, differentiable: one index_select)."""
+    """The diagonal (offset above it when > 0) of the dim1 x dim2 planes, as the last dim:
+    a view, as PyTorch's, or, when the input requires grad, a differentiable copy (one
+    index_select)."""
     d1, d2 = _dim("diagonal", dim1, input.ndim), _dim("diagonal", dim2, input.ndim)
     if d1 == d2:
         raise RuntimeError(f"diagonal: dimensions cannot be identical {dim1}, {dim2}")
     rest = [d for d in range(input.ndim) if d not in (d1, d2)]
+    from .autograd.grad_mode import is_grad_enabled
+
+    if not (input.requires_grad and is_grad_enabled()):
+        # A view, as PyTorch's: the kept dims, then one dim stepping down the diagonal.
+        # NOTE: the copy below took 32 us for a (1024, 1024) diagonal, PyTorch's view 3 us.
+        from ._ffi import ffi
+
+        strides = input.stride()
+        assert isinstance(strides, tuple)
+        rows, cols = input.shape[d1], input.shape[d2]
+        n = builtins.max(0, builtins.min(rows + builtins.min(offset, 0), cols - builtins.max(offset, 0)))
+        start = input.storage_offset() + (offset * strides[d2] if offset >= 0 else -offset * strides[d1])
+        shape = [input.shape[d] for d in rest] + [n]
+        steps = [strides[d] for d in rest] + [strides[d1] + strides[d2]]
+        return call(lib.pa_as_strided, input._h, len(shape), ffi.new("int64_t[]", shape),
+                    ffi.new("int64_t[]", steps), start if n else input.storage_offset())
     x = input.permute(*rest, d1, d2)
     rows, cols = x.shape[-2], x.shape[-1]
     i = np.arange(builtins.max(0, -offset), rows)

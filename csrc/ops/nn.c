@@ -8,24 +8,8 @@
 
 #include "../kernels/parallel.h"
 #include "loops.h"
+#include "rowstats.h"
 #include "vmath.h"
-
-/* float32 rows: exp through pa_expf (<= 1 ulp, inlined) in functions compiled per ISA,
- * instead of a libm double exp call per element.  sum_c exp(x[c * inner] - mx), in
- * double; a contiguous row (inner == 1) is summed in 16 interleaved partial sums, which
- * vectorise.  The order depends on C alone, never on the thread count. */
-PA_CLONES static double expsum_f32(const float *x, int64_t C, int64_t inner, float mx) {
-    double s = 0;
-    int64_t c = 0;
-    if (inner == 1 && C >= 16) {
-        double part[16] = {0};
-        for (; c + 16 <= C; c += 16)
-            for (int j = 0; j < 16; j++) part[j] += (double)pa_expf(x[c + j] - mx);
-        for (int j = 0; j < 16; j++) s += part[j];
-    }
-    for (; c < C; c++) s += (double)pa_expf(x[c * inner] - mx);
-    return s;
-}
 
 /* y[c * inner] = exp((x[c * inner] - mx) - logsum) for a float32 row. */
 PA_CLONES static void exp_shifted_f32(const float *x, int64_t C, int64_t inner, float mx,
@@ -87,17 +71,6 @@ PA_CLONES static void row_softmax_grad_f32(const float *y, const float *g, int64
  * order (C < 16 sums sequentially there too), so the results are bit-identical.
  * Measured: cross-entropy forward + backward on 1024 x 10, one thread, 167 -> 48 us. */
 enum { ROW_BLOCK = 16 };
-typedef float v16f __attribute__((vector_size(64)));
-typedef int32_t v16i __attribute__((vector_size(64)));
-
-/* Lane by lane v > m ? v : m (gcc does not vectorise that select written on arrays).  A
- * macro: a function returning a 64-byte vector would have a per-ISA ABI. */
-#define LANES_MAX(v, m)                                                                    \
-    ({                                                                                     \
-        v16i gt_ = (v) > (m);                                                              \
-        (v16f)((gt_ & (v16i)(v)) | (~gt_ & (v16i)(m)));                                    \
-    })
-
 static int row_tile(size_t es, int64_t C, int64_t inner, int64_t rows) {
     return es == 4 && inner == 1 && C < ROW_BLOCK && rows == ROW_BLOCK;
 }
@@ -332,35 +305,6 @@ PA_CLONES static void lanes_softmax_grad_f32(const float *y, const float *g, int
         })
 }
 
-/* NOTE: a wide float32 row's max ran one compare and branch per element (the NaN rule
- * below blocks vectorisation): 16 lanes of v > m ? v : m instead, with v - v summed to
- * catch an infinity or NaN, which sends the row back to the one-row loop that defines
- * them.  For finite values the lanes find the same maximum; only the sign of a zero
- * maximum can differ, which no output sees (x - (+0) == x - (-0) but for x = -0, whose
- * exp and log-probability are the same).  Returns 0 for the fallback. */
-PA_CLONES static int row_max_f32(const float *x, int64_t C, float *mx) {
-    v16f m, z = {0};
-    memcpy(&m, x, sizeof m);
-    int64_t c = 16;
-    for (; c + 16 <= C; c += 16) {
-        v16f v;
-        memcpy(&v, x + c, sizeof v);
-        m = LANES_MAX(v, m);
-        z += v - v;
-    }
-    float best = m[0], zs = z[0] + (m[0] - m[0]);
-    for (int j = 1; j < 16; j++) {
-        best = m[j] > best ? m[j] : best;
-        zs += z[j] + (m[j] - m[j]);
-    }
-    for (; c < C; c++) {
-        best = x[c] > best ? x[c] : best;
-        zs += x[c] - x[c];
-    }
-    *mx = best;
-    return zs == 0;
-}
-
 /* y[c] = (x[c] - mx) - logsum, rounded once from double: a float32 row of log_softmax. */
 PA_CLONES static void log_shifted_f32(const float *x, int64_t C, float mx, double logsum,
                                       float *y) {
@@ -385,7 +329,7 @@ static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c
         T mx_ = -INFINITY;                                                         \
         float fmx_;                                                                \
         if (sizeof(T) == 4 && (inner) == 1 && (C) >= 16 &&                         \
-            row_max_f32((const float *)(x), (C), &fmx_))                           \
+            finite_row_max_f32((const float *)(x), (C), &fmx_))                    \
             mx_ = (T)fmx_;                                                         \
         else                                                                       \
             for (int64_t c_ = 0; c_ < (C); c_++)                                   \
@@ -473,7 +417,7 @@ static void softmax_forward(const pa_tensor *x, pa_tensor *y, int64_t d, int tak
                 for (int64_t r = lo; r < hi; r++) {
                     const float *xr = (const float *)xs + r * C;
                     float *yr = (float *)ys + r * C, mx;
-                    if (row_max_f32(xr, C, &mx)) {
+                    if (finite_row_max_f32(xr, C, &mx)) {
                         row_softmax_f32(xr, C, mx, yr);
                         continue;
                     }

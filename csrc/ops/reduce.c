@@ -9,6 +9,7 @@
 
 #include "../kernels/parallel.h"
 #include "loops.h"
+#include "rowstats.h"
 #include "vmath.h"
 
 #define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
@@ -676,6 +677,17 @@ enum { LSE_LANES = 16 };
 LSE_ROW(lse_row_f32, float, pa_expf, log)
 LSE_ROW(lse_row_f64, double, exp, log)
 
+/* NOTE: lse_row_f32's maximum stayed a compare and a branch per element (gcc kept the
+ * NaN-aware select scalar): logsumexp over the last dim of (64, 128, 128) took 3.4 ms
+ * against PyTorch's 1.0, 1 thread.  Rows of 16+ finite values take softmax's vectorised
+ * max and exp-sum (rowstats.h); others the loop above. */
+static float lse_row_f32_fast(const float *row, int64_t r) {
+    float mx;
+    if (r >= 16 && finite_row_max_f32(row, r, &mx))
+        return mx + (float)log(expsum_f32(row, r, 1, mx));
+    return lse_row_f32(row, r);
+}
+
 int pa_logsumexp(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out) {
     PA_REQUIRE("logsumexp", a && out, "NULL tensor or result pointer");
     bool mask[PA_MAX_DIMS];
@@ -707,7 +719,7 @@ int pa_logsumexp(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_t
         const T *xs = (const T *)x->data;
         T *os = (T *)o->data;
         PA_PARALLEL_FOR(nt, for (int64_t q = 0; q < outer; q++) {
-            os[q] = sizeof(T) == 4 ? (T)lse_row_f32((const float *)(const void *)(xs + q * r), r)
+            os[q] = sizeof(T) == 4 ? (T)lse_row_f32_fast((const float *)(const void *)(xs + q * r), r)
                                    : (T)lse_row_f64((const double *)(const void *)(xs + q * r), r);
         });
     });

@@ -1,0 +1,72 @@
+/* Float32 row statistics shared by softmax / cross-entropy (nn.c) and logsumexp
+ * (reduce.c): a row's maximum and the sum of exp(x - max), vectorised, in functions
+ * compiled per ISA.  Static: each including file gets its own copy. */
+#ifndef PA_OPS_ROWSTATS_H
+#define PA_OPS_ROWSTATS_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "loops.h"
+#include "vmath.h"
+
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+
+/* Lane by lane v > m ? v : m (gcc does not vectorise that select written on arrays).  A
+ * macro: a function returning a 64-byte vector would have a per-ISA ABI. */
+#define LANES_MAX(v, m)                                                                    \
+    ({                                                                                     \
+        v16i gt_ = (v) > (m);                                                              \
+        (v16f)((gt_ & (v16i)(v)) | (~gt_ & (v16i)(m)));                                    \
+    })
+
+/* float32 rows: exp through pa_expf (<= 1 ulp, inlined) in functions compiled per ISA,
+ * instead of a libm double exp call per element.  sum_c exp(x[c * inner] - mx), in
+ * double; a contiguous row (inner == 1) is summed in 16 interleaved partial sums, which
+ * vectorise.  The order depends on C alone, never on the thread count. */
+PA_CLONES __attribute__((unused)) static double expsum_f32(const float *x, int64_t C,
+                                                          int64_t inner, float mx) {
+    double s = 0;
+    int64_t c = 0;
+    if (inner == 1 && C >= 16) {
+        double part[16] = {0};
+        for (; c + 16 <= C; c += 16)
+            for (int j = 0; j < 16; j++) part[j] += (double)pa_expf(x[c + j] - mx);
+        for (int j = 0; j < 16; j++) s += part[j];
+    }
+    for (; c < C; c++) s += (double)pa_expf(x[c * inner] - mx);
+    return s;
+}
+
+/* NOTE: a wide float32 row's max ran one compare and branch per element (the NaN rule
+ * below blocks vectorisation): 16 lanes of v > m ? v : m instead, with v - v summed to
+ * catch an infinity or NaN, which sends the row back to the one-row loop that defines
+ * them.  For finite values the lanes find the same maximum; only the sign of a zero
+ * maximum can differ, which no output sees (x - (+0) == x - (-0) but for x = -0, whose
+ * exp and log-probability are the same).  Needs C >= 16; returns 0 for the fallback. */
+PA_CLONES __attribute__((unused)) static int finite_row_max_f32(const float *x, int64_t C,
+                                                              float *mx) {
+    v16f m, z = {0};
+    memcpy(&m, x, sizeof m);
+    int64_t c = 16;
+    for (; c + 16 <= C; c += 16) {
+        v16f v;
+        memcpy(&v, x + c, sizeof v);
+        m = LANES_MAX(v, m);
+        z += v - v;
+    }
+    float best = m[0], zs = z[0] + (m[0] - m[0]);
+    for (int j = 1; j < 16; j++) {
+        best = m[j] > best ? m[j] : best;
+        zs += z[j] + (m[j] - m[j]);
+    }
+    for (; c < C; c++) {
+        best = x[c] > best ? x[c] : best;
+        zs += x[c] - x[c];
+    }
+    *mx = best;
+    return zs == 0;
+}
+
+#endif

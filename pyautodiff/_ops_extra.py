@@ -455,7 +455,9 @@ def _first_k(x: np.ndarray, axis: int, k: int, descending: builtins.bool) -> np.
     partition finds each line's k-th key; the keys below it and the first (by index) of
     those equal to it are the first k of the stable sort, which then orders just them.
     NOTE: topk(k=10) of 1e6 floats sorted them all: 122 ms, against 2.4 ms for PyTorch."""
-    moved = np.moveaxis(x, axis, -1)
+    # (lines made contiguous first: partitioning a strided view along dim 0 of (1024, 512)
+    # took 14 ms for k = 10, against PyTorch's 1.3)
+    moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
     if moved.dtype.kind == "b":
         moved = moved.astype(np.int64)
     n = moved.shape[-1]

@@ -519,3 +519,24 @@ def test_unbind_gives_views_with_gradients_and_refuses_0_dim():
     assert np.array_equal(x.grad.numpy(), np.tile(np.arange(4.0), (3, 1)))
     with pytest.raises(IndexError, match="unbind"):
         torch.tensor(1.0).unbind(0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+@pytest.mark.parametrize("dims", [(0, 2, 3), (0, 2), (1, 3), (0, 3), (0, 1, 3)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_sum_and_mean_over_dims_that_are_not_one_block(dtype, dims, keepdim):
+    """Such reductions run in stages (the last block of reduced dims first, in double)."""
+    rng = np.random.default_rng(len(dims))
+    shape = (3, 4, 1, 6) if dims == (0, 1, 3) else (3, 4, 5, 6)
+    x = rng.random(shape) < 0.5 if dtype == np.bool_ else (rng.standard_normal(shape) * 10).astype(dtype)
+    wide = x.astype(np.float64 if dtype in (np.float32, np.float64) else np.int64)
+    got = torch.tensor(x).sum(dims, keepdim=keepdim).numpy()
+    want = wide.sum(axis=dims, keepdims=keepdim)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-13)
+    if dtype in (np.float32, np.float64):
+        np.testing.assert_allclose(torch.tensor(x).mean(dims, keepdim=keepdim).numpy(),
+                                   wide.mean(axis=dims, keepdims=keepdim), rtol=1e-6 if dtype == np.float32 else 1e-13)
+        xt = torch.tensor(x, requires_grad=True)
+        xt.mean(dims).sum().backward()
+        np.testing.assert_allclose(xt.grad.numpy(), np.full(shape, 1.0 / np.prod([shape[d] for d in dims])))

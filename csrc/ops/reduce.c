@@ -273,8 +273,42 @@ static bool memory_block(const pa_tensor *a, const bool *mask, int64_t *outer, i
 }
 
 /* Shared forward of sum and mean.  `scale` multiplies the sums (1/count for mean). */
+static int reduce_sum_scaled(pa_tensor *a, const bool *mask, int keepdim, int out_dtype,
+                             double scale, pa_tensor **out);
+
+/* NOTE: reduced dims that are not one block in memory (mean over (0, 2, 3) of an
+ * (N, C, H, W) tensor) were summed after a copy with the kept dims first: (32, 64, 16,
+ * 16).mean((0, 2, 3)) took 291 us against PyTorch's 56, 1 thread.  They are summed in
+ * stages instead: the last block of reduced dims first, into double (int64 for
+ * integers), dims kept; then the rest of that, scaled, into the output. */
+static int reduce_in_stages(pa_tensor *a, const bool *mask, int last, int out_dtype,
+                            double scale, pa_tensor *o) {
+    bool first_stage[PA_MAX_DIMS] = {false}, rest[PA_MAX_DIMS];
+    for (int d = last; d >= 0 && (mask[d] || a->shape[d] == 1); d--) first_stage[d] = mask[d];
+    for (int d = 0; d < a->ndim; d++) rest[d] = mask[d] && !first_stage[d];
+    pa_tensor *mid = NULL, *res = NULL;
+    int rc = reduce_sum_scaled(a, first_stage, 1, pa_is_float(a->dtype) ? PA_FLOAT64 : PA_INT64,
+                               1.0, &mid);
+    if (!rc) rc = reduce_sum_scaled(mid, rest, 1, out_dtype, scale, &res);
+    if (!rc) memcpy(o->data, res->data, (size_t)o->numel * pa_dtype_size(out_dtype));
+    pa_tensor_release(mid);
+    pa_tensor_release(res);
+    return rc;
+}
+
 static int reduce_sum(pa_tensor *a, const bool *mask, int keepdim,
                       int out_dtype, bool mean, pa_tensor **out) {
+    int64_t count = 1;
+    for (int d = 0; d < a->ndim; d++)
+        if (mask[d]) count *= a->shape[d];
+    double scale = mean ? 1.0 / (double)count : 1.0;
+    if (mean && count == 0) scale = NAN;
+    return reduce_sum_scaled(a, mask, keepdim, out_dtype, scale, out);
+}
+
+/* The sums over the mask's dims, times scale. */
+static int reduce_sum_scaled(pa_tensor *a, const bool *mask, int keepdim, int out_dtype,
+                             double scale, pa_tensor **out) {
     int64_t oshape[PA_MAX_DIMS], kshape[PA_MAX_DIMS], count = 1;
     int ond = 0;
     for (int d = 0; d < a->ndim; d++) {
@@ -284,8 +318,6 @@ static int reduce_sum(pa_tensor *a, const bool *mask, int keepdim,
     }
     pa_tensor *o = pa_tensor_new(ond, oshape, out_dtype);
     PA_CHECK_OOM(o);
-    double scale = mean ? 1.0 / (double)count : 1.0;
-    if (mean && count == 0) scale = NAN;
 
     /* Find whether the reduced dims form one block [first, last] of a contiguous a. */
     int first = -1, last = -1;
@@ -310,6 +342,14 @@ static int reduce_sum(pa_tensor *a, const bool *mask, int keepdim,
         (a->numel > 0 && memory_block(a, mask, &outer, &r, &inner))) {
         src = a;
         pa_tensor_retain(a);
+    } else if (!block && a->numel > 0) {
+        rc = reduce_in_stages(a, mask, last, out_dtype, scale, o);
+        if (rc) {
+            pa_tensor_release(o);
+            return rc;
+        }
+        *out = o;
+        return PA_OK;
     } else {
         /* General case: permute kept dims first, reduced dims last, and copy. */
         int64_t perm_shape[PA_MAX_DIMS], perm_strides[PA_MAX_DIMS];

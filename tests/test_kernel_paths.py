@@ -540,3 +540,26 @@ def test_sum_and_mean_over_dims_that_are_not_one_block(dtype, dims, keepdim):
         xt = torch.tensor(x, requires_grad=True)
         xt.mean(dims).sum().backward()
         np.testing.assert_allclose(xt.grad.numpy(), np.full(shape, 1.0 / np.prod([shape[d] for d in dims])))
+
+
+@pytest.mark.parametrize("shape,dim", [((8, 40), 1), ((40, 8), 0), ((16, 5), 1), ((3, 20, 17), 1)])
+def test_softmax_rows_with_minus_infinity_entries_stay_on_the_vector_path(shape, dim):
+    """-inf entries under a finite maximum (an attention mask) give exact zeros and the
+    float64 reference elsewhere; a row of -inf alone gives NaN, as PyTorch."""
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal(shape).astype(np.float32)
+    mask = rng.random(shape) < 0.4
+    x[mask] = -np.inf
+    first = [0] * len(shape)
+    first[dim] = slice(None)
+    x[tuple(first)] = -np.inf  # one line all -inf
+    got = torch.nn.functional.softmax(torch.tensor(x), dim).numpy()
+    lgot = torch.nn.functional.log_softmax(torch.tensor(x), dim).numpy()
+    all_masked = np.broadcast_to(np.isneginf(x).all(axis=dim, keepdims=True), x.shape)
+    assert np.isnan(got[all_masked]).all() and np.isnan(lgot[all_masked]).all()
+    live = ~all_masked
+    with np.errstate(invalid="ignore"):
+        ref = _softmax64(x.astype(np.float64), dim, False)
+    assert np.array_equal(got[live & mask], np.zeros(np.count_nonzero(live & mask), np.float32))
+    assert np.isneginf(lgot[live & mask]).all()
+    np.testing.assert_allclose(got[live & ~mask], ref[live & ~mask], rtol=2e-6, atol=1e-8)

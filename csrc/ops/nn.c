@@ -84,25 +84,26 @@ static int row_tile(size_t es, int64_t C, int64_t inner, int64_t rows) {
         for (int j_ = 0; j_ < ROW_BLOCK; j_++) (y)[j_ * (C) + c_] = (t)[c_][j_]
 
 /* st[2j], st[2j + 1] = the max and log-sum-exp of row j of a tile x (ROW_BLOCK rows of C),
- * as ROW_MAX_LOGSUM computes them.  Returns 0, leaving st to the one-row path, when the
- * tile holds an infinity or a NaN (v - v is then NaN), whose max the one-row path
- * defines. */
+ * as ROW_MAX_LOGSUM computes them.  Returns 0, leaving st to the one-row path, when a
+ * row holds a NaN or its maximum is not finite (see finite_row_max_f32). */
 PA_CLONES static int tile_max_logsum_f32(const float *x, int64_t C, double *st) {
-    _Alignas(64) float t[ROW_BLOCK][ROW_BLOCK], m[ROW_BLOCK], z[ROW_BLOCK];
+    _Alignas(64) float t[ROW_BLOCK][ROW_BLOCK], m[ROW_BLOCK];
+    int32_t z[ROW_BLOCK];
     double s[ROW_BLOCK] = {0};
     TILE_IN(t, x, C);
-    v16f mv, zv = {0};
+    v16f mv;
+    v16i zv = {0};
     for (int j = 0; j < ROW_BLOCK; j++) mv[j] = -INFINITY;
     for (int64_t c = 0; c < C; c++) {
         v16f v;
         memcpy(&v, t[c], sizeof v);
         mv = LANES_MAX(v, mv);
-        zv += v - v;
+        zv |= v != v;
     }
     memcpy(m, &mv, sizeof m);
     memcpy(z, &zv, sizeof z);
     for (int j = 0; j < ROW_BLOCK; j++)
-        if (z[j] != 0) return 0;
+        if (z[j] != 0 || !isfinite(m[j])) return 0;
     for (int64_t c = 0; c < C; c++)
         for (int j = 0; j < ROW_BLOCK; j++) s[j] += (double)pa_expf(t[c][j] - m[j]);
     for (int j = 0; j < ROW_BLOCK; j++) st[2 * j] = m[j], st[2 * j + 1] = log(s[j]);
@@ -179,25 +180,27 @@ enum { LANE_BLOCK = 256 };
     }
 
 /* st[2j], st[2j + 1] = ROW_MAX_LOGSUM of lane j of a block; 0 (st left to the one-row
- * path) when a lane holds an infinity or a NaN. */
+ * path) when a lane holds a NaN or its maximum is not finite. */
 PA_CLONES static int lanes_max_logsum_f32(const float *x, int64_t C, int64_t inner, int W,
                                           double *st) {
-    _Alignas(64) float m[LANE_BLOCK], z[LANE_BLOCK];
+    _Alignas(64) float m[LANE_BLOCK];
+    _Alignas(64) int32_t z[LANE_BLOCK];
     double s[LANE_BLOCK];
     for (int j = 0; j < LANE_BLOCK; j++) m[j] = -INFINITY, z[j] = 0, s[j] = 0;
     for (int64_t c = 0; c < C; c++)
         FOR_VECTORS(W, {
-            v16f v, mv, zv;
+            v16f v, mv;
+            v16i zv;
             LANES_LOAD(v, x + c * inner + j0, w);
             memcpy(&mv, m + j0, sizeof mv);
             memcpy(&zv, z + j0, sizeof zv);
             mv = LANES_MAX(v, mv);
-            zv += v - v;
+            zv |= v != v;
             memcpy(m + j0, &mv, sizeof mv);
             memcpy(z + j0, &zv, sizeof zv);
         })
     for (int j = 0; j < W; j++)
-        if (z[j] != 0) return 0;
+        if (z[j] != 0 || !isfinite(m[j])) return 0;
     for (int64_t c = 0; c < C; c++)
         FOR_VECTORS(W, {
             float t[16];
@@ -216,10 +219,10 @@ static int lanes_max_logsum_f64(const double *x, int64_t C, int64_t inner, int W
         for (int j = 0; j < W; j++) {
             double v = x[c * inner + j];
             m[j] = v > m[j] ? v : m[j];
-            z[j] += v - v;
+            z[j] += v != v;
         }
     for (int j = 0; j < W; j++)
-        if (z[j] != 0) return 0;
+        if (z[j] != 0 || !isfinite(m[j])) return 0;
     for (int64_t c = 0; c < C; c++)
         for (int j = 0; j < W; j++) s[j] += exp(x[c * inner + j] - m[j]);
     for (int j = 0; j < W; j++) st[2 * j] = m[j], st[2 * j + 1] = log(s[j]);

@@ -4,6 +4,7 @@
 #ifndef PA_OPS_ROWSTATS_H
 #define PA_OPS_ROWSTATS_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -40,33 +41,39 @@ PA_CLONES __attribute__((unused)) static double expsum_f32(const float *x, int64
 }
 
 /* NOTE: a wide float32 row's max ran one compare and branch per element (the NaN rule
- * below blocks vectorisation): 16 lanes of v > m ? v : m instead, with v - v summed to
- * catch an infinity or NaN, which sends the row back to the one-row loop that defines
- * them.  For finite values the lanes find the same maximum; only the sign of a zero
- * maximum can differ, which no output sees (x - (+0) == x - (-0) but for x = -0, whose
- * exp and log-probability are the same).  Needs C >= 16; returns 0 for the fallback. */
+ * below blocks vectorisation): 16 lanes of v > m ? v : m instead, with the lanes' NaNs
+ * flagged; a row holding a NaN, or whose maximum is not finite (+inf, or -inf throughout),
+ * goes back to the one-row loop that defines those.  -inf entries under a finite maximum
+ * stay here: their exp is 0 in both (an attention mask; a causal mask sent every row to
+ * the scalar loop, 4x PyTorch's time for scaled_dot_product_attention).  For finite
+ * values the lanes find the same maximum; only the sign of a zero maximum can differ,
+ * which no output sees (x - (+0) == x - (-0) but for x = -0, whose exp and
+ * log-probability are the same).  Needs C >= 16; returns 0 for the fallback. */
 PA_CLONES __attribute__((unused)) static int finite_row_max_f32(const float *x, int64_t C,
                                                               float *mx) {
-    v16f m, z = {0};
+    v16f m;
+    v16i nan = {0};
     memcpy(&m, x, sizeof m);
+    nan |= m != m;
     int64_t c = 16;
     for (; c + 16 <= C; c += 16) {
         v16f v;
         memcpy(&v, x + c, sizeof v);
         m = LANES_MAX(v, m);
-        z += v - v;
+        nan |= v != v;
     }
-    float best = m[0], zs = z[0] + (m[0] - m[0]);
+    float best = m[0];
+    int any_nan = nan[0] != 0;
     for (int j = 1; j < 16; j++) {
         best = m[j] > best ? m[j] : best;
-        zs += z[j] + (m[j] - m[j]);
+        any_nan |= nan[j] != 0;
     }
     for (; c < C; c++) {
         best = x[c] > best ? x[c] : best;
-        zs += x[c] - x[c];
+        any_nan |= x[c] != x[c];
     }
     *mx = best;
-    return zs == 0;
+    return !any_nan && isfinite(best);
 }
 
 #endif

@@ -64,6 +64,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     empty: Tensor | None = None
     if bias is not None:
         weights = weights + bias
+    if bias is not None and not (is_causal and S > 0):  # (a causal row keeps its first key)
         # a row whose every score is masked attends to nothing: zeros (PyTorch's
         # _safe_softmax), not the NaN of softmax over -inf alone; checked once, so that
         # the common case pays no extra pass

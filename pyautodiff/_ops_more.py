@@ -1067,20 +1067,18 @@ def _put_into(out: Tensor, index: Tensor, source: Tensor, accumulate: builtins.b
     return out
 
 
-def _index_write(out: Tensor, op: str, dim: int, index: Tensor, value: Any) -> Tensor:
-    """out's slices along dim at index set to value (a tensor or a number), in place."""
-    out[(slice(None),) * _dim(op, dim, out.dim()) + (index,)] = value
-    return out
-
-
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     """A copy of input with source's slices along dim written at index."""
-    return _index_write(input.clone(), "index_copy", dim, index, source)
+    from ._ops_extra import _index_put
+
+    return _index_put("index_copy", input, dim, index, source, 1, False)
 
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value: _TensorOrNumber) -> Tensor:
     """A copy of input with the slices along dim at index set to value."""
-    return _index_write(input.clone(), "index_fill", dim, index, value)
+    from ._ops_extra import _index_put
+
+    return _index_put("index_fill", input, dim, index, value, 1, False)
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:

@@ -215,7 +215,15 @@ static int check_index_dtype(const char *op, const pa_tensor *index) {
  * node when needed (the caller refuses inplace then). */
 static int scatter_into(pa_tensor *a, int64_t d, pa_tensor *index, pa_tensor *src, pa_tensor *src_input,
                         double value, double alpha, int mode, bool inplace, pa_tensor **out) {
+    pa_tensor *own = NULL;
+    if (inplace && src && src->storage == a->storage) {  /* x[i] = x[j:k]: read a copy */
+        own = pa_tensor_new(src->ndim, src->shape, src->dtype);
+        PA_CHECK_OOM(own);
+        pa_copy_strided(own, src);
+        src = own;
+    }
     pa_tensor *o = inplace ? a : pa_tensor_new(a->ndim, a->shape, a->dtype);
+    if (!o) pa_tensor_release(own);
     PA_CHECK_OOM(o);
     if (inplace) {
         pa_tensor_retain(o);
@@ -235,6 +243,7 @@ static int scatter_into(pa_tensor *a, int64_t d, pa_tensor *index, pa_tensor *sr
         walk_run(&w, mode, a->dtype, o->data, src ? src->data : NULL, (const int64_t *)index->data,
                  value, alpha);
     }
+    pa_tensor_release(own);
     *out = o;
     if (inplace) return PA_OK;
     pa_tensor *inputs[2] = {a, src_input};

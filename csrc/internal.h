@@ -129,6 +129,7 @@ bool pa_is_float(int dtype);
     X(GATHER, "GatherBackward")                \
     X(LOGSUMEXP, "LogsumexpBackward")          \
     X(CUMSUM, "CumsumBackward")                \
+    X(SCATTER, "ScatterBackward")              \
     X(CUSTOM, "CustomFunctionBackward")
 
 typedef enum {

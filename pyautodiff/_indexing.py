@@ -14,8 +14,9 @@ import reprlib
 
 import numpy as np
 
-from ._ffi import lib
-from ._tensor import Tensor, as_handle, call
+from ._creation import from_numpy
+from ._ffi import ffi, lib
+from ._tensor import Tensor, _out, as_handle, call, wrap
 
 __all__ = ["getitem", "setitem"]
 
@@ -90,6 +91,23 @@ def _check_mask(mask, position, shape, dim):
                          f"of the indexed tensor {tuple(shape)} at dim {dim}")
 
 
+def _merged_view(x, dim, n):
+    """x with dims [dim, dim + n) merged into one, as a view of its memory, or None when
+    the strides do not allow it.  A mask over those dims is then one index of the flat
+    positions of its True elements: same result, one gather or write instead of n.
+    NOTE: x[mask] with a (1024, 512) bool mask took 12.4 ms through np.nonzero's per-dim
+    arrays combined back into one (PyTorch 3.0 ms, 2 threads)."""
+    if n == 1:
+        return x
+    shape = tuple(x.shape)
+    merged = shape[:dim] + (int(np.prod(shape[dim:dim + n])),) + shape[dim + n:]
+    out = _out()
+    if lib.pa_view(x._h, len(merged), ffi.new("int64_t[]", merged), out):
+        lib.pa_clear_error()
+        return None
+    return wrap(out[0])
+
+
 def _basic(x, key):
     """Applies ints, slices, None and Ellipsis as views; keeps the dims that advanced
     indices address.  Returns (view, [(dim in view, int64 index array, the index as a
@@ -131,9 +149,16 @@ def _basic(x, key):
             dim += 1
         elif kind == _MASK:
             _check_mask(payload, position, x.shape, src)
-            for j, positions in enumerate(np.nonzero(payload)):
-                advanced.append((dim + j, positions.astype(np.int64, copy=False), None))
-            dim += n
+            merged = _merged_view(out, dim, n)
+            if merged is not None:  # one index: the True positions in the merged dim
+                out = merged
+                flat = call(lib.pa_mask_positions, from_numpy(np.ascontiguousarray(payload))._h)
+                advanced.append((dim, flat.numpy(), flat))
+                dim += 1
+            else:
+                for j, positions in enumerate(np.nonzero(payload)):
+                    advanced.append((dim + j, positions.astype(np.int64, copy=False), None))
+                dim += n
             src += n
         else:
             index, index_tensor = payload
@@ -150,8 +175,6 @@ def _basic(x, key):
 
 def _gather(view, advanced):
     """view[advanced indices]: one index_select over the advanced dims flattened into one."""
-    from ._creation import from_numpy
-
     shape = tuple(view.shape)
     if len(advanced) == 1:  # index_select takes negative indices itself
         first, index, index_tensor = advanced[0]
@@ -215,6 +238,8 @@ def setitem(tensor, key, value):
         getitem(tensor, key).copy_(value)
         return
     as_handle(value, tensor)  # TypeError for anything but a tensor or a number, before any work
+    if _setitem_one_index(tensor, key, value):
+        return
     shape = tuple(tensor.shape)
     # Which elements of `tensor` (as row-major numbers) tensor[key] reads, in its order.
     positions = getitem(arange(tensor.numel(), dtype=int64).reshape(shape), key)
@@ -224,6 +249,34 @@ def setitem(tensor, key, value):
         contents = np.array(tensor.detach().numpy(), order="C")
         contents.reshape(-1)[positions.numpy().reshape(-1)] = source.numpy().reshape(-1)
         tensor.copy_(from_numpy(contents))
+
+
+def _setitem_one_index(tensor, key, value):
+    """tensor[key] = value in C when the key comes down to one 1-d index along one dim of
+    a view (an int tensor or list, a bool mask, after ints and slices): index_copy /
+    index_fill of the view in place.  False, with nothing written, when it does not.
+    NOTE: x[idx] = v for 512 of 1024 rows took 1.4 ms through NumPy (a positions tensor
+    built by indexing an arange, then a fancy assignment), PyTorch 0.06, 2 threads."""
+    view, advanced = _basic(tensor, key)
+    if len(advanced) != 1 or advanced[0][1].ndim != 1:
+        return False
+    d, index, index_tensor = advanced[0]
+    size = view.shape[d]
+    if index.size and index.min() < 0:  # in range (checked by _basic): wrap for index_copy
+        index, index_tensor = np.where(index < 0, index + size, index), None
+    if index_tensor is None:
+        index_tensor = from_numpy(np.ascontiguousarray(index, dtype=np.int64))
+    if isinstance(value, Tensor):
+        target = list(view.shape)
+        target[d] = index.size
+        try:
+            source = value.expand(*target) if list(value.shape) != target else value
+        except (ValueError, RuntimeError):
+            return False  # the general path raises copy_'s error
+        call(lib.pa_index_put, view._h, d, index_tensor._h, source._h, 0.0, 1.0, lib.PA_SCATTER_COPY, 1)
+    else:
+        call(lib.pa_index_put, view._h, d, index_tensor._h, ffi.NULL, float(value), 1.0, lib.PA_SCATTER_FILL, 1)
+    return True
 
 
 def _setitem_recorded(tensor, key, value):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import numpy as np
 
-from ._ffi import lib
+from ._ffi import ffi, lib
 from ._tensor import MinMax, Tensor, call, matmul
 
 if TYPE_CHECKING:
@@ -906,16 +906,15 @@ def _einsum_by_matmul(subs: list[str], rhs: str, ops: list[Any]) -> Tensor | Non
 
 
 # ---- scatter and index_add ----------------------------------------------------------
+# The values come from C (pa_scatter, pa_index_put: index ranges checked there, repeated
+# indices resolved in index order, the ScatterBackward node recorded); Python raises
+# PyTorch's RuntimeErrors for the shape mismatches first.
 def _check_scatter(op: str, input: Tensor, dim: int, index: Tensor, src_shape: tuple[int, ...] | None) -> int:
     d = _dim(op, dim, input.ndim)
     if index.dtype.name != "int64":
         raise RuntimeError(f"{op}(): Expected dtype int64 for index")
     if index.ndim != input.ndim:
         raise RuntimeError(f"{op}: Index tensor must have the same number of dimensions as self tensor")
-    idx = _values(index)
-    if idx.size and (idx.min() < 0 or idx.max() >= input.shape[d]):  # (no wrapping, as PyTorch)
-        bad = int(idx.max()) if idx.max() >= input.shape[d] else int(idx.min())
-        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {d} with size {input.shape[d]}")
     for i, n in enumerate(index.shape):
         if i != d and n > input.shape[i]:
             raise RuntimeError(f"{op}: Size does not match at dimension {i} expected index {tuple(index.shape)} "
@@ -926,104 +925,94 @@ def _check_scatter(op: str, input: Tensor, dim: int, index: Tensor, src_shape: t
     return d
 
 
-def _scatter_positions(input: Tensor, d: int, index: Tensor) -> tuple[np.ndarray, ...]:
-    idx = _values(index)
-    grids = np.indices(idx.shape)
-    return tuple(idx if i == d else grids[i] for i in range(idx.ndim))
+def _inplace_ok(input: Tensor, src: Any) -> builtins.bool:
+    """Whether an in-place op may write input directly: nothing for autograd to record."""
+    from .autograd.grad_mode import is_grad_enabled
+
+    return not (is_grad_enabled() and (input.requires_grad or (isinstance(src, Tensor) and src.requires_grad)))
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
-            reduce: Any = None) -> Tensor:
-    """A copy of input with src (or value) written at index along dim, as torch.scatter
-    (with repeated indices one write wins); differentiable in input and src."""
+def _scatter(op: str, input: Tensor, dim: int, index: Tensor, src: Any, value: Any, reduce: Any,
+             inplace: builtins.bool) -> Tensor:
+    """scatter / scatter_add (op), out of place or (inplace) into input."""
     if reduce is not None:
         raise NotImplementedError("scatter: reduce= is not supported (use scatter_add)")
     source = value if src is None else src
     if source is None:
         raise TypeError("scatter: expected src or value")
     src_t = source if isinstance(source, Tensor) else None
-    d = _check_scatter("scatter", input, dim, index, tuple(src_t.shape) if src_t is not None else None)
-    pos = _scatter_positions(input, d, index)
-    out = np.array(_values(input), copy=True)
-    if src_t is not None:
-        sv = _values(src_t)[tuple(slice(0, n) for n in index.shape)]
-        out[pos] = sv.astype(out.dtype)
-    else:
-        out[pos] = source
-    if not (input.requires_grad or (src_t is not None and src_t.requires_grad)):
-        return _from_numpy(out)
-    mask = np.zeros(tuple(input.shape), dtype=bool)
-    mask[pos] = True
-    need_input = input.requires_grad
-    need_src, src_shape = (src_t.requires_grad, tuple(src_t.shape)) if src_t is not None else (False, None)
-    idx = _from_numpy(_values(index).copy())  # (see _recorded: no input Tensor in the closure)
-
-    def backward(grad: Tensor) -> tuple[Tensor | None, ...]:
-        from ._functions import where
-
-        ga = where(_from_numpy(mask), 0.0, grad) if need_input else None
-        if src_shape is None:
-            return (ga,)
-        return ga, (_scattered_grad(grad, d, idx, src_shape) if need_src else None)
-
-    return _recorded(out, (input,) if src_t is None else (input, src_t), backward)
+    if op == "scatter_add" and src_t is None:
+        raise TypeError(f"scatter_add: src must be a Tensor, got {type(source).__name__}")
+    d = _check_scatter(op, input, dim, index, tuple(src_t.shape) if src_t is not None else None)
+    mode = lib.PA_SCATTER_ADD if op == "scatter_add" else lib.PA_SCATTER_COPY if src_t is not None \
+        else lib.PA_SCATTER_FILL
+    if inplace and not _inplace_ok(input, src_t):
+        return input._assign(op, _scatter(op, input, dim, index, src, value, reduce, False))
+    out = call(lib.pa_scatter, input._h, d, index._h, src_t._h if src_t is not None else ffi.NULL,
+               0.0 if src_t is not None else float(source), mode, 1 if inplace else 0)
+    return input if inplace else out
 
 
-def _scattered_grad(grad: Tensor, d: int, index: Tensor, src_shape: tuple[int, ...]) -> Tensor:
-    """The gradient of a scatter's src: grad at the index positions, zero where src
-    reaches beyond index's shape."""
-    full = np.zeros(src_shape, dtype=_values(grad).dtype)
-    full[tuple(slice(0, n) for n in index.shape)] = _values(grad.gather(d, index))
-    return _from_numpy(full)
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+            reduce: Any = None) -> Tensor:
+    """A copy of input with src (or value) written at index along dim, as torch.scatter
+    (with repeated indices the last write wins); differentiable in input and src."""
+    return _scatter("scatter", input, dim, index, src, value, reduce, False)
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """input plus src added at index along dim (repeated indices accumulate), as
-    torch.scatter_add; differentiable in input and src."""
-    d = _check_scatter("scatter_add", input, dim, index, tuple(src.shape))
-    pos = _scatter_positions(input, d, index)
-    out = np.array(_values(input), copy=True)
-    np.add.at(out, pos, _values(src)[tuple(slice(0, n) for n in index.shape)].astype(out.dtype))
-    if not (input.requires_grad or src.requires_grad):
-        return _from_numpy(out)
-    need_input, need_src, src_shape = input.requires_grad, src.requires_grad, tuple(src.shape)
-    idx = _from_numpy(_values(index).copy())
+    """input plus src added at index along dim (repeated indices accumulate in index
+    order), as torch.scatter_add; differentiable in input and src."""
+    return _scatter("scatter_add", input, dim, index, src, None, None, False)
 
-    def backward(grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        return (grad if need_input else None), (_scattered_grad(grad, d, idx, src_shape) if need_src else None)
 
-    return _recorded(out, (input, src), backward)
+def _index_put(op: str, input: Tensor, dim: int, index: Tensor, source: Any, alpha: _Number,
+               inplace: builtins.bool) -> Tensor:
+    """index_add / index_copy / index_fill (op; source a tensor, or index_fill's value),
+    out of place or (inplace) into input."""
+    d = _dim(op, dim, input.ndim)
+    if index.ndim > 1 or index.dtype.name != "int64":
+        raise RuntimeError(f"{op}_(): Index is supposed to be a vector of int64")
+    fill = op == "index_fill"
+    if fill and isinstance(source, Tensor):
+        if source.ndim != 0:
+            raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{source.ndim} dimension(s).")
+        if not source.requires_grad:
+            source = source.item()
+    if not fill or isinstance(source, Tensor):
+        src = source if isinstance(source, Tensor) else None
+        if src is None:
+            raise TypeError(f"{op}: source must be a Tensor, got {type(source).__name__}")
+        if fill:  # a 0-dim value that requires grad: the value broadcast to the filled slices
+            shape = list(input.shape)
+            if input.ndim:
+                shape[d] = index.numel()
+            src = src.to(input.dtype).expand(*shape)
+        elif src.ndim != input.ndim or builtins.any(
+                i != d and src.shape[i] != input.shape[i] for i in range(input.ndim)):
+            raise RuntimeError(f"{op}_(): source tensor shape must match self tensor shape, excluding the "
+                               f"specified dimension. Got self.shape = {list(input.shape)} source.shape = "
+                               f"{list(src.shape)}")
+        elif index.numel() != (src.shape[d] if src.ndim else 1):
+            raise RuntimeError(f"{op}_(): Number of indices ({index.numel()}) should be equal to "
+                               f"source.size(dim) ({src.shape[d] if src.ndim else 1})")
+        mode = lib.PA_SCATTER_ADD if op == "index_add" else lib.PA_SCATTER_COPY
+        args = (src._h, 0.0)
+    else:
+        src = None
+        mode = lib.PA_SCATTER_FILL
+        args = (ffi.NULL, float(source))
+    if inplace and not _inplace_ok(input, src):
+        return input._assign(op, _index_put(op, input, dim, index, source, alpha, False))
+    out = call(lib.pa_index_put, input._h, d, index._h, *args, float(alpha), mode, 1 if inplace else 0)
+    return input if inplace else out
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: _Number = 1) -> Tensor:
     """input with alpha * source's slices added at the positions index gives along dim
-    (repeated indices accumulate), as torch.index_add; differentiable."""
-    d = _dim("index_add", dim, input.ndim)
-    if index.ndim > 1 or index.dtype.name != "int64":
-        raise RuntimeError("index_add_(): Index is supposed to be a vector of int64")
-    if source.ndim != input.ndim or builtins.any(
-            i != d and source.shape[i] != input.shape[i] for i in range(input.ndim)):
-        raise RuntimeError(f"index_add_(): source tensor shape must match self tensor shape, excluding the "
-                           f"specified dimension. Got self.shape = {list(input.shape)} source.shape = "
-                           f"{list(source.shape)}")
-    if index.numel() != (source.shape[d] if source.ndim else 1):
-        raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be equal to "
-                           f"source.size(dim) ({source.shape[d] if source.ndim else 1})")
-    idx = _values(index).reshape(-1)
-    if idx.size and (idx.min() < 0 or idx.max() >= input.shape[d]):
-        bad = int(idx.max()) if idx.max() >= input.shape[d] else int(idx.min())
-        raise IndexError(f"index_add_(): index {bad} is out of bounds for dimension {d} with size "
-                         f"{input.shape[d]}")
-    out = np.array(_values(input), copy=True)
-    moved = np.moveaxis(out, d, 0)
-    np.add.at(moved, idx, np.moveaxis(_values(source), d, 0).astype(out.dtype) * out.dtype.type(alpha))
-    if not (input.requires_grad or source.requires_grad):
-        return _from_numpy(out)
-
-    need_input, need_source = input.requires_grad, source.requires_grad
-    idx_t = _from_numpy(idx.astype(np.int64).copy())
-    return _recorded(out, (input, source), lambda grad: (
-        grad if need_input else None, grad.index_select(d, idx_t) * alpha if need_source else None))
+    (repeated indices accumulate in index order), as torch.index_add; differentiable."""
+    return _index_put("index_add", input, dim, index, source, alpha, False)
 
 
 # ---- random -------------------------------------------------------------------------

@@ -1400,19 +1400,19 @@ class Tensor:
         return _extra().scatter(self, dim, index, src, value=value, reduce=reduce)
 
     def scatter_(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None, reduce: Any = None) -> Tensor:
-        return self._assign("scatter", _extra().scatter(self, dim, index, src, value=value, reduce=reduce))
+        return _extra()._scatter("scatter", self, dim, index, src, value, reduce, True)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         return _extra().scatter_add(self, dim, index, src)
 
     def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
-        return self._assign("scatter_add", _extra().scatter_add(self, dim, index, src))
+        return _extra()._scatter("scatter_add", self, dim, index, src, None, None, True)
 
     def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: _Number = 1) -> Tensor:
         return _extra().index_add(self, dim, index, source, alpha=alpha)
 
     def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: _Number = 1) -> Tensor:
-        return self._assign("index_add", _extra().index_add(self, dim, index, source, alpha=alpha))
+        return _extra()._index_put("index_add", self, dim, index, source, alpha, True)
 
     def bernoulli(self, p: builtins.float | None = None) -> Tensor:
         return _extra().bernoulli(self, p)
@@ -1643,16 +1643,16 @@ class Tensor:
         return _more()._put_into(self, index, source, accumulate)
 
     def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
-        return _more().index_copy(self, dim, index, source)
+        return _extra()._index_put("index_copy", self, dim, index, source, 1, False)
 
     def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
-        return _more()._index_write(self, "index_copy_", dim, index, source)
+        return _extra()._index_put("index_copy", self, dim, index, source, 1, True)
 
     def index_fill(self, dim: int, index: Tensor, value: _TensorOrNumber) -> Tensor:
-        return _more().index_fill(self, dim, index, value)
+        return _extra()._index_put("index_fill", self, dim, index, value, 1, False)
 
     def index_fill_(self, dim: int, index: Tensor, value: _TensorOrNumber) -> Tensor:
-        return _more()._index_write(self, "index_fill_", dim, index, value)
+        return _extra()._index_put("index_fill", self, dim, index, value, 1, True)
 
     def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
         return _more().masked_scatter(self, mask, source)

@@ -264,6 +264,25 @@ int pa_gather_rows(int n, pa_tensor **tensors, pa_tensor *index, pa_tensor **out
 /* torch.gather: out[i][j][k] = a[i][index[i][j][k]][k] for dim 1 (index int64, same ndim
  * as a, index.shape[d] <= a.shape[d] for d != dim). */
 int pa_gather(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out);
+/* How pa_scatter and pa_index_put write: copy src (the last write wins among repeated
+ * indices), add src (repeats sum up in index order), or fill with `value`. */
+enum { PA_SCATTER_COPY = 0, PA_SCATTER_ADD = 1, PA_SCATTER_FILL = 2 };
+/* torch.scatter (COPY, or FILL with src NULL) and scatter_add (ADD): a copy of a with
+ * src[i][j][k] written to / added to out[i][index[i][j][k]][k] for dim 1.  index int64
+ * with a's ndim, no larger than a (but along dim) nor src; values in [0, a.shape[dim]).
+ * src is cast to a's dtype.  inplace: a itself is written and *out is a new reference
+ * to it; refused when a or src requires grad (record through pa_assign_ instead).
+ * Differentiable in a and src. */
+int pa_scatter(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor *src, double value, int mode,
+               int inplace, pa_tensor **out);
+/* torch.index_add (ADD, alpha * src), index_copy (COPY), index_fill (FILL with src NULL):
+ * slice i of src along dim goes to slice index[i] of a copy of a (or of a, inplace, as
+ * for pa_scatter).  index 0-d or 1-d int64, in [0, size) (index_fill: [-size, size));
+ * src has a's shape but index.numel along dim.  Differentiable in a and src. */
+int pa_index_put(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor *src, double value, double alpha,
+                 int mode, int inplace, pa_tensor **out);
+/* The row-major positions of mask's True elements (a 1-d int64 tensor): x[mask]. */
+int pa_mask_positions(pa_tensor *mask, pa_tensor **out);
 
 /* ---- linear algebra ------------------------------------------------------------- */
 /* torch.matmul semantics: 1-d and 2-d operands, batched with broadcast batch dims. */

@@ -307,6 +307,9 @@ int pa_avg_pool2d(pa_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t 
                   int count_include_pad, int64_t divisor_override, pa_tensor **out);
 /* Average over the adaptive windows [floor(i*H/oH), ceil((i+1)*H/oH)). */
 int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out);
+/* Maximum over the same adaptive windows; *indices (may be NULL) as for pa_max_pool2d. */
+int pa_adaptive_max_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out,
+                           pa_tensor **indices);
 /* Batch normalisation over dim 1 of (N, C, ...).  training: batch statistics (biased
  * variance), and running_mean/running_var (may be NULL) updated in place with
  * `momentum` (unbiased variance); otherwise the running statistics are used.  weight

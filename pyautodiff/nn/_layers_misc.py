@@ -13,7 +13,8 @@ import numpy as np
 
 from .._creation import zeros
 from .._functions import where
-from .._tensor import Tensor
+from .._ffi import ffi, lib, raise_error
+from .._tensor import Tensor, wrap
 from ._losses import legacy_reduction
 from ._layers import _check_tensor, _pair, avg_pool2d, batch_norm, elu, hardtanh, leaky_relu, pad
 
@@ -230,6 +231,8 @@ def _adaptive_max(input: Tensor, out_size: tuple[int, ...], op: str, return_indi
         if return_indices:
             return empty, zeros(*lead, *out_size, dtype=None).long()
         return empty
+    if nd <= 2:  # one C op: the 1-d pool is the 2-d one over a unit height
+        return _adaptive_max_c(input, out_size, return_indices)
     x = input.detach().numpy().reshape(-1, *spatial)
     flat_idx = np.empty((x.shape[0],) + out_size, dtype=np.int64)
     bounds = [_adaptive_bounds(n, o) for n, o in zip(spatial, out_size)]
@@ -249,6 +252,24 @@ def _adaptive_max(input: Tensor, out_size: tuple[int, ...], op: str, return_indi
     if return_indices:
         return values, index.reshape(*lead, *out_size)
     return values
+
+
+def _adaptive_max_c(input: Tensor, out_size: tuple[int, ...], return_indices: bool) -> Any:
+    """_adaptive_max through pa_adaptive_max_pool2d for 1 or 2 pooled dims (non-empty)."""
+    x = input.unsqueeze(-2) if len(out_size) == 1 else input
+    oh, ow = (1,) + out_size if len(out_size) == 1 else out_size
+    out = ffi.new("pa_tensor *[1]")
+    idx = ffi.new("pa_tensor *[1]") if return_indices else ffi.NULL
+    status = lib.pa_adaptive_max_pool2d(x._h, oh, ow, out, idx)
+    if status:
+        raise_error(status)
+    values = wrap(out[0])
+    if len(out_size) == 1:
+        values = values.squeeze(-2)
+    if not return_indices:
+        return values
+    index = wrap(idx[0])
+    return values, index.squeeze(-2) if len(out_size) == 1 else index
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:

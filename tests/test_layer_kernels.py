@@ -76,3 +76,80 @@ def test_adaptive_max_pool_gradients():
 def test_adaptive_max_pool2d_bad_sizes():
     with pytest.raises((ValueError, RuntimeError)):
         F.adaptive_max_pool2d(torch.randn(1, 2, 3, 3), (-1, 2))
+
+
+# (kernel, dilation, padding, stride) of unfold / fold over a 7 x 8 image
+WINDOWS = [((3, 3), (1, 1), (1, 1), (1, 1)), ((2, 3), (2, 1), (0, 2), (2, 3)), ((1, 1), (1, 1), (0, 0), (2, 2)),
+           ((3, 2), (1, 3), (2, 1), (3, 1))]
+
+
+@pytest.mark.parametrize("k,d,p,s", WINDOWS)
+def test_unfold_and_fold_against_pytorch(against_pytorch, pt, k, d, p, s):
+    x = np.random.randn(2, 3, 7, 8).astype(np.float32)
+    against_pytorch(lambda T, x: T.nn.functional.unfold(x, k, d, p, s), [x], 1e-6, 1e-6, 1e-6, 1e-6)
+    blocks = pt.nn.functional.unfold(pt.tensor(x), k, d, p, s).shape
+    cols = np.random.randn(*blocks).astype(np.float32)
+    against_pytorch(lambda T, c: T.nn.functional.fold(c, (7, 8), k, d, p, s), [cols], 1e-5, 1e-5, 1e-6, 1e-6)
+    against_pytorch(lambda T, c: T.nn.functional.fold(c[0], (7, 8), k, d, p, s), [cols], 1e-5, 1e-5, 1e-6, 1e-6)
+
+
+@pytest.mark.parametrize("k,d,p,s", WINDOWS[:2])
+def test_unfold_and_fold_gradients(k, d, p, s):
+    x = torch.tensor(np.random.randn(2, 2, 7, 8), requires_grad=True)
+    assert gradcheck(lambda x: F.unfold(x, k, d, p, s), (x,))
+    cols = F.unfold(x.detach(), k, d, p, s).detach().requires_grad_()
+    assert gradcheck(lambda c: F.fold(c, (7, 8), k, d, p, s), (cols,))
+
+
+def test_fold_bad_sizes_raise_runtime_error():
+    with pytest.raises(RuntimeError, match="divisible"):
+        F.fold(torch.ones(1, 5, 4), (3, 3), 2)
+    with pytest.raises(RuntimeError, match="does not fit"):
+        F.unfold(torch.ones(1, 1, 2, 2), 3)
+
+
+# (input shape, weight shape, stride, padding, output_padding, groups, dilation)
+CONV_TRANSPOSE = [((2, 4, 5, 6), (4, 3, 3, 3), 2, 0, 0, 1, 1), ((2, 4, 5, 6), (4, 2, 3, 2), (2, 1), 1, (1, 0), 2, 1),
+                  ((1, 6, 4, 4), (6, 1, 2, 3), 3, (1, 2), 2, 3, (2, 1)),
+                  ((2, 2, 4, 5), (2, 3, 3, 3), 1, 1, 1, 1, 2)]  # output_padding >= stride: the conv2d path
+
+
+@pytest.mark.parametrize("xs,ws,s,p,op,g,d", CONV_TRANSPOSE)
+def test_conv_transpose2d_against_pytorch(against_pytorch, xs, ws, s, p, op, g, d):
+    x, w = np.random.randn(*xs).astype(np.float32), np.random.randn(*ws).astype(np.float32)
+    b = np.random.randn(ws[1] * g).astype(np.float32)
+    against_pytorch(lambda T, x, w, b: T.nn.functional.conv_transpose2d(x, w, b, s, p, op, g, d), [x, w, b],
+                    1e-4, 1e-4, 1e-4, 1e-4)
+    against_pytorch(lambda T, x, w: T.nn.functional.conv_transpose2d(x[0], w, None, s, p, op, g, d), [x, w],
+                    1e-4, 1e-4, 1e-4, 1e-4)
+
+
+@pytest.mark.parametrize("xs,ws,s,p,op,g,d", CONV_TRANSPOSE[1:3])
+def test_conv_transpose2d_gradients(xs, ws, s, p, op, g, d):
+    rng = np.random.default_rng(4)
+    x = torch.tensor(rng.standard_normal(xs), requires_grad=True)
+    w = torch.tensor(rng.standard_normal(ws), requires_grad=True)
+    b = torch.tensor(rng.standard_normal(ws[1] * g), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, s, p, op, g, d), (x, w, b))
+
+
+def test_window_ops_bad_raw_calls():
+    from pyautodiff._ffi import ffi, lib
+    from pyautodiff._tensor import call
+
+    big = 2**31 - 1
+    x = torch.ones(1, 1, 1, 1)
+    with pytest.raises(ValueError, match="window is NULL"):
+        call(lib.pa_unfold, x._h, ffi.NULL)
+    with pytest.raises(MemoryError, match="sliding blocks are too many"):
+        call(lib.pa_unfold, x._h, ffi.new("int64_t[8]", [1, 1, 1, 1, big, big, 1, 1]))
+    with pytest.raises(ValueError, match="must be positive"):
+        call(lib.pa_unfold, x._h, ffi.new("int64_t[8]", [1, 1, 1, 1, 0, 0, 0, 1]))
+    with pytest.raises(ValueError, match="output_size must be in"):
+        call(lib.pa_fold, torch.ones(1, 1, 1)._h, 0, 1, ffi.new("int64_t[8]", [1, 1, 1, 1, 0, 0, 1, 1]))
+    with pytest.raises(ValueError, match="number of sliding blocks"):
+        call(lib.pa_fold, torch.ones(1, 1, 5)._h, 2, 2, ffi.new("int64_t[8]", [1, 1, 1, 1, 0, 0, 1, 1]))
+    with pytest.raises(ValueError, match="expected a 3-d input"):
+        call(lib.pa_fold, x._h, 1, 1, ffi.new("int64_t[8]", [1, 1, 1, 1, 0, 0, 1, 1]))
+    with pytest.raises(MemoryError):
+        call(lib.pa_adaptive_max_pool2d, x._h, 2**20, 2**20, ffi.NULL)

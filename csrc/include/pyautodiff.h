@@ -295,6 +295,13 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight,
 int pa_conv2d(pa_tensor *input, pa_tensor *weight, pa_tensor *bias, int64_t stride_h,
               int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dilation_h,
               int64_t dilation_w, int64_t groups, pa_tensor **out);
+/* im2col, as torch.nn.functional.unfold: input (N, C, H, W) -> (N, C*kH*kW, L), each
+ * column one sliding block; window = {kH, kW, dilation_h, dilation_w, pad_h, pad_w,
+ * stride_h, stride_w}. */
+int pa_unfold(pa_tensor *input, const int64_t *window, pa_tensor **out);
+/* col2im, the adjoint of pa_unfold (torch.nn.functional.fold): input (N, C*kH*kW, L) ->
+ * (N, C, out_h, out_w), overlapping values summed; window as for pa_unfold. */
+int pa_fold(pa_tensor *input, int64_t out_h, int64_t out_w, const int64_t *window, pa_tensor **out);
 /* Max pooling of (N, C, H, W) or (C, H, W) with PyTorch's window rules (implicit -inf
  * padding, ceil_mode).  *indices (may be NULL: not returned) gets the int64 argmax of
  * each window as a flat index into its (H, W) plane. */

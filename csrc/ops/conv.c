@@ -363,3 +363,146 @@ int pa_backward_CONV2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     pa_tensor_release(dwt);
     return rc;
 }
+
+/* ---- unfold (im2col) and fold (col2im) -------------------------------------------
+ * Each is the other's adjoint, so each one's backward is the other's forward.
+ * prm = {kh, kw, dh, dw, ph, pw, sh, sw} in the order of torch's (kernel_size, dilation,
+ * padding, stride). */
+static int window_check(const char *op, const int64_t *prm, int64_t h, int64_t w, conv_geom *g) {
+    if (!prm) return pa_error(PA_ERR_VALUE, "%s: invalid argument: window is NULL", op);
+    for (int k = 0; k < 8; k++) {
+        int64_t least = k >= 4 && k < 6 ? 0 : 1;
+        if (prm[k] < least || prm[k] > INT32_MAX)
+            return pa_error(PA_ERR_VALUE, "%s: kernel_size, dilation and stride must be positive "
+                            "and padding non-negative (all at most %d), got kernel_size (%lld, %lld), "
+                            "dilation (%lld, %lld), padding (%lld, %lld), stride (%lld, %lld)", op,
+                            INT32_MAX, (long long)prm[0], (long long)prm[1], (long long)prm[2],
+                            (long long)prm[3], (long long)prm[4], (long long)prm[5],
+                            (long long)prm[6], (long long)prm[7]);
+    }
+    g->kh = prm[0], g->kw = prm[1], g->dh = prm[2], g->dw = prm[3];
+    g->ph = prm[4], g->pw = prm[5], g->sh = prm[6], g->sw = prm[7];
+    g->h = h, g->w = w, g->groups = 1;
+    int64_t eh = g->dh * (g->kh - 1) + 1, ew = g->dw * (g->kw - 1) + 1;
+    int64_t hp = h + 2 * g->ph, wp = w + 2 * g->pw;
+    g->oh = hp >= eh ? (hp - eh) / g->sh + 1 : 0;
+    g->ow = wp >= ew ? (wp - ew) / g->sw + 1 : 0;
+    if (g->oh < 1 || g->ow < 1)
+        return pa_error(PA_ERR_VALUE, "%s: the kernel (%lld, %lld) with dilation (%lld, %lld) does not "
+                        "fit in the padded input of size (%lld, %lld)", op, (long long)g->kh,
+                        (long long)g->kw, (long long)g->dh, (long long)g->dw, (long long)hp,
+                        (long long)wp);
+    if (g->oh > (INT64_C(1) << 50) / g->ow)
+        return pa_error(PA_ERR_MEMORY, "%s: %lld x %lld sliding blocks are too many (more than 2^50)",
+                        op, (long long)g->oh, (long long)g->ow);
+    return PA_OK;
+}
+
+static void window_to_node(const int64_t *prm, pa_node *node) { memcpy(node->iarg, prm, 8 * sizeof *prm); }
+
+/* cols (N, C*kh*kw, L) of x (N, C, H, W): one sample's columns at a time. */
+static pa_tensor *unfold_run(const conv_geom *g, const pa_tensor *x) {
+    int64_t shape[3] = {g->n, g->c * g->kh * g->kw, g->oh * g->ow};
+    pa_tensor *cols = pa_tensor_new(3, shape, x->dtype);
+    if (!cols) return NULL;
+    size_t per = (size_t)(shape[1] * shape[2]) * pa_dtype_size(x->dtype);
+    for (int64_t n = 0; n < g->n; n++) im2col(g, x, n, 1, cols->data + n * per);
+    return cols;
+}
+
+/* y (N, C, H, W) from columns (N, C*kh*kw, L), overlapping values summed. */
+static pa_tensor *fold_run(const conv_geom *g, const pa_tensor *cols) {
+    int64_t shape[4] = {g->n, g->c, g->h, g->w};
+    pa_tensor *y = pa_tensor_new(4, shape, cols->dtype);
+    if (!y) return NULL;
+    size_t per = (size_t)(g->c * g->kh * g->kw * g->oh * g->ow) * pa_dtype_size(cols->dtype);
+    for (int64_t n = 0; n < g->n; n++) col2im(g, cols->data + n * per, n, 1, y);
+    return y;
+}
+
+static void geom_from_window_node(const pa_node *node, const int64_t *image_shape, conv_geom *g) {
+    const int64_t *p = node->iarg;
+    *g = (conv_geom){.n = image_shape[0], .c = image_shape[1], .h = image_shape[2], .w = image_shape[3],
+                     .kh = p[0], .kw = p[1], .dh = p[2], .dw = p[3], .ph = p[4], .pw = p[5],
+                     .sh = p[6], .sw = p[7], .groups = 1};
+    g->oh = (g->h + 2 * g->ph - g->dh * (g->kh - 1) - 1) / g->sh + 1;
+    g->ow = (g->w + 2 * g->pw - g->dw * (g->kw - 1) - 1) / g->sw + 1;
+}
+
+int pa_unfold(pa_tensor *input, const int64_t *window, pa_tensor **out) {
+    char b[128];
+    TRY(pa_layer_check_float("unfold", "input", input, -1));
+    if (input->ndim != 4)
+        return pa_error(PA_ERR_VALUE, "unfold: expected a 4-d input (N, C, H, W), got shape %s",
+                        PA_SHAPE_STR(input, b));
+    conv_geom g;
+    TRY(window_check("unfold", window, input->shape[2], input->shape[3], &g));
+    g.n = input->shape[0], g.c = input->shape[1];
+    pa_tensor *x = pa_contiguous_nograd(input);
+    PA_CHECK_OOM(x);
+    pa_tensor *cols = unfold_run(&g, x);
+    pa_tensor_release(x);
+    PA_CHECK_OOM(cols);
+    *out = cols;
+    if (!pa_needs_grad(1, &input)) return PA_OK;
+    pa_node *node = pa_node_new(PA_OP_UNFOLD, 1, &input, cols);
+    if (!node) return pa_layer_fail(PA_ERR_MEMORY, out);
+    window_to_node(window, node);
+    return PA_OK;
+}
+
+int pa_backward_UNFOLD(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    conv_geom g;
+    geom_from_window_node(node, node->next[0].meta.shape, &g);
+    pa_tensor *gy = pa_contiguous_nograd(grad);
+    PA_CHECK_OOM(gy);
+    grads[0] = fold_run(&g, gy);
+    pa_tensor_release(gy);
+    return grads[0] ? PA_OK : PA_ERR_MEMORY;
+}
+
+int pa_fold(pa_tensor *input, int64_t out_h, int64_t out_w, const int64_t *window, pa_tensor **out) {
+    char b[128];
+    TRY(pa_layer_check_float("fold", "input", input, -1));
+    if (input->ndim != 3)
+        return pa_error(PA_ERR_VALUE, "fold: expected a 3-d input (N, C * kH * kW, L), got shape %s",
+                        PA_SHAPE_STR(input, b));
+    if (out_h < 1 || out_w < 1 || out_h > INT32_MAX || out_w > INT32_MAX)
+        return pa_error(PA_ERR_VALUE, "fold: output_size must be in [1, %d], got (%lld, %lld)",
+                        INT32_MAX, (long long)out_h, (long long)out_w);
+    conv_geom g;
+    TRY(window_check("fold", window, out_h, out_w, &g));
+    int64_t kk = g.kh * g.kw;
+    if (input->shape[1] % kk != 0)
+        return pa_error(PA_ERR_VALUE, "fold: expected size of input's dimension 1 to be divisible by "
+                        "the product of kernel_size, but got input.size(1)=%lld and kernel_size=(%lld, "
+                        "%lld)", (long long)input->shape[1], (long long)g.kh, (long long)g.kw);
+    if (input->shape[2] != g.oh * g.ow)
+        return pa_error(PA_ERR_VALUE, "fold: given output_size=(%lld, %lld), expected size of input's "
+                        "dimension 2 to match the calculated number of sliding blocks %lld * %lld = "
+                        "%lld, but got input.size(2)=%lld", (long long)out_h, (long long)out_w,
+                        (long long)g.oh, (long long)g.ow, (long long)(g.oh * g.ow),
+                        (long long)input->shape[2]);
+    g.n = input->shape[0], g.c = input->shape[1] / kk;
+    pa_tensor *cols = pa_contiguous_nograd(input);
+    PA_CHECK_OOM(cols);
+    pa_tensor *y = fold_run(&g, cols);
+    pa_tensor_release(cols);
+    PA_CHECK_OOM(y);
+    *out = y;
+    if (!pa_needs_grad(1, &input)) return PA_OK;
+    pa_node *node = pa_node_new(PA_OP_FOLD, 1, &input, y);
+    if (!node) return pa_layer_fail(PA_ERR_MEMORY, out);
+    window_to_node(window, node);
+    return PA_OK;
+}
+
+int pa_backward_FOLD(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    conv_geom g;
+    geom_from_window_node(node, node->out.shape, &g);
+    pa_tensor *gy = pa_contiguous_nograd(grad);
+    PA_CHECK_OOM(gy);
+    grads[0] = unfold_run(&g, gy);
+    pa_tensor_release(gy);
+    return grads[0] ? PA_OK : PA_ERR_MEMORY;
+}

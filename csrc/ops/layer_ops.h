@@ -6,6 +6,8 @@
 
 #define PA_OP_LIST_LAYERS(X)                                  \
     X(CONV2D, "ConvolutionBackward")                          \
+    X(UNFOLD, "Im2ColBackward")                               \
+    X(FOLD, "Col2ImBackward")                                 \
     X(MAX_POOL2D, "MaxPool2DWithIndicesBackward")             \
     X(AVG_POOL2D, "AvgPool2DBackward")                        \
     X(ADAPTIVE_AVG_POOL2D, "AdaptiveAvgPool2DBackward")       \

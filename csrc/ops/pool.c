@@ -137,8 +137,8 @@ static int64_t *max_pool_windows(const pool_geom *g, int adaptive) {
  * kernel tap at a time across the output row (each tap one strided, vectorisable pass
  * that keeps a running maximum and its index per output), the rest one window at a
  * time.  Either way each output sees its taps row by row, left to right, and keeps the
- * first maximum, or the last NaN, as PyTorch does.  32x64x16x16 2x2 pooling, 2 threads:
- * 1288 us one window at a time, see the benchmark in the commit for the new figure. */
+ * first maximum, or the last NaN, as PyTorch does.  max_pool1d k2 of (32, 64, 256), 2
+ * threads: 1414 us one window at a time, 207 us so (PyTorch 2.13: 125 us). */
 #define PA_MAX_POOL_PLANE(NAME, T)                                                           \
     PA_CLONES static void NAME(const T *in, T *out, int64_t *idx, const pool_geom *gp,       \
                                const int64_t *win, int64_t lo, int64_t hi) {               \

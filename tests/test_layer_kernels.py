@@ -153,3 +153,19 @@ def test_window_ops_bad_raw_calls():
         call(lib.pa_fold, x._h, 1, 1, ffi.new("int64_t[8]", [1, 1, 1, 1, 0, 0, 1, 1]))
     with pytest.raises(MemoryError):
         call(lib.pa_adaptive_max_pool2d, x._h, 2**20, 2**20, ffi.NULL)
+
+
+@pytest.mark.parametrize("shape,groups", [((4, 8, 5, 3), 8), ((4, 8, 5, 3), 2), ((6, 4), 2), ((3, 6, 7), 1)])
+def test_group_norm_against_pytorch(against_pytorch, shape, groups):
+    x = (np.random.randn(*shape) * 3 + 1).astype(np.float32)
+    w, b = np.random.randn(shape[1]).astype(np.float32), np.random.randn(shape[1]).astype(np.float32)
+    against_pytorch(lambda T, x, w, b: T.nn.functional.group_norm(x, groups, w, b, eps=1e-3), [x, w, b],
+                    1e-4, 1e-5, 1e-3, 1e-4)
+
+
+def test_group_norm_gradient():
+    rng = np.random.default_rng(5)
+    x = torch.tensor(rng.standard_normal((2, 6, 3, 2)), requires_grad=True)
+    w = torch.tensor(rng.standard_normal(6), requires_grad=True)
+    b = torch.tensor(rng.standard_normal(6), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.group_norm(x, 3, w, b), (x, w, b))

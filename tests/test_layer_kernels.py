@@ -169,3 +169,32 @@ def test_group_norm_gradient():
     w = torch.tensor(rng.standard_normal(6), requires_grad=True)
     b = torch.tensor(rng.standard_normal(6), requires_grad=True)
     assert gradcheck(lambda x, w, b: F.group_norm(x, 3, w, b), (x, w, b))
+
+
+# depthwise convolutions (one input channel per group): (input, weight, conv2d keywords)
+DEPTHWISE = [((2, 4, 7, 9), (4, 1, 3, 3), dict(groups=4, padding=1)),
+             ((2, 4, 7, 9), (8, 1, 3, 2), dict(groups=4, padding=(2, 1), stride=(2, 3), dilation=(2, 1))),
+             ((2, 3, 5, 6), (6, 1, 1, 3), dict(groups=3, stride=2)),
+             ((1, 1, 4, 4), (2, 1, 2, 2), dict(groups=1))]
+
+
+@pytest.mark.parametrize("xs,ws,kw", DEPTHWISE)
+def test_depthwise_conv2d_against_pytorch(against_pytorch, xs, ws, kw):
+    x, w = np.random.randn(*xs).astype(np.float32), np.random.randn(*ws).astype(np.float32)
+    b = np.random.randn(ws[0]).astype(np.float32)
+    against_pytorch(lambda T, x, w, b: T.nn.functional.conv2d(x, w, b, **kw), [x, w, b], 1e-5, 1e-5, 1e-4, 1e-4)
+    against_pytorch(lambda T, x, w: T.nn.functional.conv2d(x, w, **kw), [x, w], 1e-5, 1e-5, 1e-4, 1e-4)
+
+
+@pytest.mark.parametrize("xs,ws,kw", DEPTHWISE[:3])
+def test_depthwise_conv2d_gradients(xs, ws, kw):
+    rng = np.random.default_rng(6)
+    x = torch.tensor(rng.standard_normal(xs), requires_grad=True)
+    w = torch.tensor(rng.standard_normal(ws), requires_grad=True)
+    b = torch.tensor(rng.standard_normal(ws[0]), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), (x, w, b))
+
+
+def test_depthwise_conv1d_against_pytorch(against_pytorch):
+    x, w = np.random.randn(2, 6, 30).astype(np.float32), np.random.randn(6, 1, 7).astype(np.float32)
+    against_pytorch(lambda T, x, w: T.nn.functional.conv1d(x, w, groups=6, padding=3), [x, w], 1e-5, 1e-5, 1e-4, 1e-4)

@@ -314,6 +314,13 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight,
 int pa_conv2d(pa_tensor *input, pa_tensor *weight, pa_tensor *bias, int64_t stride_h,
               int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dilation_h,
               int64_t dilation_w, int64_t groups, pa_tensor **out);
+/* im2col, as torch.nn.functional.unfold: input (N, C, H, W) -> (N, C*kH*kW, L), each
+ * column one sliding block; window = {kH, kW, dilation_h, dilation_w, pad_h, pad_w,
+ * stride_h, stride_w}. */
+int pa_unfold(pa_tensor *input, const int64_t *window, pa_tensor **out);
+/* col2im, the adjoint of pa_unfold (torch.nn.functional.fold): input (N, C*kH*kW, L) ->
+ * (N, C, out_h, out_w), overlapping values summed; window as for pa_unfold. */
+int pa_fold(pa_tensor *input, int64_t out_h, int64_t out_w, const int64_t *window, pa_tensor **out);
 /* Max pooling of (N, C, H, W) or (C, H, W) with PyTorch's window rules (implicit -inf
  * padding, ceil_mode).  *indices (may be NULL: not returned) gets the int64 argmax of
  * each window as a flat index into its (H, W) plane. */
@@ -326,6 +333,9 @@ int pa_avg_pool2d(pa_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t 
                   int count_include_pad, int64_t divisor_override, pa_tensor **out);
 /* Average over the adaptive windows [floor(i*H/oH), ceil((i+1)*H/oH)). */
 int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out);
+/* Maximum over the same adaptive windows; *indices (may be NULL) as for pa_max_pool2d. */
+int pa_adaptive_max_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out,
+                           pa_tensor **indices);
 /* Batch normalisation over dim 1 of (N, C, ...).  training: batch statistics (biased
  * variance), and running_mean/running_var (may be NULL) updated in place with
  * `momentum` (unbiased variance); otherwise the running statistics are used.  weight

@@ -6,9 +6,12 @@
 
 #define PA_OP_LIST_LAYERS(X)                                  \
     X(CONV2D, "ConvolutionBackward")                          \
+    X(UNFOLD, "Im2ColBackward")                               \
+    X(FOLD, "Col2ImBackward")                                 \
     X(MAX_POOL2D, "MaxPool2DWithIndicesBackward")             \
     X(AVG_POOL2D, "AvgPool2DBackward")                        \
     X(ADAPTIVE_AVG_POOL2D, "AdaptiveAvgPool2DBackward")       \
+    X(ADAPTIVE_MAX_POOL2D, "AdaptiveMaxPool2DBackward")       \
     X(BATCH_NORM, "NativeBatchNormBackward")                  \
     X(LAYER_NORM, "NativeLayerNormBackward")                  \
     X(DROPOUT, "NativeDropoutBackward")                       \

@@ -101,63 +101,137 @@ static void geom_from_node(const pa_node *node, pool_geom *g) {
     g->ph = node->iarg[4], g->pw = node->iarg[5], g->dh = node->iarg[6], g->dw = node->iarg[7];
 }
 
-/* ---- max_pool2d ---------------------------------------------------------------- */
-static void max_pool_forward(const pool_geom *g, const pa_tensor *x, pa_tensor *y, pa_tensor *idx) {
-    int nt = pa_threads_for_elements(g->planes * g->oh * g->ow * g->kh * g->kw);
-    PA_DISPATCH_FLOAT(x->dtype, T, {
-        const T *xs = (const T *)x->data;
-        T *ys = (T *)y->data;
-        int64_t *is = (int64_t *)idx->data;
-        PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < g->planes; p++) {
-            const T *in = xs + p * g->h * g->w;
-            for (int64_t oy = 0; oy < g->oh; oy++)
-                for (int64_t ox = 0; ox < g->ow; ox++) {
-                    int64_t y0 = oy * g->sh - g->ph, x0 = ox * g->sw - g->pw;
-                    int64_t y1 = y0 + (g->kh - 1) * g->dh + 1, x1 = x0 + (g->kw - 1) * g->dw + 1;
-                    if (y1 > g->h) y1 = g->h;
-                    if (x1 > g->w) x1 = g->w;
-                    while (y0 < 0) y0 += g->dh;
-                    while (x0 < 0) x0 += g->dw;
-                    int64_t best = y0 * g->w + x0;
-                    T mx = -INFINITY;
-                    for (int64_t iy = y0; iy < y1; iy += g->dh)
-                        for (int64_t ix = x0; ix < x1; ix += g->dw) {
-                            T v = in[iy * g->w + ix];
-                            if (v > mx || isnan(v)) {  /* NaN wins, as in PyTorch */
-                                mx = v;
-                                best = iy * g->w + ix;
-                            }
-                        }
-                    int64_t k = (p * g->oh + oy) * g->ow + ox;
-                    ys[k] = mx;
-                    is[k] = best;
-                }
-        });
-    });
+/* ---- max_pool2d and adaptive_max_pool2d ----------------------------------------- */
+/* Each output's window along one dim, as taps start, start + d, ... < end: win holds
+ * the starts of the oh rows, their ends, then the starts and ends of the ow columns.
+ * Windows of max_pool2d are PyTorch's (clipped to the input, the start moved past the
+ * padding in whole dilation steps); those of adaptive_max_pool2d are
+ * [floor(i*H/oH), ceil((i+1)*H/oH)).  Returns NULL when out of memory. */
+static int64_t adaptive_start(int64_t o, int64_t out, int64_t in) { return o * in / out; }
+static int64_t adaptive_end(int64_t o, int64_t out, int64_t in) { return ((o + 1) * in + out - 1) / out; }
+
+static int64_t *max_pool_windows(const pool_geom *g, int adaptive) {
+    int64_t *win = malloc((size_t)(2 * (g->oh + g->ow)) * sizeof *win);
+    if (!win) return NULL;
+    for (int dim = 0; dim < 2; dim++) {
+        int64_t n = dim ? g->ow : g->oh, in = dim ? g->w : g->h;
+        int64_t k = dim ? g->kw : g->kh, s = dim ? g->sw : g->sh, p = dim ? g->pw : g->ph;
+        int64_t d = dim ? g->dw : g->dh;
+        int64_t *start = win + (dim ? 2 * g->oh : 0), *end = start + n;
+        for (int64_t o = 0; o < n; o++) {
+            if (adaptive) {
+                start[o] = adaptive_start(o, n, in);
+                end[o] = adaptive_end(o, n, in);
+                continue;
+            }
+            int64_t a = o * s - p, b = a + (k - 1) * d + 1;
+            while (a < 0) a += d;
+            start[o] = a;
+            end[o] = b < in ? b : in;
+        }
+    }
+    return win;
 }
 
-int pa_max_pool2d(pa_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
-                  int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dilation_h,
-                  int64_t dilation_w, int ceil_mode, pa_tensor **out, pa_tensor **indices) {
-    int64_t prm[8] = {kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w};
-    pool_geom g;
-    TRY(window_geom("max_pool2d", input, prm, ceil_mode, &g));
+/* NOTE: the columns whose whole window lies inside the input, [lo, hi), are done a
+ * kernel tap at a time across the output row (each tap one strided, vectorisable pass
+ * that keeps a running maximum and its index per output), the rest one window at a
+ * time.  Either way each output sees its taps row by row, left to right, and keeps the
+ * first maximum, or the last NaN, as PyTorch does.  max_pool1d k2 of (32, 64, 256), 2
+ * threads: 1414 us one window at a time, 207 us so (PyTorch 2.13: 125 us). */
+#define PA_MAX_POOL_PLANE(NAME, T)                                                           \
+    PA_CLONES static void NAME(const T *in, T *out, int64_t *idx, const pool_geom *gp,       \
+                               const int64_t *win, int64_t lo, int64_t hi) {               \
+        const pool_geom g = *gp;                                                             \
+        const int64_t *rs = win, *re = win + g.oh, *cs = win + 2 * g.oh, *ce = cs + g.ow;   \
+        for (int64_t oy = 0; oy < g.oh; oy++) {                                              \
+            T *o = out + oy * g.ow;                                                          \
+            int64_t *ix = idx + oy * g.ow, y0 = rs[oy], y1 = re[oy];                         \
+            for (int64_t ox = 0; ox < g.ow; ox++) {                                          \
+                if (ox == lo && lo < hi) ox = hi;                                            \
+                if (ox >= g.ow) break;                                                       \
+                int64_t best = y0 * g.w + cs[ox];                                            \
+                T mx = -INFINITY;                                                            \
+                for (int64_t iy = y0; iy < y1; iy += g.dh)                                   \
+                    for (int64_t c = cs[ox]; c < ce[ox]; c += g.dw) {                        \
+                        T v = in[iy * g.w + c];                                              \
+                        if (v > mx || v != v) mx = v, best = iy * g.w + c;                   \
+                    }                                                                        \
+                o[ox] = mx;                                                                  \
+                ix[ox] = best;                                                               \
+            }                                                                                \
+            if (lo >= hi) continue;                                                          \
+            for (int64_t ox = lo; ox < hi; ox++) {                                           \
+                o[ox] = -INFINITY;                                                           \
+                ix[ox] = y0 * g.w + cs[ox];                                                  \
+            }                                                                                \
+            for (int64_t iy = y0; iy < y1; iy += g.dh)                                       \
+                for (int64_t kx = 0; kx < g.kw; kx++) {                                      \
+                    int64_t off = iy * g.w + kx * g.dw - g.pw;                               \
+                    const T *row = in + off;                                                 \
+                    for (int64_t ox = lo; ox < hi; ox++) {                                   \
+                        T v = row[ox * g.sw], m = o[ox];                                     \
+                        int take = v > m || v != v;                                          \
+                        o[ox] = take ? v : m;                                                \
+                        ix[ox] = take ? off + ox * g.sw : ix[ox];                            \
+                    }                                                                        \
+                }                                                                            \
+        }                                                                                    \
+    }
+PA_MAX_POOL_PLANE(max_pool_plane_f32, float)
+PA_MAX_POOL_PLANE(max_pool_plane_f64, double)
+
+/* Values and flat argmax indices of every plane; adaptive selects the windows. */
+static int max_pool_forward(const pool_geom *g, int adaptive, const pa_tensor *x, pa_tensor *y,
+                            pa_tensor *idx) {
+    int64_t *win = max_pool_windows(g, adaptive);
+    PA_CHECK_OOM(win);
+    int64_t lo = 0, hi = 0;  /* the columns whose window is whole and inside the input */
+    if (!adaptive) {
+        int64_t last = g->w - 1 - (g->kw - 1) * g->dw + g->pw;
+        lo = (g->pw + g->sw - 1) / g->sw;
+        hi = last < 0 ? 0 : last / g->sw + 1;
+        if (hi > g->ow) hi = g->ow;
+        if (hi < lo) hi = lo;
+    }
+    int64_t taps = adaptive ? (g->h / g->oh + 1) * (g->w / g->ow + 1) : g->kh * g->kw;
+    int nt = pa_threads_for_elements(g->planes * g->oh * g->ow * taps);
+    int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;
+    int64_t *is = (int64_t *)idx->data;
+    if (x->dtype == PA_FLOAT32) {
+        const float *xs = (const float *)x->data;
+        float *ys = (float *)y->data;
+        PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < g->planes; p++)
+            max_pool_plane_f32(xs + p * in_plane, ys + p * out_plane, is + p * out_plane, g, win, lo, hi););
+    } else {
+        const double *xs = (const double *)x->data;
+        double *ys = (double *)y->data;
+        PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < g->planes; p++)
+            max_pool_plane_f64(xs + p * in_plane, ys + p * out_plane, is + p * out_plane, g, win, lo, hi););
+    }
+    free(win);
+    return PA_OK;
+}
+
+/* The pooled values of input (geometry g) and their indices; records a node of kind op. */
+static int max_pool_run(pa_tensor *input, const pool_geom *g, int adaptive, int op, pa_tensor **out,
+                        pa_tensor **indices) {
     pa_tensor *x = pa_contiguous_nograd(input);
     PA_CHECK_OOM(x);
-    pa_tensor *y = pooled_like(input, g.oh, g.ow, input->dtype);
-    pa_tensor *idx = y ? pooled_like(input, g.oh, g.ow, PA_INT64) : NULL;
-    if (idx) max_pool_forward(&g, x, y, idx);
+    pa_tensor *y = pooled_like(input, g->oh, g->ow, input->dtype);
+    pa_tensor *idx = y ? pooled_like(input, g->oh, g->ow, PA_INT64) : NULL;
+    int rc = idx ? max_pool_forward(g, adaptive, x, y, idx) : PA_ERR_MEMORY;
     pa_tensor_release(x);
-    if (!idx) {
+    if (rc) {
         pa_tensor_release(y);
-        return PA_ERR_MEMORY;
+        pa_tensor_release(idx);
+        return rc;
     }
     *out = y;
-    int rc = PA_OK;
     if (pa_needs_grad(1, &input)) {
-        pa_node *node = pa_node_new(PA_OP_MAX_POOL2D, 1, &input, y);
+        pa_node *node = pa_node_new(op, 1, &input, y);
         rc = node ? pa_node_save(node, 0, idx) : PA_ERR_MEMORY;
-        if (node) geom_to_node(&g, node);
+        if (node) geom_to_node(g, node);
     }
     if (!rc && indices) {
         *indices = idx;
@@ -167,6 +241,28 @@ int pa_max_pool2d(pa_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t 
     return rc ? pa_layer_fail(rc, out) : PA_OK;
 }
 
+int pa_max_pool2d(pa_tensor *input, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
+                  int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dilation_h,
+                  int64_t dilation_w, int ceil_mode, pa_tensor **out, pa_tensor **indices) {
+    int64_t prm[8] = {kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w};
+    pool_geom g;
+    TRY(window_geom("max_pool2d", input, prm, ceil_mode, &g));
+    return max_pool_run(input, &g, 0, PA_OP_MAX_POOL2D, out, indices);
+}
+
+int pa_adaptive_max_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out,
+                           pa_tensor **indices) {
+    pool_geom g = {0};
+    TRY(plane_dims("adaptive_max_pool2d", input, &g));
+    if (out_h < 1 || out_w < 1 || out_h > INT32_MAX || out_w > INT32_MAX)
+        return pa_error(PA_ERR_VALUE, "adaptive_max_pool2d: output_size must be in [1, %d], got "
+                        "(%lld, %lld)", INT32_MAX, (long long)out_h, (long long)out_w);
+    g.oh = out_h, g.ow = out_w;
+    g.dh = g.dw = 1;
+    return max_pool_run(input, &g, 1, PA_OP_ADAPTIVE_MAX_POOL2D, out, indices);
+}
+
+/* The gradient of either max pool: each output's gradient added at its saved index. */
 int pa_backward_MAX_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     pool_geom g;
     geom_from_node(node, &g);
@@ -187,6 +283,10 @@ int pa_backward_MAX_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     pa_tensor_release(gy);
     grads[0] = gx;
     return PA_OK;
+}
+
+int pa_backward_ADAPTIVE_MAX_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    return pa_backward_MAX_POOL2D(node, grad, grads);
 }
 
 /* ---- avg_pool2d ---------------------------------------------------------------- */
@@ -279,9 +379,6 @@ int pa_backward_AVG_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
 }
 
 /* ---- adaptive_avg_pool2d ------------------------------------------------------- */
-/* Output cell o of `out` covers input [floor(o*in/out), ceil((o+1)*in/out)). */
-static int64_t adaptive_start(int64_t o, int64_t out, int64_t in) { return o * in / out; }
-static int64_t adaptive_end(int64_t o, int64_t out, int64_t in) { return ((o + 1) * in + out - 1) / out; }
 
 int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out) {
     pool_geom g;

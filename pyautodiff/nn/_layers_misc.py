@@ -13,7 +13,8 @@ import numpy as np
 
 from .._creation import zeros
 from .._functions import where
-from .._tensor import Tensor
+from .._ffi import ffi, lib, raise_error
+from .._tensor import Tensor, call, wrap
 from ._losses import legacy_reduction
 from ._layers import _check_tensor, _pair, avg_pool2d, batch_norm, elu, hardtanh, leaky_relu, pad
 
@@ -230,6 +231,8 @@ def _adaptive_max(input: Tensor, out_size: tuple[int, ...], op: str, return_indi
         if return_indices:
             return empty, zeros(*lead, *out_size, dtype=None).long()
         return empty
+    if nd <= 2:  # one C op: the 1-d pool is the 2-d one over a unit height
+        return _adaptive_max_c(input, out_size, return_indices)
     x = input.detach().numpy().reshape(-1, *spatial)
     flat_idx = np.empty((x.shape[0],) + out_size, dtype=np.int64)
     bounds = [_adaptive_bounds(n, o) for n, o in zip(spatial, out_size)]
@@ -251,6 +254,24 @@ def _adaptive_max(input: Tensor, out_size: tuple[int, ...], op: str, return_indi
     return values
 
 
+def _adaptive_max_c(input: Tensor, out_size: tuple[int, ...], return_indices: bool) -> Any:
+    """_adaptive_max through pa_adaptive_max_pool2d for 1 or 2 pooled dims (non-empty)."""
+    x = input.unsqueeze(-2) if len(out_size) == 1 else input
+    oh, ow = (1,) + out_size if len(out_size) == 1 else out_size
+    out = ffi.new("pa_tensor *[1]")
+    idx = ffi.new("pa_tensor *[1]") if return_indices else ffi.NULL
+    status = lib.pa_adaptive_max_pool2d(x._h, oh, ow, out, idx)
+    if status:
+        raise_error(status)
+    values = wrap(out[0])
+    if len(out_size) == 1:
+        values = values.squeeze(-2)
+    if not return_indices:
+        return values
+    index = wrap(idx[0])
+    return values, index.squeeze(-2) if len(out_size) == 1 else index
+
+
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
     return _adaptive_max(input, (int(size),), "adaptive_max_pool1d", return_indices)
@@ -264,73 +285,46 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     return _adaptive_max(input, size, "adaptive_max_pool2d", return_indices)  # type: ignore[arg-type]
 
 
-# ---- im2col -------------------------------------------------------------------------
-def _patch_index(h: int, w: int, kernel: tuple[int, int], dilation: tuple[int, int], stride: tuple[int, int],
-                 op: str) -> tuple[np.ndarray, int, int]:
-    """Flat positions in an (h, w) plane of every kernel element (rows) at every block
-    (columns), and the number of blocks along each dim."""
-    bh = (h - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
-    bw = (w - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
-    if bh <= 0 or bw <= 0:
-        raise RuntimeError(f"{op}: the kernel {kernel} with dilation {dilation} does not fit in the padded "
-                           f"input of size ({h}, {w})")
-    ki, kj = np.meshgrid(np.arange(kernel[0]) * dilation[0], np.arange(kernel[1]) * dilation[1], indexing="ij")
-    bi, bj = np.meshgrid(np.arange(bh) * stride[0], np.arange(bw) * stride[1], indexing="ij")
-    idx = (ki.reshape(-1, 1) + bi.reshape(1, -1)) * w + (kj.reshape(-1, 1) + bj.reshape(1, -1))
-    return idx, bh, bw
+# ---- im2col ----------------------------------------------------------------------
+def _window(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> Any:
+    """The int64 window array {kh, kw, dh, dw, ph, pw, sh, sw} of pa_unfold / pa_fold."""
+    values = [v for arg, name in ((kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"),
+                                  (stride, "stride")) for v in _pair(arg, op, name)]
+    return ffi.new("int64_t[8]", values)
+
+
+def _call_as_pytorch_raises(fn: Any, *args: Any) -> Tensor:
+    """call(fn, *args), a bad size raised as RuntimeError, as PyTorch raises it from im2col."""
+    try:
+        return call(fn, *args)
+    except ValueError as e:
+        raise RuntimeError(str(e)) from None
 
 
 def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
-    """im2col: (N, C, H, W) -> (N, C * kh * kw, L), each column one sliding block."""
-    from .._creation import from_numpy
-
+    """im2col: (N, C, H, W) -> (N, C * kh * kw, L), each column one sliding block (one C op,
+    whose gradient is fold)."""
     _check_tensor(input, "unfold")
     if input.dim() not in (3, 4):
         raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)")
     batched = input.dim() == 4
     x = input if batched else input.unsqueeze(0)
-    k, d, p, s = (_pair(v, "unfold", n) for v, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
-                                                     (padding, "padding"), (stride, "stride")))
-    if p[0] or p[1]:
-        x = pad(x, (p[1], p[1], p[0], p[0]))
-    n, c, h, w = x.shape
-    idx, bh, bw = _patch_index(h, w, k, d, s, "unfold")
-    cols = x.reshape(n, c, h * w).index_select(2, from_numpy(idx.reshape(-1)))
-    out = cols.reshape(n, c * k[0] * k[1], bh * bw)
+    out = _call_as_pytorch_raises(lib.pa_unfold, x._h, _window("unfold", kernel_size, dilation, padding, stride))
     return out if batched else out.squeeze(0)
 
 
 def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
          stride: Any = 1) -> Tensor:
     """col2im, the adjoint of unfold: (N, C * kh * kw, L) -> (N, C, H, W), overlapping
-    values summed."""
-    from .._creation import from_numpy
-    from .._ops_extra import index_add
-
+    values summed (one C op, whose gradient is unfold)."""
     _check_tensor(input, "fold")
     if input.dim() not in (2, 3):
         raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported "
                                   f"(got {input.dim()}D)")
     batched = input.dim() == 3
     x = input if batched else input.unsqueeze(0)
-    out_hw, k, d, p, s = (_pair(v, "fold", n) for v, n in ((output_size, "output_size"),
-                                                           (kernel_size, "kernel_size"), (dilation, "dilation"),
-                                                           (padding, "padding"), (stride, "stride")))
-    h, w = out_hw[0] + 2 * p[0], out_hw[1] + 2 * p[1]
-    idx, bh, bw = _patch_index(h, w, k, d, s, "fold")
-    n, ckk, length = x.shape
-    if ckk % (k[0] * k[1]):
-        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
-                           f"but got input.size(1)={ckk} and kernel_size={k}")
-    if length != bh * bw:
-        raise RuntimeError(f"Given output_size={out_hw}, kernel_size={k}, dilation={d}, padding={p}, stride={s}, "
-                           f"expected size of input's dimension 2 to match the calculated number of sliding blocks "
-                           f"{bh} * {bw} = {bh * bw}, but got input.size(2)={length}.")
-    c = ckk // (k[0] * k[1])
-    plane = zeros(n, c, h * w, dtype=x.dtype)
-    out = index_add(plane, 2, from_numpy(idx.reshape(-1)), x.reshape(n, c, k[0] * k[1] * length))
-    out = out.reshape(n, c, h, w)
-    out = out[:, :, p[0]:p[0] + out_hw[0], p[1]:p[1] + out_hw[1]]
+    oh, ow = _pair(output_size, "fold", "output_size")
+    out = _call_as_pytorch_raises(lib.pa_fold, x._h, oh, ow, _window("fold", kernel_size, dilation, padding, stride))
     return out if batched else out.squeeze(0)
 
 

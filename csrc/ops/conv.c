@@ -588,14 +588,22 @@ int pa_unfold(pa_tensor *input, const int64_t *window, pa_tensor **out) {
     return PA_OK;
 }
 
-int pa_backward_UNFOLD(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+/* unfold's gradient is the fold of its gradient, and fold's the unfold: `run` of the
+ * contiguous gradient, with the window saved on the node over the image's shape. */
+static int window_backward(pa_node *node, const int64_t *image_shape, pa_tensor *grad,
+                           pa_tensor *(*run)(const conv_geom *, const pa_tensor *),
+                           pa_tensor **grads) {
     conv_geom g;
-    geom_from_window_node(node, node->next[0].meta.shape, &g);
+    geom_from_window_node(node, image_shape, &g);
     pa_tensor *gy = pa_contiguous_nograd(grad);
     PA_CHECK_OOM(gy);
-    grads[0] = fold_run(&g, gy);
+    grads[0] = run(&g, gy);
     pa_tensor_release(gy);
     return grads[0] ? PA_OK : PA_ERR_MEMORY;
+}
+
+int pa_backward_UNFOLD(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    return window_backward(node, node->next[0].meta.shape, grad, fold_run, grads);
 }
 
 int pa_fold(pa_tensor *input, int64_t out_h, int64_t out_w, const int64_t *window, pa_tensor **out) {
@@ -635,11 +643,5 @@ int pa_fold(pa_tensor *input, int64_t out_h, int64_t out_w, const int64_t *windo
 }
 
 int pa_backward_FOLD(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
-    conv_geom g;
-    geom_from_window_node(node, node->out.shape, &g);
-    pa_tensor *gy = pa_contiguous_nograd(grad);
-    PA_CHECK_OOM(gy);
-    grads[0] = unfold_run(&g, gy);
-    pa_tensor_release(gy);
-    return grads[0] ? PA_OK : PA_ERR_MEMORY;
+    return window_backward(node, node->out.shape, grad, unfold_run, grads);
 }

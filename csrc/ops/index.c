@@ -100,10 +100,12 @@ enum { MODE_GATHER = -1 };  /* besides PA_SCATTER_COPY / ADD / FILL */
             T *t_ = (T *)tdata + off_[OP_T];                                                 \
             T *p_ = (T *)pdata + off_[OP_P];                                                 \
             const int64_t *x_ = xdata + off_[OP_X];                                          \
-            const int64_t dt_ = w->dstride[OP_T], dp_ = w->dstride[OP_P], dx_ = w->dstride[OP_X]; \
-            const int64_t it_s = w->istride[OP_T], ip_s = w->istride[OP_P], ix_s = w->istride[OP_X]; \
+            const int64_t dt_ = w->dstride[OP_T],                                            \
+                          dp_ = w->dstride[OP_P], dx_ = w->dstride[OP_X];                    \
+            const int64_t it_s = w->istride[OP_T],                                           \
+                          ip_s = w->istride[OP_P], ix_s = w->istride[OP_X];                  \
             const int64_t size_ = w->size;                                                   \
-            if (w->inner == 1 && dx_ == 1 && dp_ == 1 && dt_ == 1) { /* along the last dim */ \
+            if (w->inner == 1 && dx_ == 1 && dp_ == 1 && dt_ == 1) {  /* the last dim */     \
                 for (int64_t i_ = 0; i_ < w->n; i_++) {                                      \
                     int64_t j_ = x_[i_];                                                     \
                     if (j_ < 0) j_ += size_;                                                 \
@@ -113,7 +115,7 @@ enum { MODE_GATHER = -1 };  /* besides PA_SCATTER_COPY / ADD / FILL */
                 }                                                                            \
                 continue;                                                                    \
             }                                                                                \
-            if (w->inner == 1) { /* one element per index: no row loop */                   \
+            if (w->inner == 1) { /* one element per index: no row loop */                    \
                 for (int64_t i_ = 0; i_ < w->n; i_++) {                                      \
                     int64_t j_ = x_[i_ * dx_];                                               \
                     if (j_ < 0) j_ += size_;                                                 \
@@ -126,20 +128,20 @@ enum { MODE_GATHER = -1 };  /* besides PA_SCATTER_COPY / ADD / FILL */
             for (int64_t i_ = 0; i_ < w->n; i_++) {                                          \
                 const int64_t *xi_ = x_ + i_ * dx_;                                          \
                 T *pi_ = p_ + i_ * dp_;                                                      \
-                if (ix_s == 0) { /* one index for the whole row: a row copy / add */          \
+                if (ix_s == 0) { /* one index for the whole row: a row copy / add */         \
                     int64_t j_ = xi_[0] < 0 ? xi_[0] + size_ : xi_[0];                       \
                     T *tj_ = t_ + j_ * dt_;                                                  \
                     if (it_s == 1 && ip_s == 1) {                                            \
                         for (int64_t k_ = k0_; k_ < k1_; k_++) {                             \
                             T *tp = tj_ + k_;                                                \
                             T *pp = pi_ + k_;                                                \
-                            (void)pp; BODY;                                                            \
+                            (void)pp; BODY;                                                  \
                         }                                                                    \
                     } else {                                                                 \
                         for (int64_t k_ = k0_; k_ < k1_; k_++) {                             \
                             T *tp = tj_ + k_ * it_s;                                         \
                             T *pp = pi_ + k_ * ip_s;                                         \
-                            (void)pp; BODY;                                                            \
+                            (void)pp; BODY;                                                  \
                         }                                                                    \
                     }                                                                        \
                 } else {                                                                     \
@@ -148,7 +150,7 @@ enum { MODE_GATHER = -1 };  /* besides PA_SCATTER_COPY / ADD / FILL */
                         if (j_ < 0) j_ += size_;                                             \
                         T *tp = t_ + j_ * dt_ + k_ * it_s;                                   \
                         T *pp = pi_ + k_ * ip_s;                                             \
-                        (void)pp; BODY;                                                                \
+                        (void)pp; BODY;                                                      \
                     }                                                                        \
                 }                                                                            \
             }                                                                                \

@@ -336,6 +336,12 @@ int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_te
 /* Maximum over the same adaptive windows; *indices (may be NULL) as for pa_max_pool2d. */
 int pa_adaptive_max_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out,
                            pa_tensor **indices);
+/* Pads the last n_pad / 2 dims as torch.nn.functional.pad: pad = (before, after) of the
+ * last dim, then of the one before, ...; PA_PAD_CONSTANT fills with `value` (any dtype),
+ * the others repeat the input's own elements.  Negative amounts crop.  Reflect needs
+ * each amount below the dim's size, circular at most the size. */
+enum { PA_PAD_CONSTANT = 0, PA_PAD_REFLECT = 1, PA_PAD_REPLICATE = 2, PA_PAD_CIRCULAR = 3 };
+int pa_pad(pa_tensor *input, int n_pad, const int64_t *pad, int mode, double value, pa_tensor **out);
 /* Batch normalisation over dim 1 of (N, C, ...).  training: batch statistics (biased
  * variance), and running_mean/running_var (may be NULL) updated in place with
  * `momentum` (unbiased variance); otherwise the running statistics are used.  weight

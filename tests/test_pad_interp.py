@@ -118,3 +118,61 @@ def test_pad_non_contiguous_and_int_inputs():
 def test_pad_bad_sizes(shape, pad, mode, message):
     with pytest.raises(RuntimeError, match=message):
         F.pad(torch.zeros(*shape), pad, mode)
+
+
+# ---- linear interpolation ------------------------------------------------------------
+
+INTERP_MODES = [("linear", (2, 3, 7)), ("bilinear", (2, 3, 5, 7)), ("trilinear", (1, 2, 3, 4, 5))]
+INTERP_ARGS = [dict(scale_factor=2), dict(scale_factor=0.5), dict(scale_factor=1.7),
+               dict(scale_factor=2.3, recompute_scale_factor=True), dict(size=11), dict(size=1), dict(size=3),
+               dict(scale_factor=1)]
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("kwargs", INTERP_ARGS)
+@pytest.mark.parametrize("mode,shape", INTERP_MODES)
+def test_linear_interpolation_matches_pytorch(pt, mode, shape, kwargs, align_corners):
+    rng = np.random.default_rng(8)
+    for dtype, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
+        x = rng.standard_normal(shape).astype(dtype)
+        tx = pt.tensor(x, requires_grad=True)
+        want = pt.nn.functional.interpolate(tx, mode=mode, align_corners=align_corners, **kwargs)
+        g = rng.standard_normal(tuple(want.shape)).astype(dtype)
+        want.backward(pt.tensor(g))
+        ox = torch.tensor(x, requires_grad=True)
+        got = F.interpolate(ox, mode=mode, align_corners=align_corners, **kwargs)
+        got.backward(torch.tensor(g))
+        assert got.shape == tuple(want.shape) and got.dtype.name == np.dtype(dtype).name
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=tol, atol=tol * 4)
+
+
+def test_linear_interpolation_values_and_gradients():
+    x = np.arange(4.0).reshape(1, 1, 4)
+    # align_corners=False, x2: source (o + 0.5) / 2 - 0.5 clamped at 0
+    want = [0.0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.0]
+    np.testing.assert_allclose(F.interpolate(t64(x, False), scale_factor=2, mode="linear").numpy()[0, 0], want)
+    np.testing.assert_allclose(
+        F.interpolate(t64(x, False), size=7, mode="linear", align_corners=True).numpy()[0, 0],
+        np.linspace(0, 3, 7))
+    for mode, shape in INTERP_MODES:
+        a = np.random.default_rng(9).standard_normal(shape)
+        for kwargs in (dict(scale_factor=1.6), dict(size=2), dict(scale_factor=0.6, recompute_scale_factor=True)):
+            for ac in (False, True):
+                assert gradcheck(lambda t: F.interpolate(t, mode=mode, align_corners=ac, **kwargs), [t64(a)])
+
+
+def test_linear_interpolation_non_contiguous_and_bad_calls():
+    x = np.random.default_rng(10).standard_normal((2, 5, 3, 4))
+    t = torch.tensor(x).permute(0, 1, 3, 2)
+    np.testing.assert_allclose(F.interpolate(t, scale_factor=2, mode="bilinear").numpy(),
+                               F.interpolate(torch.tensor(x.transpose(0, 1, 3, 2).copy()), scale_factor=2,
+                                             mode="bilinear").numpy(), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="Input and output sizes should be greater than 0"):
+        F.interpolate(torch.zeros(1, 1, 4), scale_factor=0.2, mode="linear")
+    with pytest.raises(ValueError, match="Input and output sizes should be greater than 0"):
+        F.interpolate(torch.zeros(1, 1, 0, 3), size=(2, 2), mode="bilinear")
+    with pytest.raises(NotImplementedError, match="bilinear mode needs 4D input"):
+        F.interpolate(torch.zeros(1, 1, 4), size=3, mode="bilinear")
+    with pytest.raises(TypeError, match="float32 or float64"):
+        F.interpolate(torch.zeros(1, 1, 4, dtype=torch.int64), size=3, mode="linear")

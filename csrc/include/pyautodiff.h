@@ -342,6 +342,12 @@ int pa_adaptive_max_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_te
  * each amount below the dim's size, circular at most the size. */
 enum { PA_PAD_CONSTANT = 0, PA_PAD_REFLECT = 1, PA_PAD_REPLICATE = 2, PA_PAD_CIRCULAR = 3 };
 int pa_pad(pa_tensor *input, int n_pad, const int64_t *pad, int mode, double value, pa_tensor **out);
+/* Linear interpolation of (N, C, d1[, d2[, d3]]) over its n_dims (1 to 3) spatial dims
+ * to out_size, with PyTorch's source positions: scales[d] > 0 is the scale factor given
+ * for dim d (its source step is 1 / scale), 0 means in / out; align_corners uses
+ * (in - 1) / (out - 1) instead. */
+int pa_upsample_linear(pa_tensor *input, int n_dims, const int64_t *out_size, const double *scales,
+                       int align_corners, pa_tensor **out);
 /* Batch normalisation over dim 1 of (N, C, ...).  training: batch statistics (biased
  * variance), and running_mean/running_var (may be NULL) updated in place with
  * `momentum` (unbiased variance); otherwise the running statistics are used.  weight

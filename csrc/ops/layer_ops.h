@@ -18,6 +18,7 @@
     X(EMBEDDING, "EmbeddingBackward")                         \
     X(LEAKY_RELU, "LeakyReluBackward")                        \
     X(LSTM_CELL, "LstmCellBackward")                          \
-    X(PAD, "PadBackward")
+    X(PAD, "PadBackward")                                     \
+    X(UPSAMPLE_LINEAR, "UpsampleLinearBackward")
 
 #endif

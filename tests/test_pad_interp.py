@@ -176,3 +176,77 @@ def test_linear_interpolation_non_contiguous_and_bad_calls():
         F.interpolate(torch.zeros(1, 1, 4), size=3, mode="bilinear")
     with pytest.raises(TypeError, match="float32 or float64"):
         F.interpolate(torch.zeros(1, 1, 4, dtype=torch.int64), size=3, mode="linear")
+
+
+# ---- smooth_l1_loss / huber_loss --------------------------------------------------------
+
+def _loss_inputs(dtype, shape=(37, 29), spread=1.0):
+    rng = np.random.default_rng(11)
+    a = (rng.standard_normal(shape) * 2).astype(dtype)
+    t = rng.standard_normal(shape).astype(dtype)
+    if a.size > 8:
+        t.flat[:5] = a.flat[:5]                       # d == 0
+        t.flat[5] = a.flat[5] - np.asarray(spread, dtype)   # d == beta (the branch point)
+    return a, t
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name,param", [("smooth_l1_loss", "beta"), ("huber_loss", "delta")])
+@pytest.mark.parametrize("beta", [1.0, 0.3, 2.5])
+def test_smooth_l1_and_huber_match_pytorch(pt, name, param, reduction, beta):
+    for dtype, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
+        a, t = _loss_inputs(dtype, spread=beta)
+        ta, tt = pt.tensor(a, requires_grad=True), pt.tensor(t, requires_grad=True)
+        want = getattr(pt.nn.functional, name)(ta, tt, reduction=reduction, **{param: beta})
+        g = np.random.default_rng(12).standard_normal(tuple(want.shape)).astype(dtype)
+        want.backward(pt.tensor(g))
+        oa, ot = torch.tensor(a, requires_grad=True), torch.tensor(t, requires_grad=True)
+        got = getattr(F, name)(oa, ot, reduction=reduction, **{param: beta})
+        got.backward(torch.tensor(g))
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(oa.grad.numpy(), ta.grad.numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(ot.grad.numpy(), tt.grad.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_smooth_l1_and_huber_values_and_gradients(reduction):
+    a, t = _loss_inputs(np.float64, (4, 5))
+    d = a - t
+    z = np.abs(d)
+    for name, param, beta, ref in (
+            ("smooth_l1_loss", "beta", 0.7, np.where(z < 0.7, 0.5 * d * d / 0.7, z - 0.35)),
+            ("huber_loss", "delta", 0.7, np.where(z < 0.7, 0.5 * d * d, 0.7 * (z - 0.35)))):
+        fn = getattr(F, name)
+        want = {"mean": ref.mean(), "sum": ref.sum(), "none": ref}[reduction]
+        np.testing.assert_allclose(fn(t64(a, False), t64(t, False), reduction=reduction, **{param: beta}).numpy(),
+                                   want, rtol=1e-12)
+        a2 = a + 0.05   # away from the kink at |d| == beta and from d == 0
+        assert gradcheck(lambda x, y: fn(x, y, reduction=reduction, **{param: beta}), [t64(a2), t64(t)])
+
+
+def test_smooth_l1_edge_cases():
+    nan = F.smooth_l1_loss(torch.tensor([np.nan, 1.0]), torch.tensor([0.0, 0.0]), reduction="none")
+    assert np.isnan(nan.numpy()[0]) and nan.numpy()[1] == 0.5
+    assert np.isnan(F.huber_loss(torch.zeros(0), torch.zeros(0)).item())
+    assert F.smooth_l1_loss(torch.zeros(0), torch.zeros(0), reduction="sum").item() == 0
+    # beta == 0 is the L1 loss, whose gradient at d == 0 is 0
+    x = torch.tensor([0.0, 2.0, -1.0], requires_grad=True)
+    F.smooth_l1_loss(x, torch.zeros(3), beta=0.0, reduction="sum").backward()
+    assert x.grad.tolist() == [0.0, 1.0, -1.0]
+    # only the target requires grad
+    y = torch.tensor([0.5, 3.0], requires_grad=True)
+    F.huber_loss(torch.zeros(2), y, reduction="sum").backward()
+    assert y.grad.tolist() == [0.5, 1.0]
+    # large input: the sum over blocks does not depend on the thread count
+    a, t = _loss_inputs(np.float32, (300, 257))
+    old = torch.get_num_threads()
+    try:
+        vals = []
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            vals.append(F.smooth_l1_loss(torch.tensor(a), torch.tensor(t)).item())
+    finally:
+        torch.set_num_threads(old)
+    assert vals[0] == vals[1] == vals[2]
+    np.testing.assert_allclose(vals[0], np.where(np.abs(a - t) < 1, 0.5 * (a - t) ** 2, np.abs(a - t) - 0.5).mean(),
+                               rtol=1e-6)

@@ -308,6 +308,13 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight,
                      int reduction, int64_t ignore_index, double label_smoothing,
                      pa_tensor **out);
 
+/* Smooth L1 loss of input against target (same shape and float dtype): with d = input -
+ * target, 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; with `huber`, Huber loss
+ * 0.5 d^2 where |d| < beta, else beta (|d| - 0.5 beta).  beta > 0.  reduction as for
+ * pa_cross_entropy. */
+int pa_smooth_l1_loss(pa_tensor *input, pa_tensor *target, int reduction, double beta, int huber,
+                      pa_tensor **out);
+
 /* ---- layers: convolution, pooling, normalisation, dropout, embedding ------------ */
 /* 2-d cross-correlation of input (N, C, H, W) with weight (O, C / groups, kH, kW) plus
  * bias (O) (may be NULL), as torch.nn.functional.conv2d: out (N, O, oH, oW). */

@@ -19,6 +19,7 @@
     X(LEAKY_RELU, "LeakyReluBackward")                        \
     X(LSTM_CELL, "LstmCellBackward")                          \
     X(PAD, "PadBackward")                                     \
-    X(UPSAMPLE_LINEAR, "UpsampleLinearBackward")
+    X(UPSAMPLE_LINEAR, "UpsampleLinearBackward")              \
+    X(SMOOTH_L1_LOSS, "SmoothL1LossBackward")
 
 #endif

@@ -250,3 +250,33 @@ def test_smooth_l1_edge_cases():
     assert vals[0] == vals[1] == vals[2]
     np.testing.assert_allclose(vals[0], np.where(np.abs(a - t) < 1, 0.5 * (a - t) ** 2, np.abs(a - t) - 0.5).mean(),
                                rtol=1e-6)
+
+
+# ---- adaptive_avg_pool2d to (1, 1) --------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (3, 16, 16), (1, 2, 70, 90), (2, 1, 1, 1), (2, 2, 3, 37)])
+def test_global_adaptive_avg_pool_values_and_gradients(shape):
+    x = np.random.default_rng(13).standard_normal(shape)
+    for dtype, tol in ((np.float64, 1e-13), (np.float32, 2e-6)):
+        got = F.adaptive_avg_pool2d(torch.tensor(x.astype(dtype)), (1, 1)).numpy()
+        np.testing.assert_allclose(got, x.astype(dtype).astype(np.float64).mean(axis=(-2, -1), keepdims=True),
+                                   rtol=tol, atol=tol)
+    a = t64(x)
+    out = F.adaptive_avg_pool2d(a, 1)
+    g = np.random.default_rng(14).standard_normal(out.shape)
+    out.backward(torch.tensor(g))
+    np.testing.assert_allclose(a.grad.numpy(), np.broadcast_to(g / (shape[-1] * shape[-2]), shape), rtol=1e-15)
+    if x.size < 500:
+        assert gradcheck(lambda t: F.adaptive_avg_pool2d(t, 1), [t64(x)])
+
+
+def test_global_adaptive_avg_pool_matches_pytorch(pt):
+    x = np.random.default_rng(15).standard_normal((4, 8, 13, 11)).astype(np.float32)
+    tx = pt.tensor(x, requires_grad=True)
+    want = pt.nn.functional.adaptive_avg_pool2d(tx, 1)
+    want.sum().backward()
+    ox = torch.tensor(x, requires_grad=True)
+    got = F.adaptive_avg_pool2d(ox, 1)
+    got.sum().backward()
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=0)

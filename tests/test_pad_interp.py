@@ -62,7 +62,7 @@ def test_pad_matches_pytorch_values_and_gradients(pt, shape, pad, mode):
     x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
     try:
         want = pt.nn.functional.pad(pt.tensor(x, requires_grad=True), pad, mode=mode)
-    except (RuntimeError, NotImplementedError) as e:
+    except (RuntimeError, NotImplementedError):
         with pytest.raises((RuntimeError, NotImplementedError)):
             F.pad(torch.tensor(x), pad, mode=mode)
         return
@@ -280,3 +280,16 @@ def test_global_adaptive_avg_pool_matches_pytorch(pt):
     got.sum().backward()
     np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=0)
+
+
+def test_empty_outputs_with_huge_sizes_allocate_nothing():
+    x = torch.zeros(0, 3, 4, requires_grad=True)
+    for mode in MODES:
+        y = F.pad(x, (1, 1), mode)
+        assert y.shape == (0, 3, 6)
+        y.sum().backward()
+        assert x.grad.shape == (0, 3, 4)
+    assert F.pad(torch.zeros(0, 3), (2 ** 49, 2 ** 49)).shape == (0, 3 + 2 ** 50)
+    with pytest.raises(ValueError, match="too large"):
+        F.pad(torch.zeros(2, 3), (2 ** 49, 2 ** 49))
+    assert F.interpolate(torch.zeros(0, 3, 4), size=2 ** 45, mode="linear").shape == (0, 3, 2 ** 45)

@@ -61,6 +61,8 @@ static int interp_setup(const int64_t *shape, int ndim, int dtype, int k, const 
     for (int d = 0; d < k; d++) g->n[d] = shape[2 + d], g->m[d] = out_size[d], total += out_size[d];
     (void)ndim;
     size_t es = dtype == PA_FLOAT32 ? sizeof(float) : sizeof(double);
+    g->buf = NULL;
+    if (g->planes == 0) return PA_OK;   /* nothing to interpolate (the sizes may be huge) */
     g->buf = malloc((size_t)(total ? total : 1) * (2 * sizeof(int64_t) + 2 * es));
     if (!g->buf) return pa_error(PA_ERR_MEMORY, "interpolate: out of memory");
     char *p = g->buf;

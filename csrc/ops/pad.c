@@ -44,6 +44,7 @@ typedef struct {
     int64_t n[PA_MAX_DIMS], m[PA_MAX_DIMS];   /* input / output size of each padded dim */
     int64_t before[PA_MAX_DIMS];
     int64_t rows;                       /* output rows of one plane (padded dims but the last) */
+    int64_t numel;                      /* of the output; the maps are NULL when it is 0 */
     int64_t *map[PA_MAX_DIMS];          /* map[d][o]: source index, -1 for fill */
     int64_t *buf;
 } pad_geom;
@@ -90,6 +91,14 @@ static int pad_setup(const int64_t *shape, int ndim, int n_pad, const int64_t *p
         total += m;
         if (j < g->k - 1) g->rows *= m;
     }
+    int64_t out_shape[PA_MAX_DIMS];
+    memcpy(out_shape, shape, (size_t)ndim * sizeof(int64_t));
+    for (int j = 0; j < g->k; j++) out_shape[ndim - g->k + j] = g->m[j];
+    g->numel = pa_checked_numel(ndim, out_shape);
+    if (g->numel < 0) return pa_error(PA_ERR_VALUE, "pad: the padded output would be too large");
+    g->buf = NULL;
+    for (int j = 0; j < g->k; j++) g->map[j] = NULL;
+    if (g->numel == 0) return PA_OK;   /* nothing to map (the sizes may be huge) */
     g->buf = malloc((size_t)(total ? total : 1) * sizeof(int64_t));
     if (!g->buf) return pa_error(PA_ERR_MEMORY, "pad: out of memory");
     int64_t *p = g->buf;
@@ -123,10 +132,6 @@ int pa_pad(pa_tensor *input, int n_pad, const int64_t *pad, int mode, double val
     int64_t shape[PA_MAX_DIMS];
     memcpy(shape, input->shape, sizeof shape);
     for (int j = 0; j < g.k; j++) shape[input->ndim - g.k + j] = g.m[j];
-    if (pa_checked_numel(input->ndim, shape) < 0) {
-        free(g.buf);
-        return pa_error(PA_ERR_VALUE, "pad: the padded output would be too large");
-    }
     pa_tensor *x, *y = pa_tensor_new(input->ndim, shape, input->dtype);
     int rc = pa_contiguous_with(input, y, &x);
     if (rc) {
@@ -139,6 +144,7 @@ int pa_pad(pa_tensor *input, int n_pad, const int64_t *pad, int mode, double val
     const int64_t *wmap = g.map[g.k - 1];
     int64_t in_plane = wn, nrows = g.outer * g.rows;
     for (int j = 0; j < g.k - 1; j++) in_plane *= g.n[j];
+    if (!g.numel) nrows = 0;
     int nt = pa_threads_for_elements(y->numel);
     PA_DISPATCH_ALL(x->dtype, T, {
         const T *xs = (const T *)x->data;
@@ -188,6 +194,10 @@ int pa_backward_PAD(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     int64_t w = g.m[g.k - 1], in_plane = g.n[g.k - 1];
     for (int j = 0; j < g.k - 1; j++) in_plane *= g.n[j];
     const int64_t *wmap = g.map[g.k - 1];
+    if (!g.numel) {
+        memset(gx->data, 0, (size_t)gx->numel * (mt->dtype == PA_FLOAT32 ? sizeof(float) : sizeof(double)));
+        g.outer = 0;
+    }
     int nt = pa_threads_for_elements(gy->numel);
     PA_DISPATCH_FLOAT(mt->dtype, T, {
         const T *gs = (const T *)gy->data;

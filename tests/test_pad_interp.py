@@ -98,6 +98,23 @@ def test_pad_gradient_is_deterministic_across_threads():
         np.testing.assert_array_equal(gr, grads[0])
 
 
+def test_interpolation_gradient_is_deterministic_across_threads():
+    x = np.random.default_rng(16).standard_normal((4, 8, 9, 7)).astype(np.float32)
+    g = np.random.default_rng(17).standard_normal((4, 8, 20, 5)).astype(np.float32)
+    grads = []
+    old = torch.get_num_threads()
+    try:
+        for n in (1, 2, 4):
+            torch.set_num_threads(n)
+            a = torch.tensor(x, requires_grad=True)
+            F.interpolate(a, size=(20, 5), mode="bilinear").backward(torch.tensor(g))
+            grads.append(a.grad.numpy())
+    finally:
+        torch.set_num_threads(old)
+    for gr in grads[1:]:
+        np.testing.assert_array_equal(gr, grads[0])
+
+
 def test_pad_non_contiguous_and_int_inputs():
     x = np.arange(24.0).reshape(2, 3, 4)
     t = torch.tensor(x).transpose(1, 2)

@@ -308,6 +308,13 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight,
                      int reduction, int64_t ignore_index, double label_smoothing,
                      pa_tensor **out);
 
+/* Smooth L1 loss of input against target (same shape and float dtype): with d = input -
+ * target, 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; with `huber`, Huber loss
+ * 0.5 d^2 where |d| < beta, else beta (|d| - 0.5 beta).  beta > 0.  reduction as for
+ * pa_cross_entropy. */
+int pa_smooth_l1_loss(pa_tensor *input, pa_tensor *target, int reduction, double beta, int huber,
+                      pa_tensor **out);
+
 /* ---- layers: convolution, pooling, normalisation, dropout, embedding ------------ */
 /* 2-d cross-correlation of input (N, C, H, W) with weight (O, C / groups, kH, kW) plus
  * bias (O) (may be NULL), as torch.nn.functional.conv2d: out (N, O, oH, oW). */
@@ -336,6 +343,18 @@ int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_te
 /* Maximum over the same adaptive windows; *indices (may be NULL) as for pa_max_pool2d. */
 int pa_adaptive_max_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out,
                            pa_tensor **indices);
+/* Pads the last n_pad / 2 dims as torch.nn.functional.pad: pad = (before, after) of the
+ * last dim, then of the one before, ...; PA_PAD_CONSTANT fills with `value` (any dtype),
+ * the others repeat the input's own elements.  Negative amounts crop.  Reflect needs
+ * each amount below the dim's size, circular at most the size. */
+enum { PA_PAD_CONSTANT = 0, PA_PAD_REFLECT = 1, PA_PAD_REPLICATE = 2, PA_PAD_CIRCULAR = 3 };
+int pa_pad(pa_tensor *input, int n_pad, const int64_t *pad, int mode, double value, pa_tensor **out);
+/* Linear interpolation of (N, C, d1[, d2[, d3]]) over its n_dims (1 to 3) spatial dims
+ * to out_size, with PyTorch's source positions: scales[d] > 0 is the scale factor given
+ * for dim d (its source step is 1 / scale), 0 means in / out; align_corners uses
+ * (in - 1) / (out - 1) instead. */
+int pa_upsample_linear(pa_tensor *input, int n_dims, const int64_t *out_size, const double *scales,
+                       int align_corners, pa_tensor **out);
 /* Batch normalisation over dim 1 of (N, C, ...).  training: batch statistics (biased
  * variance), and running_mean/running_var (may be NULL) updated in place with
  * `momentum` (unbiased variance); otherwise the running statistics are used.  weight

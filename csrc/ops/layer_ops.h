@@ -17,6 +17,9 @@
     X(DROPOUT, "NativeDropoutBackward")                       \
     X(EMBEDDING, "EmbeddingBackward")                         \
     X(LEAKY_RELU, "LeakyReluBackward")                        \
-    X(LSTM_CELL, "LstmCellBackward")
+    X(LSTM_CELL, "LstmCellBackward")                          \
+    X(PAD, "PadBackward")                                     \
+    X(UPSAMPLE_LINEAR, "UpsampleLinearBackward")              \
+    X(SMOOTH_L1_LOSS, "SmoothL1LossBackward")
 
 #endif

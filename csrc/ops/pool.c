@@ -379,6 +379,31 @@ int pa_backward_AVG_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
 }
 
 /* ---- adaptive_avg_pool2d ------------------------------------------------------- */
+/* NOTE: to (1, 1) (a global average) the window loop summed each plane one element at a
+ * time: 124 us for float32 (32, 64, 16, 16) at 2 threads against torch's 19 (a mean
+ * over the last two dims).  A plane is summed instead in 16 interleaved partial sums
+ * (in T, at most 256 terms each before they are added into a double; double partials
+ * took 32-34 us), which vectorise: 24-25 us. */
+#define PLANE_SUM(T)                                                                      \
+    static inline __attribute__((always_inline)) double chunk_sum_##T(const T *x, int64_t n) { \
+        T part[16] = {0};                                                                 \
+        double s = 0;                                                                     \
+        int64_t i = 0;                                                                    \
+        for (; i + 16 <= n; i += 16)                                                      \
+            for (int j = 0; j < 16; j++) part[j] += x[i + j];                             \
+        for (; i < n; i++) s += (double)x[i];                                             \
+        for (int j = 0; j < 16; j++) s += (double)part[j];                                \
+        return s;                                                                         \
+    }                                                                                     \
+    PA_CLONES static double plane_sum_##T(const T *x, int64_t n) {                        \
+        if (n <= 4096) return chunk_sum_##T(x, n);                                        \
+        double s = 0;                         /* at most 256 terms per partial */         \
+        for (int64_t c = 0; c < n; c += 4096) s += chunk_sum_##T(x + c, n - c < 4096 ? n - c : 4096); \
+        return s;                                                                         \
+    }
+PLANE_SUM(float)
+PLANE_SUM(double)
+
 
 int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_tensor **out) {
     pool_geom g;
@@ -390,7 +415,18 @@ int pa_adaptive_avg_pool2d(pa_tensor *input, int64_t out_h, int64_t out_w, pa_te
     pa_tensor *x, *y = pooled_like(input, g.oh, g.ow, input->dtype);
     TRY(pa_contiguous_with(input, y, &x));
     int nt = pa_threads_for_elements(g.planes * g.h * g.w);
-    PA_DISPATCH_FLOAT(x->dtype, T, {
+    int64_t hw = g.h * g.w;
+    if (g.oh == 1 && g.ow == 1 && x->dtype == PA_FLOAT32) {
+        const float *xs = (const float *)x->data;
+        float *ys = (float *)y->data;
+        PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < g.planes; p++)
+            ys[p] = (float)(plane_sum_float(xs + p * hw, hw) / (double)hw););
+    } else if (g.oh == 1 && g.ow == 1) {
+        const double *xs = (const double *)x->data;
+        double *ys = (double *)y->data;
+        PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < g.planes; p++)
+            ys[p] = plane_sum_double(xs + p * hw, hw) / (double)hw;);
+    } else PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *ys = (T *)y->data;
         PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < g.planes; p++)
@@ -424,6 +460,11 @@ int pa_backward_ADAPTIVE_AVG_POOL2D(pa_node *node, pa_tensor *grad, pa_tensor **
         T *xs = (T *)gx->data;
         PA_PARALLEL_FOR(nt, for (int64_t p = 0; p < planes; p++) {
             T *plane = xs + p * h * w;
+            if (oh == 1 && ow == 1) {   /* a global average: every element gets the same share */
+                T v = gs[p] / (T)(h * w);
+                for (int64_t k = 0; k < h * w; k++) plane[k] = v;
+                continue;
+            }
             for (int64_t k = 0; k < h * w; k++) plane[k] = 0;
             for (int64_t oy = 0; oy < oh; oy++)
                 for (int64_t ox = 0; ox < ow; ox++) {

@@ -10,9 +10,9 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
-from .._creation import arange, full
+from .._creation import arange
 from .._ffi import ffi, lib, raise_error
-from .._functions import cat, where
+from .._functions import where
 from .._tensor import Tensor, call, wrap
 
 _IntOrPair = Union[int, "tuple[int, int]"]
@@ -345,8 +345,9 @@ def normalize(input: Tensor, p: float = 2.0, dim: int | Sequence[int] = 1, eps: 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
-def _pad_by_index(input: Tensor, amounts: list[int], mode: str, value: float | None) -> Tensor:
-    """pad's reflect / replicate / circular modes: each padded dim gathered by an index list."""
+def _check_index_pad(input: Tensor, amounts: list[int], mode: str, value: float | None) -> None:
+    """pad's argument checks for the reflect / replicate / circular modes (the sizes are
+    checked by the core)."""
     if value is not None and value != 0:
         raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument')
     if len(amounts) % 2 or not 2 <= len(amounts) <= 6:
@@ -355,31 +356,6 @@ def _pad_by_index(input: Tensor, amounts: list[int], mode: str, value: float | N
     if input.ndim not in (k + 1, k + 2):
         raise NotImplementedError(f"Only {k + 1}D or {k + 2}D input is supported for {k}D {mode} padding "
                                   f"(got {input.ndim}D)")
-    from .._creation import tensor
-
-    out = input
-    for i in range(k):
-        dim = input.ndim - 1 - i
-        before, after = amounts[2 * i], amounts[2 * i + 1]
-        n = input.shape[dim]
-        base = np.arange(n, dtype=np.int64)
-        if mode == "reflect":
-            if max(before, after) >= n or min(before, after) < 0:
-                raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input "
-                                   f"dimension, but got: padding ({before}, {after}) at dimension {dim} of input "
-                                   f"{list(input.shape)}")
-            index = np.concatenate([base[1:before + 1][::-1], base, base[n - 1 - after:n - 1][::-1]])
-        elif mode == "replicate":
-            if n == 0 or min(before, after) < 0:
-                raise RuntimeError(f"pad: replicate padding of dimension {dim} of size {n} by ({before}, {after}) "
-                                   "is not possible")
-            index = np.concatenate([np.zeros(before, np.int64), base, np.full(after, n - 1, np.int64)])
-        else:
-            if max(before, after) > n or min(before, after) < 0:
-                raise RuntimeError("Padding value causes wrapping around more than once.")
-            index = np.concatenate([base[n - before:], base, base[:after]])
-        out = out.index_select(dim, tensor(index))
-    return out
 
 
 def _pad_ints(pad: Any) -> list[int]:
@@ -398,37 +374,28 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     """Pads the last len(pad) // 2 dims: pad = (left, right) for the last dim, then (top,
     bottom) for the one before, ...  mode 'constant' fills with `value` (0 by default) and
     crops for negative amounts; 'reflect', 'replicate' and 'circular' repeat the input's
-    own elements (gathered with index_select, so differentiable), as torch's pad."""
+    own elements, as torch's pad (one C op, pa_pad, with its backward)."""
     _check_tensor(input, "pad")
     if mode not in _PAD_MODES:
         raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}")
-    if mode != "constant":
-        return _pad_by_index(input, _pad_ints(pad), mode, value)
     amounts = _pad_ints(pad)
-    if len(amounts) % 2:
-        raise RuntimeError(f"pad: Padding length must be divisible by 2, got {len(amounts)}")
-    if len(amounts) // 2 > input.ndim:
-        raise RuntimeError(f"pad: Padding length should be less than or equal to two times the input dimension "
-                           f"but got padding length {len(amounts)} and input of dimension {input.ndim}")
-    fill = 0 if value is None else value
-    out = input
-    for i in range(len(amounts) // 2):
-        dim = input.ndim - 1 - i
-        before, after = amounts[2 * i], amounts[2 * i + 1]
-        size = out.shape[dim]
-        if size + min(before, 0) + min(after, 0) < 0:
-            raise RuntimeError(f"pad: The input size {size}, plus negative padding {before} and {after} resulted "
-                               f"in a negative output size, which is invalid. Check dimension {dim} of your input.")
-        if before < 0 or after < 0:
-            key = (slice(None),) * dim + (slice(max(-before, 0), size - max(-after, 0)),)
-            out = out[key]
-        parts = [out]
-        for amount, at_end in ((before, False), (after, True)):
-            if amount > 0:
-                shape = list(out.shape)
-                shape[dim] = amount
-                block = full(tuple(shape), fill, dtype=out.dtype)
-                parts = parts + [block] if at_end else [block] + parts
-        if len(parts) > 1:
-            out = cat(parts, dim)
-    return out.clone() if out is input else out
+    if mode != "constant":
+        _check_index_pad(input, amounts, mode, value)
+    else:
+        if len(amounts) % 2:
+            raise RuntimeError(f"pad: Padding length must be divisible by 2, got {len(amounts)}")
+        if len(amounts) // 2 > input.ndim:
+            raise RuntimeError(f"pad: Padding length should be less than or equal to two times the input "
+                               f"dimension but got padding length {len(amounts)} and input of dimension {input.ndim}")
+        for i in range(len(amounts) // 2):
+            dim = input.ndim - 1 - i
+            before, after = amounts[2 * i], amounts[2 * i + 1]
+            size = input.shape[dim]
+            if size + min(before, 0) + min(after, 0) < 0:
+                raise RuntimeError(f"pad: The input size {size}, plus negative padding {before} and {after} "
+                                   f"resulted in a negative output size, which is invalid. Check dimension {dim} "
+                                   "of your input.")
+        if not amounts:
+            return input.clone()
+    return call(lib.pa_pad, input._h, len(amounts), ffi.new("int64_t[]", amounts), _PAD_MODES.index(mode),
+                float(0 if value is None else value))

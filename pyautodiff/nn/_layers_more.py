@@ -13,7 +13,8 @@ import numpy as np
 
 from .._creation import zeros
 from .._functions import where
-from .._tensor import Tensor
+from .._ffi import ffi, lib
+from .._tensor import Tensor, call
 from ._layers import (_check_tensor, _pair, avg_pool2d, conv2d, dropout, elu, embedding, max_pool2d, pad,
                       softplus)
 
@@ -384,32 +385,13 @@ def _nearest_index(n_in: int, n_out: int, scale: float | None, exact: bool, ft: 
     return np.minimum(src.astype(np.int64), n_in - 1)
 
 
-def _linear_weights(n_in: int, n_out: int, scale: float | None, align_corners: bool,
-                    ft: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """ATen's linear source indices i0, i1 and weights l0, l1 (in the input's float type;
-    the identity when the sizes agree)."""
-    if n_out == n_in:
-        index = np.arange(n_out, dtype=np.int64)
-        return index, index, np.ones(n_out, ft), np.zeros(n_out, ft)
-    if align_corners:
-        s = ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
-        src = np.arange(n_out, dtype=ft) * s
-    else:
-        s = ft(1.0 / scale) if scale is not None else ft(n_in) / ft(n_out)
-        src = np.maximum((np.arange(n_out, dtype=ft) + ft(0.5)) * s - ft(0.5), ft(0))
-    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    i1 = i0 + (i0 < n_in - 1)
-    l1 = (src - i0.astype(ft)).astype(ft)
-    return i0, i1, (ft(1) - l1).astype(ft), l1
-
-
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
     """Resizes (N, C, L), (N, C, H, W) or (N, C, D, H, W) as torch.nn.functional.interpolate:
     modes 'nearest', 'nearest-exact', 'linear' (3-d), 'bilinear' (4-d) and 'trilinear'
-    (5-d), with PyTorch's source positions and weights, one dimension at a time; composed of
-    index_select and multiply-adds, so differentiable."""
+    (5-d), with PyTorch's source positions and weights: the linear modes one C op
+    (pa_upsample_linear, with its backward), the nearest ones an index_select per dim."""
     from .._creation import tensor as _tensor
 
     _check_tensor(input, "interpolate")
@@ -429,7 +411,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     out_sizes, scales = _interp_sizes(input, size, scale_factor, dims)
     if recompute_scale_factor:
         scales = [None] * dims
-    ft = np.float64 if input.dtype.name == "float64" else np.float32
+    if mode in linear:
+        return call(lib.pa_upsample_linear, input._h, dims, ffi.new("int64_t[]", out_sizes),
+                    ffi.new("double[]", [0.0 if f is None else f for f in scales]), int(bool(align_corners)))
     x = input
     for k in reversed(range(dims)):          # the last dim first, as ATen's kernels nest them
         d = 2 + k
@@ -437,16 +421,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         if n_out <= 0:
             raise ValueError(f"Input and output sizes should be greater than 0, but got input ({n_in}) and "
                              f"output ({n_out})")
-        bshape = [1] * input.dim()
-        bshape[d] = n_out
-        if mode in linear:
-            i0, i1, l0, l1 = _linear_weights(n_in, n_out, scales[k], bool(align_corners), ft)
-            w0 = _tensor(l0.reshape(bshape), dtype=input.dtype)
-            w1 = _tensor(l1.reshape(bshape), dtype=input.dtype)
-            x = x.index_select(d, _tensor(i0)) * w0 + x.index_select(d, _tensor(i1)) * w1
-        else:
-            exact = mode == "nearest-exact"  # (ATen computes nearest's scale in float for every dtype)
-            x = x.index_select(d, _tensor(_nearest_index(n_in, n_out, scales[k], exact, np.float32)))
+        exact = mode == "nearest-exact"  # (ATen computes nearest's scale in float for every dtype)
+        x = x.index_select(d, _tensor(_nearest_index(n_in, n_out, scales[k], exact, np.float32)))
     return x
 
 

@@ -1,6 +1,8 @@
 """Functional forms of the losses beyond cross_entropy/mse/l1, re-exported by
-nn.functional.  Each is composed from differentiable core ops in a form that is exact and
-numerically stable, so its gradient comes from the ops' own backward rules."""
+nn.functional.  smooth_l1 and huber are one fused C op (pa_smooth_l1_loss) when input and
+target agree in shape and float dtype; the rest is composed from differentiable core ops
+in a form that is exact and numerically stable, so its gradient comes from the ops' own
+backward rules."""
 from __future__ import annotations
 
 import warnings
@@ -15,6 +17,13 @@ __all__: list[str] = ["smooth_l1_loss", "huber_loss", "nll_loss", "binary_cross_
            "binary_cross_entropy_with_logits", "kl_div"]
 
 
+def _fused(input: Tensor, target: Tensor) -> bool:
+    """Whether pa_smooth_l1_loss takes these (one float dtype, one shape); other calls
+    (broadcast targets, mixed dtypes) are composed of core ops below."""
+    return (input.dtype.name in ("float32", "float64") and target.dtype == input.dtype
+            and tuple(input.shape) == tuple(target.shape))
+
+
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, with d = input - target."""
@@ -23,9 +32,12 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     _reduction(reduction, "smooth_l1_loss")
     if beta < 0:
         raise ValueError("smooth_l1_loss does not support negative values for beta.")
+    if beta > 0 and _fused(input, target):
+        return call(lib.pa_smooth_l1_loss, input._h, target._h, _reduction(reduction, "smooth_l1_loss"),
+                    float(beta), 0)
     diff = input - target
     distance = diff.abs()
-    if beta == 0:
+    if beta == 0:   # the L1 loss (PyTorch calls l1_loss: its gradient at 0 is 0)
         return _reduce(distance, reduction, "smooth_l1_loss")
     loss = where(distance < beta, 0.5 * diff * diff / beta, distance - 0.5 * beta)
     return _reduce(loss, reduction, "smooth_l1_loss")
@@ -37,6 +49,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _reduction(reduction, "huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    if _fused(input, target):
+        return call(lib.pa_smooth_l1_loss, input._h, target._h, _reduction(reduction, "huber_loss"),
+                    float(delta), 1)
     diff = input - target
     distance = diff.abs()
     loss = where(distance < delta, 0.5 * diff * diff, delta * (distance - 0.5 * delta))

@@ -130,6 +130,7 @@ bool pa_is_float(int dtype);
     X(LOGSUMEXP, "LogsumexpBackward")          \
     X(CUMSUM, "CumsumBackward")                \
     X(SCATTER, "ScatterBackward")              \
+    X(INDEX_MULTI, "IndexBackward")            \
     X(CUSTOM, "CustomFunctionBackward")
 
 typedef enum {

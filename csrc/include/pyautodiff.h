@@ -283,6 +283,13 @@ int pa_index_put(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor *src, do
                  int mode, int inplace, pa_tensor **out);
 /* The row-major positions of mask's True elements (a 1-d int64 tensor): x[mask]. */
 int pa_mask_positions(pa_tensor *mask, pa_tensor **out);
+/* a[indices[0], ..., indices[m-1]] with the m int64 index tensors at dims
+ * dims[0] < ... < dims[m-1] of a (PyTorch's advanced indexing of a view whose other
+ * dims are taken whole): the indices broadcast together; their shape replaces the
+ * indexed dims when these are adjacent, else comes first.  Negative indices wrap;
+ * out-of-range ones are an IndexError.  The gradient adds into the positions read
+ * (repeated positions accumulate, in index order). */
+int pa_index_multi(pa_tensor *a, int m, const int64_t *dims, pa_tensor **indices, pa_tensor **out);
 
 /* ---- linear algebra ------------------------------------------------------------- */
 /* torch.matmul semantics: 1-d and 2-d operands, batched with broadcast batch dims. */

@@ -83,6 +83,9 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_index_select(t, 0, NULL, &out), "index_select");
     CHECK_NULL(pa_gather(NULL, 0, idx, &out), "gather");
     CHECK_NULL(pa_gather(t, 0, NULL, &out), "gather");
+    CHECK_NULL(pa_index_multi(NULL, 1, (int64_t[]){0}, &idx, &out), "index");
+    CHECK_NULL(pa_index_multi(t, 1, NULL, &idx, &out), "index");
+    CHECK_NULL(pa_index_multi(t, 1, (int64_t[]){0}, NULL, &out), "index");
     CHECK_NULL(pa_gather_rows(2, list, idx, (pa_tensor *[2]){NULL, NULL}), "gather_rows");
     CHECK_NULL(pa_matmul(NULL, t, &out), "matmul");
     CHECK_NULL(pa_linear(NULL, t, NULL, &out), "linear");

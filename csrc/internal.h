@@ -131,6 +131,7 @@ bool pa_is_float(int dtype);
     X(CUMSUM, "CumsumBackward")                \
     X(SCATTER, "ScatterBackward")              \
     X(INDEX_MULTI, "IndexBackward")            \
+    X(NLL_LOSS, "NllLossBackward")             \
     X(CUSTOM, "CustomFunctionBackward")
 
 typedef enum {

@@ -314,6 +314,12 @@ enum { PA_REDUCTION_NONE = 0, PA_REDUCTION_MEAN = 1, PA_REDUCTION_SUM = 2 };
 int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight,
                      int reduction, int64_t ignore_index, double label_smoothing,
                      pa_tensor **out);
+/* Negative log-likelihood of log-probabilities (N, C) or (N, C, d1, ...) (or (C,)) at
+ * int64 targets (N, ...) (or 0-d); weight (C, input's dtype) may be NULL; targets equal
+ * to ignore_index count nothing; 'mean' divides by the counted targets' weights.  A
+ * target outside [0, C) is an IndexError. */
+int pa_nll_loss(pa_tensor *input, pa_tensor *target, pa_tensor *weight, int reduction,
+                int64_t ignore_index, pa_tensor **out);
 
 /* ---- layers: convolution, pooling, normalisation, dropout, embedding ------------ */
 /* 2-d cross-correlation of input (N, C, H, W) with weight (O, C / groups, kH, kW) plus

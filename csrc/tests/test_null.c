@@ -93,6 +93,8 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_log_softmax(NULL, 0, &out), "log_softmax");
     CHECK_NULL(pa_cross_entropy(NULL, idx, NULL, 1, -100, 0, &out), "cross_entropy");
     CHECK_NULL(pa_cross_entropy(t, NULL, NULL, 1, -100, 0, &out), "cross_entropy");
+    CHECK_NULL(pa_nll_loss(NULL, idx, NULL, 1, -100, &out), "nll_loss");
+    CHECK_NULL(pa_nll_loss(t, NULL, NULL, 1, -100, &out), "nll_loss");
     CHECK_NULL(pa_dropout(NULL, 0.5, 1, &out), "dropout");
     CHECK_NULL(pa_leaky_relu(NULL, 0.1, &out), "leaky_relu");
     CHECK_NULL(pa_embedding(NULL, t, 0, 0, &out), "embedding");

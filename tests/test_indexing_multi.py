@@ -133,3 +133,101 @@ def test_c_entry_point_rejects_bad_arguments():
     rc = lib.pa_index_multi(x._h, 1, ffi.new("int64_t[]", [0]), ffi.new("pa_tensor *[]", [ffi.NULL]), out)
     assert rc != 0
     lib.pa_clear_error()
+
+
+# ---- setitem through pa_index_put ------------------------------------------------------
+SET_KEYS = {
+    "two_indices": (np.array([0, 3, 3, 1]), slice(None), np.array([2, 2, 2, -1])),
+    "adjacent_repeats": (np.array([1, 1, 2]), np.array([4, 4, 0])),
+    "mask": (np.arange(40 * 50).reshape(40, 50) % 7 == 0,),
+    "slice_and_list": (slice(2, 30, 3), [0, 5, 5]),
+    "basic_only": (slice(1, 3), 4),
+}
+
+
+def _set_key(key, make):
+    return tuple(make(k) if isinstance(k, np.ndarray) else k for k in key)
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["small", "big"])
+@pytest.mark.parametrize("name", list(SET_KEYS))
+def test_recorded_setitem_matches_pytorch(pt, name, big):
+    shape = (40, 50, 6) if big else (4, 5, 6)
+    key = SET_KEYS[name]
+    if name == "mask" and not big:
+        key = (np.arange(20).reshape(4, 5) % 7 == 0,)
+    if name == "slice_and_list" and not big:
+        key = (slice(0, 3, 2), [0, 4, 4])
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal(shape)
+    view_shape = a[tuple(np.asarray(k) if isinstance(k, list) else k for k in key)].shape
+    v = rng.standard_normal(view_shape[-1:])  # broadcast over the leading dims
+    x, val = torch.tensor(a, requires_grad=True), torch.tensor(v, requires_grad=True)
+    rx, rval = pt.tensor(a, requires_grad=True), pt.tensor(v, requires_grad=True)
+    y, ry = x * 2.0, rx * 2.0
+    y[_set_key(key, torch.tensor)] = val
+    ry[_set_key(key, pt.tensor)] = rval
+    np.testing.assert_array_equal(y.detach().numpy(), ry.detach().numpy())
+    g = rng.standard_normal(shape)
+    (y * torch.tensor(g)).sum().backward()
+    (ry * pt.tensor(g)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), rx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(val.grad.numpy(), rval.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["small", "big"])
+def test_recorded_setitem_gradcheck_and_numbers(big):
+    shape = (40, 50, 6) if big else (4, 5, 6)
+    # distinct positions: with repeats value's gradient counts every write (PyTorch's
+    # index_put), which finite differences (the last write wins) do not see
+    key = (torch.tensor([0, 3, 3]), slice(None), torch.tensor([1, -1, 0]))
+    base = torch.tensor(np.random.default_rng(9).standard_normal(shape), requires_grad=True)
+    val = torch.tensor(np.random.default_rng(10).standard_normal((3, shape[1])), requires_grad=True)
+
+    def f(b, v):
+        y = b * 1.0
+        y[key] = v
+        return y
+
+    if big:  # finite differences over value only (the tensor's are checked below)
+        assert gradcheck(lambda v: f(base.detach(), v), (val,), eps=1e-6, atol=1e-8, rtol=1e-6)
+    else:
+        assert gradcheck(f, (base, val), eps=1e-6, atol=1e-8, rtol=1e-6)
+    y = base * 1.0
+    y[key] = 2.5  # a number: fill, gradient to the untouched elements only
+    want = base.detach().numpy().copy()
+    want[np.array([0, 3, 3]), :, np.array([1, -1, 0])] = 2.5
+    np.testing.assert_array_equal(y.detach().numpy(), want)
+    y.sum().backward()
+    mask = np.ones(shape)
+    mask[np.array([0, 3, 3]), :, np.array([1, -1, 0])] = 0
+    np.testing.assert_array_equal(base.grad.numpy(), mask)
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_plain_setitem_several_indices(contiguous):
+    shape = (40, 50, 6)
+    a = np.random.default_rng(11).standard_normal(shape)
+    t = torch.tensor(a) if contiguous else torch.tensor(a.transpose(2, 1, 0).copy()).permute(2, 1, 0)
+    seen = t[0]  # a view: sees the write
+    i, j = np.array([0, 39, 0]), np.array([5, 5, -1])
+    v = np.arange(3 * 50, dtype=np.int64).reshape(3, 50)  # cast to float64, as copy_
+    t[torch.tensor(i), :, torch.tensor(j)] = torch.tensor(v)
+    want = a.copy()
+    want[i, :, j] = v
+    np.testing.assert_array_equal(t.numpy(), want)
+    np.testing.assert_array_equal(seen.numpy(), want[0])
+    t[torch.tensor(i), :, torch.tensor(j)] = -1.0
+    want[i, :, j] = -1.0
+    np.testing.assert_array_equal(t.numpy(), want)
+
+
+def test_setitem_shape_mismatch_is_copy_error():
+    t = torch.zeros((40, 50, 6))
+    key = (torch.tensor([0, 1]), slice(None), torch.tensor([1, 2]))
+    with pytest.raises((RuntimeError, ValueError)) as plain:
+        t[key] = torch.ones(3)
+    y = torch.zeros((40, 50, 6), requires_grad=True) * 1.0
+    with pytest.raises(type(plain.value)) as recorded:
+        y[key] = torch.ones(3, requires_grad=True)
+    assert str(plain.value) == str(recorded.value)

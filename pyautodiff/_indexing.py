@@ -217,9 +217,39 @@ def _explain(x, key, error):
     raise error
 
 
+_FULL = slice(None)
+
+
+def _only_tensors_and_colons(x, key):
+    """(dims, handles) when key is two or more int64 index tensors (not 0-d) and full
+    slices `:`, no more entries than x has dims (x[i, j], x[i, :, j]); else None."""
+    if len(key) > x._h.ndim:
+        return None
+    dims, handles = [], []
+    for d, k in enumerate(key):
+        if type(k) is slice:
+            if k != _FULL:
+                return None
+        elif isinstance(k, Tensor) and k._h.dtype == lib.PA_INT64 and k._h.ndim > 0:
+            dims.append(d)
+            handles.append(k._h)
+        else:
+            return None
+    return (dims, handles) if len(dims) > 1 else None
+
+
 def getitem(x, key):
     """x[key]; a view unless the key holds an advanced index."""
     key = key if isinstance(key, tuple) else (key,)
+    simple = _only_tensors_and_colons(x, key)
+    if simple is not None:  # no views to take first: straight to the C gather
+        # NOTE: the general path's Python took 10 of x[arange(1024), labels]'s 16 us.
+        dims, handles = simple
+        try:
+            return call(lib.pa_index_multi, x._h, len(dims), ffi.new("int64_t[]", dims),
+                        ffi.new("pa_tensor *[]", handles))
+        except IndexError:
+            pass  # the general path raises getitem's own message
     view, advanced = _basic(x, key, check=False)
     if not advanced:
         return view

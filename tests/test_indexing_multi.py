@@ -231,3 +231,59 @@ def test_setitem_shape_mismatch_is_copy_error():
     with pytest.raises(type(plain.value)) as recorded:
         y[key] = torch.ones(3, requires_grad=True)
     assert str(plain.value) == str(recorded.value)
+
+
+def test_plain_setitem_last_write_wins_for_any_thread_count():
+    rng = np.random.default_rng(12)
+    i, j = rng.integers(0, 8, 3000), rng.integers(0, 40, 3000)
+    v = rng.standard_normal((3000, 300))
+    want = np.zeros((8, 300, 40))
+    want[i, :, j] = v  # NumPy: the last write wins too
+    before = torch.get_num_threads()
+    try:
+        for n in (1, 2, 4):
+            torch.set_num_threads(n)
+            t = torch.zeros((8, 300, 40), dtype=torch.float64)
+            t[torch.tensor(i), :, torch.tensor(j)] = torch.tensor(v)
+            np.testing.assert_array_equal(t.numpy(), want)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_plain_setitem_source_sharing_memory_and_masks():
+    a = np.arange(4 * 5 * 6, dtype=np.float64).reshape(4, 5, 6)
+    t = torch.tensor(a)
+    t[torch.tensor([0, 1]), :, torch.tensor([2, 3])] = t[torch.tensor([1, 0]), :, torch.tensor([3, 2])]
+    want = a.copy()
+    want[[0, 1], :, [2, 3]] = a[[1, 0], :, [3, 2]]
+    np.testing.assert_array_equal(t.numpy(), want)
+    t = torch.tensor(a)
+    t[:, :, 1:][torch.tensor([0, 1]), torch.tensor([2, 3])] = 0.0  # a view's write shows in t
+    want = a.copy()
+    want[[0, 1], [2, 3], 1:] = 0.0
+    np.testing.assert_array_equal(t.numpy(), want)
+    mask = np.arange(5 * 6).reshape(5, 6) % 4 == 0
+    t = torch.tensor(a).permute(0, 2, 1)  # the mask's dims do not merge: one index per dim
+    t[:, torch.tensor(mask.T)] = -1.0
+    want = a.copy().transpose(0, 2, 1)
+    want[:, mask.T] = -1.0
+    np.testing.assert_array_equal(t.numpy(), want)
+
+
+def test_index_put_entry_point_errors():
+    x, i = torch.zeros((3, 4)), torch.tensor([0, 1])
+    idx = ffi.new("pa_tensor *[]", [i._h, i._h])
+    dims = ffi.new("int64_t[]", [0, 1])
+    for src in [torch.zeros(3), torch.zeros(2, dtype=torch.float64)]:  # shape, dtype
+        assert lib.pa_index_multi_put(x._h, 2, dims, idx, src._h, 0.0, lib.PA_SCATTER_COPY) != 0
+        lib.pa_clear_error()
+    assert lib.pa_index_multi_put(x._h, 2, dims, idx, ffi.NULL, 0.0, lib.PA_SCATTER_COPY) != 0
+    lib.pa_clear_error()
+    bad = torch.tensor([0, 3])
+    assert lib.pa_index_multi_put(x._h, 2, dims, ffi.new("pa_tensor *[]", [bad._h, bad._h]), ffi.NULL, 1.0,
+                                  lib.PA_SCATTER_FILL) != 0
+    lib.pa_clear_error()
+    assert x.numpy().sum() == 0  # nothing written
+    w = torch.zeros((3, 4), requires_grad=True)
+    assert lib.pa_index_multi_put(w._h, 2, dims, idx, ffi.NULL, 1.0, lib.PA_SCATTER_FILL) != 0
+    lib.pa_clear_error()

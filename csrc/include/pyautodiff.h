@@ -290,6 +290,12 @@ int pa_mask_positions(pa_tensor *mask, pa_tensor **out);
  * out-of-range ones are an IndexError.  The gradient adds into the positions read
  * (repeated positions accumulate, in index order). */
 int pa_index_multi(pa_tensor *a, int m, const int64_t *dims, pa_tensor **indices, pa_tensor **out);
+/* a[indices...] = src (mode PA_SCATTER_COPY; the last write wins among repeated
+ * positions), += src (PA_SCATTER_ADD) or = value (PA_SCATTER_FILL, src NULL), in place
+ * and unrecorded (refused when autograd would need to record it), with the indices as
+ * for pa_index_multi; src has a's dtype and pa_index_multi's result shape. */
+int pa_index_multi_put(pa_tensor *a, int m, const int64_t *dims, pa_tensor **indices, pa_tensor *src,
+                       double value, int mode);
 
 /* ---- linear algebra ------------------------------------------------------------- */
 /* torch.matmul semantics: 1-d and 2-d operands, batched with broadcast batch dims. */

@@ -596,21 +596,23 @@ static bool multi_q_stride(const multi_layout *L, const int64_t *strides, int64_
     return true;
 }
 
-int pa_index_multi(pa_tensor *a, int m, const int64_t *dims, pa_tensor **indices, pa_tensor **out) {
-    PA_REQUIRE("index", a && dims && indices && out, "NULL tensor or result pointer");
+/* Checks the arguments of pa_index_multi / pa_index_multi_put (op names them) and
+ * fills the layout L and the result's shape. */
+static int multi_prepare(const char *op, pa_tensor *a, int m, const int64_t *dims, pa_tensor **indices,
+                         multi_layout *Lp, int64_t *shape, int *ndim_out) {
     char b1[128], b2[128];
-    if (m < 1 || m > a->ndim)
-        return pa_error(PA_ERR_VALUE, "index: expected 1 to %d index tensors for a tensor of shape %s, "
-                        "got %d", a->ndim, PA_SHAPE_STR(a, b1), m);
     multi_layout L;
+    if (m < 1 || m > a->ndim)
+        return pa_error(PA_ERR_VALUE, "%s: expected 1 to %d index tensors for a tensor of shape %s, "
+                        "got %d", op, a->ndim, PA_SHAPE_STR(a, b1), m);
     L.m = m;
     L.bnd = 0;
     for (int j = 0; j < m; j++) {
-        if (!indices[j]) return pa_error(PA_ERR_VALUE, "index: index tensor %d is NULL", j);
+        if (!indices[j]) return pa_error(PA_ERR_VALUE, "%s: index tensor %d is NULL", op, j);
         if (dims[j] < 0 || dims[j] >= a->ndim || (j && dims[j] <= dims[j - 1]))
-            return pa_error(PA_ERR_VALUE, "index: dims must be increasing and in [0, %d), got %lld at "
-                            "position %d", a->ndim, (long long)dims[j], j);
-        TRY(check_index_dtype("index", indices[j]));
+            return pa_error(PA_ERR_VALUE, "%s: dims must be increasing and in [0, %d), got %lld at "
+                            "position %d", op, a->ndim, (long long)dims[j], j);
+        TRY(check_index_dtype(op, indices[j]));
         L.dims[j] = dims[j];
         if (indices[j]->ndim > L.bnd) L.bnd = indices[j]->ndim;
     }
@@ -620,8 +622,8 @@ int pa_index_multi(pa_tensor *a, int m, const int64_t *dims, pa_tensor **indices
         for (int k = 0; k < x->ndim; k++) {
             int64_t *s = &L.bshape[L.bnd - x->ndim + k];
             if (x->shape[k] != 1 && *s != 1 && *s != x->shape[k])
-                return pa_error(PA_ERR_INDEX, "index: shape mismatch: indexing tensors could not be "
-                                "broadcast together (index %d of shape %s)", j, PA_SHAPE_STR(x, b2));
+                return pa_error(PA_ERR_INDEX, "%s: shape mismatch: indexing tensors could not be "
+                                "broadcast together (index %d of shape %s)", op, j, PA_SHAPE_STR(x, b2));
             if (x->shape[k] != 1) *s = x->shape[k];
         }
     }
@@ -629,11 +631,21 @@ int pa_index_multi(pa_tensor *a, int m, const int64_t *dims, pa_tensor **indices
     multi_split(&L, a->ndim, a->shape);
     int ndim = L.pnd + L.bnd + L.qnd;
     if (ndim > PA_MAX_DIMS)
-        return pa_error(PA_ERR_VALUE, "index: the result would have %d dims (at most %d)", ndim, PA_MAX_DIMS);
-    int64_t shape[PA_MAX_DIMS];
+        return pa_error(PA_ERR_VALUE, "%s: the result would have %d dims (at most %d)", op, ndim, PA_MAX_DIMS);
     memcpy(shape, L.pshape, (size_t)L.pnd * sizeof *shape);
     memcpy(shape + L.pnd, L.bshape, (size_t)L.bnd * sizeof *shape);
     memcpy(shape + L.pnd + L.bnd, L.qshape, (size_t)L.qnd * sizeof *shape);
+    *Lp = L;
+    *ndim_out = ndim;
+    return PA_OK;
+}
+
+int pa_index_multi(pa_tensor *a, int m, const int64_t *dims, pa_tensor **indices, pa_tensor **out) {
+    PA_REQUIRE("index", a && dims && indices && out, "NULL tensor or result pointer");
+    multi_layout L;
+    int64_t shape[PA_MAX_DIMS];
+    int ndim;
+    TRY(multi_prepare("index", a, m, dims, indices, &L, shape, &ndim));
 
     bool grad = pa_is_float(a->dtype) && pa_needs_grad(1, &a);
     pa_tensor *ic[PA_MAX_DIMS] = {0}, *o = NULL, *lin = NULL;
@@ -759,4 +771,82 @@ int pa_backward_INDEX_MULTI(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     }
     grads[0] = z;
     return PA_OK;
+}
+
+/* a[indices...] = src (COPY; the last write wins among repeated positions), += src
+ * (ADD) or = value (FILL), in place, without autograd.  Work items as in the backward:
+ * (p, chunk of Q), each walking b in order, so repeats resolve the same for any thread
+ * count. */
+int pa_index_multi_put(pa_tensor *a, int m, const int64_t *dims, pa_tensor **indices, pa_tensor *src,
+                       double value, int mode) {
+    PA_REQUIRE("index_put_", a && dims && indices, "NULL tensor or result pointer");
+    PA_REQUIRE("index_put_", mode == PA_SCATTER_COPY || mode == PA_SCATTER_ADD || mode == PA_SCATTER_FILL,
+               "mode must be PA_SCATTER_COPY, PA_SCATTER_ADD or PA_SCATTER_FILL");
+    PA_REQUIRE("index_put_", (src != NULL) == (mode != PA_SCATTER_FILL), "src is required unless mode is FILL");
+    multi_layout L;
+    int64_t shape[PA_MAX_DIMS];
+    int ndim;
+    char b1[128], b2[128];
+    TRY(multi_prepare("index_put_", a, m, dims, indices, &L, shape, &ndim));
+    if (src) {
+        bool match = src->ndim == ndim && src->dtype == a->dtype;
+        for (int k = 0; match && k < ndim; k++) match = src->shape[k] == shape[k];
+        if (!match)
+            return pa_error(PA_ERR_VALUE, "index_put_: values %s of dtype %s must have the indexed shape %s "
+                            "and dtype %s", PA_SHAPE_STR(src, b1), pa_dtype_name(src->dtype),
+                            pa_shape_str(ndim, shape, b2, sizeof b2), pa_dtype_name(a->dtype));
+    }
+    TRY(check_inplace_allowed("index_put", a, src));
+    pa_tensor *ic[PA_MAX_DIMS] = {0}, *s = NULL;
+    int64_t *boff = malloc((size_t)(L.nb + 1) * sizeof *boff);
+    int64_t *poff = malloc((size_t)(L.np + 1) * sizeof *poff), *qoff = malloc((size_t)(L.nq + 1) * sizeof *qoff);
+    int rc = boff && poff && qoff ? PA_OK : PA_ERR_MEMORY;
+    for (int j = 0; !rc && j < m; j++)
+        if (!(ic[j] = pa_contiguous_nograd(indices[j]))) rc = PA_ERR_MEMORY;
+    if (!rc && src) {  /* contiguous, and a copy when it shares a's memory (x[i, j] = x[k, l]) */
+        s = src->storage == a->storage ? pa_tensor_new(src->ndim, src->shape, src->dtype) : pa_contiguous_nograd(src);
+        if (!s) rc = PA_ERR_MEMORY;
+        else if (src->storage == a->storage) pa_copy_strided(s, src);
+    }
+    if (!rc) rc = multi_offsets(&L, ic, a->shape, a->strides, a->strides, boff, NULL);
+    int64_t total = L.np * L.nb * L.nq;
+    if (!rc) pa_bump_version(a);
+    if (!rc && total) {
+        dim_offsets(L.pnd, L.pdim, L.pshape, a->strides, L.np, poff);
+        dim_offsets(L.qnd, L.qdim, L.qshape, a->strides, L.nq, qoff);
+        int64_t nb = L.nb, nq = L.nq, np = L.np;
+        int nt = pa_threads_for_elements(total);
+        int64_t chunk = nq;
+        if (nt > 1 && np < 4 * nt) chunk = ((nq + 4 * nt - 1) / (4 * nt) + 63) / 64 * 64;
+        if (chunk < 1) chunk = 1;
+        int64_t nchunks = (nq + chunk - 1) / chunk, items = np * nchunks;
+        if (a->dtype == PA_BOOL) value = value != 0;
+        PA_DISPATCH_ALL(a->dtype, T, {
+            T *ts = (T *)a->data;
+            const T *ss = s ? (const T *)s->data : NULL;
+            const T v = (T)value;
+            PA_PARALLEL_FOR(nt, for (int64_t it = 0; it < items; it++) {
+                int64_t p = it / nchunks, q0 = it % nchunks * chunk;
+                int64_t q1 = q0 + chunk < nq ? q0 + chunk : nq;
+                for (int64_t b = 0; b < nb; b++) {
+                    T *t = ts + poff[p] + boff[b];
+                    const T *sr = ss ? ss + (p * nb + b) * nq : NULL;
+                    if (mode == PA_SCATTER_FILL)
+                        for (int64_t q = q0; q < q1; q++) t[qoff[q]] = v;
+                    else if (mode == PA_SCATTER_COPY)
+                        for (int64_t q = q0; q < q1; q++) t[qoff[q]] = sr[q];
+                    else if (sizeof(T) == 1)  /* bool: or */
+                        for (int64_t q = q0; q < q1; q++) t[qoff[q]] = (T)((t[qoff[q]] != 0) | (sr[q] != 0));
+                    else
+                        for (int64_t q = q0; q < q1; q++) t[qoff[q]] = (T)(t[qoff[q]] + sr[q]);
+                }
+            });
+        });
+    }
+    for (int j = 0; j < m; j++) pa_tensor_release(ic[j]);
+    pa_tensor_release(s);
+    free(boff);
+    free(poff);
+    free(qoff);
+    return rc;
 }

@@ -86,6 +86,8 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_index_multi(NULL, 1, (int64_t[]){0}, &idx, &out), "index");
     CHECK_NULL(pa_index_multi(t, 1, NULL, &idx, &out), "index");
     CHECK_NULL(pa_index_multi(t, 1, (int64_t[]){0}, NULL, &out), "index");
+    CHECK_NULL(pa_index_multi_put(NULL, 1, (int64_t[]){0}, &idx, NULL, 0, PA_SCATTER_FILL), "index_put_");
+    CHECK_NULL(pa_index_multi_put(t, 1, NULL, &idx, NULL, 0, PA_SCATTER_FILL), "index_put_");
     CHECK_NULL(pa_gather_rows(2, list, idx, (pa_tensor *[2]){NULL, NULL}), "gather_rows");
     CHECK_NULL(pa_matmul(NULL, t, &out), "matmul");
     CHECK_NULL(pa_linear(NULL, t, NULL, &out), "linear");

@@ -110,10 +110,10 @@ def _merged_view(x, dim, n):
     return wrap(out[0])
 
 
-def _basic(x, key, check=True):
+def _basic(x, key, checked=True):
     """Applies ints, slices, None and Ellipsis as views; keeps the dims that advanced
     indices address.  Returns (view, [(dim in view, int64 index array, the index as a
-    tensor or None)]); the arrays are in range, but may be negative.  With check False,
+    tensor or None)]); the arrays are in range, but may be negative.  With checked False,
     an int64 tensor index stays a tensor (array None), unchecked: the C gather checks it."""
     entries = [_classify(k) for k in key]
     if sum(1 for kind, _, _ in entries if kind == _ELLIPSIS) > 1:
@@ -166,7 +166,7 @@ def _basic(x, key, check=True):
         else:
             index, index_tensor = payload
             size = out.shape[dim]
-            if index is None and check:
+            if index is None and checked:
                 index = index_tensor.numpy(force=True)
             if index is not None and index.size and (index.min() < -size or index.max() >= size):
                 bad = index[(index < -size) | (index >= size)][0]
@@ -250,7 +250,7 @@ def getitem(x, key):
                         ffi.new("pa_tensor *[]", handles))
         except IndexError:
             pass  # the general path raises getitem's own message
-    view, advanced = _basic(x, key, check=False)
+    view, advanced = _basic(x, key, checked=False)
     if not advanced:
         return view
     try:
@@ -367,16 +367,14 @@ def _positions_and_source(tensor, key, value):
     return positions.reshape(-1), source.reshape(-1)
 
 
-def _put(flat, positions, source, inplace):
-    """flat (1-d) with source written at positions (the last write wins among repeats):
-    in place, or a new tensor recording index_copy's gradients (the positions written get
-    none from the result; the source gets the result's gradient at every position it was
-    written to, repeats included, as PyTorch's index_put)."""
+def _put(flat, positions, source):
+    """A new tensor: flat (1-d) with source written at positions (the last write wins
+    among repeats), recording index_copy's gradients (the positions written get none from
+    the result; the source gets the result's gradient at every position it was written
+    to, repeats included, as PyTorch's index_put)."""
     if isinstance(source, Tensor):
-        return call(lib.pa_index_put, flat._h, 0, positions._h, source._h, 0.0, 1.0, lib.PA_SCATTER_COPY,
-                    int(inplace))
-    return call(lib.pa_index_put, flat._h, 0, positions._h, ffi.NULL, float(source), 1.0, lib.PA_SCATTER_FILL,
-                int(inplace))
+        return call(lib.pa_index_put, flat._h, 0, positions._h, source._h, 0.0, 1.0, lib.PA_SCATTER_COPY, 0)
+    return call(lib.pa_index_put, flat._h, 0, positions._h, ffi.NULL, float(source), 1.0, lib.PA_SCATTER_FILL, 0)
 
 
 def _setitem_one_index(view, advanced, value):
@@ -417,5 +415,5 @@ def _setitem_recorded(tensor, key, value):
     mask for the backward): a[arange(1024), labels] = 1 on (1024, 512) took 1.47 ms."""
     as_handle(value, tensor)  # TypeError for anything but a tensor or a number
     positions, source = _positions_and_source(tensor, key, value)
-    result = _put(tensor.reshape(-1), positions, source, inplace=False)
+    result = _put(tensor.reshape(-1), positions, source)
     tensor._assign("setitem", result.reshape(tuple(tensor.shape)))

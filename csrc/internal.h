@@ -130,6 +130,8 @@ bool pa_is_float(int dtype);
     X(LOGSUMEXP, "LogsumexpBackward")          \
     X(CUMSUM, "CumsumBackward")                \
     X(SCATTER, "ScatterBackward")              \
+    X(INDEX_MULTI, "IndexBackward")            \
+    X(NLL_LOSS, "NllLossBackward")             \
     X(CUSTOM, "CustomFunctionBackward")
 
 typedef enum {

@@ -283,6 +283,19 @@ int pa_index_put(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor *src, do
                  int mode, int inplace, pa_tensor **out);
 /* The row-major positions of mask's True elements (a 1-d int64 tensor): x[mask]. */
 int pa_mask_positions(pa_tensor *mask, pa_tensor **out);
+/* a[indices[0], ..., indices[m-1]] with the m int64 index tensors at dims
+ * dims[0] < ... < dims[m-1] of a (PyTorch's advanced indexing of a view whose other
+ * dims are taken whole): the indices broadcast together; their shape replaces the
+ * indexed dims when these are adjacent, else comes first.  Negative indices wrap;
+ * out-of-range ones are an IndexError.  The gradient adds into the positions read
+ * (repeated positions accumulate, in index order). */
+int pa_index_multi(pa_tensor *a, int m, const int64_t *dims, pa_tensor **indices, pa_tensor **out);
+/* a[indices...] = src (mode PA_SCATTER_COPY; the last write wins among repeated
+ * positions), += src (PA_SCATTER_ADD) or = value (PA_SCATTER_FILL, src NULL), in place
+ * and unrecorded (refused when autograd would need to record it), with the indices as
+ * for pa_index_multi; src has a's dtype and pa_index_multi's result shape. */
+int pa_index_multi_put(pa_tensor *a, int m, const int64_t *dims, pa_tensor **indices, pa_tensor *src,
+                       double value, int mode);
 
 /* ---- linear algebra ------------------------------------------------------------- */
 /* torch.matmul semantics: 1-d and 2-d operands, batched with broadcast batch dims. */
@@ -307,6 +320,12 @@ enum { PA_REDUCTION_NONE = 0, PA_REDUCTION_MEAN = 1, PA_REDUCTION_SUM = 2 };
 int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight,
                      int reduction, int64_t ignore_index, double label_smoothing,
                      pa_tensor **out);
+/* Negative log-likelihood of log-probabilities (N, C) or (N, C, d1, ...) (or (C,)) at
+ * int64 targets (N, ...) (or 0-d); weight (C, input's dtype) may be NULL; targets equal
+ * to ignore_index count nothing; 'mean' divides by the counted targets' weights.  A
+ * target outside [0, C) is an IndexError. */
+int pa_nll_loss(pa_tensor *input, pa_tensor *target, pa_tensor *weight, int reduction,
+                int64_t ignore_index, pa_tensor **out);
 
 /* Smooth L1 loss of input against target (same shape and float dtype): with d = input -
  * target, 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; with `huber`, Huber loss

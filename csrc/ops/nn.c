@@ -745,3 +745,129 @@ int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads)
     grads[0] = gx;
     return PA_OK;
 }
+
+/* ---- nll_loss ------------------------------------------------------------------ */
+/* NOTE: one pass in C instead of ~12 composed ops and two .item() syncs for the range
+ * check: F.nll_loss on (1024, 1000) float32 log-probabilities took 54-58 us (PyTorch 7-9). */
+int pa_nll_loss(pa_tensor *input, pa_tensor *target, pa_tensor *weight, int reduction,
+                int64_t ignore_index, pa_tensor **out) {
+    PA_REQUIRE("nll_loss", input && target && out, "NULL tensor or result pointer");
+    char b1[128], b2[128];
+    if (!pa_is_float(input->dtype))
+        return pa_error(PA_ERR_TYPE, "nll_loss: expected floating-point input, got %s", pa_dtype_name(input->dtype));
+    if (target->dtype != PA_INT64)
+        return pa_error(PA_ERR_TYPE, "nll_loss: target must be an int64 tensor of class indices, got %s",
+                        pa_dtype_name(target->dtype));
+    if (reduction < PA_REDUCTION_NONE || reduction > PA_REDUCTION_SUM)
+        return pa_error(PA_ERR_VALUE, "nll_loss: unknown reduction code %d", reduction);
+    bool ok = (input->ndim == 1 && target->ndim == 0) || (input->ndim >= 2 && target->ndim == input->ndim - 1);
+    for (int d = 0; ok && input->ndim >= 2 && d < target->ndim; d++)
+        ok = target->shape[d] == input->shape[d == 0 ? 0 : d + 1];
+    if (!ok)
+        return pa_error(PA_ERR_VALUE, "nll_loss: target of shape %s does not fit input of shape %s",
+                        PA_SHAPE_STR(target, b1), PA_SHAPE_STR(input, b2));
+    int64_t cdim = input->ndim == 1 ? 0 : 1, N, C, inner;
+    split_dims(input, cdim, &N, &C, &inner);
+    if (weight && (weight->ndim != 1 || weight->shape[0] != C || weight->dtype != input->dtype))
+        return pa_error(PA_ERR_VALUE, "nll_loss: weight of shape %s and dtype %s must be 1-d with %lld "
+                        "entries (one per class) of dtype %s", PA_SHAPE_STR(weight, b1),
+                        pa_dtype_name(weight->dtype), (long long)C, pa_dtype_name(input->dtype));
+    int64_t rows = N * inner;
+    pa_tensor *t = pa_contiguous_nograd(target);
+    PA_CHECK_OOM(t);
+    const int64_t *tv = (const int64_t *)t->data;
+    int64_t lo = 0, hi = 0;
+    bool any = false;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t v = tv[r];
+        if (v == ignore_index) continue;
+        if (!any || v < lo) lo = v;
+        if (!any || v > hi) hi = v;
+        any = true;
+    }
+    if (any && (lo < 0 || hi >= C)) {
+        pa_tensor_release(t);
+        return pa_error(PA_ERR_INDEX, "nll_loss: target %lld is out of bounds for %lld classes",
+                        (long long)(lo < 0 ? lo : hi), (long long)C);
+    }
+    pa_tensor *x = pa_contiguous_nograd(input), *w = x && weight ? pa_contiguous_nograd(weight) : NULL;
+    pa_tensor *loss = x && (!weight || w) ? pa_tensor_new(target->ndim, target->shape, input->dtype) : NULL;
+    int rc = loss ? PA_OK : PA_ERR_MEMORY;
+    double total = 0, wsum = 0;
+    if (!rc) {
+        PA_DISPATCH_FLOAT(input->dtype, T, {
+            const T *xs = (const T *)x->data, *ws = w ? (const T *)w->data : NULL;
+            T *lv = (T *)loss->data;
+            for (int64_t r = 0; r < rows; r++) {
+                int64_t tr = tv[r];
+                if (tr == ignore_index) {
+                    lv[r] = 0;
+                    continue;
+                }
+                T wt = ws ? ws[tr] : (T)1;
+                lv[r] = -xs[row_base(r, C, inner) + tr * inner] * wt;
+                total += (double)lv[r];
+                wsum += (double)wt;
+            }
+        });
+    }
+    if (!rc && reduction != PA_REDUCTION_NONE) {
+        pa_tensor_release(loss);
+        loss = NULL;
+        rc = pa_full(0, NULL, input->dtype, reduction == PA_REDUCTION_MEAN ? total / wsum : total, &loss);
+    }
+    if (!rc && pa_needs_grad(1, &input)) {
+        pa_node *node = pa_node_new(PA_OP_NLL_LOSS, 1, &input, loss);
+        if (!node) rc = PA_ERR_MEMORY;
+        if (!rc) rc = pa_node_save(node, 0, t);
+        if (!rc && w) rc = pa_node_save(node, 1, w);
+        if (!rc) {
+            node->iarg[0] = reduction;
+            node->iarg[1] = ignore_index;
+            node->farg[0] = wsum;
+        }
+    }
+    pa_tensor_release(x);
+    pa_tensor_release(w);
+    pa_tensor_release(t);
+    if (rc) {
+        pa_tensor_release(loss);
+        return rc;
+    }
+    *out = loss;
+    return PA_OK;
+}
+
+/* d loss_r / d x[r, t_r] = -w_t s_r (s_r: the incoming gradient of row r, over the
+ * weight sum for 'mean'); zero elsewhere and on ignored rows. */
+int pa_backward_NLL_LOSS(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    const pa_meta *m = &node->next[0].meta;
+    pa_tensor *t = node->saved[0], *w = node->saved[1];
+    int reduction = (int)node->iarg[0];
+    int64_t ignore_index = node->iarg[1];
+    double wsum = node->farg[0];
+    int64_t C = m->ndim == 1 ? m->shape[0] : m->shape[1], inner = 1;
+    for (int k = 2; k < m->ndim; k++) inner *= m->shape[k];
+    pa_tensor *gx = pa_tensor_zeros(m->ndim, m->shape, m->dtype), *g = NULL;
+    PA_CHECK_OOM(gx);
+    g = grad->dtype == m->dtype ? pa_contiguous_nograd(grad) : pa_cast_nograd(grad, m->dtype);
+    if (!g) {
+        pa_tensor_release(gx);
+        return PA_ERR_MEMORY;
+    }
+    const int64_t *tv = (const int64_t *)t->data;
+    PA_DISPATCH_FLOAT(m->dtype, T, {
+        const T *gs = (const T *)g->data, *ws = w ? (const T *)w->data : NULL;
+        T *out = (T *)gx->data;
+        for (int64_t r = 0; r < t->numel; r++) {
+            int64_t tr = tv[r];
+            if (tr == ignore_index) continue;
+            T s = reduction == PA_REDUCTION_NONE ? gs[r]
+                  : reduction == PA_REDUCTION_MEAN ? (T)((double)gs[0] / wsum) : gs[0];
+            out[row_base(r, C, inner) + tr * inner] = -(ws ? ws[tr] : (T)1) * s;
+        }
+    });
+    pa_tensor_release(g);
+    grads[0] = gx;
+    return PA_OK;
+}

@@ -540,6 +540,64 @@ static void test_inplace_recorded(void) {
     CHECK_LIVE(base);
 }
 
+/* x[i, j] (adjacent), x[i, :, j] (separated) and their accumulating gradients; an
+ * in-place fill through pa_index_multi_put; nll_loss's value and gradient. */
+static void test_index_multi_and_nll(void) {
+    live_counts base = live_now();
+    double xv[24];
+    for (int k = 0; k < 24; k++) xv[k] = k;
+    pa_tensor *x = leaf(2, (int64_t[]){3, 4}, xv), *o = NULL, *L = NULL;
+    pa_tensor *i = make(1, (int64_t[]){3}, PA_INT64, (double[]){2, 0, 2});
+    pa_tensor *j = make(1, (int64_t[]){3}, PA_INT64, (double[]){-1, 1, 3});
+    OK(pa_index_multi(x, 2, (int64_t[]){0, 1}, (pa_tensor *[]){i, j}, &o));
+    CHECK(o->ndim == 1 && o->shape[0] == 3);
+    OK(pa_sum(o, 0, NULL, 0, &L));
+    CHECK_NEAR(item(L), 11 + 1 + 11, 0);
+    OK(pa_backward(L, NULL, 0));
+    double g[12] = {0};
+    g[11] = 2;
+    g[1] = 1;
+    CHECK_GRAD(x, g, 0);
+    pa_tensor_release(L);
+    pa_tensor_release(o);
+    pa_tensor *bad = make(1, (int64_t[]){1}, PA_INT64, (double[]){4});
+    CHECK_ERR(pa_index_multi(x, 2, (int64_t[]){0, 1}, (pa_tensor *[]){bad, j}, &o), PA_ERR_INDEX,
+              "index 4 is out of bounds for dimension 0 with size 3");
+    pa_tensor *y = leaf(3, (int64_t[]){2, 3, 4}, xv);
+    pa_tensor *i2 = make(1, (int64_t[]){2}, PA_INT64, (double[]){1, 0});
+    pa_tensor *j2 = make(1, (int64_t[]){2}, PA_INT64, (double[]){3, 0});
+    OK(pa_index_multi(y, 2, (int64_t[]){0, 2}, (pa_tensor *[]){i2, j2}, &o));
+    CHECK(o->ndim == 2 && o->shape[0] == 2 && o->shape[1] == 3);
+    OK(pa_sum(o, 0, NULL, 0, &L));
+    CHECK_NEAR(item(L), (15 + 19 + 23) + (0 + 4 + 8), 0);
+    pa_tensor_release(L);
+    pa_tensor_release(o);
+    pa_tensor *z = make(2, (int64_t[]){3, 4}, PA_FLOAT64, xv);
+    OK(pa_index_multi_put(z, 2, (int64_t[]){0, 1}, (pa_tensor *[]){i, j}, NULL, -1, PA_SCATTER_FILL));
+    OK(pa_sum(z, 0, NULL, 0, &L));
+    CHECK_NEAR(item(L), 66 - 11 - 1 - 2, 0);
+    pa_tensor_release(L);
+    CHECK_ERR(pa_index_multi_put(x, 2, (int64_t[]){0, 1}, (pa_tensor *[]){i, j}, NULL, 0, PA_SCATTER_FILL),
+              PA_ERR_RUNTIME, "records no gradient");
+    /* nll_loss: mean over the counted row only. */
+    pa_tensor *t = make(1, (int64_t[]){3}, PA_INT64, (double[]){1, -100, 3});
+    OK(pa_set_grad(x, NULL));
+    OK(pa_nll_loss(x, t, NULL, PA_REDUCTION_MEAN, -100, &L));
+    CHECK_NEAR(item(L), -(1 + 11) / 2.0, 1e-15);
+    CHECK(strcmp(pa_node_name(L->grad_fn), "NllLossBackward") == 0);
+    OK(pa_backward(L, NULL, 0));
+    double g2[12] = {0};
+    g2[1] = g2[11] = -0.5;
+    CHECK_GRAD(x, g2, 1e-15);
+    pa_tensor_release(L);
+    pa_tensor *t_bad = make(1, (int64_t[]){3}, PA_INT64, (double[]){1, 4, -100});
+    CHECK_ERR(pa_nll_loss(x, t_bad, NULL, PA_REDUCTION_SUM, -100, &L), PA_ERR_INDEX,
+              "target 4 is out of bounds for 4 classes");
+    pa_tensor *objs[] = {x, i, j, bad, y, i2, j2, z, t, t_bad};
+    for (size_t k = 0; k < sizeof objs / sizeof *objs; k++) pa_tensor_release(objs[k]);
+    CHECK_LIVE(base);
+}
+
 int main(void) {
     live_counts base = live_now();
     RUN(test_graph);
@@ -554,6 +612,7 @@ int main(void) {
     RUN(test_training);
     RUN(test_optimizers);
     RUN(test_inplace_recorded);
+    RUN(test_index_multi_and_nll);
     CHECK_LIVE(base);
     return check_finish("test_autograd");
 }

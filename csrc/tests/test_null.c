@@ -83,6 +83,11 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_index_select(t, 0, NULL, &out), "index_select");
     CHECK_NULL(pa_gather(NULL, 0, idx, &out), "gather");
     CHECK_NULL(pa_gather(t, 0, NULL, &out), "gather");
+    CHECK_NULL(pa_index_multi(NULL, 1, (int64_t[]){0}, &idx, &out), "index");
+    CHECK_NULL(pa_index_multi(t, 1, NULL, &idx, &out), "index");
+    CHECK_NULL(pa_index_multi(t, 1, (int64_t[]){0}, NULL, &out), "index");
+    CHECK_NULL(pa_index_multi_put(NULL, 1, (int64_t[]){0}, &idx, NULL, 0, PA_SCATTER_FILL), "index_put_");
+    CHECK_NULL(pa_index_multi_put(t, 1, NULL, &idx, NULL, 0, PA_SCATTER_FILL), "index_put_");
     CHECK_NULL(pa_gather_rows(2, list, idx, (pa_tensor *[2]){NULL, NULL}), "gather_rows");
     CHECK_NULL(pa_matmul(NULL, t, &out), "matmul");
     CHECK_NULL(pa_linear(NULL, t, NULL, &out), "linear");
@@ -90,6 +95,8 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_log_softmax(NULL, 0, &out), "log_softmax");
     CHECK_NULL(pa_cross_entropy(NULL, idx, NULL, 1, -100, 0, &out), "cross_entropy");
     CHECK_NULL(pa_cross_entropy(t, NULL, NULL, 1, -100, 0, &out), "cross_entropy");
+    CHECK_NULL(pa_nll_loss(NULL, idx, NULL, 1, -100, &out), "nll_loss");
+    CHECK_NULL(pa_nll_loss(t, NULL, NULL, 1, -100, &out), "nll_loss");
     CHECK_NULL(pa_dropout(NULL, 0.5, 1, &out), "dropout");
     CHECK_NULL(pa_leaky_relu(NULL, 0.1, &out), "leaky_relu");
     CHECK_NULL(pa_embedding(NULL, t, 0, 0, &out), "embedding");

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import warnings
 
-from .._ffi import lib
+from .._ffi import ffi, lib
 from .._functions import where
 from .._tensor import Tensor, call
 from .functional import (_check_same_shape, _check_target_broadcasts, _check_tensor, _check_weight_not_differentiated,
@@ -78,31 +78,18 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     contribute nothing.  'mean' divides by the summed weights of the counted targets."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_class_target(input, target, "nll_loss")
-    _reduction(reduction, "nll_loss")
+    code = _reduction(reduction, "nll_loss")
     _check_weight_not_differentiated(weight, "nll_loss")
-    x, t = (input.unsqueeze(0), target.unsqueeze(0)) if input.ndim == 1 else (input, target)
-    classes = x.shape[1]
-    counted = t != ignore_index
-    safe = where(counted, t, 0)
-    if safe.numel():
-        low, high = int(safe.min().item()), int(safe.max().item())
-        if low < 0 or high >= classes:
-            bad = low if low < 0 else high
-            raise IndexError(f"nll_loss: target {bad} is out of bounds for {classes} classes")
-    picked = call(lib.pa_gather, x._h, 1, safe.unsqueeze(1)._h).squeeze(1)
-    w = counted.to(x.dtype)
+    w = ffi.NULL
     if weight is not None:
         _check_tensor(weight, "nll_loss", "weight")
+        classes = input.shape[0] if input.ndim == 1 else input.shape[1]
         if tuple(weight.shape) != (classes,):
             raise ValueError(f"nll_loss: weight of shape {tuple(weight.shape)} should have one entry per class "
                              f"({classes})")
-        w = weight.to(x.dtype).index_select(0, safe.flatten()).reshape(t.shape) * w
-    loss = where(counted, -picked * w, 0.0)
-    if input.ndim == 1:
-        loss, w = loss.squeeze(0), w.squeeze(0)
-    if reduction == "mean":
-        return loss.sum() / w.sum()
-    return _reduce(loss, reduction, "nll_loss")
+        w = (weight if weight.dtype == input.dtype else weight.to(input.dtype))._h
+    # One C pass: the range check (IndexError naming the target), the loss and its reduction.
+    return call(lib.pa_nll_loss, input._h, target._h, w, code, int(ignore_index))
 
 
 def _check_unit_interval(x: Tensor, op: str, name: str) -> None:

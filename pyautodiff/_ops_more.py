@@ -27,9 +27,10 @@ from typing import Any, NamedTuple, Sequence, Union
 
 import numpy as np
 
+from ._ffi import lib
 from ._functions import cat, stack, where
 from ._ops_extra import _as_tensor, _dim, _from_numpy, _recorded, _values
-from ._tensor import MinMax, Tensor, binary, matmul
+from ._tensor import MinMax, Tensor, binary, call, matmul
 
 _TensorOrNumber = Union[Tensor, int, float, bool]
 
@@ -644,12 +645,11 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if x.dim() == 0:
         return x.clone()
     d = _dim("cumprod", dim, x.dim())
-    v = _values(x)
-    acc = np.float64 if x.dtype.is_floating_point else np.int64
-    with np.errstate(all="ignore"):
-        values = _scan(np.multiply, v.astype(acc), d).astype(x.dtype.numpy)
+    out = call(lib.pa_cumprod, x._h, d)  # (C: the same sequential products in double)
     if not x.requires_grad:
-        return _from_numpy(values)
+        return out
+    values = _values(out).copy()
+    v = _values(x)
     x64, dt = v.astype(np.float64), x.dtype.numpy
 
     def backward(g: Tensor) -> tuple[Tensor]:
@@ -685,7 +685,8 @@ def _cumprod_grad(x: np.ndarray, g: np.ndarray, axis: int) -> np.ndarray:
         if not zero.any():
             return out
         xm, gm, om = (np.moveaxis(a, axis, -1) for a in (x, g, out))  # (views: om writes out)
-        for pos in zip(*np.nonzero(zero.any(axis=axis))):
+        slices = zero.any(axis=axis)  # (0-d for a 1-d x: its one slice at ())
+        for pos in (zip(*np.nonzero(slices)) if slices.ndim else [()]):
             xr, gr = xm[pos], gm[pos]
             z = int(np.argmax(xr == 0))
             row = np.zeros(n)

@@ -563,3 +563,35 @@ def test_softmax_rows_with_minus_infinity_entries_stay_on_the_vector_path(shape,
     assert np.array_equal(got[live & mask], np.zeros(np.count_nonzero(live & mask), np.float32))
     assert np.isneginf(lgot[live & mask]).all()
     np.testing.assert_allclose(got[live & ~mask], ref[live & ~mask], rtol=2e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("shape,dim", [((1000,), 0), ((37, 513), 1), ((37, 513), 0), ((4, 5, 600), 1), ((), 0)])
+def test_cumprod_equals_a_sequential_double_product_with_gradient(dtype, shape, dim):
+    """pa_cumprod: the running product in double (int64 wrapping), rounded at each step,
+    rows eight at a time or columns as vectors; its gradient with a zero in a line."""
+    rng = np.random.default_rng(15)
+    if dtype == np.int64:
+        x = rng.integers(-3, 4, shape)
+    else:
+        x = (1 + 0.01 * rng.standard_normal(shape)).astype(dtype)
+        if x.ndim:
+            x.flat[5] = 0.0
+    acc = np.int64 if dtype == np.int64 else np.float64
+    want = np.multiply.accumulate(x.astype(acc).reshape(x.shape if x.ndim else (1,)),
+                                  axis=dim if x.ndim else 0).reshape(x.shape).astype(dtype)
+    xt = torch.tensor(x, requires_grad=dtype != np.int64)
+    y = xt.cumprod(dim)
+    assert np.array_equal(y.detach().numpy(), want)
+    if dtype != np.int64 and x.ndim:
+        y.sum().backward()
+        # d/dx_j sum_k prod_{i<=k} x_i = sum_{k>=j} prod_{i<=k, i != j} x_i, in float64
+        x64 = np.moveaxis(x.astype(np.float64), dim, -1)
+        n = x64.shape[-1]
+        ref = np.zeros_like(x64)
+        for j in range(n):
+            others = x64.copy()
+            others[..., j] = 1.0
+            ref[..., j] = np.cumprod(others, axis=-1)[..., j:].sum(axis=-1)
+        np.testing.assert_allclose(xt.grad.numpy(), np.moveaxis(ref, -1, dim).astype(dtype),
+                                   rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-5)

@@ -231,6 +231,9 @@ int pa_logsumexp(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_t
  * and float64 and rounded to the input's dtype at each step (PyTorch's CPU kernel), in
  * int64 for int64; other dtypes are refused (the binding casts them). */
 int pa_cumsum(pa_tensor *a, int64_t dim, int reverse, pa_tensor **out);
+/* Running products along dim, values only (the binding records the gradient): float in
+ * double, rounded to the input's dtype at each step; int64 wrapping. */
+int pa_cumprod(pa_tensor *a, int64_t dim, pa_tensor **out);
 /* The product of all elements (dim_given 0) or along dim, values only (the binding
  * records the gradient): float32 multiplied in double and rounded once, float64 in
  * double, int64 wrapping as two's complement. */

@@ -801,40 +801,53 @@ int pa_backward_LOGSUMEXP(pa_node *node, pa_tensor *g, pa_tensor **grads) {
  * dim 1 took 1.9 ms, 11x PyTorch's time, 2 threads.  Rows along the last dim are
  * scanned SCAN_ROWS at a time (independent dependency chains); along another dim the
  * scan runs down SCAN_COLS columns at once, vectorised.  The order of the additions is
- * that of one sequential scan either way, so results do not depend on the thread count. */
+ * that of one sequential scan either way, so results do not depend on the thread count.
+ * cumprod's values take the same kernel (they ran as NumPy's multiply.accumulate, in
+ * double too: (64, 128, 128) along dim 2 5.6 ms, 9x PyTorch's time). */
 enum { SCAN_ROWS = 8, SCAN_COLS = 512 };
 
-#define DEFINE_SCAN(SUFFIX, T, A)                                                          \
+/* Running sums (sum_*) and products (prod_*, cumprod): acc = COMBINE(acc, x), from INIT.
+ * Signed integers multiply as unsigned: the wrap-around PyTorch gives, without the
+ * undefined behaviour of a signed overflow. */
+#define SCAN_ADD(a, b) ((a) + (b))
+#define MUL_F(a, b) ((a) * (b))
+#define MUL_I(a, b) ((int64_t)((uint64_t)(a) * (uint64_t)(b)))
+#define DEFINE_SCAN(SUFFIX, T, A, COMBINE, INIT)                                           \
     static void scan_rows_##SUFFIX(const T *x, T *y, int64_t rows, int64_t n, int reverse) { \
-        A acc[SCAN_ROWS] = {0};                                                            \
+        A acc[SCAN_ROWS];                                                                  \
+        for (int j = 0; j < SCAN_ROWS; j++) acc[j] = (INIT);                               \
         for (int64_t kk = 0; kk < n; kk++) {                                               \
             int64_t k = reverse ? n - 1 - kk : kk;                                         \
             for (int64_t j = 0; j < rows; j++) {                                           \
-                acc[j] += (A)x[j * n + k];                                                 \
+                acc[j] = COMBINE(acc[j], (A)x[j * n + k]);                                 \
                 y[j * n + k] = (T)acc[j];                                                  \
             }                                                                              \
         }                                                                                  \
     }                                                                                      \
     PA_CLONES static void scan_cols_##SUFFIX(const T *x, T *y, int64_t n, int64_t inner,   \
                                              int64_t w, int reverse) {                     \
-        A acc[SCAN_COLS] = {0};                                                            \
+        A acc[SCAN_COLS];                                                                  \
+        for (int64_t i = 0; i < w; i++) acc[i] = (INIT);                                   \
         for (int64_t kk = 0; kk < n; kk++) {                                               \
             int64_t k = reverse ? n - 1 - kk : kk;                                         \
             const T *xr = x + k * inner;                                                   \
             T *yr = y + k * inner;                                                         \
             for (int64_t i = 0; i < w; i++) {                                              \
-                acc[i] += (A)xr[i];                                                        \
+                acc[i] = COMBINE(acc[i], (A)xr[i]);                                        \
                 yr[i] = (T)acc[i];                                                         \
             }                                                                              \
         }                                                                                  \
     }
-DEFINE_SCAN(f32, float, double)
-DEFINE_SCAN(f64, double, double)
-DEFINE_SCAN(i64, int64_t, int64_t)
+DEFINE_SCAN(sum_f32, float, double, SCAN_ADD, 0)
+DEFINE_SCAN(sum_f64, double, double, SCAN_ADD, 0)
+DEFINE_SCAN(sum_i64, int64_t, int64_t, SCAN_ADD, 0)
+DEFINE_SCAN(prod_f32, float, double, MUL_F, 1)
+DEFINE_SCAN(prod_f64, double, double, MUL_F, 1)
+DEFINE_SCAN(prod_i64, int64_t, int64_t, MUL_I, 1)
 
-/* y = the running sums of a contiguous (outer, n, inner) x along n. */
-static void cumsum_kernel(const pa_tensor *x, pa_tensor *y, int64_t outer, int64_t n,
-                          int64_t inner, int reverse) {
+/* y = the running sums (or products) of a contiguous (outer, n, inner) x along n. */
+static void scan_kernel(const pa_tensor *x, pa_tensor *y, int64_t outer, int64_t n,
+                        int64_t inner, int reverse, int product) {
     int nt = pa_threads_for_elements(x->numel);
 #define SCAN(SUFFIX, T)                                                                      \
     do {                                                                                     \
@@ -856,13 +869,17 @@ static void cumsum_kernel(const pa_tensor *x, pa_tensor *y, int64_t outer, int64
             });                                                                              \
         }                                                                                    \
     } while (0)
-    if (x->dtype == PA_FLOAT32) SCAN(f32, float);
-    else if (x->dtype == PA_FLOAT64) SCAN(f64, double);
-    else SCAN(i64, int64_t);
+    if (x->dtype == PA_FLOAT32) {
+        if (product) SCAN(prod_f32, float); else SCAN(sum_f32, float);
+    } else if (x->dtype == PA_FLOAT64) {
+        if (product) SCAN(prod_f64, double); else SCAN(sum_f64, double);
+    } else {
+        if (product) SCAN(prod_i64, int64_t); else SCAN(sum_i64, int64_t);
+    }
 #undef SCAN
 }
 
-static int cumsum_raw(pa_tensor *a, int64_t d, int reverse, pa_tensor **out) {
+static int scan_raw(pa_tensor *a, int64_t d, int reverse, int product, pa_tensor **out) {
     pa_tensor *x = pa_contiguous_nograd(a);
     PA_CHECK_OOM(x);
     pa_tensor *y = pa_tensor_new(x->ndim, x->shape, x->dtype);
@@ -872,7 +889,7 @@ static int cumsum_raw(pa_tensor *a, int64_t d, int reverse, pa_tensor **out) {
             if (k < d) outer *= x->shape[k];
             if (k > d) inner *= x->shape[k];
         }
-        if (x->numel) cumsum_kernel(x, y, outer, n, inner, reverse);
+        if (x->numel) scan_kernel(x, y, outer, n, inner, reverse, product);
     }
     pa_tensor_release(x);
     PA_CHECK_OOM(y);
@@ -890,7 +907,7 @@ int pa_cumsum(pa_tensor *a, int64_t dim, int reverse, pa_tensor **out) {
     if (a->dtype != PA_FLOAT32 && a->dtype != PA_FLOAT64 && a->dtype != PA_INT64)
         return pa_error(PA_ERR_TYPE, "cumsum: expected a float32, float64 or int64 tensor, got %s",
                         pa_dtype_name(a->dtype));
-    TRY(cumsum_raw(a, d, reverse, out));
+    TRY(scan_raw(a, d, reverse, 0, out));
     if (!pa_is_float(a->dtype) || !pa_needs_grad(1, &a)) return PA_OK;
     pa_node *node = pa_node_new(PA_OP_CUMSUM, 1, &a, *out);
     if (!node) {
@@ -903,9 +920,22 @@ int pa_cumsum(pa_tensor *a, int64_t dim, int reverse, pa_tensor **out) {
     return PA_OK;
 }
 
+int pa_cumprod(pa_tensor *a, int64_t dim, pa_tensor **out) {
+    PA_REQUIRE("cumprod", a && out, "NULL tensor or result pointer");
+    int64_t d = 0;
+    if (a->ndim) TRY(pa_normalize_dim("cumprod", dim, a->ndim, &d));
+    else if (dim != 0 && dim != -1)
+        return pa_error(PA_ERR_INDEX, "cumprod: dimension out of range (expected to be in range of "
+                        "[-1, 0], but got %lld)", (long long)dim);
+    if (a->dtype != PA_FLOAT32 && a->dtype != PA_FLOAT64 && a->dtype != PA_INT64)
+        return pa_error(PA_ERR_TYPE, "cumprod: expected a float32, float64 or int64 tensor, got %s",
+                        pa_dtype_name(a->dtype));
+    return scan_raw(a, d, 0, 1, out);
+}
+
 /* The gradient of a running sum is the running sum of g taken the other way. */
 int pa_backward_CUMSUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
-    return cumsum_raw(g, node->iarg[0], !node->iarg[1], &grads[0]);
+    return scan_raw(g, node->iarg[0], !node->iarg[1], 0, &grads[0]);
 }
 
 /* ---- products ------------------------------------------------------------------- */
@@ -917,10 +947,6 @@ int pa_backward_CUMSUM(pa_node *node, pa_tensor *g, pa_tensor **grads) {
  * multiplies in float32: up to ~40 ulp off on 512 factors near 1). */
 enum { PROD_COLS = 512, PROD_BLOCK = 1 << 15 };
 
-/* Signed integers multiply as unsigned: the wrap-around PyTorch gives, without the
- * undefined behaviour of a signed overflow. */
-#define MUL_F(a, b) ((a) * (b))
-#define MUL_I(a, b) ((int64_t)((uint64_t)(a) * (uint64_t)(b)))
 
 #define DEFINE_PROD(SUFFIX, T, A, MUL)                                                     \
     PA_CLONES static A row_prod_##SUFFIX(const T *x, int64_t n) {                          \

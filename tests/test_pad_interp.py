@@ -81,38 +81,31 @@ def test_pad_matches_pytorch_values_and_gradients(pt, shape, pad, mode):
     np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-6)
 
 
-def test_pad_gradient_is_deterministic_across_threads():
-    x = np.random.default_rng(4).standard_normal((4, 8, 9, 7)).astype(np.float32)
-    g = np.random.default_rng(5).standard_normal((4, 8, 13, 11)).astype(np.float32)
+def _same_gradient_at_1_2_and_4_threads(op, x, g):
     grads = []
     old = torch.get_num_threads()
     try:
         for n in (1, 2, 4):
             torch.set_num_threads(n)
             a = torch.tensor(x, requires_grad=True)
-            F.pad(a, (2, 2, 2, 2), "reflect").backward(torch.tensor(g))
+            op(a).backward(torch.tensor(g))
             grads.append(a.grad.numpy())
     finally:
         torch.set_num_threads(old)
     for gr in grads[1:]:
         np.testing.assert_array_equal(gr, grads[0])
+
+
+def test_pad_gradient_is_deterministic_across_threads():
+    x = np.random.default_rng(4).standard_normal((4, 8, 9, 7)).astype(np.float32)
+    g = np.random.default_rng(5).standard_normal((4, 8, 13, 11)).astype(np.float32)
+    _same_gradient_at_1_2_and_4_threads(lambda a: F.pad(a, (2, 2, 2, 2), "reflect"), x, g)
 
 
 def test_interpolation_gradient_is_deterministic_across_threads():
     x = np.random.default_rng(16).standard_normal((4, 8, 9, 7)).astype(np.float32)
     g = np.random.default_rng(17).standard_normal((4, 8, 20, 5)).astype(np.float32)
-    grads = []
-    old = torch.get_num_threads()
-    try:
-        for n in (1, 2, 4):
-            torch.set_num_threads(n)
-            a = torch.tensor(x, requires_grad=True)
-            F.interpolate(a, size=(20, 5), mode="bilinear").backward(torch.tensor(g))
-            grads.append(a.grad.numpy())
-    finally:
-        torch.set_num_threads(old)
-    for gr in grads[1:]:
-        np.testing.assert_array_equal(gr, grads[0])
+    _same_gradient_at_1_2_and_4_threads(lambda a: F.interpolate(a, size=(20, 5), mode="bilinear"), x, g)
 
 
 def test_pad_non_contiguous_and_int_inputs():

@@ -237,10 +237,12 @@ static int scatter_into(pa_tensor *a, int64_t d, pa_tensor *index, pa_tensor *sr
     }
     if (index->numel > 0) {
         /* A 0-dim a: every index (0 or -1) names its one element; src is 0-dim too. */
+        /* (no src, as for a fill: zero strides for every dim the walk reads) */
+        static const int64_t zeros[PA_MAX_DIMS] = {0}, one = 1;
         int ndim = a->ndim ? a->ndim : 1;
-        int64_t one = 1, zero = 0;
         const int64_t *shape = a->ndim ? index->shape : &index->numel;
-        const int64_t *strides[N_OPS] = {a->ndim ? o->strides : &zero, src && a->ndim ? src->strides : &zero,
+        const int64_t *strides[N_OPS] = {a->ndim ? o->strides : zeros,
+                                         src && a->ndim ? src->strides : zeros,
                                          a->ndim ? index->strides : &one};
         walk w;
         walk_init(&w, ndim, shape, (int)d, a->ndim ? a->shape[d] : 1, strides);

@@ -237,8 +237,12 @@ def _triangle(input: Tensor, diagonal: int, lower: builtins.bool, op: str) -> Te
     if input.ndim < 2:
         raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions")
     rows, cols = input.shape[-2], input.shape[-1]
-    offset = np.arange(cols)[None, :] - np.arange(rows)[:, None]
-    keep = offset <= diagonal if lower else offset >= diagonal
+    # (np.tri builds the bool mask directly: the int64 offsets it replaces took 1.3 of the
+    # 1.6 ms of triu on 1024 x 1024)
+    if lower:
+        keep = np.tri(rows, cols, k=diagonal, dtype=bool)
+    else:
+        keep = ~np.tri(rows, cols, k=diagonal - 1, dtype=bool)
     return where(_from_numpy(keep), input, zeros((), dtype=input.dtype))
 
 

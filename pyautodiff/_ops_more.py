@@ -642,9 +642,9 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     x = input.to(dtype) if dtype is not None else input
     if x.dtype.name == "bool":
         x = x.long()
+    d = _dim("cumprod", dim, x.dim())
     if x.dim() == 0:
         return x.clone()
-    d = _dim("cumprod", dim, x.dim())
     out = call(lib.pa_cumprod, x._h, d)  # (C: the same sequential products in double)
     if not x.requires_grad:
         return out

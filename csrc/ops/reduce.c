@@ -897,16 +897,20 @@ static int scan_raw(pa_tensor *a, int64_t d, int reverse, int product, pa_tensor
     return PA_OK;
 }
 
+/* The checks of cumsum, cumprod and prod: dim in range (a 0-dim tensor takes -1 and 0)
+ * and a float32, float64 or int64 tensor (the binding casts the others). */
+static int check_scan(const char *op, const pa_tensor *a, int64_t dim, int64_t *d) {
+    TRY(pa_normalize_dim(op, dim, a->ndim, d));
+    if (a->dtype != PA_FLOAT32 && a->dtype != PA_FLOAT64 && a->dtype != PA_INT64)
+        return pa_error(PA_ERR_TYPE, "%s: expected a float32, float64 or int64 tensor, got %s", op,
+                        pa_dtype_name(a->dtype));
+    return PA_OK;
+}
+
 int pa_cumsum(pa_tensor *a, int64_t dim, int reverse, pa_tensor **out) {
     PA_REQUIRE("cumsum", a && out, "NULL tensor or result pointer");
-    int64_t d = 0;
-    if (a->ndim) TRY(pa_normalize_dim("cumsum", dim, a->ndim, &d));
-    else if (dim != 0 && dim != -1)
-        return pa_error(PA_ERR_INDEX, "cumsum: dimension out of range (expected to be in range of "
-                        "[-1, 0], but got %lld)", (long long)dim);
-    if (a->dtype != PA_FLOAT32 && a->dtype != PA_FLOAT64 && a->dtype != PA_INT64)
-        return pa_error(PA_ERR_TYPE, "cumsum: expected a float32, float64 or int64 tensor, got %s",
-                        pa_dtype_name(a->dtype));
+    int64_t d;
+    TRY(check_scan("cumsum", a, dim, &d));
     TRY(scan_raw(a, d, reverse, 0, out));
     if (!pa_is_float(a->dtype) || !pa_needs_grad(1, &a)) return PA_OK;
     pa_node *node = pa_node_new(PA_OP_CUMSUM, 1, &a, *out);
@@ -922,14 +926,8 @@ int pa_cumsum(pa_tensor *a, int64_t dim, int reverse, pa_tensor **out) {
 
 int pa_cumprod(pa_tensor *a, int64_t dim, pa_tensor **out) {
     PA_REQUIRE("cumprod", a && out, "NULL tensor or result pointer");
-    int64_t d = 0;
-    if (a->ndim) TRY(pa_normalize_dim("cumprod", dim, a->ndim, &d));
-    else if (dim != 0 && dim != -1)
-        return pa_error(PA_ERR_INDEX, "cumprod: dimension out of range (expected to be in range of "
-                        "[-1, 0], but got %lld)", (long long)dim);
-    if (a->dtype != PA_FLOAT32 && a->dtype != PA_FLOAT64 && a->dtype != PA_INT64)
-        return pa_error(PA_ERR_TYPE, "cumprod: expected a float32, float64 or int64 tensor, got %s",
-                        pa_dtype_name(a->dtype));
+    int64_t d;
+    TRY(check_scan("cumprod", a, dim, &d));
     return scan_raw(a, d, 0, 1, out);
 }
 
@@ -974,14 +972,8 @@ DEFINE_PROD(i64, int64_t, int64_t, MUL_I)
 
 int pa_prod(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **out) {
     PA_REQUIRE("prod", a && out, "NULL tensor or result pointer");
-    int64_t d = 0;
-    if (dim_given && a->ndim) TRY(pa_normalize_dim("prod", dim, a->ndim, &d));
-    else if (dim_given && dim != 0 && dim != -1)
-        return pa_error(PA_ERR_INDEX, "prod: dimension out of range (expected to be in range of "
-                        "[-1, 0], but got %lld)", (long long)dim);
-    if (a->dtype != PA_FLOAT32 && a->dtype != PA_FLOAT64 && a->dtype != PA_INT64)
-        return pa_error(PA_ERR_TYPE, "prod: expected a float32, float64 or int64 tensor, got %s",
-                        pa_dtype_name(a->dtype));
+    int64_t d;
+    TRY(check_scan("prod", a, dim_given ? dim : 0, &d));
     int64_t outer = 1, n = a->numel, inner = 1, oshape[PA_MAX_DIMS];
     int ond = 0;
     if (dim_given && a->ndim) {
@@ -991,9 +983,7 @@ int pa_prod(pa_tensor *a, int dim_given, int64_t dim, int keepdim, pa_tensor **o
             if (k > d) inner *= a->shape[k];
             if (k != d || keepdim) oshape[ond++] = k == d ? 1 : a->shape[k];
         }
-    } else if (dim_given) {  /* a 0-dim tensor along dim 0 */
-        ond = 0;
-    }
+    }  /* (else all elements, or a 0-dim tensor along dim 0: a 0-dim result) */
     pa_tensor *x = pa_contiguous_nograd(a);
     PA_CHECK_OOM(x);
     pa_tensor *o = pa_tensor_new(ond, oshape, a->dtype);

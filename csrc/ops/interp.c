@@ -125,8 +125,8 @@ int pa_upsample_linear(pa_tensor *input, int n_dims, const int64_t *out_size, co
         return rc;
     }
     int k = n_dims;
-    int64_t w = g.m[k - 1], rows = y->numel / (g.planes ? g.planes : 1) / (w ? w : 1);
-    int64_t in_plane = 1;
+    int64_t w = g.m[k - 1], rows = 1, in_plane = 1;  /* output rows and input size per plane */
+    for (int d = 0; d < k - 1; d++) rows *= g.m[d];
     for (int d = 0; d < k; d++) in_plane *= g.n[d];
     int nt = pa_threads_for_elements(y->numel * 4);
     PA_DISPATCH_FLOAT(x->dtype, T, {

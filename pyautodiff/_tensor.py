@@ -709,6 +709,13 @@ class Tensor:
             raise_error(status)
         return self
 
+    def _unary_inplace(self, op: str) -> Tensor:
+        """self <- op(self) (see pa_unary_)."""
+        status = lib.pa_unary_(_UN[op], self._h)
+        if status:
+            raise_error(status)
+        return self
+
     def _inplace(self, op: str, other: _TensorOrNumber) -> Tensor:
         if isinstance(other, Tensor):
             status = lib.pa_binary_(_BIN[op], self._h, other._h)
@@ -774,58 +781,58 @@ class Tensor:
         return self._assign("pow", self.pow(exponent))
 
     def exp_(self) -> Tensor:
-        return self._assign("exp", unary("exp", self))
+        return self._unary_inplace("exp")
 
     def log_(self) -> Tensor:
-        return self._assign("log", unary("log", self))
+        return self._unary_inplace("log")
 
     def sqrt_(self) -> Tensor:
-        return self._assign("sqrt", unary("sqrt", self))
+        return self._unary_inplace("sqrt")
 
     def abs_(self) -> Tensor:
-        return self._assign("abs", unary("abs", self))
+        return self._unary_inplace("abs")
 
     def neg_(self) -> Tensor:
-        return self._assign("neg", unary("neg", self))
+        return self._unary_inplace("neg")
 
     def tanh_(self) -> Tensor:
-        return self._assign("tanh", unary("tanh", self))
+        return self._unary_inplace("tanh")
 
     def sigmoid_(self) -> Tensor:
-        return self._assign("sigmoid", unary("sigmoid", self))
+        return self._unary_inplace("sigmoid")
 
     def relu_(self) -> Tensor:
-        return self._assign("relu", unary("relu", self))
+        return self._unary_inplace("relu")
 
     def sin_(self) -> Tensor:
-        return self._assign("sin", unary("sin", self))
+        return self._unary_inplace("sin")
 
     def cos_(self) -> Tensor:
-        return self._assign("cos", unary("cos", self))
+        return self._unary_inplace("cos")
 
     def erf_(self) -> Tensor:
-        return self._assign("erf", unary("erf", self))
+        return self._unary_inplace("erf")
 
     def erfc_(self) -> Tensor:
-        return self._assign("erfc", unary("erfc", self))
+        return self._unary_inplace("erfc")
 
     def sign_(self) -> Tensor:
-        return self._assign("sign", unary("sign", self))
+        return self._unary_inplace("sign")
 
     def rsqrt_(self) -> Tensor:
-        return self._assign("rsqrt", unary("rsqrt", self))
+        return self._unary_inplace("rsqrt")
 
     def log1p_(self) -> Tensor:
-        return self._assign("log1p", unary("log1p", self))
+        return self._unary_inplace("log1p")
 
     def expm1_(self) -> Tensor:
-        return self._assign("expm1", unary("expm1", self))
+        return self._unary_inplace("expm1")
 
     def square_(self) -> Tensor:
-        return self._assign("square", unary("square", self))
+        return self._unary_inplace("square")
 
     def reciprocal_(self) -> Tensor:
-        return self._assign("reciprocal", unary("reciprocal", self))
+        return self._unary_inplace("reciprocal")
 
     def fill_(self, value: _Number) -> Tensor:
         if self._h.requires_grad and self._assign_values("fill", value) is not None:

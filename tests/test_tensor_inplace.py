@@ -85,3 +85,57 @@ def test_inplace_chain_matches_pytorch(pt):
         results.append((h.detach().numpy(), w.grad.numpy()))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+UNARY_INPLACE = ["relu", "exp", "abs", "neg", "tanh", "sigmoid", "sin", "cos", "erf", "erfc", "square",
+                 "expm1", "sign"]
+
+
+@pytest.mark.parametrize("name", UNARY_INPLACE)
+def test_unary_inplace_writes_strided_views_where_they_lie(name):
+    """Without grad the op runs in the tensor's own memory, whatever its strides: a
+    transposed view and a column slice get the out-of-place values, and only them."""
+    rng = np.random.default_rng(3)
+    for dtype in (torch.float32, torch.float64):
+        base = rng.standard_normal((5, 8))
+        t = torch.tensor(base, dtype=dtype)
+        got = getattr(t.T, name + "_")()
+        want = getattr(torch.tensor(base, dtype=dtype), name)().numpy()
+        np.testing.assert_array_equal(t.numpy(), want)
+        np.testing.assert_array_equal(got.numpy(), want.T)
+        t = torch.tensor(base, dtype=dtype)
+        getattr(t[:, 1::3], name + "_")()
+        expect = base.astype(t.numpy().dtype)
+        expect[:, 1::3] = want[:, 1::3]
+        np.testing.assert_array_equal(t.numpy(), expect)
+
+
+def test_unary_inplace_on_integers_keeps_the_dtype():
+    i = torch.tensor([-3, 0, 5])
+    assert i.abs_().tolist() == [3, 0, 5] and i.dtype == torch.int64
+    assert i.neg_().tolist() == [-3, 0, -5]
+    assert i.square_().tolist() == [9, 0, 25]
+    assert i.sign_().tolist() == [1, 0, 1]
+
+
+def test_recorded_neg_and_sign_inplace_match_pytorch(pt):
+    results = []
+    for lib_ in (torch, pt):
+        w = lib_.tensor(VALUES, requires_grad=True)
+        h = w * 3
+        h.neg_()
+        h.retain_grad()
+        s = (w * 2).sign_()
+        (h * h + s * w).sum().backward()
+        results.append((h.detach().numpy(), h.grad.numpy(), w.grad.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_unary_inplace_without_grad_on_a_saved_value_is_caught_at_backward():
+    x = torch.tensor(VALUES, requires_grad=True)
+    z = x.exp()  # saves its output
+    with torch.no_grad():
+        z.relu_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()

@@ -208,6 +208,11 @@ int pa_binary_scalar_(int op, pa_tensor *a, double s, int scalar_is_float);
  * written into a and, when r is in the graph, a takes its place there (a's grad_fn
  * becomes r's node), with pa_binary_'s rules on what may be recorded. */
 int pa_assign_(pa_tensor *a, pa_tensor *r, const char *op);
+/* a = op(a) in place (a.relu_(), a.exp_(), ...), with pa_binary_'s rules on what may be
+ * recorded.  Written where a lies, without a temporary, when a keeps its dtype and
+ * nothing is recorded or the op's backward needs no value (neg_, sign_); otherwise as
+ * pa_assign_(a, op(a)). */
+int pa_unary_(int op, pa_tensor *a);
 
 /* ---- reductions ----------------------------------------------------------------- */
 /* `dims` lists `ndims` dims (negative allowed); ndims == 0 reduces over all dims. */

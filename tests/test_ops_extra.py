@@ -345,3 +345,39 @@ def test_median_and_prod_edges():
     assert p.tolist() == [1.0, 1.0]
     p.sum().backward()
     assert x.grad.shape == (2, 0)
+
+
+@pytest.mark.parametrize("mode", ["use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                                  "donot_use_mm_for_euclid_dist"])
+@pytest.mark.parametrize("sizes", [(30, 7), (5, 26), (4, 6)])
+def test_cdist_compute_modes_match_pytorch_values_and_gradients(pt, mode, sizes):
+    """p = 2 goes through the matrix product where PyTorch's does (P or R over 25, or
+    asked for), with its clamp at 1e-30: coinciding points get a zero gradient."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2, sizes[0], 3))
+    b = rng.standard_normal((1, sizes[1], 3))
+    b[0, 1] = a[1, 2]  # one zero distance
+    results = []
+    for lib_ in (torch, pt):
+        x1 = lib_.tensor(a, requires_grad=True)
+        x2 = lib_.tensor(b, requires_grad=True)
+        d = lib_.cdist(x1, x2, compute_mode=mode)
+        (d * lib_.tensor(np.arange(d.numel()).reshape(d.shape) % 7)).sum().backward()
+        results.append((d.detach().numpy(), x1.grad.numpy(), x2.grad.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-13)
+
+
+def test_cdist_product_form_float32_and_argument_errors(pt):
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((200, 64)).astype(np.float32)
+    b = rng.standard_normal((300, 64)).astype(np.float32)
+    got = torch.cdist(torch.from_numpy(a), torch.from_numpy(b)).numpy()
+    want = np.sqrt(((a[:, None].astype(np.float64) - b[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(got, want, rtol=2e-6)
+    np.testing.assert_allclose(got, pt.cdist(pt.from_numpy(a), pt.from_numpy(b)).numpy(), rtol=1e-6)
+    for mode in ("bogus", None):  # PyTorch's default is the string, and None is refused
+        with pytest.raises(ValueError, match=f"{mode} is not a valid value for compute_mode"):
+            torch.cdist(torch.ones(2, 3), torch.ones(2, 3), compute_mode=mode)
+    with pytest.raises(RuntimeError, match="cdist only supports non-negative p values"):
+        torch.cdist(torch.ones(2, 3), torch.ones(2, 3), p=-1.0)

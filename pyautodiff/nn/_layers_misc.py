@@ -356,7 +356,9 @@ def pdist(input: Tensor, p: float = 2) -> Tensor:
     i, j = np.triu_indices(n, 1)
     if not i.size:
         return zeros(0, dtype=input.dtype)
-    out = cdist(input, input, p=p).reshape(-1).index_select(0, from_numpy((i * n + j).astype(np.int64)))
+    # computed directly, as PyTorch's pdist: the product form would give 1e-15, not 0, for equal rows
+    out = cdist(input, input, p=p, compute_mode="donot_use_mm_for_euclid_dist").reshape(-1).index_select(
+        0, from_numpy((i * n + j).astype(np.int64)))
     if p == 0 and input.requires_grad and not out.requires_grad:  # a count: PyTorch's zero gradient
         from .._ops_extra import _zero_gradient
 

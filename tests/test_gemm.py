@@ -215,3 +215,39 @@ def test_op_b_read_in_place_is_bit_identical_to_packed(isa, dtype, threads):
         check_against_numpy(dtype, 1, 0, m, n, k, a, b, c0, np.frombuffer(results[0], dtype)
                             .reshape(m, n), 0.7, 0.3)
         assert len(set(results)) == 1, f"in place vs packed differ: {(m, n, k)}"
+
+
+GEMV_LENGTHS = (1, 3, 4, 5, 255, 1025, 2100)
+GEMV_DEPTHS = (1, 15, 16, 17, 64, 65, 130, 3000)
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES), ids=lambda d: d.__name__)
+@pytest.mark.parametrize("ta,tb", list(itertools.product((0, 1), repeat=2)))
+def test_matrix_vector_products_match_numpy_and_any_thread_count(dtype, ta, tb, threads):
+    # C with one column or one row goes through the matrix-vector kernels where the CPU
+    # has them (the dot form along contiguous rows, the axpy form along contiguous
+    # columns, x copied when strided, a strided column of C through a buffer): chunk
+    # and span edges of both forms, padded leading dimensions, alpha/beta with NaN in C
+    # when beta is 0, and the same bits on 1 and 2 threads.
+    rng = np.random.default_rng(31 + 2 * ta + tb)
+    case = 0
+    for length, k in itertools.product(GEMV_LENGTHS, GEMV_DEPTHS):
+        if length * k > 2_000_000:
+            continue
+        for m, n in ((length, 1), (1, length)):
+            case += 1
+            pad = case % 4
+            alpha, beta = ALPHA_BETA[case % len(ALPHA_BETA)]
+            a = stored(rng, k if ta else m, m if ta else k, pad, dtype)
+            b = stored(rng, n if tb else k, k if tb else n, (pad * 3) % 4, dtype)
+            c0 = stored(rng, m, n, pad, dtype)
+            if beta == 0:
+                c0[:, :n] = np.nan
+            results = []
+            for nthreads in (1, 2):
+                pyautodiff.set_num_threads(nthreads)
+                c = c0.copy()
+                gemm(dtype, ta, tb, a, b, c, m, n, k, alpha, beta)
+                check_against_numpy(dtype, ta, tb, m, n, k, a, b, c0, c, alpha, beta)
+                results.append(c.tobytes())
+            assert results[0] == results[1], f"1 vs 2 threads differ: {(m, n, k)} ta={ta} tb={tb}"

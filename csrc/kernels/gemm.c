@@ -22,7 +22,9 @@
  * op(A) is read in place by the strided micro-kernels instead of being packed.
  * Products of at most DIRECT_MAX_WORK multiply-adds skip all of this, and so do thin
  * products (N at most one vector, such as a classifier's 10 outputs) on kernel sets that
- * have a thin kernel: it reads both operands in place and masks the lanes past N.
+ * have a thin kernel: it reads both operands in place and masks the lanes past N.  Before
+ * both, a C of one row or one column goes to the matrix-vector kernels when the kernel
+ * set has them and the matrix is contiguous along the sum or along the outputs.
  */
 #include <omp.h>
 #include <stdlib.h>
@@ -534,6 +536,113 @@ static int run_thin(const struct gemm *g) {
     return 1;
 }
 
+/* ---- matrix-vector products ------------------------------------------------------- */
+
+/* One matrix-vector product in the kernel set's dot or axpy form (gemm_internal.h):
+ * y = alpha * M x + beta * y over `len` outputs, M's line t (a row of the matrix in the
+ * dot form, a column of the product in the axpy form) at mat + t * ld... as the kernels
+ * read them. */
+struct gemv {
+    int dot;                 /* 1: dot form over rows of mat; 0: axpy form */
+    int64_t len, k;          /* outputs, and the length of each sum */
+    const char *mat;
+    int64_t ld;              /* dot: row stride; axpy: stride between the rows p */
+    const char *x;
+    int64_t incx;            /* axpy only (dot needs x contiguous) */
+    char *y;
+    int64_t incy;            /* dot only (axpy writes y contiguous) */
+};
+
+/* Outputs [lo, hi) of a matrix-vector product. */
+static void gemv_part(const struct gemm *g, const struct gemv *v, int64_t lo, int64_t hi) {
+    const struct pa_gemm_kernels *kern = g->kern;
+    const int64_t es = (int64_t)g->es;
+    if (v->dot && es == 4)
+        kern->gemv_dot.s(hi - lo, v->k, (const float *)v->mat + lo * v->ld, v->ld,
+                         (const float *)v->x, g->alpha.s, g->beta.s,
+                         (float *)v->y + lo * v->incy, v->incy);
+    else if (v->dot)
+        kern->gemv_dot.d(hi - lo, v->k, (const double *)v->mat + lo * v->ld, v->ld,
+                         (const double *)v->x, g->alpha.d, g->beta.d,
+                         (double *)v->y + lo * v->incy, v->incy);
+    else if (es == 4)
+        kern->gemv_axpy.s(hi - lo, v->k, (const float *)v->x, v->incx,
+                          (const float *)v->mat + lo, v->ld, g->alpha.s, g->beta.s,
+                          (float *)v->y + lo);
+    else
+        kern->gemv_axpy.d(hi - lo, v->k, (const double *)v->x, v->incx,
+                          (const double *)v->mat + lo, v->ld, g->alpha.d, g->beta.d,
+                          (double *)v->y + lo);
+}
+
+/* Output blocks a thread takes at a time: the dot kernel's 4 rows, the axpy kernel's 8
+ * vectors (any split gives the same bits; these keep the kernels' fast paths). */
+enum { GEMV_DOT_BLOCK = 4, GEMV_AXPY_BLOCK = 256 };
+
+/* C with one column (n == 1) or one row (m == 1) through the kernel set's matrix-vector
+ * kernels, when the matrix has unit stride along the sum (dot form) or along the outputs
+ * (axpy form).  x is copied when the dot form needs it contiguous, and y goes through a
+ * buffer when the axpy form writes a strided column of C.  Returns 0 when it does not
+ * apply (or a buffer cannot be had). */
+static int run_gemv(const struct gemm *g) {
+    const int64_t es = (int64_t)g->es, m = g->m, n = g->n, k = g->k;
+    struct gemv v;
+    const char *x;
+    int64_t incx;
+    if (n == 1) {           /* y = op(A) x, x = op(B)(:, 0) */
+        x = g->b, incx = g->b_rs;
+        if (g->a_cs == 1)
+            v = (struct gemv){1, m, k, g->a, g->a_rs, NULL, 0, g->c, g->ldc};
+        else if (g->a_rs == 1)
+            v = (struct gemv){0, m, k, g->a, g->a_cs, NULL, 0, g->c, 1};
+        else
+            return 0;
+    } else if (m == 1) {    /* y = x op(B), x = op(A)(0, :) */
+        x = g->a, incx = g->a_cs;
+        if (g->b_rs == 1)
+            v = (struct gemv){1, n, k, g->b, g->b_cs, NULL, 0, g->c, 1};
+        else if (g->b_cs == 1)
+            v = (struct gemv){0, n, k, g->b, g->b_rs, NULL, 0, g->c, 1};
+        else
+            return 0;
+    } else {
+        return 0;
+    }
+    /* buffers: a contiguous x for the dot form, a contiguous y for a strided axpy column */
+    int copy_x = v.dot && incx != 1, copy_y = !v.dot && n == 1 && g->ldc != 1;
+    char *buf = NULL;
+    if (copy_x || copy_y) {
+        buf = pack_buffer((size_t)((copy_x ? k : 0) + (copy_y ? m : 0)) * (size_t)es);
+        if (!buf) return 0;
+    }
+    if (copy_x) {
+        for (int64_t p = 0; p < k; p++) memcpy(buf + p * es, x + p * incx * es, (size_t)es);
+        x = buf, incx = 1;
+    }
+    char *ybuf = copy_y ? buf + (copy_x ? k * es : 0) : NULL;
+    int reads_y = es == 4 ? g->beta.s != 0 : g->beta.d != 0;
+    if (copy_y && reads_y)
+        for (int64_t i = 0; i < m; i++) memcpy(ybuf + i * es, g->c + i * g->ldc * es, (size_t)es);
+    v.x = x, v.incx = incx;
+    if (copy_y) v.y = ybuf;
+    const int64_t block = v.dot ? GEMV_DOT_BLOCK : GEMV_AXPY_BLOCK, blocks = ceil_div(v.len, block);
+    int nthreads = pa_kernel_threads_for(2 * v.len * k, WORK_PER_THREAD);
+    if (nthreads > blocks) nthreads = (int)blocks;
+    if (nthreads <= 1) {
+        gemv_part(g, &v, 0, v.len);
+    } else {
+#pragma omp parallel num_threads(nthreads)
+        {
+            int64_t lo, hi;
+            split(blocks, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);
+            if (lo < hi) gemv_part(g, &v, lo * block, min64(hi * block, v.len));
+        }
+    }
+    if (copy_y)
+        for (int64_t i = 0; i < m; i++) memcpy(g->c + i * g->ldc * es, ybuf + i * es, (size_t)es);
+    return 1;
+}
+
 /* The blocked loop nest over all of C, on as many threads as the work warrants. */
 static void run_blocked(const struct gemm *g) {
     const struct pa_gemm_kernels *kern = g->kern;
@@ -566,6 +675,7 @@ static void run_blocked(const struct gemm *g) {
 
 static void run_gemm(struct gemm *g) {
     if (g->m == 0 || g->n == 0) return;
+    if (g->kern->gemv_dot.s && (g->m == 1 || g->n == 1) && g->k > 0 && run_gemv(g)) return;
     if (g->kern->thin.s && g->n <= g->kern->thin_max_n && g->k > 0 && run_thin(g)) return;
     if (g->k == 0 || g->m * g->n * g->k <= DIRECT_MAX_WORK) {
         run_direct(g);

@@ -79,6 +79,25 @@ typedef void pa_dgemm_thin_fn(int64_t m, int64_t n, int64_t k, const double *a, 
                               int64_t a_cs, const double *b, int64_t ldb, double alpha,
                               double beta, double *c, int64_t ldc);
 
+/* Matrix-vector products (optional, per kernel set), for C with one row or one column.
+ * Dot form: y[i * incy] = alpha * (sum over p of a[i * lda + p] * x[p]) + beta * y[i * incy]
+ * for i < m, rows of a and x contiguous; each row's sum runs over p in lanes and partial
+ * sums in a fixed order, whatever rows are computed together.  Axpy form:
+ * y[j] = alpha * (sum over p of x[p * incx] * a[p * lda + j]) + beta * y[j] for j < n, a's
+ * rows and y contiguous; each element is one multiply-add chain over p in increasing
+ * order.  Either way any split of the rows (dot) or columns (axpy) among threads gives
+ * the same bits; when beta == 0, y is not read. */
+typedef void pa_sgemv_dot_fn(int64_t m, int64_t k, const float *a, int64_t lda,
+                             const float *x, float alpha, float beta, float *y, int64_t incy);
+typedef void pa_dgemv_dot_fn(int64_t m, int64_t k, const double *a, int64_t lda,
+                             const double *x, double alpha, double beta, double *y,
+                             int64_t incy);
+typedef void pa_sgemv_axpy_fn(int64_t n, int64_t k, const float *x, int64_t incx,
+                              const float *a, int64_t lda, float alpha, float beta, float *y);
+typedef void pa_dgemv_axpy_fn(int64_t n, int64_t k, const double *x, int64_t incx,
+                              const double *a, int64_t lda, double alpha, double beta,
+                              double *y);
+
 /* Transposing pack of one full panel: dst[p * rows + r] = src[r * ld + p] for r < rows,
  * p < kc.  Elements are 4 or 8 bytes (the function knows which); only bits are moved. */
 typedef void pa_gemm_pack_transposed_fn(int64_t rows, int64_t kc, const void *src,
@@ -110,6 +129,14 @@ struct pa_gemm_kernels {
         pa_dgemm_thin_fn *d;
     } thin;                      /* NULL, or the thin-product kernel for n <= thin_max_n */
     int thin_max_n;
+    union {
+        pa_sgemv_dot_fn *s;
+        pa_dgemv_dot_fn *d;
+    } gemv_dot;                  /* NULL, or both matrix-vector kernels */
+    union {
+        pa_sgemv_axpy_fn *s;
+        pa_dgemv_axpy_fn *d;
+    } gemv_axpy;
 };
 
 struct pa_gemm_isa_kernels {

@@ -30,7 +30,7 @@ import numpy as np
 from ._ffi import lib
 from ._functions import cat, stack, where
 from ._ops_extra import _as_tensor, _dim, _from_numpy, _recorded, _values
-from ._tensor import MinMax, Tensor, binary, call, matmul
+from ._tensor import MinMax, Tensor, binary, call, matmul, unary
 
 _TensorOrNumber = Union[Tensor, int, float, bool]
 
@@ -193,11 +193,11 @@ arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
 def log2(input: Tensor) -> Tensor:
-    return _unary_numpy("log2", input, np.log2, lambda x, y: 1.0 / (x * math.log(2.0)))
+    return unary("log2", input)
 
 
 def log10(input: Tensor) -> Tensor:
-    return _unary_numpy("log10", input, np.log10, lambda x, y: 1.0 / (x * math.log(10.0)))
+    return unary("log10", input)
 
 
 def exp2(input: Tensor) -> Tensor:

@@ -143,7 +143,8 @@ _BIN = {name: getattr(lib, "PA_BIN_" + name.upper()) for name in (
     "logical_and", "logical_or")}
 _UN = {name: getattr(lib, "PA_UN_" + name.upper()) for name in (
     "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "sin", "cos",
-    "logical_not", "sign", "rsqrt", "log1p", "expm1", "square", "reciprocal", "erf", "erfc")}
+    "logical_not", "sign", "rsqrt", "log1p", "expm1", "square", "reciprocal", "erf", "erfc", "log2",
+    "log10")}
 
 _binary = lib.pa_binary
 _binary_scalar = lib.pa_binary_scalar

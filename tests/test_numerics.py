@@ -260,6 +260,8 @@ def _float32_sample(n=2_000_000, seed=11):
     ("log", torch.log, np.log, 1.0),
     ("log1p", torch.log1p, np.log1p, 1.5),
     ("expm1", torch.expm1, np.expm1, 2.0),
+    ("log2", torch.log2, np.log2, 0.51),
+    ("log10", torch.log10, np.log10, 0.51),
 ])
 def test_float32_log_log1p_expm1_accuracy_and_special_values(name, fn, ref, bound):
     x = _float32_sample()
@@ -439,3 +441,30 @@ def test_float32_sin_cos_gradients(name):
     deriv = (np.cos(x64) if name == "sin" else -np.sin(x64)).astype(np.float32)
     want = g * deriv
     np.testing.assert_allclose(t.grad.numpy(), want, rtol=3e-7, atol=1e-30)
+
+
+def test_log2_of_powers_of_two_and_log10_of_powers_of_ten_are_exact():
+    """log2 takes the exponent as it is (and subnormal powers of two too); log10 of the
+    powers of ten a float32 holds exactly comes out exact, as PyTorch's does."""
+    e = np.arange(-149, 128)
+    twos = np.ldexp(np.float32(1), e).astype(np.float32)
+    np.testing.assert_array_equal(torch.log2(torch.from_numpy(twos)).numpy(), e.astype(np.float32))
+    tens = np.float32([10.0 ** k for k in range(11)])
+    np.testing.assert_array_equal(torch.log10(torch.from_numpy(tens)).numpy(), np.arange(11, dtype=np.float32))
+    for dtype in (np.float32, np.float64):
+        special = torch.log2(torch.tensor([0.0, -0.0, -1.0, np.inf, -np.inf, np.nan], dtype=dtype)).numpy()
+        assert special[0] == -np.inf and special[1] == -np.inf and special[3] == np.inf
+        assert np.isnan(special[[2, 4, 5]]).all()
+
+
+@pytest.mark.parametrize("name", ["log2", "log10"])
+def test_log2_log10_gradients_match_pytorch(pt, name):
+    x = np.float32([0.3, 1.0, 2.0, 7.5, 1e-3, 1e5])
+    got, want = [], []
+    for lib_, out in ((torch, got), (pt, want)):
+        t = lib_.tensor(x, requires_grad=True)
+        getattr(lib_, name)(t).sum().backward()
+        out.append(t.grad.numpy())
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-7)
+    t = torch.tensor(x.astype(np.float64), requires_grad=True)
+    assert torch.autograd.gradcheck(getattr(torch, name), (t,))

@@ -735,6 +735,11 @@ SIGNED_UNARY_LOOPS(i64, int64_t)
 PA_UNARY_LOOP(abs_i64, int64_t, int64_t, x < 0 ? -x : x)
 PA_UNARY_LOOP(not_b8, uint8_t, uint8_t, !x)
 
+PA_UNARY_LOOP(log2_f32, float, float, pa_log2f(x))
+PA_UNARY_LOOP(log2_f64, double, double, log2(x))
+PA_UNARY_LOOP(log10_f32, float, float, pa_log10f(x))
+PA_UNARY_LOOP(log10_f64, double, double, log10(x))
+
 #define FLOATS(name) {name##_f32, name##_f64, NULL, NULL}
 #define SIGNED(name) {name##_f32, name##_f64, name##_i64, NULL}
 static const pa_loop_fn unary_loops[PA_UN_COUNT][4] = {
@@ -749,6 +754,7 @@ static const pa_loop_fn unary_loops[PA_UN_COUNT][4] = {
     [PA_UN_LOG1P] = FLOATS(log1p),      [PA_UN_EXPM1] = FLOATS(expm1),
     [PA_UN_SQUARE] = SIGNED(square),    [PA_UN_RECIPROCAL] = FLOATS(reciprocal),
     [PA_UN_ERF] = FLOATS(erf),          [PA_UN_ERFC] = FLOATS(erfc),
+    [PA_UN_LOG2] = FLOATS(log2),        [PA_UN_LOG10] = FLOATS(log10),
 };
 #undef FLOATS
 #undef SIGNED
@@ -756,7 +762,7 @@ static const pa_loop_fn unary_loops[PA_UN_COUNT][4] = {
 static const char *const unary_names[] = {
     "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "gelu", "gelu", "sin",
     "cos", "logical_not", "sign", "rsqrt", "log1p", "expm1", "square", "reciprocal", "erf",
-    "erfc"};
+    "erfc", "log2", "log10"};
 _Static_assert(sizeof unary_names / sizeof unary_names[0] == PA_UN_COUNT,
                "unary_names must name every PA_UN_ op");
 
@@ -768,7 +774,8 @@ static const int unary_saves[PA_UN_COUNT] = {
     [PA_UN_RELU] = SAVE_OUTPUT, [PA_UN_GELU] = SAVE_INPUT,     [PA_UN_GELU_TANH] = SAVE_INPUT,
     [PA_UN_SIN] = SAVE_INPUT,   [PA_UN_COS] = SAVE_INPUT,      [PA_UN_RSQRT] = SAVE_OUTPUT,
     [PA_UN_LOG1P] = SAVE_INPUT, [PA_UN_EXPM1] = SAVE_OUTPUT,   [PA_UN_SQUARE] = SAVE_INPUT,
-    [PA_UN_RECIPROCAL] = SAVE_OUTPUT, [PA_UN_ERF] = SAVE_INPUT, [PA_UN_ERFC] = SAVE_INPUT};
+    [PA_UN_RECIPROCAL] = SAVE_OUTPUT, [PA_UN_ERF] = SAVE_INPUT, [PA_UN_ERFC] = SAVE_INPUT,
+    [PA_UN_LOG2] = SAVE_INPUT,  [PA_UN_LOG10] = SAVE_INPUT};
 
 static int run_unary(pa_loop_fn loop, pa_tensor *a, int out_dtype, const double *params,
                      pa_tensor **out) {
@@ -887,7 +894,9 @@ int pa_unary_(int op, pa_tensor *a) {
     PA_BINARY_LOOP(square_grad_##SUFFIX, T, T, (T)2 * x * y)                                    \
     PA_BINARY_LOOP(reciprocal_grad_##SUFFIX, T, T, -x * y * y)                                 \
     PA_BINARY_LOOP(erf_grad_##SUFFIX, T, T, x * ERF_GRAD(y))                                    \
-    PA_BINARY_LOOP(erfc_grad_##SUFFIX, T, T, -x * ERF_GRAD(y))
+    PA_BINARY_LOOP(erfc_grad_##SUFFIX, T, T, -x * ERF_GRAD(y))                                  \
+    PA_BINARY_LOOP(log2_grad_##SUFFIX, T, T, x / (y * (T)0.69314718055994530942))               \
+    PA_BINARY_LOOP(log10_grad_##SUFFIX, T, T, x / (y * (T)2.30258509299404568402))
 UNARY_GRAD_LOOPS(f32, float, f, pa_tanhf, GELU_GRAD_F32, ERF_GRAD_F32)
 UNARY_GRAD_LOOPS(f64, double, , tanh, GELU_GRAD_F64, ERF_GRAD_F64)
 /* sin' = cos, cos' = -sin: float32 through pa_cosf / pa_sinf, as the forward. */
@@ -907,6 +916,7 @@ static const pa_loop_fn unary_grad_loops[PA_UN_COUNT][2] = {
     [PA_UN_LOG1P] = PAIR(log1p),     [PA_UN_EXPM1] = PAIR(expm1),
     [PA_UN_SQUARE] = PAIR(square),   [PA_UN_RECIPROCAL] = PAIR(reciprocal),
     [PA_UN_ERF] = PAIR(erf),         [PA_UN_ERFC] = PAIR(erfc),
+    [PA_UN_LOG2] = PAIR(log2),       [PA_UN_LOG10] = PAIR(log10),
 };
 #undef PAIR
 

@@ -131,6 +131,39 @@ static inline float pa_logf(float x) {
     return pa_blendf(!(x > 0.0f) | (x == INFINITY), special, r);
 }
 
+/* log2f and log10f from logf's decomposition x = 2^e (1 + f) (f exact, |f| < 0.42), with
+ * log(1 + f) = 2 atanh(f / (2 + f)) summed in double to s^13 (|s| < 0.18, so the first term
+ * left out is below 1e-12 of the sum), then e + log(1 + f) log2(e), or e log10(2) +
+ * log(1 + f) log10(e), rounded once: within about half an ulp (tests/test_numerics.py),
+ * and log2 of a power of two is its exponent (f = 0).  Same special values as logf.
+ * NOTE: both went through NumPy in float64: log2 of 1e6 floats 5.2 ms (21x PyTorch). */
+static inline double pa_log1p_reduced(float f) {
+    double s = (double)f / (2.0 + (double)f), z = s * s;
+    double p = 1.0 / 13;
+    p = p * z + 1.0 / 11;
+    p = p * z + 1.0 / 9;
+    p = p * z + 1.0 / 7;
+    p = p * z + 1.0 / 5;
+    p = p * z + 1.0 / 3;
+    return 2.0 * (s + s * z * p);
+}
+
+static inline float pa_log2f(float x) {
+    float f, fe;
+    pa_logf_core(x, &f, &fe);
+    double r = (double)fe + pa_log1p_reduced(f) * 1.44269504088896340736;
+    float special = x == 0.0f ? -INFINITY : (x < 0.0f ? NAN : x);
+    return pa_blendf(!(x > 0.0f) | (x == INFINITY), special, (float)r);
+}
+
+static inline float pa_log10f(float x) {
+    float f, fe;
+    pa_logf_core(x, &f, &fe);
+    double r = (double)fe * 0.30102999566398119521 + pa_log1p_reduced(f) * 0.43429448190325182765;
+    float special = x == 0.0f ? -INFINITY : (x < 0.0f ? NAN : x);
+    return pa_blendf(!(x > 0.0f) | (x == INFINITY), special, (float)r);
+}
+
 /* log1pf: u = 1 + x rounded, and c = the rounding error (x - (u - 1) or, for x > 1,
  * 1 - (u - x), both exact), then log(u) + c / u.  Error < 1.5 ulp against float64
  * (1.19 at most, tests/test_numerics.py; libm's log1pf is within 1); x = -1 gives -inf,

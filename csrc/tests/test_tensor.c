@@ -347,7 +347,7 @@ static void test_elementwise(void) {
     static const int uops[] = {PA_UN_NEG, PA_UN_EXP, PA_UN_LOG, PA_UN_SQRT, PA_UN_TANH,
                                PA_UN_SIGMOID, PA_UN_SIN, PA_UN_COS, PA_UN_RSQRT, PA_UN_LOG1P,
                                PA_UN_EXPM1, PA_UN_SQUARE, PA_UN_RECIPROCAL, PA_UN_ERF,
-                               PA_UN_ERFC};
+                               PA_UN_ERFC, PA_UN_LOG2, PA_UN_LOG10};
     for (size_t k = 0; k < sizeof uops / sizeof uops[0]; k++) {
         double w[5];
         for (int i = 0; i < 5; i++) {
@@ -367,6 +367,8 @@ static void test_elementwise(void) {
             case PA_UN_SQUARE: w[i] = v * v; break;
             case PA_UN_ERF: w[i] = erf(v); break;
             case PA_UN_ERFC: w[i] = erfc(v); break;
+            case PA_UN_LOG2: w[i] = log2(v); break;
+            case PA_UN_LOG10: w[i] = log10(v); break;
             default: w[i] = 1 / v; break;
             }
         }

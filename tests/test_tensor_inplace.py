@@ -139,3 +139,14 @@ def test_unary_inplace_without_grad_on_a_saved_value_is_caught_at_backward():
         z.relu_()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.sum().backward()
+
+
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_inplace_sin_cos_keep_huge_arguments_exact(name):
+    """float32 sin and cos recompute rare (huge) arguments after their vector pass, from
+    the input: in place they must still see the input, not the first pass's results."""
+    x = np.float32([1e30, -3.4e38, 1234567.0, 0.5, 2.0 ** 100])
+    t = torch.from_numpy(x.copy())
+    getattr(t, name + "_")()
+    want = getattr(np, name)(x.astype(np.float64)).astype(np.float32)
+    np.testing.assert_allclose(t.numpy(), want, rtol=0, atol=1.2e-7)

@@ -835,7 +835,10 @@ int pa_unary_(int op, pa_tensor *a) {
     PA_REQUIRE("unary_", a, "NULL tensor");
     if (op < 0 || op >= PA_UN_COUNT) return pa_error(PA_ERR_VALUE, "unary_: unknown op %d", op);
     const char *name = unary_names[op];
-    pa_loop_fn loop = op == PA_UN_LOGICAL_NOT ? NULL : unary_loops[op][a->dtype];
+    /* float32 sin and cos patch rare inputs after their vector pass, reading the input
+     * again (PA_UNARY_LOOP_PATCHED): they cannot write over it */
+    bool patched = (op == PA_UN_SIN || op == PA_UN_COS) && a->dtype == PA_FLOAT32;
+    pa_loop_fn loop = op == PA_UN_LOGICAL_NOT || patched ? NULL : unary_loops[op][a->dtype];
     bool record;
     TRY(check_inplace(name, a, NULL, &record));
     if (!loop || (record && unary_saves[op] != SAVE_NONE)) {

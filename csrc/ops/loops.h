@@ -71,7 +71,8 @@ int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, 
  * rare inputs (RARE, a function-like macro: RARE(x), or RARE(y) for the binary loop):
  * after the vector pass, a vectorised scan of the inputs, and only where it finds one,
  * SLOW for those elements.
- * The output must not overlap the inputs (the scan reads them after the pass). */
+ * The output must not overlap the inputs (the scan reads them after the pass; pa_unary_
+ * knows which ops these are). */
 #define PA_UNARY_LOOP_PATCHED(NAME, T, EXPR, RARE, SLOW)                                   \
     PA_UNARY_LOOP(NAME##_vector, T, T, EXPR)                                             \
     PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \

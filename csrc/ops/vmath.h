@@ -36,9 +36,31 @@ static inline float pa_expf(float x) {
     return x != x ? x : y;
 }
 
+/* pa_expf for -87 <= x <= 88, where e^x is a normal float and 2^n one float: no clamp,
+ * one scaling, no NaN test.  The same bits as pa_expf there (whose two scalings are both
+ * exact for a normal result); the loops redo other inputs with pa_expf (PA_EXP_RARE). */
+static inline float pa_expf_normal(float x) {
+    float n = rintf(x * 1.44269504088896341f);
+    float r = fmaf(n, -0.693359375f, x);
+    r = fmaf(n, 2.12194440e-4f, r);
+    float p = 1.9875691500e-4f;
+    p = fmaf(p, r, 1.3981999507e-3f);
+    p = fmaf(p, r, 8.3334519073e-3f);
+    p = fmaf(p, r, 4.1665795894e-2f);
+    p = fmaf(p, r, 1.6666665459e-1f);
+    p = fmaf(p, r, 5.0000001201e-1f);
+    float y = fmaf(p, r * r, r) + 1.0f;
+    return y * pa_pow2i((int32_t)n);
+}
+#define PA_EXP_RARE(x) (!(((x) >= -87.0f) & ((x) <= 88.0f)))
+
 /* The logistic function 1 / (1 + e^-x), with pa_expf in float32 (shared by the sigmoid op
  * and the fused LSTM cell, so both round alike). */
 static inline float pa_sigmoidf(float x) { return 1.0f / (1.0f + pa_expf(-x)); }
+/* pa_sigmoidf for -88 <= x <= 87 (its pa_expf in the normal range), for the loops' vector
+ * pass; they redo other inputs with pa_sigmoidf (PA_SIGMOID_RARE). */
+static inline float pa_sigmoidf_normal(float x) { return 1.0f / (1.0f + pa_expf_normal(-x)); }
+#define PA_SIGMOID_RARE(x) (!(((x) >= -88.0f) & ((x) <= 87.0f)))
 static inline double pa_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 
 /* cond ? a : b by masking bits (pa_blendf for float, pa_blendd for double): a ?: whose
@@ -73,7 +95,8 @@ static inline float pa_tanhf(float x) {
     p = fmaf(p, z, 1.33314422036e-1f);
     p = fmaf(p, z, -3.33332819422e-1f);
     float small = fmaf(p * z, ax, ax);
-    float big = 1.0f - 2.0f / (pa_expf(2.0f * pa_blendf(ax > 10.0f, 10.0f, ax)) + 1.0f);
+    /* (the argument is at most 20: pa_expf_normal gives pa_expf's bits; NaN stays NaN) */
+    float big = 1.0f - 2.0f / (pa_expf_normal(2.0f * pa_blendf(ax > 10.0f, 10.0f, ax)) + 1.0f);
     return copysignf(pa_blendf(ax < 0.625f, small, big), x);
 }
 

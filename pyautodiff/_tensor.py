@@ -144,7 +144,7 @@ _BIN = {name: getattr(lib, "PA_BIN_" + name.upper()) for name in (
 _UN = {name: getattr(lib, "PA_UN_" + name.upper()) for name in (
     "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "sin", "cos",
     "logical_not", "sign", "rsqrt", "log1p", "expm1", "square", "reciprocal", "erf", "erfc", "log2",
-    "log10")}
+    "log10", "silu")}
 
 _binary = lib.pa_binary
 _binary_scalar = lib.pa_binary_scalar

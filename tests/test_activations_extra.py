@@ -455,3 +455,22 @@ def test_new_names_are_exported():
     for name in ("SiLU", "Softplus", "ELU", "Hardtanh", "ReLU6", "Mish", "Hardswish", "Hardsigmoid", "Softsign",
                  "Unflatten", "KLDivLoss"):
         assert name in nn.__all__ and issubclass(getattr(nn, name), nn.Module)
+
+
+def test_silu_is_one_op_rounding_as_x_times_sigmoid_with_pytorchs_gradient(pt):
+    rng = np.random.default_rng(17)
+    x = np.concatenate([rng.standard_normal(100_000) * 30, [-100.0, -88.5, 87.5, 95.0, 0.0, -0.0,
+                                                            np.inf, -np.inf, np.nan]]).astype(np.float32)
+    t = torch.from_numpy(x)
+    got = F.silu(t).numpy()
+    np.testing.assert_array_equal(got, (t * t.sigmoid()).numpy())
+    assert F.silu(t).grad_fn is None
+    g = rng.standard_normal(x.size).astype(np.float32)
+    grads = []
+    for lib_ in (torch, pt):
+        s = lib_.tensor(x[:100_000], requires_grad=True)
+        (lib_.nn.functional.silu(s) * lib_.tensor(g[:100_000])).sum().backward()
+        grads.append(s.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=2e-6, atol=1e-7)  # (it crosses 0 at x = -1.28)
+    x64 = torch.tensor(rng.standard_normal((3, 4)) * 3, requires_grad=True)
+    assert torch.autograd.gradcheck(F.silu, (x64,))

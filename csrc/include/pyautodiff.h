@@ -187,7 +187,7 @@ enum {
     PA_UN_SIGMOID, PA_UN_RELU, PA_UN_GELU, PA_UN_GELU_TANH, PA_UN_SIN, PA_UN_COS,
     PA_UN_LOGICAL_NOT, PA_UN_SIGN, PA_UN_RSQRT, PA_UN_LOG1P, PA_UN_EXPM1,
     PA_UN_SQUARE, PA_UN_RECIPROCAL, PA_UN_ERF, PA_UN_ERFC, PA_UN_LOG2, PA_UN_LOG10,
-    PA_UN_COUNT
+    PA_UN_SILU, PA_UN_COUNT
 };
 /* out = a (op) b with NumPy broadcasting and PyTorch type promotion. */
 int pa_binary(int op, pa_tensor *a, pa_tensor *b, pa_tensor **out);

@@ -742,6 +742,9 @@ SIGNED_UNARY_LOOPS(i64, int64_t)
 PA_UNARY_LOOP(abs_i64, int64_t, int64_t, x < 0 ? -x : x)
 PA_UNARY_LOOP(not_b8, uint8_t, uint8_t, !x)
 
+/* SiLU, x sigmoid(x): the same two roundings as x * x.sigmoid(), in one pass. */
+PA_UNARY_LOOP_PATCHED(silu_f32, float, x * pa_sigmoidf_normal(x), PA_SIGMOID_RARE, x * pa_sigmoidf(x))
+PA_UNARY_LOOP(silu_f64, double, double, x * pa_sigmoid(x))
 PA_UNARY_LOOP(log2_f32, float, float, pa_log2f(x))
 PA_UNARY_LOOP(log2_f64, double, double, log2(x))
 PA_UNARY_LOOP(log10_f32, float, float, pa_log10f(x))
@@ -762,6 +765,7 @@ static const pa_loop_fn unary_loops[PA_UN_COUNT][4] = {
     [PA_UN_SQUARE] = SIGNED(square),    [PA_UN_RECIPROCAL] = FLOATS(reciprocal),
     [PA_UN_ERF] = FLOATS(erf),          [PA_UN_ERFC] = FLOATS(erfc),
     [PA_UN_LOG2] = FLOATS(log2),        [PA_UN_LOG10] = FLOATS(log10),
+    [PA_UN_SILU] = FLOATS(silu),
 };
 #undef FLOATS
 #undef SIGNED
@@ -769,7 +773,7 @@ static const pa_loop_fn unary_loops[PA_UN_COUNT][4] = {
 static const char *const unary_names[] = {
     "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "gelu", "gelu", "sin",
     "cos", "logical_not", "sign", "rsqrt", "log1p", "expm1", "square", "reciprocal", "erf",
-    "erfc", "log2", "log10"};
+    "erfc", "log2", "log10", "silu"};
 _Static_assert(sizeof unary_names / sizeof unary_names[0] == PA_UN_COUNT,
                "unary_names must name every PA_UN_ op");
 
@@ -782,7 +786,7 @@ static const int unary_saves[PA_UN_COUNT] = {
     [PA_UN_SIN] = SAVE_INPUT,   [PA_UN_COS] = SAVE_INPUT,      [PA_UN_RSQRT] = SAVE_OUTPUT,
     [PA_UN_LOG1P] = SAVE_INPUT, [PA_UN_EXPM1] = SAVE_OUTPUT,   [PA_UN_SQUARE] = SAVE_INPUT,
     [PA_UN_RECIPROCAL] = SAVE_OUTPUT, [PA_UN_ERF] = SAVE_INPUT, [PA_UN_ERFC] = SAVE_INPUT,
-    [PA_UN_LOG2] = SAVE_INPUT,  [PA_UN_LOG10] = SAVE_INPUT};
+    [PA_UN_LOG2] = SAVE_INPUT,  [PA_UN_LOG10] = SAVE_INPUT,     [PA_UN_SILU] = SAVE_INPUT};
 
 static int run_unary(pa_loop_fn loop, pa_tensor *a, int out_dtype, const double *params,
                      pa_tensor **out) {
@@ -842,10 +846,10 @@ int pa_unary_(int op, pa_tensor *a) {
     PA_REQUIRE("unary_", a, "NULL tensor");
     if (op < 0 || op >= PA_UN_COUNT) return pa_error(PA_ERR_VALUE, "unary_: unknown op %d", op);
     const char *name = unary_names[op];
-    /* float32 sin, cos, exp and sigmoid patch rare inputs after their vector pass,
+    /* float32 sin, cos, exp, sigmoid and silu patch rare inputs after their vector pass,
      * reading the input again (PA_UNARY_LOOP_PATCHED): they cannot write over it */
-    bool patched = (op == PA_UN_SIN || op == PA_UN_COS || op == PA_UN_EXP || op == PA_UN_SIGMOID) &&
-                   a->dtype == PA_FLOAT32;
+    bool patched = (op == PA_UN_SIN || op == PA_UN_COS || op == PA_UN_EXP || op == PA_UN_SIGMOID ||
+                    op == PA_UN_SILU) && a->dtype == PA_FLOAT32;
     pa_loop_fn loop = op == PA_UN_LOGICAL_NOT || patched ? NULL : unary_loops[op][a->dtype];
     bool record;
     TRY(check_inplace(name, a, NULL, &record));
@@ -889,7 +893,13 @@ int pa_unary_(int op, pa_tensor *a) {
  * pa_exp_neg_square (vectorised, and without the error of rounding s*s first). */
 #define ERF_GRAD_F32(s) (1.12837916709551257390f * pa_exp_neg_square(s))
 #define ERF_GRAD_F64(s) (1.12837916709551257390 * exp(-(s) * (s)))
-#define UNARY_GRAD_LOOPS(SUFFIX, T, F, TANH, GELU_GRAD, ERF_GRAD)                               \
+/* SiLU's derivative as PyTorch writes it: g sigmoid(s) (1 + s (1 - sigmoid(s))). */
+#define SILU_GRAD(T, SIGMOID, g, s)                                                             \
+    ({                                                                                          \
+        T sg_ = SIGMOID(s);                                                                     \
+        g * sg_ * ((T)1 + s * ((T)1 - sg_));                                                    \
+    })
+#define UNARY_GRAD_LOOPS(SUFFIX, T, F, TANH, SIGMOID, GELU_GRAD, ERF_GRAD)                      \
     PA_BINARY_LOOP(exp_grad_##SUFFIX, T, T, x * y)                                              \
     PA_BINARY_LOOP(log_grad_##SUFFIX, T, T, x / y)                                              \
     PA_BINARY_LOOP(sqrt_grad_##SUFFIX, T, T, x / ((T)2 * y))                                    \
@@ -907,9 +917,10 @@ int pa_unary_(int op, pa_tensor *a) {
     PA_BINARY_LOOP(erf_grad_##SUFFIX, T, T, x * ERF_GRAD(y))                                    \
     PA_BINARY_LOOP(erfc_grad_##SUFFIX, T, T, -x * ERF_GRAD(y))                                  \
     PA_BINARY_LOOP(log2_grad_##SUFFIX, T, T, x / (y * (T)0.69314718055994530942))               \
-    PA_BINARY_LOOP(log10_grad_##SUFFIX, T, T, x / (y * (T)2.30258509299404568402))
-UNARY_GRAD_LOOPS(f32, float, f, pa_tanhf, GELU_GRAD_F32, ERF_GRAD_F32)
-UNARY_GRAD_LOOPS(f64, double, , tanh, GELU_GRAD_F64, ERF_GRAD_F64)
+    PA_BINARY_LOOP(log10_grad_##SUFFIX, T, T, x / (y * (T)2.30258509299404568402))              \
+    PA_BINARY_LOOP(silu_grad_##SUFFIX, T, T, SILU_GRAD(T, SIGMOID, x, y))
+UNARY_GRAD_LOOPS(f32, float, f, pa_tanhf, pa_sigmoidf, GELU_GRAD_F32, ERF_GRAD_F32)
+UNARY_GRAD_LOOPS(f64, double, , tanh, pa_sigmoid, GELU_GRAD_F64, ERF_GRAD_F64)
 /* sin' = cos, cos' = -sin: float32 through pa_cosf / pa_sinf, as the forward. */
 PA_BINARY_LOOP_PATCHED(sin_grad_f32, float, x * pa_cosf(y), PA_SINCOS_RARE, x * cosf(y))
 PA_BINARY_LOOP_PATCHED(cos_grad_f32, float, -x * pa_sinf(y), PA_SINCOS_RARE, -x * sinf(y))
@@ -928,6 +939,7 @@ static const pa_loop_fn unary_grad_loops[PA_UN_COUNT][2] = {
     [PA_UN_SQUARE] = PAIR(square),   [PA_UN_RECIPROCAL] = PAIR(reciprocal),
     [PA_UN_ERF] = PAIR(erf),         [PA_UN_ERFC] = PAIR(erfc),
     [PA_UN_LOG2] = PAIR(log2),       [PA_UN_LOG10] = PAIR(log10),
+    [PA_UN_SILU] = PAIR(silu),
 };
 #undef PAIR
 

@@ -13,7 +13,7 @@ import numpy as np
 from .._creation import arange
 from .._ffi import ffi, lib, raise_error
 from .._functions import where
-from .._tensor import Tensor, call, wrap
+from .._tensor import Tensor, call, unary, wrap
 
 _IntOrPair = Union[int, "tuple[int, int]"]
 
@@ -195,9 +195,12 @@ def _check_floating(x: Tensor, op: str) -> None:
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    """x * sigmoid(x) (also called swish)."""
+    """x * sigmoid(x) (also called swish), one C op: its values round as x * x.sigmoid(),
+    its gradient is PyTorch's g sigmoid(x) (1 + x (1 - sigmoid(x))).  `inplace` is
+    accepted; the result is computed out of place.
+    NOTE: as x * x.sigmoid(), 1e6 floats took 583 us (2 threads; PyTorch 279)."""
     _check_floating(input, "silu")
-    return input * input.sigmoid()
+    return unary("silu", input)
 
 
 def _softplus(x: Tensor, beta: float, threshold: float) -> Tensor:

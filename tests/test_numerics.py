@@ -468,3 +468,27 @@ def test_log2_log10_gradients_match_pytorch(pt, name):
     np.testing.assert_allclose(got[0], want[0], rtol=1e-7)
     t = torch.tensor(x.astype(np.float64), requires_grad=True)
     assert torch.autograd.gradcheck(getattr(torch, name), (t,))
+
+
+@pytest.mark.parametrize("p", [2, 3, 4, 0.5, 1.5, -0.5, -1, 2.5])
+def test_scalar_pow_gradient_matches_pytorch_bits(pt, p):
+    """x ** p's gradient is PyTorch's g * (p * x.pow(p - 1)), x.pow(p - 1) as its pow kernel
+    computes the special exponents (x, x*x, x*x*x, sqrt, 1/sqrt, 1/x, 1/(x*x)); specials
+    (zeros of both signs, infinities, NaN, huge and tiny values) included."""
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal(20_000).astype(np.float32)
+    x[:8] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, 3e19, -3e19]
+    if p != int(p):
+        x = np.abs(x)
+    g = rng.standard_normal(x.size).astype(np.float32)
+    grads = []
+    for lib_ in (torch, pt):
+        t = lib_.tensor(x, requires_grad=True)
+        (t ** p * lib_.tensor(g)).sum().backward()
+        grads.append(t.grad.numpy())
+    if p in (2, 3, 4, 0.5, -1):  # p - 1 special: the same bits
+        np.testing.assert_array_equal(grads[0], grads[1])
+    else:
+        np.testing.assert_allclose(grads[0][8:], grads[1][8:], rtol=3e-7)
+    t = torch.tensor(np.abs(rng.standard_normal((3, 4))) + 0.5, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: v ** p, (t,))

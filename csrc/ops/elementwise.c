@@ -605,6 +605,35 @@ PA_BINARY_LOOP(pow_grad_base_f64, double, double, y == 0 ? 0.0 : y * pow(x, y - 
 PA_BINARY_LOOP(pow_grad_exp_f32, float, float, x == 0 ? 0.0f : y * logf(x))
 PA_BINARY_LOOP(pow_grad_exp_f64, double, double, x == 0 ? 0.0 : y * log(x))
 
+/* The base's gradient for a Python-scalar exponent e (prm[0]), PyTorch's
+ * g * (e * x.pow(e - 1)) with x.pow(e - 1) as its pow kernel computes the special
+ * exponents (see pa_binary: x for 1, x * x, x * x * x, sqrt, 1 / sqrt, 1 / x, 1 / (x * x));
+ * x is p[1], g p[2].  Other exponents keep powf (pow_grad_base).
+ * NOTE: (x ** 2).sum().backward() on 1024 x 512 floats took 2.5 ms (PyTorch 0.84): powf is
+ * a scalar call per element. */
+#define POW_GRAD_SPECIAL_LOOPS(SUFFIX, T, F)                                                    \
+    PA_BINARY_LOOP(pow_grad_p1_##SUFFIX, T, T, y * ((T)prm[0] * x))                             \
+    PA_BINARY_LOOP(pow_grad_p2_##SUFFIX, T, T, y * ((T)prm[0] * (x * x)))                       \
+    PA_BINARY_LOOP(pow_grad_p3_##SUFFIX, T, T, y * ((T)prm[0] * (x * x * x)))                   \
+    PA_BINARY_LOOP(pow_grad_half_##SUFFIX, T, T, y * ((T)prm[0] * sqrt##F(x)))                  \
+    PA_BINARY_LOOP(pow_grad_mhalf_##SUFFIX, T, T, y * ((T)prm[0] * ((T)1 / sqrt##F(x))))        \
+    PA_BINARY_LOOP(pow_grad_m1_##SUFFIX, T, T, y * ((T)prm[0] * ((T)1 / x)))                    \
+    PA_BINARY_LOOP(pow_grad_m2_##SUFFIX, T, T, y * ((T)prm[0] * ((T)1 / (x * x))))
+POW_GRAD_SPECIAL_LOOPS(f32, float, f)
+POW_GRAD_SPECIAL_LOOPS(f64, double, )
+
+/* The loop for exponent e, or NULL when e - 1 is not one of the special exponents. */
+static pa_loop_fn pow_grad_special(double e, bool f32) {
+    double d = e - 1;
+    return d == 1 ? (f32 ? pow_grad_p1_f32 : pow_grad_p1_f64)
+           : d == 2 ? (f32 ? pow_grad_p2_f32 : pow_grad_p2_f64)
+           : d == 3 ? (f32 ? pow_grad_p3_f32 : pow_grad_p3_f64)
+           : d == 0.5 ? (f32 ? pow_grad_half_f32 : pow_grad_half_f64)
+           : d == -0.5 ? (f32 ? pow_grad_mhalf_f32 : pow_grad_mhalf_f64)
+           : d == -1 ? (f32 ? pow_grad_m1_f32 : pow_grad_m1_f64)
+           : d == -2 ? (f32 ? pow_grad_m2_f32 : pow_grad_m2_f64) : NULL;
+}
+
 /* o = f(x, y) * g over broadcast x, y with the loop f, then the product with g. */
 static int apply_binary_loop(pa_loop_fn f32, pa_loop_fn f64, pa_tensor *x, pa_tensor *y,
                              pa_tensor *g, pa_tensor **out) {
@@ -639,8 +668,23 @@ int pa_backward_POW(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     pa_tensor *a, *b;
     TRY(saved_in(node, g, &a, &b));
     int rc = PA_OK;
-    if (pa_input_needs_grad(node, 0))
+    double e = 0;
+    pa_loop_fn special = NULL;
+    if (node->saved[1]->wrapped_number == 1 && pa_item(b, &e) == PA_OK && e != 0)
+        special = pow_grad_special(e, g->dtype == PA_FLOAT32);  /* (e == 0: zeros, below) */
+    if (pa_input_needs_grad(node, 0) && special && pa_same_shape(a, g)) {
+        pa_tensor *o = pa_tensor_new(a->ndim, a->shape, a->dtype);
+        PA_CHECK_OOM(o);
+        int64_t sg[PA_MAX_DIMS];
+        pa_broadcast_strides(g, a->ndim, a->shape, sg);
+        char *data[3] = {o->data, a->data, g->data};
+        const int64_t *strides[3] = {o->strides, a->strides, sg};
+        size_t sz = pa_dtype_size(a->dtype), sizes[3] = {sz, sz, sz};
+        pa_run_loop(special, a->ndim, a->shape, 3, data, strides, sizes, &e);
+        grads[0] = o;
+    } else if (pa_input_needs_grad(node, 0)) {
         rc = apply_binary_loop(pow_grad_base_f32, pow_grad_base_f64, a, b, g, &grads[0]);
+    }
     if (!rc && pa_input_needs_grad(node, 1))
         rc = apply_binary_loop(pow_grad_exp_f32, pow_grad_exp_f64, a, node->saved[2], g, &grads[1]);
     pa_tensor_release(a);

@@ -24,6 +24,8 @@ from ._aliases import *  # noqa: F401,F403
 from ._aliases import __all__ as _alias_names
 from ._ops_more import *  # noqa: F401,F403
 from ._ops_more import __all__ as _more_names
+from ._ops_gather import *  # noqa: F401,F403
+from ._ops_gather import __all__ as _gather_names
 from ._tensor import Size, Tensor
 from ._generator import Generator, default_generator, get_rng_state, set_rng_state
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -106,7 +108,7 @@ __all__ = ["Tensor", "Size", "dtype", "float32", "float64", "int64", "bool", "fl
            "Generator", "default_generator", "get_rng_state", "set_rng_state", "compile",
            "finfo", "iinfo", "result_type", "promote_types", "can_cast", "typename", "is_nonzero",
            "set_float32_matmul_precision", "get_float32_matmul_precision", "use_deterministic_algorithms",
-           "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled", "autocast", "amp"] + list(_function_names) + list(_extra_names) + list(_alias_names) + list(_more_names)
+           "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled", "autocast", "amp"] + list(_function_names) + list(_extra_names) + list(_alias_names) + list(_more_names) + list(_gather_names)
 
 
 def det(input: Tensor) -> Tensor:

@@ -1416,6 +1416,17 @@ class Tensor:
     def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         return _extra()._scatter("scatter_add", self, dim, index, src, None, None, True)
 
+    def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                       include_self: builtins.bool = True) -> Tensor:
+        return _gather_ops().scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(self, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                        include_self: builtins.bool = True) -> Tensor:
+        return _gather_ops()._scatter_reduce(self, dim, index, src, reduce, include_self, True)
+
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        return _gather_ops().take_along_dim(self, indices, dim)
+
     def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: _Number = 1) -> Tensor:
         return _extra().index_add(self, dim, index, source, alpha=alpha)
 
@@ -1770,6 +1781,12 @@ def _extra() -> Any:
     from . import _ops_extra
 
     return _ops_extra
+
+
+def _gather_ops() -> Any:
+    from . import _ops_gather
+
+    return _ops_gather
 
 
 def _bad_dim(op: str, dim: int, n: int) -> int:

@@ -273,6 +273,12 @@ int pa_gather_rows(int n, pa_tensor **tensors, pa_tensor *index, pa_tensor **out
 /* torch.gather: out[i][j][k] = a[i][index[i][j][k]][k] for dim 1 (index int64, same ndim
  * as a, index.shape[d] <= a.shape[d] for d != dim). */
 int pa_gather(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out);
+/* torch.take_along_dim's gather, once the caller has broadcast a and index (or flattened
+ * both, for dim=None): as pa_gather, but the index values are taken modulo a.shape[dim]
+ * (Python's %) when `modulo` is set, as PyTorch does with a dim, else must lie in
+ * [0, a.shape[dim]); out-of-range values (and a dim of size 0 under `modulo`) are
+ * PA_ERR_RUNTIME.  Differentiable in a (GatherBackward). */
+int pa_take_along_dim(pa_tensor *a, int64_t dim, pa_tensor *index, int modulo, pa_tensor **out);
 /* How pa_scatter and pa_index_put write: copy src (the last write wins among repeated
  * indices), add src (repeats sum up in index order), or fill with `value`. */
 enum { PA_SCATTER_COPY = 0, PA_SCATTER_ADD = 1, PA_SCATTER_FILL = 2 };
@@ -284,6 +290,17 @@ enum { PA_SCATTER_COPY = 0, PA_SCATTER_ADD = 1, PA_SCATTER_FILL = 2 };
  * Differentiable in a and src. */
 int pa_scatter(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor *src, double value, int mode,
                int inplace, pa_tensor **out);
+/* How pa_scatter_reduce combines the values a position receives. */
+enum { PA_REDUCE_SUM = 0, PA_REDUCE_PROD = 1, PA_REDUCE_MEAN = 2, PA_REDUCE_AMAX = 3, PA_REDUCE_AMIN = 4 };
+/* torch.scatter_reduce: a copy of a (or a itself, inplace, as for pa_scatter) where each
+ * position that index names along dim holds the reduction of the src values sent there,
+ * and of its own value when include_self; the other positions keep a's.  MEAN divides by
+ * the number of values (integers: floor division); AMAX / AMIN propagate NaN; bool SUM is
+ * or, PROD and.  index int64 with values in [0, a.shape[dim]), src of a's dtype, shapes as
+ * pa_scatter (a 0-dim tensor counts as shape (1,)); a shape, dtype or range error is
+ * PA_ERR_RUNTIME, as PyTorch's.  Records no gradient: the Python layer records it. */
+int pa_scatter_reduce(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor *src, int reduce, int include_self,
+                      int inplace, pa_tensor **out);
 /* torch.index_add (ADD, alpha * src), index_copy (COPY), index_fill (FILL with src NULL):
  * slice i of src along dim goes to slice index[i] of a copy of a (or of a, inplace, as
  * for pa_scatter).  index 0-d or 1-d int64, in [0, size) (index_fill: [-size, size));

@@ -1,7 +1,7 @@
-/* Indexing along one dim with an index tensor: gather, scatter / scatter_add, and
- * index_add / index_copy / index_fill (a 1-d index, broadcast over the other dims, is
- * the same walk), forward and backward side by side, over one kernel; and the flat
- * positions of a bool mask (x[mask]). */
+/* Indexing along one dim with an index tensor: gather (and take_along_dim), scatter /
+ * scatter_add / scatter_reduce, and index_add / index_copy / index_fill (a 1-d index,
+ * broadcast over the other dims, is the same walk), forward and backward side by side,
+ * over one kernel; and the flat positions of a bool mask (x[mask]). */
 #include <stdlib.h>
 
 #include "../kernels/parallel.h"
@@ -77,7 +77,9 @@ static inline void walk_offsets(const walk *w, int64_t q, int64_t *off) {
     }
 }
 
-enum { MODE_GATHER = -1 };  /* besides PA_SCATTER_COPY / ADD / FILL */
+/* Besides PA_SCATTER_COPY / ADD / FILL: gather, and scatter_reduce's other reductions
+ * (COUNT adds 1 per index: how many values a position received). */
+enum { MODE_GATHER = -1, MODE_PROD = -2, MODE_AMAX = -3, MODE_AMIN = -4, MODE_COUNT = -5 };
 
 /* NOTE: work items are (outer index, chunk of inner) pairs: every element of T that a
  * scatter writes is reached from one such pair only, and within it the index is walked
@@ -171,6 +173,17 @@ static void walk_run(const walk *w, int mode, int dtype, char *tdata, char *pdat
     } else if (mode == PA_SCATTER_FILL) {
         if (dtype == PA_BOOL) value = value != 0;
         PA_DISPATCH_ALL(dtype, T, { const T v = (T)value; WALK_LOOP(T, *tp = v); });
+    } else if (mode == MODE_COUNT) {
+        PA_DISPATCH_ALL(dtype, T, { WALK_LOOP(T, *tp = (T)(*tp + 1)); });
+    } else if (mode == MODE_PROD) {  /* (bool: and) */
+        PA_DISPATCH_ALL(dtype, T, { WALK_LOOP(T, *tp = (T)(*tp * *pp)); });
+    } else if (mode == MODE_AMAX) {
+        /* NOTE: a NaN wins, as PyTorch's (`v != v`); a NaN already there stays, since no
+         * comparison with it is true.  The store is unconditional so that the choice
+         * compiles to a select: a branch on random data mispredicts half the time. */
+        PA_DISPATCH_ALL(dtype, T, { WALK_LOOP(T, { T v = *pp; T c = *tp; *tp = v != v || c < v ? v : c; }); });
+    } else if (mode == MODE_AMIN) {
+        PA_DISPATCH_ALL(dtype, T, { WALK_LOOP(T, { T v = *pp; T c = *tp; *tp = v != v || v < c ? v : c; }); });
     } else if (dtype == PA_BOOL) {
         WALK_LOOP(uint8_t, *tp = (uint8_t)(*tp | *pp));
     } else if (alpha == 1) {
@@ -181,13 +194,12 @@ static void walk_run(const walk *w, int mode, int dtype, char *tdata, char *pdat
 }
 
 /* ---- checks -------------------------------------------------------------------- */
-/* Every element of the int64 tensor ic (contiguous) in [-size, size) (negative allowed)
- * or [0, size); else an IndexError naming op and the first bad value. */
-static int check_range(const char *op, const pa_tensor *ic, int64_t d, int64_t size, bool negative) {
+/* Whether every element of the int64 tensor ic (contiguous) is in [lo, size). */
+static bool all_in_range(const pa_tensor *ic, int64_t lo, int64_t size) {
     const int64_t *v = (const int64_t *)ic->data;
-    int64_t lo = negative ? -size : 0, n = ic->numel;
-    /* NOTE: a branch-free, threaded pass first (one unsigned compare per index); the
-     * branchy scan alone took 0.2 ms of gather(1, (1024, 512) index)'s 0.5 ms, 2 threads. */
+    int64_t n = ic->numel;
+    /* NOTE: branch-free and threaded (one unsigned compare per index); the branchy scan
+     * took 0.2 ms of gather(1, (1024, 512) index)'s 0.5 ms, 2 threads. */
     uint64_t span = (uint64_t)(size - lo);
     int nt = pa_threads_for_elements(n / 4);
     int bad = 0;
@@ -197,12 +209,26 @@ static int check_range(const char *op, const pa_tensor *ic, int64_t d, int64_t s
     } else {
         for (int64_t i = 0; i < n; i++) bad |= (uint64_t)v[i] - (uint64_t)lo >= span;
     }
-    if (!bad) return PA_OK;
-    for (int64_t i = 0; i < n; i++)
+    return !bad;
+}
+
+/* Every element of ic in [-size, size) (negative allowed) or [0, size); else error
+ * `code` (IndexError; RuntimeError where PyTorch's op raises one) naming op and the
+ * first bad value. */
+static int check_range_as(int code, const char *op, const pa_tensor *ic, int64_t d, int64_t size,
+                          bool negative) {
+    int64_t lo = negative ? -size : 0;
+    if (all_in_range(ic, lo, size)) return PA_OK;
+    const int64_t *v = (const int64_t *)ic->data;
+    for (int64_t i = 0; i < ic->numel; i++)
         if (v[i] < lo || v[i] >= size)
-            return pa_error(PA_ERR_INDEX, "%s: index %lld is out of bounds for dimension %lld with "
-                            "size %lld", op, (long long)v[i], (long long)d, (long long)size);
+            return pa_error(code, "%s: index %lld is out of bounds for dimension %lld with size %lld",
+                            op, (long long)v[i], (long long)d, (long long)size);
     return PA_OK;
+}
+
+static int check_range(const char *op, const pa_tensor *ic, int64_t d, int64_t size, bool negative) {
+    return check_range_as(PA_ERR_INDEX, op, ic, d, size, negative);
 }
 
 static int check_index_dtype(const char *op, const pa_tensor *index) {
@@ -283,23 +309,58 @@ static pa_tensor *gather_raw(pa_tensor *a, int64_t d, pa_tensor *index) {
     return o;
 }
 
-/* ---- gather -------------------------------------------------------------------- */
-int pa_gather(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out) {
-    PA_REQUIRE("gather", a && index && out, "NULL tensor or result pointer");
+/* ---- gather, take_along_dim ----------------------------------------------------- */
+/* How the index values of gather_checked may lie: in [-size, size) (negative ones wrap),
+ * in [0, size), or anywhere (taken modulo size, as Python's %). */
+enum { RANGE_NEGATIVE, RANGE_STRICT, RANGE_MODULO };
+
+/* The contiguous index with every value taken modulo size into [0, size) (a new
+ * reference; ic itself when all lie in [-size, size) already: the walk wraps those). */
+static pa_tensor *index_modulo(pa_tensor *ic, int64_t size) {
+    if (all_in_range(ic, -size, size)) {
+        pa_tensor_retain(ic);
+        return ic;
+    }
+    pa_tensor *w = pa_tensor_new(ic->ndim, ic->shape, PA_INT64);
+    if (!w) return NULL;
+    const int64_t *v = (const int64_t *)ic->data;
+    int64_t *r = (int64_t *)w->data, n = ic->numel;
+    int nt = pa_threads_for_elements(n / 4);
+    PA_PARALLEL_FOR(nt, for (int64_t i = 0; i < n; i++) {
+        int64_t m = v[i] >= 0 && v[i] < size ? v[i] : v[i] % size;  /* (a division only where needed) */
+        r[i] = m < 0 ? m + size : m;
+    });
+    return w;
+}
+
+/* gather of a (dim d, normalised) at index, whose values lie as `range` says (else
+ * error `code` naming op); records GatherBackward. */
+static int gather_checked(const char *op, int code, pa_tensor *a, int64_t d, pa_tensor *index, int range,
+                          pa_tensor **out) {
     char b1[128], b2[128];
-    int64_t d;
-    TRY(pa_normalize_dim("gather", dim, a->ndim, &d));
-    TRY(check_index_dtype("gather", index));
+    TRY(check_index_dtype(op, index));
     if (index->ndim != a->ndim && !(a->ndim == 0 && index->ndim <= 1))
-        return pa_error(PA_ERR_VALUE, "gather: index %s and input %s must have the same number of "
-                        "dimensions", PA_SHAPE_STR(index, b1), PA_SHAPE_STR(a, b2));
+        return pa_error(PA_ERR_VALUE, "%s: index %s and input %s must have the same number of "
+                        "dimensions", op, PA_SHAPE_STR(index, b1), PA_SHAPE_STR(a, b2));
     for (int k = 0; k < a->ndim; k++)
         if (k != d && index->shape[k] > a->shape[k])
-            return pa_error(PA_ERR_VALUE, "gather: size of index %s does not fit input %s at dim %d",
+            return pa_error(PA_ERR_VALUE, "%s: size of index %s does not fit input %s at dim %d", op,
                             PA_SHAPE_STR(index, b1), PA_SHAPE_STR(a, b2), k);
+    int64_t size = a->ndim ? a->shape[d] : 1;
+    if (range == RANGE_MODULO && size == 0 && index->numel > 0)
+        return pa_error(code, "%s: cannot take indices along dimension %lld of size 0 (the index "
+                        "is taken modulo the size)", op, (long long)d);
     pa_tensor *ic = pa_contiguous_nograd(index);
     PA_CHECK_OOM(ic);
-    int rc = check_range("gather", ic, d, a->ndim ? a->shape[d] : 1, true);
+    int rc = PA_OK;
+    if (range == RANGE_MODULO) {
+        pa_tensor *w = index_modulo(ic, size);
+        pa_tensor_release(ic);
+        PA_CHECK_OOM(w);
+        ic = w;
+    } else {
+        rc = check_range_as(code, op, ic, d, size, range == RANGE_NEGATIVE);
+    }
     pa_tensor *o = rc ? NULL : gather_raw(a, d, ic);
     if (!rc && !o) rc = PA_ERR_MEMORY;
     if (!rc && pa_needs_grad(1, &a)) {
@@ -314,6 +375,21 @@ int pa_gather(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out) {
     }
     *out = o;
     return PA_OK;
+}
+
+int pa_gather(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor **out) {
+    PA_REQUIRE("gather", a && index && out, "NULL tensor or result pointer");
+    int64_t d;
+    TRY(pa_normalize_dim("gather", dim, a->ndim, &d));
+    return gather_checked("gather", PA_ERR_INDEX, a, d, index, RANGE_NEGATIVE, out);
+}
+
+int pa_take_along_dim(pa_tensor *a, int64_t dim, pa_tensor *index, int modulo, pa_tensor **out) {
+    PA_REQUIRE("take_along_dim", a && index && out, "NULL tensor or result pointer");
+    int64_t d;
+    TRY(pa_normalize_dim("take_along_dim", dim, a->ndim, &d));
+    return gather_checked("take_along_dim", PA_ERR_RUNTIME, a, d, index, modulo ? RANGE_MODULO : RANGE_STRICT,
+                          out);
 }
 
 /* The gradient is scatter_add of g into zeros (repeats accumulate in index order). */
@@ -376,6 +452,168 @@ int pa_scatter(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor *src, doub
     pa_tensor_release(s);
     pa_tensor_release(ic);
     return rc;
+}
+
+/* ---- scatter_reduce ------------------------------------------------------------ */
+/* One walk over index (ic, contiguous, values checked) writing t along d, reading s (NULL:
+ * zero strides, for FILL and COUNT); t has ndim >= 1. */
+static void walk_pass(pa_tensor *t, int64_t d, pa_tensor *ic, pa_tensor *s, int mode, double value) {
+    static const int64_t zeros[PA_MAX_DIMS] = {0};
+    const int64_t *strides[N_OPS] = {t->strides, s ? s->strides : zeros, ic->strides};
+    walk w;
+    walk_init(&w, t->ndim, ic->shape, (int)d, t->shape[d], strides);
+    walk_run(&w, mode, t->dtype, t->data, s ? s->data : NULL, (const int64_t *)ic->data, value, 1);
+}
+
+/* o (contiguous, int64 or floating) divided by the count of values each position took
+ * (count 0 leaves it, as PyTorch's count.masked_fill_(count == 0, 1)); integers by floor
+ * division, as PyTorch's div_(count, rounding_mode="floor"). */
+static void divide_by_count(pa_tensor *o, const pa_tensor *count) {
+    int64_t n = o->numel;
+    int nt = pa_threads_for_elements(n);
+    if (o->dtype == PA_INT64) {
+        int64_t *v = (int64_t *)o->data;
+        const int64_t *c = (const int64_t *)count->data;
+        PA_PARALLEL_FOR(nt, for (int64_t i = 0; i < n; i++) {
+            if (c[i] > 1) v[i] = v[i] / c[i] - (v[i] % c[i] < 0);
+        });
+    } else {
+        PA_DISPATCH_FLOAT(o->dtype, T, {
+            T *v = (T *)o->data;
+            const T *c = (const T *)count->data;
+            PA_PARALLEL_FOR(nt, for (int64_t i = 0; i < n; i++) {
+                if (c[i] > 1) v[i] /= c[i];
+            });
+        });
+    }
+}
+
+/* t reduced in place with s at ic along d (t, ic, s of ndim >= 1, checked; t contiguous
+ * for MEAN). */
+static int reduce_into(pa_tensor *t, int64_t d, pa_tensor *ic, pa_tensor *s, int reduce, bool include_self) {
+    if (ic->numel == 0) return PA_OK;
+    if (!include_self) {
+        /* NOTE: positions that receive values start from the reduction's identity.  amax
+         * and amin have none that every dtype can hold (int64 has no infinity), so they
+         * start from a copy of one of the values they receive: the max of a set and one of
+         * its members is the max of the set, NaN included. */
+        if (reduce == PA_REDUCE_AMAX || reduce == PA_REDUCE_AMIN)
+            walk_pass(t, d, ic, s, PA_SCATTER_COPY, 0);
+        else
+            walk_pass(t, d, ic, NULL, PA_SCATTER_FILL, reduce == PA_REDUCE_PROD ? 1 : 0);
+    }
+    static const int modes[] = {[PA_REDUCE_SUM] = PA_SCATTER_ADD, [PA_REDUCE_PROD] = MODE_PROD,
+                                [PA_REDUCE_MEAN] = PA_SCATTER_ADD, [PA_REDUCE_AMAX] = MODE_AMAX,
+                                [PA_REDUCE_AMIN] = MODE_AMIN};
+    walk_pass(t, d, ic, s, modes[reduce], 0);
+    if (reduce != PA_REDUCE_MEAN) return PA_OK;
+    pa_tensor *count = NULL;
+    if (include_self)
+        TRY(pa_full(t->ndim, t->shape, t->dtype, 1, &count));
+    else
+        PA_CHECK_OOM(count = pa_tensor_zeros(t->ndim, t->shape, t->dtype));
+    walk_pass(count, d, ic, NULL, MODE_COUNT, 0);
+    divide_by_count(t, count);
+    pa_tensor_release(count);
+    return PA_OK;
+}
+
+/* t itself when it has dims, else a 1-d view of its one element (a new reference):
+ * scatter_reduce takes a 0-dim tensor as shape (1,), as PyTorch. */
+static pa_tensor *with_dims(pa_tensor *t) {
+    static const int64_t one = 1, zero = 0;
+    if (t->ndim) {
+        pa_tensor_retain(t);
+        return t;
+    }
+    return pa_tensor_view_of(t, t->offset, 1, &one, &zero);
+}
+
+int pa_scatter_reduce(pa_tensor *a, int64_t dim, pa_tensor *index, pa_tensor *src, int reduce, int include_self,
+                      int inplace, pa_tensor **out) {
+    const char *op = "scatter_reduce";
+    PA_REQUIRE(op, a && index && src && out, "NULL tensor or result pointer");
+    PA_REQUIRE(op, reduce >= PA_REDUCE_SUM && reduce <= PA_REDUCE_AMIN,
+               "reduce must be PA_REDUCE_SUM, _PROD, _MEAN, _AMAX or _AMIN");
+    char b1[128], b2[128], b3[128];
+    int64_t d;
+    TRY(pa_normalize_dim(op, dim, a->ndim, &d));
+    if (index->dtype != PA_INT64)
+        return pa_error(PA_ERR_RUNTIME, "scatter_reduce(): Expected dtype int64 for index, got %s",
+                        pa_dtype_name(index->dtype));
+    if (src->dtype != a->dtype)
+        return pa_error(PA_ERR_RUNTIME, "scatter_reduce(): Expected self.dtype to be equal to src.dtype "
+                        "(self %s, src %s)", pa_dtype_name(a->dtype), pa_dtype_name(src->dtype));
+    if (reduce == PA_REDUCE_MEAN && a->dtype == PA_BOOL)
+        return pa_error(PA_ERR_TYPE, "scatter_reduce(): reduce=\"mean\" is not implemented for bool");
+    /* (ndims as PyTorch counts them: a 0-dim tensor has one) */
+    int nd = a->ndim ? a->ndim : 1;
+    if ((index->ndim ? index->ndim : 1) != nd)
+        return pa_error(PA_ERR_RUNTIME, "scatter_reduce(): Index tensor %s must have the same number of "
+                        "dimensions as self tensor %s", PA_SHAPE_STR(index, b1), PA_SHAPE_STR(a, b2));
+    if ((src->ndim ? src->ndim : 1) != nd)
+        return pa_error(PA_ERR_RUNTIME, "scatter_reduce(): Index tensor %s must have the same number of "
+                        "dimensions as src tensor %s", PA_SHAPE_STR(index, b1), PA_SHAPE_STR(src, b2));
+    for (int k = 0; k < nd; k++) {
+        int64_t ni = index->ndim ? index->shape[k] : 1, na = a->ndim ? a->shape[k] : 1;
+        if ((k != d && ni > na) || ni > (src->ndim ? src->shape[k] : 1))
+            return pa_error(PA_ERR_RUNTIME, "scatter_reduce(): Expected index %s to be no larger than self "
+                            "%s apart from dimension %lld and to be no larger size than src %s",
+                            PA_SHAPE_STR(index, b1), PA_SHAPE_STR(a, b2), (long long)d, PA_SHAPE_STR(src, b3));
+    }
+    if (inplace) TRY(check_inplace_allowed(op, a, src));
+    pa_tensor *ic = NULL, *xv = NULL, *sv = NULL, *s = NULL, *o = NULL, *ov = NULL;
+    int rc = PA_OK;
+    /* In place, what a's writes could change is read from copies: src or index in a's
+     * memory (x.scatter_reduce_(0, i, x[1:], ...)). */
+    if (!(ic = pa_contiguous_nograd(index))) rc = PA_ERR_MEMORY;
+    if (!rc && inplace && ic->storage == a->storage) {
+        pa_tensor *c = pa_tensor_new(ic->ndim, ic->shape, PA_INT64);
+        if (c) pa_copy_strided(c, ic);
+        pa_tensor_release(ic);
+        if (!(ic = c)) rc = PA_ERR_MEMORY;
+    }
+    if (!rc) rc = check_range_as(PA_ERR_RUNTIME, "scatter_reduce()", ic, d, a->ndim ? a->shape[d] : 1, false);
+    if (!rc && !((xv = with_dims(ic)) && (sv = with_dims(src)))) rc = PA_ERR_MEMORY;
+    if (!rc && !(s = narrowed_source(sv, xv->ndim, xv->shape, a->dtype))) rc = PA_ERR_MEMORY;
+    if (!rc && inplace && src->storage == a->storage) {
+        pa_tensor *c = pa_tensor_new(s->ndim, s->shape, s->dtype);
+        if (c) pa_copy_strided(c, s);
+        pa_tensor_release(s);
+        if (!(s = c)) rc = PA_ERR_MEMORY;
+    }
+    /* Reduced into a itself in place, except for mean, which divides a contiguous copy
+     * (copied back below). */
+    if (!rc) {
+        if (inplace && reduce != PA_REDUCE_MEAN) {
+            pa_tensor_retain(a);
+            o = a;
+        } else if ((o = pa_tensor_new(a->ndim, a->shape, a->dtype))) {
+            pa_copy_strided(o, a);
+        }
+        if (!o || !(ov = with_dims(o))) rc = PA_ERR_MEMORY;
+    }
+    if (!rc) rc = reduce_into(ov, d, xv, s, reduce, include_self);
+    pa_tensor_release(ov);
+    pa_tensor_release(s);
+    pa_tensor_release(sv);
+    pa_tensor_release(xv);
+    pa_tensor_release(ic);
+    if (rc) {
+        pa_tensor_release(o);
+        return rc;
+    }
+    if (inplace) {
+        if (o != a) {
+            pa_copy_strided(a, o);
+            pa_tensor_release(o);
+            pa_tensor_retain(a);
+            o = a;
+        }
+        pa_bump_version(a);
+    }
+    *out = o;
+    return PA_OK;
 }
 
 /* ---- index_add / index_copy / index_fill --------------------------------------- */

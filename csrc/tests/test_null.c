@@ -83,6 +83,13 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_index_select(t, 0, NULL, &out), "index_select");
     CHECK_NULL(pa_gather(NULL, 0, idx, &out), "gather");
     CHECK_NULL(pa_gather(t, 0, NULL, &out), "gather");
+    CHECK_NULL(pa_take_along_dim(NULL, 0, idx, 1, &out), "take_along_dim");
+    CHECK_NULL(pa_take_along_dim(t, 0, NULL, 1, &out), "take_along_dim");
+    CHECK_NULL(pa_take_along_dim(t, 0, idx, 1, NULL), "take_along_dim");
+    CHECK_NULL(pa_scatter_reduce(NULL, 0, idx, t, PA_REDUCE_SUM, 1, 0, &out), "scatter_reduce");
+    CHECK_NULL(pa_scatter_reduce(t, 0, NULL, t, PA_REDUCE_SUM, 1, 0, &out), "scatter_reduce");
+    CHECK_NULL(pa_scatter_reduce(t, 0, idx, NULL, PA_REDUCE_SUM, 1, 0, &out), "scatter_reduce");
+    CHECK_NULL(pa_scatter_reduce(t, 0, idx, t, PA_REDUCE_SUM, 1, 0, NULL), "scatter_reduce");
     CHECK_NULL(pa_index_multi(NULL, 1, (int64_t[]){0}, &idx, &out), "index");
     CHECK_NULL(pa_index_multi(t, 1, NULL, &idx, &out), "index");
     CHECK_NULL(pa_index_multi(t, 1, (int64_t[]){0}, NULL, &out), "index");

@@ -627,6 +627,69 @@ static void test_errors(void) {
     CHECK_LIVE(base);
 }
 
+/* take_along_dim's index taken modulo the size; scatter_reduce's reductions, include_self
+ * both ways, in place over a view of itself, a 0-dim self, and its refusals. */
+static void test_take_along_scatter_reduce(void) {
+    live_counts base = live_now();
+    pa_tensor *a = make(2, (int64_t[]){2, 3}, PA_FLOAT64, (double[]){1, 2, 3, 4, 5, 6}), *o = NULL;
+    pa_tensor *idx = make(2, (int64_t[]){2, 2}, PA_INT64, (double[]){-1, 7, 3, -5});
+    OK(pa_take_along_dim(a, 1, idx, 1, &o));  /* 7 % 3 = 1, -5 % 3 = 1 */
+    CHECK_TENSOR(o, 2, ((int64_t[]){2, 2}), ((double[]){3, 2, 4, 5}), 0);
+    pa_tensor_release(o);
+    CHECK_ERR(pa_take_along_dim(a, 1, idx, 0, &o), PA_ERR_RUNTIME, "index -1 is out of bounds");
+    pa_tensor_release(idx);
+
+    /* int64 mean floors; include_self=False: only the values sent count. */
+    pa_tensor *x = make(1, (int64_t[]){3}, PA_INT64, (double[]){-1, 7, 5});
+    pa_tensor *i = make(1, (int64_t[]){5}, PA_INT64, (double[]){0, 0, 2, 2, 2});
+    pa_tensor *s = make(1, (int64_t[]){5}, PA_INT64, (double[]){-2, -4, 1, 1, 2});
+    OK(pa_scatter_reduce(x, 0, i, s, PA_REDUCE_MEAN, 1, 0, &o));
+    CHECK_TENSOR(o, 1, ((int64_t[]){3}), ((double[]){-3, 7, 2}), 0);
+    pa_tensor_release(o);
+    OK(pa_scatter_reduce(x, 0, i, s, PA_REDUCE_AMIN, 0, 0, &o));
+    CHECK_TENSOR(o, 1, ((int64_t[]){3}), ((double[]){-4, 7, 1}), 0);
+    pa_tensor_release(o);
+    OK(pa_scatter_reduce(x, 0, i, s, PA_REDUCE_PROD, 0, 0, &o));
+    CHECK_TENSOR(o, 1, ((int64_t[]){3}), ((double[]){8, 7, 2}), 0);
+    pa_tensor_release(o);
+    /* In place, src a view of x: read before written. */
+    pa_tensor *head = NULL;
+    OK(pa_slice(x, 0, 0, 2, 1, &head));
+    pa_tensor *i2 = make(1, (int64_t[]){2}, PA_INT64, (double[]){1, 2});
+    OK(pa_scatter_reduce(x, 0, i2, head, PA_REDUCE_SUM, 1, 1, &o));
+    CHECK(o == x);
+    CHECK_TENSOR(x, 1, ((int64_t[]){3}), ((double[]){-1, 6, 12}), 0);
+    pa_tensor_release(o);
+    OK(pa_scatter_reduce(x, 0, i2, head, PA_REDUCE_MEAN, 0, 1, &o));
+    CHECK_TENSOR(x, 1, ((int64_t[]){3}), ((double[]){-1, -1, 6}), 0);
+    pa_tensor_release(o);
+    pa_tensor_release(head);
+    pa_tensor_release(i2);
+
+    /* A 0-dim self takes every value; a float mean divides. */
+    pa_tensor *z = NULL, *zs = make(1, (int64_t[]){2}, PA_FLOAT64, (double[]){2, 6});
+    pa_tensor *zi = make(1, (int64_t[]){2}, PA_INT64, (double[]){0, 0});
+    OK(pa_full(0, NULL, PA_FLOAT64, 1, &z));
+    OK(pa_scatter_reduce(z, 0, zi, zs, PA_REDUCE_MEAN, 1, 0, &o));
+    CHECK(o->ndim == 0);
+    CHECK_TENSOR(o, 0, ((int64_t[]){1}), ((double[]){3}), 1e-15);
+    pa_tensor_release(o);
+
+    o = NULL;
+    CHECK_ERR(pa_scatter_reduce(x, 0, i, a, PA_REDUCE_SUM, 1, 0, &o), PA_ERR_RUNTIME, "src.dtype");
+    CHECK_ERR(pa_scatter_reduce(x, 0, s, s, PA_REDUCE_SUM, 1, 0, &o), PA_ERR_RUNTIME, "out of bounds");
+    CHECK_ERR(pa_scatter_reduce(x, 1, i, s, PA_REDUCE_SUM, 1, 0, &o), PA_ERR_INDEX, "dimension out of range");
+    CHECK(o == NULL);
+    pa_tensor_release(z);
+    pa_tensor_release(zs);
+    pa_tensor_release(zi);
+    pa_tensor_release(x);
+    pa_tensor_release(i);
+    pa_tensor_release(s);
+    pa_tensor_release(a);
+    CHECK_LIVE(base);
+}
+
 int main(void) {
     live_counts base = live_now();
     CHECK(base.tensors == 0 && base.nodes == 0 && base.bytes == 0);
@@ -635,6 +698,7 @@ int main(void) {
     RUN(test_elementwise);
     RUN(test_reductions);
     RUN(test_errors);
+    RUN(test_take_along_scatter_reduce);
     CHECK_LIVE(base);
     return check_finish("test_tensor");
 }

@@ -106,6 +106,7 @@ bool pa_is_float(int dtype);
     X(POW, "PowBackward")                      \
     X(MAXIMUM, "MaximumBackward")              \
     X(MINIMUM, "MinimumBackward")              \
+    X(ATAN2, "Atan2Backward")                  \
     X(UNARY, "UnaryBackward")                  \
     X(CLAMP, "ClampBackward")                  \
     X(WHERE, "WhereBackward")                  \

@@ -241,10 +241,9 @@ def _binary_numpy(op: str, input: Any, other: Any, fn: Any, grads: Any) -> Tenso
 
 
 def atan2(input: Tensor, other: _TensorOrNumber) -> Tensor:
-    """The angle of the point (other, input), in [-pi, pi]; gradients x / r^2, -y / r^2."""
-    return _binary_numpy("atan2", input, other, np.arctan2,
-                         lambda y, x, r: (np.where(x * x + y * y == 0, 0.0, x / (x * x + y * y)),
-                                          np.where(x * x + y * y == 0, 0.0, -y / (x * x + y * y))))
+    """The angle of the point (other, input), in [-pi, pi] (C: PA_BIN_ATAN2; integers give
+    float32); gradients x / r^2, -y / r^2, zero at the origin."""
+    return binary("atan2", input, other)
 
 
 arctan2 = atan2

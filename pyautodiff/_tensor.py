@@ -139,7 +139,7 @@ class Size(tuple):
 
 
 _BIN = {name: getattr(lib, "PA_BIN_" + name.upper()) for name in (
-    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge",
     "logical_and", "logical_or")}
 _UN = {name: getattr(lib, "PA_UN_" + name.upper()) for name in (
     "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh", "sin", "cos",

@@ -132,7 +132,8 @@ BAD_CALLS = [
     # ---- C API: elementwise ----------------------------------------------------------
     ("c_binary_op", lambda: C(lib.pa_binary, 99, t(3)._h, t(3)._h), ValueError, "binary: unknown op 99"),
     ("c_binary_op_negative", lambda: C(lib.pa_binary, -1, t(3)._h, t(3)._h), ValueError, "binary: unknown op -1"),
-    ("c_binary_op_count", lambda: C(lib.pa_binary, lib.PA_BIN_COUNT, t(3)._h, t(3)._h), ValueError, "unknown op 15"),
+    ("c_binary_op_count", lambda: C(lib.pa_binary, lib.PA_BIN_COUNT, t(3)._h, t(3)._h), ValueError,
+     f"unknown op {lib.PA_BIN_COUNT}"),
     ("c_binary_scalar_op", lambda: C(lib.pa_binary_scalar, 99, t(3)._h, 1.0, 1, 0), ValueError, "binary: unknown op 99"),
     ("c_binary_inplace_op", lambda: S(lib.pa_binary_, 99, t(3)._h, t(3)._h), ValueError, "binary_: unknown op 99"),
     ("c_unary_op", lambda: C(lib.pa_unary, lib.PA_UN_COUNT, t(3)._h), ValueError, f"unary: unknown op {lib.PA_UN_COUNT}"),

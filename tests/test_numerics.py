@@ -492,3 +492,46 @@ def test_scalar_pow_gradient_matches_pytorch_bits(pt, p):
         np.testing.assert_allclose(grads[0][8:], grads[1][8:], rtol=3e-7)
     t = torch.tensor(np.abs(rng.standard_normal((3, 4))) + 0.5, requires_grad=True)
     assert torch.autograd.gradcheck(lambda v: v ** p, (t,))
+
+
+def test_float32_atan2_within_half_an_ulp_with_ieee_special_values():
+    """atan2 in C: float32 computed in double and rounded once (within about half an ulp of
+    float64 over random bit patterns and normal values); zeros of both signs, infinities
+    and NaN as libm (and PyTorch) give them; integers promote to float32."""
+    rng = np.random.default_rng(29)
+    bits = rng.integers(0, 2 ** 32, 1_000_000, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    special = np.float32([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 1e-45, -1e-45, 3e38])
+    y = np.concatenate([bits[:500_000], np.repeat(special, 10), rng.standard_normal(50_000).astype(np.float32)])
+    x = np.concatenate([bits[500_000:], np.tile(special, 10), rng.standard_normal(50_000).astype(np.float32)])
+    got = torch.atan2(torch.from_numpy(y), torch.from_numpy(x)).numpy()
+    want = np.arctan2(y.astype(np.float64), x.astype(np.float64))
+    normal = np.abs(want) >= np.finfo(np.float32).tiny
+    assert ulp_error(got[normal], want[normal]).max() < 0.5001
+    with np.errstate(invalid="ignore"):
+        assert np.array_equal(got[~normal], want[~normal].astype(np.float32), equal_nan=True)
+    np.testing.assert_array_equal(np.signbit(got[~normal & (want == 0)]), np.signbit(want[~normal & (want == 0)]))
+    d = torch.atan2(torch.tensor(y[:1000].astype(np.float64)), torch.tensor(x[:1000].astype(np.float64))).numpy()
+    np.testing.assert_array_equal(d, np.arctan2(y[:1000].astype(np.float64), x[:1000].astype(np.float64)))
+    i = torch.atan2(torch.tensor([1, 2, -3]), torch.tensor([2, 0, -1]))
+    assert i.dtype == torch.float32
+    np.testing.assert_array_equal(i.numpy(), np.arctan2(np.float64([1, 2, -3]), [2, 0, -1]).astype(np.float32))
+
+
+def test_atan2_gradients_match_pytorch_and_vanish_at_the_origin(pt):
+    y = np.array([0.5, -2.0, 0.0, 3.0, 1e-3])
+    x = np.array([1.5, 0.25, 0.0, -4.0, -2.0])
+    got, want = [], []
+    for lib_, out in ((torch, got), (pt, want)):
+        a = lib_.tensor(y, requires_grad=True)
+        b = lib_.tensor(x, requires_grad=True)
+        (lib_.atan2(a, b) * lib_.tensor([1.0, 2.0, 3.0, -1.0, 0.5])).sum().backward()
+        out.append((a.grad.numpy(), b.grad.numpy()))
+    for ours, theirs in zip(got[0], want[0]):
+        np.testing.assert_allclose(np.delete(ours, 2), np.delete(theirs, 2), rtol=1e-15)
+        assert ours[2] == 0  # PyTorch's is NaN at (0, 0)
+    a = torch.tensor(y + 0.3, requires_grad=True)
+    b = torch.tensor(x, requires_grad=True)
+    assert torch.autograd.gradcheck(torch.atan2, (a, b))
+    c = torch.tensor(y, requires_grad=True)
+    torch.atan2(c, 2.0).sum().backward()
+    np.testing.assert_allclose(c.grad.numpy(), 2.0 / (y * y + 4.0), rtol=1e-15)

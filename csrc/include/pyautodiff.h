@@ -178,7 +178,7 @@ int64_t pa_live_storage_bytes(void);
 /* ---- elementwise ---------------------------------------------------------------- */
 enum {
     PA_BIN_ADD = 0, PA_BIN_SUB, PA_BIN_MUL, PA_BIN_DIV, PA_BIN_POW,
-    PA_BIN_MAXIMUM, PA_BIN_MINIMUM,
+    PA_BIN_MAXIMUM, PA_BIN_MINIMUM, PA_BIN_ATAN2,
     PA_BIN_EQ, PA_BIN_NE, PA_BIN_LT, PA_BIN_LE, PA_BIN_GT, PA_BIN_GE,
     PA_BIN_LOGICAL_AND, PA_BIN_LOGICAL_OR, PA_BIN_COUNT
 };

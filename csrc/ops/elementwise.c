@@ -162,6 +162,9 @@ PA_BINARY_LOOP(pow_f64, double, double, pow(x, y))
     PA_BINARY_LOOP(pow_reciprocal_##SUFFIX, T, T, (T)1 / x)
 POW_SPECIAL_LOOPS(f32, float, f)
 POW_SPECIAL_LOOPS(f64, double, )
+/* atan2(x, y), x the first operand (PyTorch's input, the point's y coordinate). */
+PA_BINARY_LOOP_PATCHED2(atan2_f32, float, pa_atan2f(x, y), PA_ATAN2_RARE, atan2f(x, y))
+PA_BINARY_LOOP(atan2_f64, double, double, atan2(x, y))
 PA_BINARY_LOOP(and_b8, uint8_t, uint8_t, x && y)
 PA_BINARY_LOOP(or_b8, uint8_t, uint8_t, x || y)
 
@@ -187,6 +190,7 @@ static const pa_loop_fn binary_loops[PA_BIN_COUNT][4] = {
     [PA_BIN_POW] = {pow_f32, pow_f64, pow_i64, NULL},
     [PA_BIN_MAXIMUM] = ROW(max),
     [PA_BIN_MINIMUM] = ROW(min),
+    [PA_BIN_ATAN2] = {atan2_f32, atan2_f64, NULL, NULL},
     [PA_BIN_EQ] = ROW(eq),
     [PA_BIN_NE] = ROW(ne),
     [PA_BIN_LT] = ROW(lt),
@@ -199,16 +203,16 @@ static const pa_loop_fn binary_loops[PA_BIN_COUNT][4] = {
 #undef ROW
 
 static const char *const binary_names[PA_BIN_COUNT] = {
-    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt",
-    "ge", "logical_and", "logical_or"};
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le",
+    "gt", "ge", "logical_and", "logical_or"};
 
 static const pa_op binary_node_ops[PA_BIN_COUNT] = {
     [PA_BIN_ADD] = PA_OP_ADD, [PA_BIN_SUB] = PA_OP_SUB, [PA_BIN_MUL] = PA_OP_MUL,
     [PA_BIN_DIV] = PA_OP_DIV, [PA_BIN_POW] = PA_OP_POW, [PA_BIN_MAXIMUM] = PA_OP_MAXIMUM,
-    [PA_BIN_MINIMUM] = PA_OP_MINIMUM};
+    [PA_BIN_MINIMUM] = PA_OP_MINIMUM, [PA_BIN_ATAN2] = PA_OP_ATAN2};
 
 static bool is_comparison(int op) { return op >= PA_BIN_EQ && op <= PA_BIN_GE; }
-static bool is_differentiable(int op) { return op <= PA_BIN_MINIMUM; }
+static bool is_differentiable(int op) { return op <= PA_BIN_ATAN2; }
 
 /* PyTorch's promotion: categories bool < integer < float; a 0-dim tensor only decides
  * the dtype within its category when the other operand has dims. */
@@ -227,7 +231,7 @@ static int promote(const pa_tensor *a, const pa_tensor *b) {
 static int compute_dtype(int op, int promoted) {
     if (op == PA_BIN_LOGICAL_AND || op == PA_BIN_LOGICAL_OR) return PA_BOOL;
     if (promoted == PA_BOOL && (op == PA_BIN_ADD || op == PA_BIN_MUL)) return PA_BOOL;
-    if (op == PA_BIN_DIV && !pa_is_float(promoted)) return PA_FLOAT32;
+    if ((op == PA_BIN_DIV || op == PA_BIN_ATAN2) && !pa_is_float(promoted)) return PA_FLOAT32;
     if (promoted == PA_BOOL && !is_comparison(op) && op != PA_BIN_MAXIMUM && op != PA_BIN_MINIMUM)
         return PA_INT64;
     return promoted;
@@ -327,6 +331,7 @@ static int record_binary(int op, pa_tensor *a, pa_tensor *b, pa_tensor *o) {
     case PA_BIN_POW:
     case PA_BIN_MAXIMUM:
     case PA_BIN_MINIMUM:
+    case PA_BIN_ATAN2:
         rc = pa_node_save(node, 0, a);
         if (!rc) rc = pa_node_save(node, 1, b);
         if (!rc && op == PA_BIN_POW && gb) rc = pa_node_save(node, 2, o);
@@ -687,6 +692,26 @@ int pa_backward_POW(pa_node *node, pa_tensor *g, pa_tensor **grads) {
     }
     if (!rc && pa_input_needs_grad(node, 1))
         rc = apply_binary_loop(pow_grad_exp_f32, pow_grad_exp_f64, a, node->saved[2], g, &grads[1]);
+    pa_tensor_release(a);
+    pa_tensor_release(b);
+    return rc;
+}
+
+/* atan2(a, b)'s derivatives: b / (a^2 + b^2) and -a / (a^2 + b^2), 0 where both are 0 (as
+ * the NumPy path before; PyTorch's are NaN there). */
+PA_BINARY_LOOP(atan2_grad_a_f32, float, float, x * x + y * y == 0 ? 0.0f : y / (x * x + y * y))
+PA_BINARY_LOOP(atan2_grad_a_f64, double, double, x * x + y * y == 0 ? 0.0 : y / (x * x + y * y))
+PA_BINARY_LOOP(atan2_grad_b_f32, float, float, x * x + y * y == 0 ? 0.0f : -x / (x * x + y * y))
+PA_BINARY_LOOP(atan2_grad_b_f64, double, double, x * x + y * y == 0 ? 0.0 : -x / (x * x + y * y))
+
+int pa_backward_ATAN2(pa_node *node, pa_tensor *g, pa_tensor **grads) {
+    pa_tensor *a, *b;
+    TRY(saved_in(node, g, &a, &b));
+    int rc = PA_OK;
+    if (pa_input_needs_grad(node, 0))
+        rc = apply_binary_loop(atan2_grad_a_f32, atan2_grad_a_f64, a, b, g, &grads[0]);
+    if (!rc && pa_input_needs_grad(node, 1))
+        rc = apply_binary_loop(atan2_grad_b_f32, atan2_grad_b_f64, a, b, g, &grads[1]);
     pa_tensor_release(a);
     pa_tensor_release(b);
     return rc;

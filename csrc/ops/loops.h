@@ -97,6 +97,21 @@ int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, 
             if (RARE(y)) o[i * s[0]] = (SLOW);                                           \
         }                                                                                \
     }
+/* As PA_BINARY_LOOP_PATCHED, with RARE(x, y) a test of both inputs. */
+#define PA_BINARY_LOOP_PATCHED2(NAME, T, EXPR, RARE, SLOW)                                 \
+    PA_BINARY_LOOP(NAME##_vector, T, T, EXPR)                                            \
+    PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \
+        NAME##_vector(n, p, s, prm);                                                     \
+        T *o = (T *)p[0];                                                                \
+        const T *a = (const T *)p[1], *b = (const T *)p[2];                              \
+        int64_t any = 0;                                                                 \
+        for (int64_t i = 0; i < n; i++) any |= RARE(a[i * s[1]], b[i * s[2]]);           \
+        if (!any) return;                                                                \
+        for (int64_t i = 0; i < n; i++) {                                                \
+            T x = a[i * s[1]], y = b[i * s[2]];                                          \
+            if (RARE(x, y)) o[i * s[0]] = (SLOW);                                        \
+        }                                                                                \
+    }
 /* Whether RARE holds for any of n elements of v (element stride sv), as an int64
  * OR-reduction that vectorises on the contiguous path. */
 #define PA_ANY_RARE(T, v, sv, n, RARE)                                                   \

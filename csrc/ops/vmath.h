@@ -187,6 +187,34 @@ static inline float pa_log10f(float x) {
     return pa_blendf(!(x > 0.0f) | (x == INFINITY), special, (float)r);
 }
 
+/* atan2f in double: q = min(|y|, |x|) / max(|y|, |x|) in [0, 1], above tan(pi/8) reduced
+ * to (q - 1) / (q + 1) (one division either way: the numerator and denominator are
+ * chosen first), atan of that as z + z^3 P(z^2) (degree 7 in z^2, fitted by least
+ * squares on Chebyshev nodes against mpmath: relative error 1e-13), then pi/4, pi/2 - r
+ * and pi - r put the octant back and y's sign goes on last; rounded once, so within about
+ * half an ulp.  Both zeros, infinities and NaN are rare inputs the loop redoes with libm
+ * (PA_ATAN2_RARE): q is 0/0 or inf/inf there.
+ * NOTE: atan2 went through NumPy in float64: 10.3 ms for 1e6 floats (14x PyTorch). */
+static const double PA_ATAN_P[8] = {
+    0.032998612024308115, -0.06029825188662072, 0.07605395900025785, -0.09084171872677778,
+    0.11110823939886466, -0.1428570823192848, 0.19999999951170835, -0.3333333333326855};
+static inline float pa_atan2f(float y, float x) {
+    double ay = fabs((double)y), ax = fabs((double)x);
+    int steep = ay > ax;
+    double mx = steep ? ay : ax, mn = steep ? ax : ay;
+    int big = mn > 0.41421356237309504880 * mx;
+    double z = (big ? mn - mx : mn) / (big ? mn + mx : mx), w = z * z;
+    double p = PA_ATAN_P[0];
+    for (int k = 1; k < 8; k++) p = p * w + PA_ATAN_P[k];
+    double r = z + z * w * p;
+    r = big ? r + 0.78539816339744830962 : r;
+    r = steep ? 1.57079632679489661923 - r : r;
+    r = x < 0.0f ? 3.14159265358979323846 - r : r;
+    return copysignf((float)r, y);
+}
+#define PA_ATAN2_RARE(y, x) \
+    ((((y) == 0.0f) & ((x) == 0.0f)) | !(fabsf(y) < INFINITY) | !(fabsf(x) < INFINITY))
+
 /* log1pf: u = 1 + x rounded, and c = the rounding error (x - (u - 1) or, for x > 1,
  * 1 - (u - x), both exact), then log(u) + c / u.  Error < 1.5 ulp against float64
  * (1.19 at most, tests/test_numerics.py; libm's log1pf is within 1); x = -1 gives -inf,

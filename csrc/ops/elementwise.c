@@ -99,10 +99,49 @@ static void run_tiles(pa_loop_fn loop, const pa_iter *it, char *const *data, con
     });
 }
 
+/* The dims in the order the output lies in memory (largest stride first, a stable sort):
+ * an output allocated in its input's layout (pa_tensor_new_layout_of, a transposed input's
+ * unary op) is then walked as one contiguous run, as its input is.  Only for an output
+ * whose dims of size > 1 have non-zero strides (no element written twice); the order of
+ * elements never changes what any one of them gets. */
+static int output_order(int ndim, const int64_t *shape, const int64_t *out_strides, int *perm) {
+    int moved = 0;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] > 1 && out_strides[d] == 0) return 0;
+        perm[d] = d;
+    }
+    for (int i = 1; i < ndim; i++) {  /* insertion sort: ndim <= 8 */
+        int d = perm[i], j = i;
+        int64_t sd = out_strides[d] < 0 ? -out_strides[d] : out_strides[d];
+        while (j > 0) {
+            int e = perm[j - 1];
+            int64_t se = out_strides[e] < 0 ? -out_strides[e] : out_strides[e];
+            if (shape[d] == 1 || shape[e] == 1 || se >= sd) break;
+            perm[j] = e;
+            j--;
+            moved = 1;
+        }
+        perm[j] = d;
+    }
+    return moved;
+}
+
 void pa_run_loop(pa_loop_fn loop, int ndim, const int64_t *shape, int nops, char *const *data,
                  const int64_t *const *strides, const size_t *sizes, const double *params) {
     pa_iter it;
-    pa_iter_init(&it, ndim, shape, nops, strides);
+    int perm[PA_MAX_DIMS];
+    if (nops <= PA_ITER_MAX_OPS && ndim <= PA_MAX_DIMS && output_order(ndim, shape, strides[0], perm)) {
+        int64_t pshape[PA_MAX_DIMS], pstrides[PA_ITER_MAX_OPS][PA_MAX_DIMS];
+        const int64_t *ps[PA_ITER_MAX_OPS];
+        for (int d = 0; d < ndim; d++) {
+            pshape[d] = shape[perm[d]];
+            for (int k = 0; k < nops; k++) pstrides[k][d] = strides[k][perm[d]];
+        }
+        for (int k = 0; k < nops; k++) ps[k] = pstrides[k];
+        pa_iter_init(&it, ndim, pshape, nops, ps);
+    } else {
+        pa_iter_init(&it, ndim, shape, nops, strides);
+    }
     int64_t total = it.rows * it.inner;
     if (total == 0) return;
     int nt = pa_threads_for_elements(total);
@@ -122,6 +161,47 @@ void pa_run_loop(pa_loop_fn loop, int ndim, const int64_t *shape, int nops, char
         int64_t e = (c + 1) * chunk;
         run_range(loop, &it, data, sizes, params, c * chunk, e < total ? e : total);
     }
+}
+
+/* A new tensor of a's shape and dtype `dtype` whose dims lie in memory in the order of
+ * a's strides (largest first; ties keep the dims' order), densely: a transposed or
+ * permuted view's result lies as the view does, as PyTorch's elementwise ops keep their
+ * input's layout.  Contiguous when that order is the dims' own, or when a has a negative
+ * stride or a zero one on a dim of size > 1 (an expanded view). */
+static pa_tensor *new_layout_of(const pa_tensor *a, int dtype) {
+    int perm[PA_MAX_DIMS], n = 0;
+    bool moved = false;
+    for (int d = 0; d < a->ndim; d++) {
+        if (a->shape[d] == 1) continue;
+        if (a->strides[d] <= 0) return pa_tensor_new(a->ndim, a->shape, dtype);
+        int j = n++;
+        for (; j > 0 && a->strides[perm[j - 1]] < a->strides[d]; j--) perm[j] = perm[j - 1];
+        perm[j] = d;
+        moved |= j != n - 1;
+    }
+    if (!moved) return pa_tensor_new(a->ndim, a->shape, dtype);
+    int64_t strides[PA_MAX_DIMS], step = 1;
+    for (int d = a->ndim - 1; d >= 0; d--) strides[d] = 1;  /* (dims of size 1) */
+    for (int i = n - 1; i >= 0; i--) {
+        strides[perm[i]] = step;
+        step *= a->shape[perm[i]];
+    }
+    pa_storage *st = pa_storage_new((size_t)a->numel * pa_dtype_size(dtype));
+    if (!st) return NULL;
+    pa_tensor *t = pa_tensor_wrap(st, 0, a->ndim, a->shape, strides, dtype);
+    pa_storage_release(st);
+    return t;
+}
+
+/* The output of a binary op of the broadcast shape: in the layout of the first operand
+ * that has that whole shape (x.t() + 1, x.t() * y.t(), 2 * x.t()), as PyTorch's; otherwise
+ * contiguous. */
+static pa_tensor *binary_output(const pa_tensor *a, const pa_tensor *b, int ndim,
+                                const int64_t *shape, int dtype) {
+    bool a_full = a->ndim == ndim && !memcmp(a->shape, shape, (size_t)ndim * sizeof *shape);
+    bool b_full = b->ndim == ndim && !memcmp(b->shape, shape, (size_t)ndim * sizeof *shape);
+    const pa_tensor *lead = a_full ? a : b_full ? b : NULL;
+    return lead ? new_layout_of(lead, dtype) : pa_tensor_new(ndim, shape, dtype);
 }
 
 /* ---- binary loops -------------------------------------------------------------- */
@@ -296,7 +376,7 @@ static int binary_raw_into(int op, pa_tensor *a, pa_tensor *b, int dt, pa_tensor
     }
     pa_tensor *ac = pa_cast_nograd(a, dt), *bc = ac ? pa_cast_nograd(b, dt) : NULL;
     pa_tensor *o = !bc ? NULL : into ? (pa_tensor_retain(into), into)
-                                     : pa_tensor_new(ndim, shape, out_dt);
+                                     : binary_output(a, b, ndim, shape, out_dt);
     if (o) {
         int64_t sa[PA_MAX_DIMS], sb[PA_MAX_DIMS];
         pa_broadcast_strides(ac, ndim, shape, sa);
@@ -859,7 +939,7 @@ static const int unary_saves[PA_UN_COUNT] = {
 
 static int run_unary(pa_loop_fn loop, pa_tensor *a, int out_dtype, const double *params,
                      pa_tensor **out) {
-    pa_tensor *o = pa_tensor_new(a->ndim, a->shape, out_dtype);
+    pa_tensor *o = new_layout_of(a, out_dtype);
     PA_CHECK_OOM(o);
     char *data[2] = {o->data, a->data};
     const int64_t *strides[2] = {o->strides, a->strides};

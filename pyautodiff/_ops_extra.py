@@ -6,6 +6,7 @@ node of the graph.  Each is `torch.name(...)` and, where PyTorch has one, a Tens
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 from typing import TYPE_CHECKING, Any, Sequence, Union
 
@@ -525,6 +526,8 @@ def norm(input: Tensor, p: Any = "fro", dim: int | Sequence[int] | None = None,
     x = input if dtype is None else input.to(dtype)
     if not x.dtype.is_floating_point:
         raise RuntimeError(f"norm: expected a floating point tensor, got {x.dtype}")
+    if p in ("fro", 1, 2):
+        return _norm_1_or_2(x, 1.0 if p == 1 else 2.0, dim, builtins.bool(keepdim))
     dims: Any = dim if dim is None or isinstance(dim, (int, np.integer)) else tuple(dim)
 
     def reduce_sum(t: Tensor) -> Tensor:
@@ -541,16 +544,11 @@ def norm(input: Tensor, p: Any = "fro", dim: int | Sequence[int] | None = None,
         return out
     if p == 0:
         return reduce_sum((x != 0).to(x.dtype))
-    if p == 1:
-        return reduce_sum(x.abs())
-    two = p in ("fro", 2, 2.0)
-    if not two and (isinstance(p, str) or float(p) <= 0):
+    if isinstance(p, str) or float(p) <= 0:
         raise RuntimeError(f"norm: p={p!r} is not supported")
     from ._functions import where
 
-    if two:
-        powers = x * x
-    elif not x.requires_grad:
+    if not x.requires_grad:
         powers = x.abs().pow(float(p))
     else:  # |x|^p's gradient is infinite at 0 when p < 1: a stand-in 1 there, then 0
         magnitude = x.abs()
@@ -558,11 +556,60 @@ def norm(input: Tensor, p: Any = "fro", dim: int | Sequence[int] | None = None,
         powers = where(nonzero, where(nonzero, magnitude, 1.0).pow(float(p)), 0.0)
     total = reduce_sum(powers)
     if not x.requires_grad:
-        return total.sqrt() if two else total.pow(1.0 / float(p))
+        return total.pow(1.0 / float(p))
     # the root's gradient is infinite at 0: take it of a stand-in 1 there, and give 0
     positive = total > 0
     stand_in = where(positive, total, 1.0)
-    return where(positive, stand_in.sqrt() if two else stand_in.pow(1.0 / float(p)), 0.0)
+    return where(positive, stand_in.pow(1.0 / float(p)), 0.0)
+
+
+def _norm_1_or_2(x: Tensor, p: float, dims: Any, keepdim: builtins.bool) -> Tensor:
+    """The 1- or 2-norm of float x over dims (None: all), added in double as it is read
+    (C: pa_norm).  The gradient, as PyTorch's: sign(x) * g for the 1-norm, x * g / norm
+    for the 2-norm, 0 where the norm is 0 (a zero vector).
+    NOTE: x * x was a tensor of its own, then summed (and the root's gradient went
+    through where): float32 (1000, 1000) along dim 1 took 0.32 ms, forward and backward
+    1.16 ms; now 0.088 and 0.64 ms (PyTorch 2.13: 0.082 and 1.32); (64, 128, 128) over
+    (1, 2) 0.32 -> 0.073 ms, with backward 1.24 -> 0.64 (PyTorch 0.083, 1.52); 2 threads,
+    medians of interleaved runs."""
+    if dims is None:
+        listed = []
+    elif isinstance(dims, (int, np.integer)):
+        listed = [int(dims)]
+    else:  # (dim=() reduces over every dim, as PyTorch)
+        listed = [int(d) for d in dims] or list(range(x.ndim))
+    if x.requires_grad and lib.pa_is_grad_enabled():
+        return _norm_function().apply(x, p, listed, keepdim)
+    return _norm_values(x, p, listed, keepdim)
+
+
+def _norm_values(x: Tensor, p: float, dims: list[int], keepdim: builtins.bool) -> Tensor:
+    return call(lib.pa_norm, x._h, p, len(dims), ffi.new("int64_t[]", dims) if dims else ffi.NULL, keepdim)
+
+
+@functools.lru_cache(maxsize=None)
+def _norm_function() -> Any:
+    """The graph node of _norm_1_or_2 (made on first use: autograd imports this module)."""
+    from ._functions import where
+    from .autograd import Function
+
+    class NormOneOrTwo(Function):
+        @staticmethod
+        def forward(ctx: Any, x: Tensor, p: float, dims: list[int], keepdim: builtins.bool) -> Tensor:
+            out = _norm_values(x, p, dims, keepdim)
+            reduced = {_dim("norm", d, x.ndim) for d in dims} if dims else set(range(x.ndim))
+            ctx.p, ctx.kept_shape = p, tuple(1 if d in reduced else n for d, n in enumerate(x.shape))
+            ctx.save_for_backward(x, out if p == 2 else None)
+            return out
+
+        @staticmethod
+        def backward(ctx: Any, grad: Tensor) -> Any:
+            x, norm_ = ctx.saved_tensors
+            if ctx.p == 1:
+                return x.sign() * grad.reshape(ctx.kept_shape), None, None, None
+            return x * where(norm_ == 0, 0.0, grad / norm_).reshape(ctx.kept_shape), None, None, None
+
+    return NormOneOrTwo
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:

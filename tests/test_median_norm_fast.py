@@ -1,6 +1,7 @@
-"""The 1- and 2-norms (one fused C reduction, pa_norm): accuracy against long double NumPy,
-layouts, values against PyTorch, float64 gradients against finite differences and
-PyTorch (zero vectors, NaN), and errors."""
+"""median / nanmedian (a partition instead of a sort per line) and the 1- and 2-norms (one
+fused C reduction, pa_norm): values and indices against PyTorch (ties, NaN, signed zeros,
+keepdim, int64, empty and 0-d tensors, non-contiguous inputs), float64 gradients against
+finite differences and PyTorch, accuracy against float64 / long double NumPy, and errors."""
 import math
 
 import numpy as np
@@ -12,6 +13,184 @@ from pyautodiff._tensor import call
 from pyautodiff.autograd import gradcheck
 
 RNG = np.random.default_rng(11)
+
+
+def _same(ours, theirs):
+    """Equal values (NaN equal to NaN, the sign of zero too), shape and dtype."""
+    a, b = ours.numpy(), theirs.numpy()
+    assert a.shape == b.shape
+    assert ours.dtype.name == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(a, b)
+    if a.dtype.kind == "f":
+        np.testing.assert_array_equal(np.signbit(a), np.signbit(b))
+
+
+def _arrays():
+    """(name, array): continuous values, heavy ties, ints, NaNs, signed zeros."""
+    out = [("normal", RNG.standard_normal((5, 7, 6))),
+           ("ties", RNG.integers(0, 3, (5, 7, 6)).astype(np.float32)),
+           ("int64", RNG.integers(-3, 3, (5, 7, 6))),
+           ("zeros", np.where(RNG.random((5, 7, 6)) < 0.5, -0.0, 0.0))]
+    with_nan = RNG.integers(0, 3, (5, 7, 6)).astype(np.float64)
+    with_nan[RNG.random(with_nan.shape) < 0.25] = np.nan
+    with_nan[1] = np.nan  # lines of NaNs alone too
+    out.append(("nan", with_nan))
+    return out
+
+
+ARRAYS = _arrays()
+
+
+# ---- median / nanmedian: values and indices against PyTorch -------------------------
+@pytest.mark.parametrize("op", ["median", "nanmedian"])
+@pytest.mark.parametrize("name,a", ARRAYS, ids=[n for n, _ in ARRAYS])
+def test_median_along_each_dim_matches_pytorch(op, name, a, pt):
+    for view in (lambda t: t, lambda t: t.transpose(0, 2), lambda t: t[:, ::2]):
+        ours, theirs = view(torch.tensor(a)), view(pt.tensor(a))
+        for dim in (0, 1, 2, -1):
+            for keepdim in (False, True):
+                v, i = getattr(ours, op)(dim, keepdim)
+                w, j = getattr(theirs, op)(dim, keepdim)
+                _same(i, j)
+                _same(v, w)
+        a_all, b_all = getattr(ours, op)(), getattr(theirs, op)()
+        assert a_all.shape == () and a_all.dtype.name == str(b_all.dtype).replace("torch.", "")
+        np.testing.assert_array_equal(a_all.numpy(), b_all.numpy())  # (a zero's sign may differ: see below)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 63, 64, 999, 1000, 1001, 4096])
+@pytest.mark.parametrize("op", ["median", "nanmedian"])
+def test_long_lines_with_ties_around_the_middle_match_pytorch(n, op, pt):
+    a = RNG.integers(0, 4, (6, n)).astype(np.float32)
+    a[1] = 1.0  # one value throughout
+    a[2, : n // 2] = 0.0  # ties just below the middle
+    if n > 1:
+        a[3, RNG.integers(0, n, 2)] = np.nan
+    for dim in (0, 1):
+        v, i = getattr(torch.tensor(a), op)(dim)
+        w, j = getattr(pt.tensor(a), op)(dim)
+        _same(i, j)
+        _same(v, w)
+    np.testing.assert_array_equal(getattr(torch.tensor(a), op)().numpy(), getattr(pt.tensor(a), op)().numpy())
+
+
+def test_ties_pick_the_stable_sort_position_as_pytorch(pt):
+    # PyTorch orders by (value, index): the pick is the element at position (n - 1) // 2 of
+    # the stable sort, not the first of the equal values
+    x = [3.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0]
+    assert torch.tensor(x).median(0).indices.item() == pt.tensor(x).median(0).indices.item() == 2
+    x = [[1.0, 1.0, 1.0, 1.0], [2.0, 2.0, 5.0, 5.0]]
+    assert torch.tensor(x).median(1).indices.tolist() == pt.tensor(x).median(1).indices.tolist() == [1, 1]
+
+
+def test_nan_rules(pt):
+    nan = math.nan
+    x = [1.0, nan, 3.0, nan]
+    v, i = torch.tensor(x).median(0)
+    assert math.isnan(v.item()) and i.item() == 1  # the first NaN
+    assert math.isnan(torch.tensor(x).median().item())
+    v, i = torch.tensor(x).nanmedian(0)
+    assert (v.item(), i.item()) == (1.0, 0)
+    assert torch.tensor(x).nanmedian().item() == 1.0
+    assert torch.tensor([[1.0, nan, 2.0, 2.0, nan, 2.0]]).nanmedian(1).indices.tolist() == [2]
+
+
+def test_nanmedian_of_nans_alone_replays_pytorchs_nth_element(pt):
+    # which NaN: whatever libstdc++'s nth_element leaves first (nothing to do with order)
+    for n in list(range(1, 80)) + [127, 128, 1000, 4097]:
+        ours = torch.full((2, n), math.nan).nanmedian(1).indices
+        theirs = pt.full((2, n), math.nan).nanmedian(1).indices
+        assert ours.tolist() == theirs.tolist(), n
+    assert [torch.full((n,), math.nan).nanmedian(0).indices.item() for n in range(1, 11)] == [0, 0, 0, 2, 2, 3, 5, 6, 7, 8]
+
+
+def test_zero_d_and_empty_inputs(pt):
+    for op in ("median", "nanmedian"):
+        x = torch.tensor(5.0)
+        assert getattr(x, op)().item() == 5.0
+        v, i = getattr(x, op)(0)
+        assert (v.item(), i.item(), v.shape, i.shape) == (5.0, 0, (), ())
+        v, i = getattr(x, op)(-1, keepdim=True)
+        assert v.shape == () and i.dtype == torch.int64
+        assert math.isnan(getattr(torch.ones(0), op)().item())
+        assert math.isnan(getattr(torch.ones(0, 3, dtype=torch.float64), op)().item())
+        assert getattr(torch.ones(0, 3, dtype=torch.float64), op)().dtype == torch.float64
+        for shape, dim in (((0, 3), 1), ((3, 0, 2), 0), ((3, 0, 2), 2)):
+            for keepdim in (False, True):
+                v, i = getattr(torch.ones(*shape), op)(dim, keepdim)
+                w, j = getattr(pt.ones(*shape), op)(dim, keepdim)
+                assert tuple(v.shape) == tuple(w.shape) and tuple(i.shape) == tuple(j.shape)
+                assert i.dtype == torch.int64
+
+
+MEDIAN_ERRORS = [
+    ("empty_dim", lambda: torch.ones(0, 3).median(0), IndexError, r"median\(\): Expected reduction dim 0 to have non-zero size"),
+    ("empty_dim_nan", lambda: torch.ones(3, 0).nanmedian(1), IndexError, r"nanmedian\(\): Expected reduction dim 1 to have non-zero size"),
+    ("empty_int", lambda: torch.ones(0, dtype=torch.int64).median(), RuntimeError, r"median\(\) input tensor cannot be empty"),
+    ("bool", lambda: torch.tensor([True, False]).median(), NotImplementedError, "\"median_cpu\" not implemented for 'Bool'"),
+    ("bool_dim", lambda: torch.tensor([True]).nanmedian(0), NotImplementedError, "not implemented for 'Bool'"),
+    ("dim_range", lambda: torch.ones(2, 3).median(2), IndexError, r"expected to be in range of \[-2, 1\], but got 2"),
+    ("dim_range_0d", lambda: torch.tensor(1.0).median(1), IndexError, r"range of \[-1, 0\], but got 1"),
+]
+
+
+@pytest.mark.parametrize("name,fn,exc,pattern", MEDIAN_ERRORS, ids=[e[0] for e in MEDIAN_ERRORS])
+def test_median_bad_calls_raise_clear_errors(name, fn, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        fn()
+
+
+def test_median_int64_keeps_its_dtype_and_has_no_gradient():
+    x = torch.tensor([[3, 1, 2, 0], [5, 5, 5, 1]])
+    v, i = x.median(1)
+    assert v.dtype == torch.int64 and v.tolist() == [1, 5] and i.tolist() == [1, 0]
+    assert x.median().item() == 2 and x.median().dtype == torch.int64
+
+
+# ---- median / nanmedian: gradients --------------------------------------------------
+DISTINCT = RNG.permutation(60).reshape(3, 4, 5).astype(np.float64) / 7.0
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("median_dim", lambda x: x.median(1)[0] * 2 + x.median(-1, keepdim=True)[0].sum()),
+    ("median_all", lambda x: x.median() * x.transpose(0, 2).median(0)[0]),
+    ("nanmedian", lambda x: x.nanmedian(0)[0] + torch.nanmedian(x)),
+])
+def test_median_gradients_match_finite_differences(name, fn):
+    assert gradcheck(fn, (torch.tensor(DISTINCT, requires_grad=True),), eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+@pytest.mark.parametrize("op", ["median", "nanmedian"])
+@pytest.mark.parametrize("name,a", [n_a for n_a in ARRAYS if n_a[1].dtype.kind == "f"],
+                         ids=[n for n, a in ARRAYS if a.dtype.kind == "f"])
+def test_median_gradients_match_pytorch_with_ties_and_nans(op, name, a, pt):
+    # along a dim the gradient goes to the picked element; over all elements it is shared
+    # evenly among those equal to the result (the NaNs when it is NaN), as PyTorch's
+    a = a.astype(np.float64)
+    g = RNG.standard_normal((5, 6))
+    ours, theirs = torch.tensor(a, requires_grad=True), pt.tensor(a, requires_grad=True)
+    (getattr(ours, op)(1)[0] * torch.tensor(g)).sum().backward()
+    (getattr(theirs, op)(1)[0] * pt.tensor(g)).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    ours, theirs = torch.tensor(a, requires_grad=True), pt.tensor(a, requires_grad=True)
+    (getattr(ours, op)() * 3.0).backward()
+    (getattr(theirs, op)() * 3.0).backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-15)
+
+
+def test_median_with_and_without_grad_agree():
+    a = RNG.integers(0, 3, (40, 33)).astype(np.float32)
+    a[3, 5] = np.nan
+    plain, tracked = torch.tensor(a), torch.tensor(a, requires_grad=True)
+    for dim in (0, 1):
+        for keepdim in (False, True):
+            v, i = plain.median(dim, keepdim)
+            w, j = tracked.median(dim, keepdim)
+            assert w.requires_grad and not v.requires_grad
+            np.testing.assert_array_equal(v.numpy(), w.detach().numpy())
+            np.testing.assert_array_equal(i.numpy(), j.numpy())
+    with torch.no_grad():
+        assert not tracked.median(0).values.requires_grad and not tracked.median().requires_grad
 
 
 # ---- norm: values --------------------------------------------------------------------

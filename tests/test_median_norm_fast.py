@@ -355,3 +355,21 @@ def test_c_norm_refuses_null_pointers():
         call(lib.pa_norm, ffi.NULL, 2.0, 0, ffi.NULL, 0)
     with pytest.raises(ValueError, match="norm: invalid argument"):
         call(lib.pa_norm, torch.ones(2)._h, 2.0, 1, ffi.NULL, 0)
+
+
+def test_norm_bits_do_not_depend_on_the_thread_count():
+    saved = torch.get_num_threads()
+    a = RNG.standard_normal((300, 700)).astype(np.float32)
+    long_row = RNG.standard_normal((1, 200003))
+    try:
+        results = []
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            x, y = torch.tensor(a), torch.tensor(long_row)
+            results.append([t.numpy() for t in (x.norm(dim=1), x.norm(dim=0), x.norm(), torch.norm(x, p=1, dim=1),
+                                                y.norm(), x.t().norm(dim=(0, 1)))])
+        for other in results[1:]:
+            for u, v in zip(results[0], other):
+                np.testing.assert_array_equal(u, v)
+    finally:
+        torch.set_num_threads(saved)

@@ -536,21 +536,10 @@ def mode(input: Tensor, dim: int = -1, keepdim: builtins.bool = False) -> MinMax
 
 def nanmedian(input: Tensor, dim: int | None = None, keepdim: builtins.bool = False) -> Any:
     """The lower median of the non-NaN elements (NaN where all are NaN); with dim, also
-    its index, as torch.nanmedian."""
-    if dim is None:
-        flat = input.reshape(-1)
-        return nanmedian(flat, 0).values if flat.numel() else flat.sum() * math.nan
-    d = _dim("nanmedian", dim, input.dim())
-    if input.dim() == 0:
-        return MinMax(input.clone(), _from_numpy(np.array(0, np.int64)))
-    x = np.moveaxis(_values(input), d, -1)
-    nan = np.isnan(x)
-    order = np.argsort(np.where(nan, np.inf, x), axis=-1, kind="stable")
-    count = (~nan).sum(-1)
-    # the lower median of the non-NaN values; a line of NaNs alone gives its middle one
-    pos = np.where(count > 0, (count - 1) // 2, (x.shape[-1] - 1) // 2)
-    idx = np.take_along_axis(order, pos[..., None], -1)
-    return _select_along(input, d, np.moveaxis(idx, -1, d), keepdim)
+    its index, as torch.nanmedian (median's code: _ops_extra._median)."""
+    from ._ops_extra import _median
+
+    return _median("nanmedian", input, dim, keepdim, True)
 
 
 def _quantile(op: str, input: Tensor, q: Any, dim: int | None, keepdim: builtins.bool,

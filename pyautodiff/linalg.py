@@ -16,7 +16,7 @@ import numpy as np
 from ._linalg_decomp import (CholeskyExResult, EighResult, LinAlgError, LstsqResult, QRResult, SlogdetResult,
                              SVDResult, _matrices, _per_matrix, cholesky, cholesky_ex, eigh, eigvalsh, lstsq,
                              matrix_rank, pinv, qr, slogdet, solve_triangular, svd, svdvals)
-from ._ops_extra import _dim, _from_numpy, _recorded, _values
+from ._ops_extra import _dim, _from_numpy, _norm_1_or_2, _recorded, _values
 from ._tensor import Tensor, matmul
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "cond", "cross", "vecdot", "multi_dot", "matrix_power", "det",
@@ -33,18 +33,21 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: int | Sequence[int] | None = None,
         x = x.to(dtype)
     if not x.dtype.is_floating_point:
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point tensor as input. Got {x.dtype.name}")
+    if ord in (1, 2):  # one C reduction
+        # NOTE: |x| was computed first for every ord, these too: (1000, 1000) float32 along
+        # dim 1 took 0.58 ms against PyTorch's 0.10 (2 threads); times now: see norm
+        return _norm_1_or_2(x, builtins.float(ord), dim, keepdim)
     dims: Any = tuple(range(x.dim())) if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
     if dim is None and not keepdim:
         x, dims = x.reshape(-1), (0,)
-    a = x.abs()
     if ord == math.inf:
-        return a.amax(dims, keepdim)
+        return x.abs().amax(dims, keepdim)
     if ord == -math.inf:
-        return a.amin(dims, keepdim)
+        return x.abs().amin(dims, keepdim)
     if ord == 0:
         return (x != 0).to(x.dtype).sum(dims, keepdim=keepdim)
     if ord < 0:  # (sum |x|^ord)^(1/ord), as PyTorch
-        return a.pow(builtins.float(ord)).sum(dims, keepdim=keepdim).pow(1.0 / builtins.float(ord))
+        return x.abs().pow(builtins.float(ord)).sum(dims, keepdim=keepdim).pow(1.0 / builtins.float(ord))
     return x.norm(p=builtins.float(ord), dim=list(dims), keepdim=keepdim)
 
 

@@ -219,6 +219,11 @@ int pa_unary_(int op, pa_tensor *a);
 /* `dims` lists `ndims` dims (negative allowed); ndims == 0 reduces over all dims. */
 int pa_sum(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out);
 int pa_mean(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out);
+/* The 2-norm (p == 2: the square root of the sum of squares) or the 1-norm (p == 1: the
+ * sum of magnitudes) of a float32 or float64 tensor over dims (as pa_sum), added in
+ * double; float32 squares are taken in float32 (inf past ~1.8e19, 0 below ~1e-23, as
+ * PyTorch's).  Values only: the binding records the gradient. */
+int pa_norm(pa_tensor *a, double p, int ndims, const int64_t *dims, int keepdim, pa_tensor **out);
 /* max/min over all elements (dim_given == 0: 0-dim results, the index into the
  * flattened tensor) or along `dim`, with the index of the first extreme value.  NaN
  * counts as the extreme, as in PyTorch.  `indices` may be NULL.  The gradient goes to

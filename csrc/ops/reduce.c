@@ -16,20 +16,75 @@
 
 enum { SUM_BLOCK = 1 << 15 };
 
-/* Sum of n contiguous elements in double, 8 interleaved accumulators. */
-#define DEFINE_ROW_SUM(NAME, T)                                                    \
-    PA_CLONES static double NAME(const T *x, int64_t n) {                          \
-        double acc[8] = {0};                                                       \
+/* What a reduction adds up, and what it makes of the sum: sum and mean add the elements
+ * and scale the sum (by 1/count for mean); the 2-norm adds squares and takes the square
+ * root; the 1-norm adds magnitudes.  Squares and magnitudes are taken of floats only. */
+enum { TERM_VALUE, TERM_SQUARE, TERM_MAGNITUDE, TERM_COUNT };
+typedef struct {
+    int term;      /* TERM_*: what each element adds */
+    bool root;     /* the result is the square root of the scaled sum */
+    double scale;
+} reduce_how;
+
+static double finish(const reduce_how *how, double s) {
+    s *= how->scale;
+    return how->root ? sqrt(s) : s;
+}
+
+#define VALUE(v) (v)
+#define SQUARE(v) ((v) * (v))
+#define MAGNITUDE(v) fabs((double)(v))
+
+/* Sum of TERM(x[i]) over n contiguous elements in double, in LANES interleaved
+ * accumulators added pairwise, neighbours first.  TERM is taken in the element's own
+ * type: a float32 square is rounded to float32 (and overflows past 1.8e19 or underflows
+ * below 1e-23 there) before it is added, as in PyTorch, whose float32 norm gives inf and
+ * 0 there too. */
+#define DEFINE_ROW_SUM(NAME, T, TERM, LANES)                                       \
+    PA_CLONES static double NAME(const void *x_, int64_t n) {                      \
+        const T *x = (const T *)x_;                                                \
+        double acc[LANES] = {0};                                                   \
         int64_t i = 0;                                                             \
-        for (; i + 8 <= n; i += 8)                                                 \
-            for (int k = 0; k < 8; k++) acc[k] += (double)x[i + k];                \
-        for (; i < n; i++) acc[0] += (double)x[i];                                 \
-        return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); \
+        for (; i + LANES <= n; i += LANES)                                         \
+            for (int k = 0; k < LANES; k++) acc[k] += (double)TERM(x[i + k]);      \
+        for (; i < n; i++) acc[0] += (double)TERM(x[i]);                           \
+        for (int w = 1; w < LANES; w *= 2)                                         \
+            for (int k = 0; k < LANES; k += 2 * w) acc[k] += acc[k + w];           \
+        return acc[0];                                                             \
     }
-DEFINE_ROW_SUM(row_sum_f32, float)
-DEFINE_ROW_SUM(row_sum_f64, double)
-DEFINE_ROW_SUM(row_sum_i64, int64_t)
-DEFINE_ROW_SUM(row_sum_b8, uint8_t)
+DEFINE_ROW_SUM(row_sum_f32, float, VALUE, 8)
+DEFINE_ROW_SUM(row_sum_f64, double, VALUE, 8)
+DEFINE_ROW_SUM(row_sum_i64, int64_t, VALUE, 8)
+DEFINE_ROW_SUM(row_sum_b8, uint8_t, VALUE, 8)
+
+/* The norms' rows keep NORM_LANES accumulators, and float32 squares go to them in pairs
+ * (x[i]^2 + x[i + NORM_LANES]^2, added in float32: one more rounding of 2^-24 at most,
+ * well inside the 1e-6 a float32 result can show), so half as many are widened.
+ * NOTE: measured on a (1000, 1000) float32 row sum of squares, 2 threads, kernel alone:
+ * 8 accumulators 67 us, 16 with pairs 54 (PyTorch's whole norm: 64-68 us). */
+enum { NORM_LANES = 16 };
+PA_CLONES static double row_squares_f32(const void *x_, int64_t n) {
+    const float *x = (const float *)x_;
+    double acc[NORM_LANES] = {0};
+    int64_t i = 0;
+    for (; i + 2 * NORM_LANES <= n; i += 2 * NORM_LANES)
+        for (int k = 0; k < NORM_LANES; k++) {
+            float a = x[i + k], b = x[i + NORM_LANES + k];
+            acc[k] += (double)(a * a + b * b);
+        }
+    for (; i < n; i++) acc[0] += (double)(x[i] * x[i]);
+    for (int w = 1; w < NORM_LANES; w *= 2)
+        for (int k = 0; k < NORM_LANES; k += 2 * w) acc[k] += acc[k + w];
+    return acc[0];
+}
+DEFINE_ROW_SUM(row_squares_f64, double, SQUARE, NORM_LANES)
+DEFINE_ROW_SUM(row_magnitudes_f32, float, MAGNITUDE, NORM_LANES)
+DEFINE_ROW_SUM(row_magnitudes_f64, double, MAGNITUDE, NORM_LANES)
+/* [term][dtype]; squares and magnitudes of floats only (pa_norm checks the dtype). */
+static double (*const row_sum[TERM_COUNT][4])(const void *, int64_t) = {
+    {row_sum_f32, row_sum_f64, row_sum_i64, row_sum_b8},
+    {row_squares_f32, row_squares_f64, NULL, NULL},
+    {row_magnitudes_f32, row_magnitudes_f64, NULL, NULL}};
 
 /* Integers are summed exactly in int64. */
 static int64_t row_sum_int(const void *x, int dtype, int64_t n) {
@@ -41,19 +96,11 @@ static int64_t row_sum_int(const void *x, int dtype, int64_t n) {
     return s;
 }
 
-static double row_sum(const void *x, int dtype, int64_t n) {
-    switch (dtype) {
-    case PA_FLOAT32: return row_sum_f32(x, n);
-    case PA_FLOAT64: return row_sum_f64(x, n);
-    case PA_INT64: return row_sum_i64(x, n);
-    default: return row_sum_b8(x, n);
-    }
-}
-
-/* out[o] = sum of row o (R contiguous elements), for `outer` rows. */
+/* out[o] = the reduction of row o (R contiguous elements), for `outer` rows. */
 static void sum_rows(const char *x, int dtype, int64_t outer, int64_t r, void *out, int out_dtype,
-                     double scale) {
+                     const reduce_how *how) {
     size_t isz = pa_dtype_size(dtype);
+    double (*const row)(const void *, int64_t) = row_sum[how->term][dtype];
     if (outer == 1 && r > 2 * SUM_BLOCK && pa_is_float(dtype)) {
         /* One long row: fixed blocks summed in parallel, partials added in order. */
         int64_t nb = (r + SUM_BLOCK - 1) / SUM_BLOCK;
@@ -62,31 +109,31 @@ static void sum_rows(const char *x, int dtype, int64_t outer, int64_t r, void *o
             int nt = pa_threads_for_elements(r);
             PA_PARALLEL_FOR(nt, for (int64_t b = 0; b < nb; b++) {
                 int64_t len = b == nb - 1 ? r - b * SUM_BLOCK : SUM_BLOCK;
-                part[b] = row_sum(x + (size_t)(b * SUM_BLOCK) * isz, dtype, len);
+                part[b] = row(x + (size_t)(b * SUM_BLOCK) * isz, len);
             });
             double s = 0;
             for (int64_t b = 0; b < nb; b++) s += part[b];
             free(part);
-            PA_DISPATCH_FLOAT(out_dtype, T, { *(T *)out = (T)(s * scale); });
+            PA_DISPATCH_FLOAT(out_dtype, T, { *(T *)out = (T)finish(how, s); });
             return;
         }
     }
     int nt = pa_threads_for_elements(outer * r);
     PA_PARALLEL_FOR(nt, for (int64_t o = 0; o < outer; o++) {
-        const char *row = x + (size_t)(o * r) * isz;
+        const char *rowp = x + (size_t)(o * r) * isz;
         if (out_dtype == PA_INT64)
-            ((int64_t *)out)[o] = row_sum_int(row, dtype, r);
+            ((int64_t *)out)[o] = row_sum_int(rowp, dtype, r);
         else
-            PA_DISPATCH_FLOAT(out_dtype, T, { ((T *)out)[o] = (T)(row_sum(row, dtype, r) * scale); });
+            PA_DISPATCH_FLOAT(out_dtype, T, { ((T *)out)[o] = (T)finish(how, row(rowp, r)); });
     });
 }
 
-/* acc[i] += rows[k][i] for k = 0 .. nrows - 1 in order (row k at base + k * stride
+/* acc[i] += TERM(rows[k][i]) for k = 0 .. nrows - 1 in order (row k at base + k * stride
  * bytes): a column sum, vectorised along i.  Four rows per pass over acc keep the
  * running sums in registers (acc is loaded and stored once per four rows, not once per
  * row); each column is still summed row after row, so the bits do not change.
  * NOTE: measured: (1024, 128).sum(0) 18.1 -> 13.5 us on 1 thread, 14.6 -> 11.0 on 2. */
-#define DEFINE_COL_ADD(NAME, T)                                                              \
+#define DEFINE_COL_ADD(NAME, T, TERM)                                                        \
     PA_CLONES static void NAME(double *restrict acc, const char *base, int64_t stride,      \
                                int64_t nrows, int64_t len) {                                 \
         int64_t k = 0;                                                                       \
@@ -97,30 +144,37 @@ static void sum_rows(const char *x, int dtype, int64_t outer, int64_t r, void *o
             const T *restrict r3 = (const T *)(base + (k + 3) * stride);                     \
             for (int64_t i = 0; i < len; i++) {                                              \
                 double a = acc[i];                                                           \
-                a += (double)r0[i];                                                          \
-                a += (double)r1[i];                                                          \
-                a += (double)r2[i];                                                          \
-                a += (double)r3[i];                                                          \
+                a += (double)TERM(r0[i]);                                                    \
+                a += (double)TERM(r1[i]);                                                    \
+                a += (double)TERM(r2[i]);                                                    \
+                a += (double)TERM(r3[i]);                                                    \
                 acc[i] = a;                                                                  \
             }                                                                                \
         }                                                                                    \
         for (; k < nrows; k++) {                                                             \
             const T *restrict row = (const T *)(base + k * stride);                          \
-            for (int64_t i = 0; i < len; i++) acc[i] += (double)row[i];                      \
+            for (int64_t i = 0; i < len; i++) acc[i] += (double)TERM(row[i]);                \
         }                                                                                    \
     }
-DEFINE_COL_ADD(col_add_f32, float)
-DEFINE_COL_ADD(col_add_f64, double)
-DEFINE_COL_ADD(col_add_i64, int64_t)
-DEFINE_COL_ADD(col_add_b8, uint8_t)
-static void (*const col_add[4])(double *, const char *, int64_t, int64_t, int64_t) = {
-    col_add_f32, col_add_f64, col_add_i64, col_add_b8};
+DEFINE_COL_ADD(col_add_f32, float, VALUE)
+DEFINE_COL_ADD(col_add_f64, double, VALUE)
+DEFINE_COL_ADD(col_add_i64, int64_t, VALUE)
+DEFINE_COL_ADD(col_add_b8, uint8_t, VALUE)
+DEFINE_COL_ADD(col_add_squares_f32, float, SQUARE)
+DEFINE_COL_ADD(col_add_squares_f64, double, SQUARE)
+DEFINE_COL_ADD(col_add_magnitudes_f32, float, MAGNITUDE)
+DEFINE_COL_ADD(col_add_magnitudes_f64, double, MAGNITUDE)
+/* [term][dtype], as row_sum. */
+static void (*const col_add[TERM_COUNT][4])(double *, const char *, int64_t, int64_t, int64_t) = {
+    {col_add_f32, col_add_f64, col_add_i64, col_add_b8},
+    {col_add_squares_f32, col_add_squares_f64, NULL, NULL},
+    {col_add_magnitudes_f32, col_add_magnitudes_f64, NULL, NULL}};
 
 /* Column-sum tasks [t0, t1) of sum_cols: task t is chunk t % nchunks of block t / nchunks,
  * summed into an accumulator of `chunk` doubles.  Returns 0, or -1 out of memory. */
 static int sum_col_tasks(const char *x, int dtype, int64_t r, int64_t inner, int64_t chunk,
                          int64_t nchunks, int64_t t0, int64_t t1, void *out, int out_dtype,
-                         double scale) {
+                         const reduce_how *how) {
     if (t0 >= t1) return 0;
     size_t isz = pa_dtype_size(dtype);
     double *acc = malloc((size_t)chunk * sizeof *acc);
@@ -131,10 +185,10 @@ static int sum_col_tasks(const char *x, int dtype, int64_t r, int64_t inner, int
         const char *base = x + (size_t)(o * r * inner + c0) * isz;
         /* Each chunk sums a strided (r, len) block with row stride `inner`. */
         for (int64_t i = 0; i < len; i++) acc[i] = 0;
-        col_add[dtype](acc, base, (int64_t)((size_t)inner * isz), r, len);
+        col_add[how->term][dtype](acc, base, (int64_t)((size_t)inner * isz), r, len);
         int64_t dst = o * inner + c0;
         PA_DISPATCH_ALL(out_dtype, T, {
-            for (int64_t i = 0; i < len; i++) ((T *)out)[dst + i] = (T)(acc[i] * scale);
+            for (int64_t i = 0; i < len; i++) ((T *)out)[dst + i] = (T)finish(how, acc[i]);
         });
     }
     free(acc);
@@ -157,7 +211,7 @@ enum { COL_ROW_CHUNK = 256 };
  * when repeated.  The partial sums make the result differ from one float64 running sum
  * over all rows in the last bits (tested against exact sums), not in accuracy. */
 static int sum_cols_by_rows(const char *x, int dtype, int64_t r, int64_t inner, void *out,
-                            int out_dtype, double scale, int nt) {
+                            int out_dtype, const reduce_how *how, int nt) {
     size_t isz = pa_dtype_size(dtype);
     int64_t nq = (r + COL_ROW_CHUNK - 1) / COL_ROW_CHUNK;
     double *part = malloc((size_t)(nq * inner) * sizeof *part);
@@ -166,13 +220,13 @@ static int sum_cols_by_rows(const char *x, int dtype, int64_t r, int64_t inner, 
         int64_t r0 = q * COL_ROW_CHUNK, len = r - r0 < COL_ROW_CHUNK ? r - r0 : COL_ROW_CHUNK;
         double *acc = part + q * inner;
         for (int64_t i = 0; i < inner; i++) acc[i] = 0;
-        col_add[dtype](acc, x + (size_t)(r0 * inner) * isz, (int64_t)((size_t)inner * isz), len,
-                       inner);
+        col_add[how->term][dtype](acc, x + (size_t)(r0 * inner) * isz,
+                                  (int64_t)((size_t)inner * isz), len, inner);
     });
     for (int64_t q = 1; q < nq; q++)
         for (int64_t i = 0; i < inner; i++) part[i] += part[q * inner + i];
     PA_DISPATCH_ALL(out_dtype, T, {
-        for (int64_t i = 0; i < inner; i++) ((T *)out)[i] = (T)(part[i] * scale);
+        for (int64_t i = 0; i < inner; i++) ((T *)out)[i] = (T)finish(how, part[i]);
     });
     free(part);
     return 0;
@@ -183,10 +237,10 @@ static int sum_cols_by_rows(const char *x, int dtype, int64_t r, int64_t inner, 
  * block of at most 4096 columns and at least two row chunks is summed by row chunks
  * (sum_cols_by_rows), the same way on any number of threads. */
 static int sum_cols(const char *x, int dtype, int64_t outer, int64_t r, int64_t inner, void *out,
-                    int out_dtype, double scale) {
+                    int out_dtype, const reduce_how *how) {
     int nt = pa_threads_for_elements(outer * r * inner);
     if (outer == 1 && inner <= 4096 && r >= 2 * COL_ROW_CHUNK)
-        return sum_cols_by_rows(x, dtype, r, inner, out, out_dtype, scale, nt)
+        return sum_cols_by_rows(x, dtype, r, inner, out, out_dtype, how, nt)
                    ? pa_error(PA_ERR_MEMORY, "sum: out of memory")
                    : PA_OK;
     /* Chunks of at most 4096 columns (the accumulator stays in L1), and at least one
@@ -202,13 +256,13 @@ static int sum_cols(const char *x, int dtype, int64_t outer, int64_t r, int64_t 
     int64_t nchunks = (inner + chunk - 1) / chunk, tasks = outer * nchunks;
     int failed = 0;
     if (nt == 1) {  /* no OpenMP region (see PA_PARALLEL_FOR) */
-        failed = sum_col_tasks(x, dtype, r, inner, chunk, nchunks, 0, tasks, out, out_dtype, scale);
+        failed = sum_col_tasks(x, dtype, r, inner, chunk, nchunks, 0, tasks, out, out_dtype, how);
     } else {
 #pragma omp parallel num_threads(nt) reduction(| : failed)
         {
             int64_t n = omp_get_num_threads(), t = omp_get_thread_num();
             failed |= sum_col_tasks(x, dtype, r, inner, chunk, nchunks, tasks * t / n,
-                                    tasks * (t + 1) / n, out, out_dtype, scale);
+                                    tasks * (t + 1) / n, out, out_dtype, how);
         }
     }
     return failed ? pa_error(PA_ERR_MEMORY, "sum: out of memory") : PA_OK;
@@ -272,9 +326,10 @@ static bool memory_block(const pa_tensor *a, const bool *mask, int64_t *outer, i
     return true;
 }
 
-/* Shared forward of sum and mean.  `scale` multiplies the sums (1/count for mean). */
-static int reduce_sum_scaled(pa_tensor *a, const bool *mask, int keepdim, int out_dtype,
-                             double scale, pa_tensor **out);
+/* Shared forward of sum, mean and the 1- and 2-norms: `how` says what is added and
+ * what is made of the sums. */
+static int reduce_how_over(pa_tensor *a, const bool *mask, int keepdim, int out_dtype,
+                           const reduce_how *how, pa_tensor **out);
 
 /* NOTE: reduced dims that are not one block in memory (mean over (0, 2, 3) of an
  * (N, C, H, W) tensor) were summed after a copy with the kept dims first: (32, 64, 16,
@@ -282,14 +337,16 @@ static int reduce_sum_scaled(pa_tensor *a, const bool *mask, int keepdim, int ou
  * stages instead: the last block of reduced dims first, into double (int64 for
  * integers), dims kept; then the rest of that, scaled, into the output. */
 static int reduce_in_stages(pa_tensor *a, const bool *mask, int last, int out_dtype,
-                            double scale, pa_tensor *o) {
+                            const reduce_how *how, pa_tensor *o) {
     bool first_stage[PA_MAX_DIMS] = {false}, rest[PA_MAX_DIMS];
     for (int d = last; d >= 0 && (mask[d] || a->shape[d] == 1); d--) first_stage[d] = mask[d];
     for (int d = 0; d < a->ndim; d++) rest[d] = mask[d] && !first_stage[d];
     pa_tensor *mid = NULL, *res = NULL;
-    int rc = reduce_sum_scaled(a, first_stage, 1, pa_is_float(a->dtype) ? PA_FLOAT64 : PA_INT64,
-                               1.0, &mid);
-    if (!rc) rc = reduce_sum_scaled(mid, rest, 1, out_dtype, scale, &res);
+    /* (the terms are added in the first stage, the sums finished in the second) */
+    reduce_how add = {how->term, false, 1.0}, finish_sums = {TERM_VALUE, how->root, how->scale};
+    int rc = reduce_how_over(a, first_stage, 1, pa_is_float(a->dtype) ? PA_FLOAT64 : PA_INT64,
+                             &add, &mid);
+    if (!rc) rc = reduce_how_over(mid, rest, 1, out_dtype, &finish_sums, &res);
     if (!rc) memcpy(o->data, res->data, (size_t)o->numel * pa_dtype_size(out_dtype));
     pa_tensor_release(mid);
     pa_tensor_release(res);
@@ -301,14 +358,14 @@ static int reduce_sum(pa_tensor *a, const bool *mask, int keepdim,
     int64_t count = 1;
     for (int d = 0; d < a->ndim; d++)
         if (mask[d]) count *= a->shape[d];
-    double scale = mean ? 1.0 / (double)count : 1.0;
-    if (mean && count == 0) scale = NAN;
-    return reduce_sum_scaled(a, mask, keepdim, out_dtype, scale, out);
+    reduce_how how = {TERM_VALUE, false, mean ? 1.0 / (double)count : 1.0};
+    if (mean && count == 0) how.scale = NAN;
+    return reduce_how_over(a, mask, keepdim, out_dtype, &how, out);
 }
 
-/* The sums over the mask's dims, times scale. */
-static int reduce_sum_scaled(pa_tensor *a, const bool *mask, int keepdim, int out_dtype,
-                             double scale, pa_tensor **out) {
+/* The reduction `how` over the mask's dims. */
+static int reduce_how_over(pa_tensor *a, const bool *mask, int keepdim, int out_dtype,
+                           const reduce_how *how, pa_tensor **out) {
     int64_t oshape[PA_MAX_DIMS], kshape[PA_MAX_DIMS], count = 1;
     int ond = 0;
     for (int d = 0; d < a->ndim; d++) {
@@ -343,7 +400,7 @@ static int reduce_sum_scaled(pa_tensor *a, const bool *mask, int keepdim, int ou
         src = a;
         pa_tensor_retain(a);
     } else if (!block && a->numel > 0) {
-        rc = reduce_in_stages(a, mask, last, out_dtype, scale, o);
+        rc = reduce_in_stages(a, mask, last, out_dtype, how, o);
         if (rc) {
             pa_tensor_release(o);
             return rc;
@@ -366,8 +423,8 @@ static int reduce_sum_scaled(pa_tensor *a, const bool *mask, int keepdim, int ou
         inner = 1;
     }
     if (!src) rc = PA_ERR_MEMORY;
-    else if (inner == 1) sum_rows(src->data, a->dtype, outer, r, o->data, out_dtype, scale);
-    else rc = sum_cols(src->data, a->dtype, outer, r, inner, o->data, out_dtype, scale);
+    else if (inner == 1) sum_rows(src->data, a->dtype, outer, r, o->data, out_dtype, how);
+    else rc = sum_cols(src->data, a->dtype, outer, r, inner, o->data, out_dtype, how);
     pa_tensor_release(src);
     if (rc) {
         pa_tensor_release(o);
@@ -405,6 +462,25 @@ int pa_sum(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor 
 int pa_mean(pa_tensor *a, int ndims, const int64_t *dims, int keepdim, pa_tensor **out) {
     PA_REQUIRE("mean", a && out, "NULL tensor or result pointer");
     return sum_or_mean("mean", true, a, ndims, dims, keepdim, out);
+}
+
+/* NOTE: the 2-norm was x * x as a tensor, then its sum, then the root: float32 (1000,
+ * 1000) along dim 1 took 0.32 ms, (64, 128, 128) over (1, 2) 0.32 ms, against PyTorch's
+ * 0.08 and 0.08 (2 threads, medians of interleaved runs).  The squares are now added as
+ * they are read, by the sum's loops: 0.088 and 0.073 ms; along dim 0 0.36 -> 0.10 ms
+ * (PyTorch 0.57); the 1-norm along dim 1 0.32 -> 0.09 (PyTorch 0.56). */
+int pa_norm(pa_tensor *a, double p, int ndims, const int64_t *dims, int keepdim, pa_tensor **out) {
+    PA_REQUIRE("norm", a && out, "NULL tensor or result pointer");
+    if (!pa_is_float(a->dtype))
+        return pa_error(PA_ERR_TYPE, "norm: expected a float32 or float64 tensor, got %s",
+                        pa_dtype_name(a->dtype));
+    if (p != 1 && p != 2)
+        return pa_error(PA_ERR_VALUE, "norm: p must be 1 or 2 (the others are composed by the "
+                        "binding), got %g", p);
+    bool mask[PA_MAX_DIMS];
+    TRY(reduce_mask("norm", a, ndims, dims, mask));
+    reduce_how how = {p == 2 ? TERM_SQUARE : TERM_MAGNITUDE, p == 2, 1.0};
+    return reduce_how_over(a, mask, keepdim, a->dtype, &how, out);
 }
 
 /* The gradient of a sum is the output gradient broadcast back over the reduced dims. */

@@ -19,27 +19,9 @@ static inline float pa_pow2i(int32_t n) {  /* 2^n for n in [-126, 127] */
     return f;
 }
 
-static inline float pa_expf(float x) {
-    float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
-    float n = rintf(xc * 1.44269504088896341f);
-    float r = fmaf(n, -0.693359375f, xc);
-    r = fmaf(n, 2.12194440e-4f, r);
-    float p = 1.9875691500e-4f;
-    p = fmaf(p, r, 1.3981999507e-3f);
-    p = fmaf(p, r, 8.3334519073e-3f);
-    p = fmaf(p, r, 4.1665795894e-2f);
-    p = fmaf(p, r, 1.6666665459e-1f);
-    p = fmaf(p, r, 5.0000001201e-1f);
-    float y = fmaf(p, r * r, r) + 1.0f;
-    int32_t ni = (int32_t)n, n1 = ni / 2, n2 = ni - n1;
-    y = y * pa_pow2i(n1) * pa_pow2i(n2);
-    return x != x ? x : y;
-}
-
-/* pa_expf for -87 <= x <= 88, where e^x is a normal float and 2^n one float: no clamp,
- * one scaling, no NaN test.  The same bits as pa_expf there (whose two scalings are both
- * exact for a normal result); the loops redo other inputs with pa_expf (PA_EXP_RARE). */
-static inline float pa_expf_normal(float x) {
+/* e^x = 2^n e^r, n = rint(x / ln2), r = x - n ln2 (in two parts), e^r as 1 + r + r^2 P(r):
+ * returns e^r and sets *n. */
+static inline float pa_exp_reduced(float x, float *n_out) {
     float n = rintf(x * 1.44269504088896341f);
     float r = fmaf(n, -0.693359375f, x);
     r = fmaf(n, 2.12194440e-4f, r);
@@ -49,7 +31,23 @@ static inline float pa_expf_normal(float x) {
     p = fmaf(p, r, 4.1665795894e-2f);
     p = fmaf(p, r, 1.6666665459e-1f);
     p = fmaf(p, r, 5.0000001201e-1f);
-    float y = fmaf(p, r * r, r) + 1.0f;
+    *n_out = n;
+    return fmaf(p, r * r, r) + 1.0f;
+}
+
+static inline float pa_expf(float x) {
+    float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x), n;
+    float y = pa_exp_reduced(xc, &n);
+    int32_t ni = (int32_t)n, n1 = ni / 2, n2 = ni - n1;
+    y = y * pa_pow2i(n1) * pa_pow2i(n2);
+    return x != x ? x : y;
+}
+
+/* pa_expf for -87 <= x <= 88, where e^x is a normal float and 2^n one float: no clamp,
+ * one scaling, no NaN test.  The same bits as pa_expf there (whose two scalings are both
+ * exact for a normal result); the loops redo other inputs with pa_expf (PA_EXP_RARE). */
+static inline float pa_expf_normal(float x) {
+    float n, y = pa_exp_reduced(x, &n);
     return y * pa_pow2i((int32_t)n);
 }
 #define PA_EXP_RARE(x) (!(((x) >= -87.0f) & ((x) <= 88.0f)))

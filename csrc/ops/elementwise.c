@@ -243,7 +243,7 @@ PA_BINARY_LOOP(pow_f64, double, double, pow(x, y))
 POW_SPECIAL_LOOPS(f32, float, f)
 POW_SPECIAL_LOOPS(f64, double, )
 /* atan2(x, y), x the first operand (PyTorch's input, the point's y coordinate). */
-PA_BINARY_LOOP_PATCHED2(atan2_f32, float, pa_atan2f(x, y), PA_ATAN2_RARE, atan2f(x, y))
+PA_BINARY_LOOP_PATCHED(atan2_f32, float, pa_atan2f(x, y), PA_ATAN2_RARE, atan2f(x, y))
 PA_BINARY_LOOP(atan2_f64, double, double, atan2(x, y))
 PA_BINARY_LOOP(and_b8, uint8_t, uint8_t, x && y)
 PA_BINARY_LOOP(or_b8, uint8_t, uint8_t, x || y)
@@ -995,11 +995,7 @@ int pa_unary_(int op, pa_tensor *a) {
     PA_REQUIRE("unary_", a, "NULL tensor");
     if (op < 0 || op >= PA_UN_COUNT) return pa_error(PA_ERR_VALUE, "unary_: unknown op %d", op);
     const char *name = unary_names[op];
-    /* float32 sin, cos, exp, sigmoid and silu patch rare inputs after their vector pass,
-     * reading the input again (PA_UNARY_LOOP_PATCHED): they cannot write over it */
-    bool patched = (op == PA_UN_SIN || op == PA_UN_COS || op == PA_UN_EXP || op == PA_UN_SIGMOID ||
-                    op == PA_UN_SILU) && a->dtype == PA_FLOAT32;
-    pa_loop_fn loop = op == PA_UN_LOGICAL_NOT || patched ? NULL : unary_loops[op][a->dtype];
+    pa_loop_fn loop = op == PA_UN_LOGICAL_NOT ? NULL : unary_loops[op][a->dtype];
     bool record;
     TRY(check_inplace(name, a, NULL, &record));
     if (!loop || (record && unary_saves[op] != SAVE_NONE)) {
@@ -1071,8 +1067,10 @@ int pa_unary_(int op, pa_tensor *a) {
 UNARY_GRAD_LOOPS(f32, float, f, pa_tanhf, pa_sigmoidf, GELU_GRAD_F32, ERF_GRAD_F32)
 UNARY_GRAD_LOOPS(f64, double, , tanh, pa_sigmoid, GELU_GRAD_F64, ERF_GRAD_F64)
 /* sin' = cos, cos' = -sin: float32 through pa_cosf / pa_sinf, as the forward. */
-PA_BINARY_LOOP_PATCHED(sin_grad_f32, float, x * pa_cosf(y), PA_SINCOS_RARE, x * cosf(y))
-PA_BINARY_LOOP_PATCHED(cos_grad_f32, float, -x * pa_sinf(y), PA_SINCOS_RARE, -x * sinf(y))
+/* (the gradient loops test the saved input y only) */
+#define PA_SINCOS_RARE_Y(x, y) PA_SINCOS_RARE(y)
+PA_BINARY_LOOP_PATCHED(sin_grad_f32, float, x * pa_cosf(y), PA_SINCOS_RARE_Y, x * cosf(y))
+PA_BINARY_LOOP_PATCHED(cos_grad_f32, float, -x * pa_sinf(y), PA_SINCOS_RARE_Y, -x * sinf(y))
 PA_BINARY_LOOP(sin_grad_f64, double, double, x * cos(y))
 PA_BINARY_LOOP(cos_grad_f64, double, double, -x * sin(y))
 

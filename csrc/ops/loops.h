@@ -68,18 +68,29 @@ int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, 
     }
 
 /* As PA_UNARY_LOOP (T to T) and PA_BINARY_LOOP, for a vector EXPR that is wrong on a few
- * rare inputs (RARE, a function-like macro: RARE(x), or RARE(y) for the binary loop):
- * after the vector pass, a vectorised scan of the inputs, and only where it finds one,
- * SLOW for those elements.
- * The output must not overlap the inputs (the scan reads them after the pass; pa_unary_
- * knows which ops these are). */
+ * rare inputs (RARE, a function-like macro: RARE(x), or RARE(x, y) for the binary loop):
+ * a vectorised scan of the inputs first; without a rare one, the vector pass alone; with
+ * one, the vector pass and SLOW for the rare elements, or, when the output is the input
+ * itself (an in-place op, whose pass would overwrite what the patch reads), each element
+ * by whichever of the two it needs.  Either way an element gets EXPR or SLOW by its own
+ * input alone. */
 #define PA_UNARY_LOOP_PATCHED(NAME, T, EXPR, RARE, SLOW)                                   \
     PA_UNARY_LOOP(NAME##_vector, T, T, EXPR)                                             \
     PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \
-        NAME##_vector(n, p, s, prm);                                                     \
         T *o = (T *)p[0];                                                                \
         const T *a = (const T *)p[1];                                                    \
-        if (!PA_ANY_RARE(T, a, s[1], n, RARE)) return;                                   \
+        if (!PA_ANY_RARE(T, a, s[1], n, RARE)) {                                        \
+            NAME##_vector(n, p, s, prm);                                                 \
+            return;                                                                      \
+        }                                                                                \
+        if ((const T *)o == a) {                                                         \
+            for (int64_t i = 0; i < n; i++) {                                            \
+                T x = a[i * s[1]];                                                       \
+                o[i * s[0]] = RARE(x) ? (SLOW) : (EXPR);                                 \
+            }                                                                            \
+            return;                                                                      \
+        }                                                                                \
+        NAME##_vector(n, p, s, prm);                                                     \
         for (int64_t i = 0; i < n; i++) {                                                \
             T x = a[i * s[1]];                                                           \
             if (RARE(x)) o[i * s[0]] = (SLOW);                                           \
@@ -88,25 +99,25 @@ int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, 
 #define PA_BINARY_LOOP_PATCHED(NAME, T, EXPR, RARE, SLOW)                                  \
     PA_BINARY_LOOP(NAME##_vector, T, T, EXPR)                                            \
     PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \
-        NAME##_vector(n, p, s, prm);                                                     \
-        T *o = (T *)p[0];                                                                \
-        const T *a = (const T *)p[1], *b = (const T *)p[2];                              \
-        if (!PA_ANY_RARE(T, b, s[2], n, RARE)) return;                                   \
-        for (int64_t i = 0; i < n; i++) {                                                \
-            T x = a[i * s[1]], y = b[i * s[2]];                                          \
-            if (RARE(y)) o[i * s[0]] = (SLOW);                                           \
-        }                                                                                \
-    }
-/* As PA_BINARY_LOOP_PATCHED, with RARE(x, y) a test of both inputs. */
-#define PA_BINARY_LOOP_PATCHED2(NAME, T, EXPR, RARE, SLOW)                                 \
-    PA_BINARY_LOOP(NAME##_vector, T, T, EXPR)                                            \
-    PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \
-        NAME##_vector(n, p, s, prm);                                                     \
         T *o = (T *)p[0];                                                                \
         const T *a = (const T *)p[1], *b = (const T *)p[2];                              \
         int64_t any = 0;                                                                 \
-        for (int64_t i = 0; i < n; i++) any |= RARE(a[i * s[1]], b[i * s[2]]);           \
-        if (!any) return;                                                                \
+        if (s[1] == 1 && s[2] == 1)                                                      \
+            for (int64_t i = 0; i < n; i++) any |= RARE(a[i], b[i]);                     \
+        else                                                                             \
+            for (int64_t i = 0; i < n; i++) any |= RARE(a[i * s[1]], b[i * s[2]]);       \
+        if (!any) {                                                                      \
+            NAME##_vector(n, p, s, prm);                                                 \
+            return;                                                                      \
+        }                                                                                \
+        if ((const T *)o == a || (const T *)o == b) {                                    \
+            for (int64_t i = 0; i < n; i++) {                                            \
+                T x = a[i * s[1]], y = b[i * s[2]];                                      \
+                o[i * s[0]] = RARE(x, y) ? (SLOW) : (EXPR);                              \
+            }                                                                            \
+            return;                                                                      \
+        }                                                                                \
+        NAME##_vector(n, p, s, prm);                                                     \
         for (int64_t i = 0; i < n; i++) {                                                \
             T x = a[i * s[1]], y = b[i * s[2]];                                          \
             if (RARE(x, y)) o[i * s[0]] = (SLOW);                                        \

@@ -410,6 +410,30 @@ def test_max_min_over_columns_match_numpy_first_index_and_nan(dtype, shape, dim)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_max_min_along_rows_of_every_length_match_numpy_first_index_and_nan(dtype):
+    """Row kernel: short rows (one scalar pass), the 16- and 64-lane passes and their
+    tails; ties go to the first index, the first NaN wins wherever it lies, and -0.0 and
+    0.0 tie."""
+    rng = np.random.default_rng(11)
+    for r in (1, 2, 15, 16, 17, 63, 64, 65, 127, 128, 129, 200, 1000):
+        x = rng.integers(-3, 4, (12, r)).astype(dtype)  # many ties
+        if dtype in (np.float32, np.float64):
+            x[1] = 0.0
+            x[1, r // 3] = -0.0
+            x[2, r - 1] = np.nan          # NaN in the scalar tail
+            x[3, r // 2] = np.nan         # in the lanes
+            x[3, -1] = np.nan             # and a later one
+            x[4, :] = np.nan
+            x[5, r // 2:] = np.inf
+        for op, argf in (("max", np.argmax), ("min", np.argmin)):
+            values, indices = getattr(torch.tensor(x), op)(1)
+            np.testing.assert_array_equal(indices.numpy(), argf(x, axis=1), err_msg=f"{op} r={r}")
+            want = np.take_along_axis(x, argf(x, axis=1)[:, None], 1)[:, 0]
+            assert np.array_equal(values.numpy().view(np.uint8), want.view(np.uint8)), (op, r)
+            if dtype != np.bool_:  # argmax / argmin refuse bool, as PyTorch's do
+                flat = x[3]
+                assert getattr(torch.tensor(flat), "arg" + op)().item() == argf(flat)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
 def test_index_select_and_flip_along_the_last_dim_gather_elements(dtype):
     x = _values(np.random.default_rng(9), dtype, 6 * 37).reshape(6, 37)
     idx = np.array([36, 0, -1, 5, 5, -37])

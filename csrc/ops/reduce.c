@@ -603,27 +603,51 @@ int pa_backward_MEAN(pa_node *node, pa_tensor *g, pa_tensor **grads) {
 
 /* Per column i < n of a contiguous (r, inner) block starting at x_, the row of the first
  * extreme (NaN wins) into idx and its value into val: one pass down the rows, each column
- * keeping its best value and row, vectorised along the columns.
+ * keeping its best value and row, vectorised along the columns; COL_LANES columns at a
+ * time keep theirs in registers (the rest in val and idx).
+ * NOTE: all columns kept theirs in val and idx, a load and a store of both per element,
+ * and rows a multiple of 4 KiB apart alias the stores: amax over dim 0 of (4096, 1024)
+ * float32 took 2.8-3.0 ms on 1 thread of an AMD EPYC (Zen 4), NumPy's max(0) 0.43 ms.
  * NOTE: it kept only the row and reloaded the best value through it, a gather per
  * element, and ran one block per thread: amax over dim 0 of (1024, 512) took 0.62 ms
  * (14x PyTorch's time), 2 threads; see extreme() for the time now. */
+/* One column step: column i's best b (row at) against v of row k. */
+#define COL_LANES 32
+#define COL_TAKE(T, b, at, v, k, BETTER)                                                 \
+    do {                                                                                 \
+        int take_ = ((b) == (b)) & (((v) != (v)) | BETTER(v, b));                        \
+        (b) = take_ ? (v) : (b);                                                         \
+        (at) = take_ ? (k) : (at);                                                       \
+    } while (0)
 #define DEFINE_COL_EXTREME(NAME, T, BETTER)                                              \
     PA_CLONES static void NAME(const void *x_, int64_t r, int64_t inner, int64_t n,      \
                                int64_t *restrict idx, void *val_) {                      \
         const T *restrict x = (const T *)x_;                                             \
         T *restrict best = (T *)val_;                                                    \
-        for (int64_t i = 0; i < n; i++) {                                                \
+        int64_t i0 = 0;                                                                  \
+        for (; i0 + COL_LANES <= n; i0 += COL_LANES) {                                   \
+            T b[COL_LANES];                                                              \
+            int64_t at[COL_LANES];                                                       \
+            for (int j = 0; j < COL_LANES; j++) {                                        \
+                b[j] = x[i0 + j];                                                        \
+                at[j] = 0;                                                               \
+            }                                                                            \
+            for (int64_t k = 1; k < r; k++) {                                            \
+                const T *restrict row = x + k * inner + i0;                              \
+                for (int j = 0; j < COL_LANES; j++) COL_TAKE(T, b[j], at[j], row[j], k, BETTER); \
+            }                                                                            \
+            for (int j = 0; j < COL_LANES; j++) {                                        \
+                best[i0 + j] = b[j];                                                     \
+                idx[i0 + j] = at[j];                                                     \
+            }                                                                            \
+        }                                                                                \
+        for (int64_t i = i0; i < n; i++) {                                               \
             best[i] = x[i];                                                              \
             idx[i] = 0;                                                                  \
         }                                                                                \
-        for (int64_t k = 1; k < r; k++) {                                                \
+        for (int64_t k = 1; k < r && i0 < n; k++) {                                      \
             const T *restrict row = x + k * inner;                                       \
-            for (int64_t i = 0; i < n; i++) {                                            \
-                T b = best[i], v = row[i];                                               \
-                int take = (b == b) & ((v != v) | BETTER(v, b));                         \
-                best[i] = take ? v : b;                                                  \
-                idx[i] = take ? k : idx[i];                                              \
-            }                                                                            \
+            for (int64_t i = i0; i < n; i++) COL_TAKE(T, best[i], idx[i], row[i], k, BETTER); \
         }                                                                                \
     }
 

@@ -175,7 +175,11 @@ def test_group_norm_gradient():
 DEPTHWISE = [((2, 4, 7, 9), (4, 1, 3, 3), dict(groups=4, padding=1)),
              ((2, 4, 7, 9), (8, 1, 3, 2), dict(groups=4, padding=(2, 1), stride=(2, 3), dilation=(2, 1))),
              ((2, 3, 5, 6), (6, 1, 1, 3), dict(groups=3, stride=2)),
-             ((1, 1, 4, 4), (2, 1, 2, 2), dict(groups=1))]
+             ((1, 1, 4, 4), (2, 1, 2, 2), dict(groups=1)),
+             # stride-1 rows of several vectors, dilated along them (the vector weight
+             # gradient, its lane masks on both sides), and rows too long for it
+             ((2, 2, 5, 37), (4, 1, 3, 3), dict(groups=2, padding=(1, 3), dilation=(1, 2))),
+             ((1, 2, 3, 150), (2, 1, 1, 3), dict(groups=2, padding=(0, 1)))]
 
 
 @pytest.mark.parametrize("xs,ws,kw", DEPTHWISE)
@@ -186,13 +190,27 @@ def test_depthwise_conv2d_against_pytorch(against_pytorch, xs, ws, kw):
     against_pytorch(lambda T, x, w: T.nn.functional.conv2d(x, w, **kw), [x, w], 1e-5, 1e-5, 1e-4, 1e-4)
 
 
-@pytest.mark.parametrize("xs,ws,kw", DEPTHWISE[:3])
+@pytest.mark.parametrize("xs,ws,kw", DEPTHWISE[:3] + [DEPTHWISE[4]])
 def test_depthwise_conv2d_gradients(xs, ws, kw):
     rng = np.random.default_rng(6)
     x = torch.tensor(rng.standard_normal(xs), requires_grad=True)
     w = torch.tensor(rng.standard_normal(ws), requires_grad=True)
     b = torch.tensor(rng.standard_normal(ws[0]), requires_grad=True)
     assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), (x, w, b))
+
+
+def test_depthwise_weight_gradient_skips_padding_where_the_gradient_is_infinite():
+    """The padded zeros never meet the incoming gradient: an infinite gradient at an
+    output whose tap reads padding leaves that tap's weight gradient finite (the vector
+    form masks those lanes; a 0 * inf there would give NaN)."""
+    x = torch.ones(1, 1, 4, 20, requires_grad=True)
+    w = torch.ones(1, 1, 3, 3, requires_grad=True)
+    y = F.conv2d(x, w, padding=1, groups=1)
+    g = np.zeros((1, 1, 4, 20), np.float32)
+    g[0, 0, 0, 0] = np.inf  # output (0, 0): taps of row 0 and column 0 read padding
+    y.backward(torch.tensor(g))
+    gw = w.grad.numpy()[0, 0]
+    assert np.all(gw[1:, 1:] == np.inf) and np.all(gw[0, :] == 0) and np.all(gw[:, 0] == 0)
 
 
 def test_depthwise_conv1d_against_pytorch(against_pytorch):

@@ -245,7 +245,7 @@ static void conv_forward(const conv_geom *g, const pa_tensor *x, const pa_tensor
     (((oy) * (g).sh + (i) * (g).dh - (g).ph) * (g).w + (j) * (g).dw - (g).pw)
 
 /* Output rows of at most this many vectors take the vector weight gradient. */
-enum { DW_MAX_CHUNKS = 8 };
+enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
 #define PA_DEPTHWISE_KERNELS(SUFFIX, T, TI)                                                       \
     PA_CLONES static void depthwise_plane_##SUFFIX(const conv_geom *gp, const T *x, const T *w, \
                                                    T bias, T *y) {                            \
@@ -340,12 +340,79 @@ enum { DW_MAX_CHUNKS = 8 };
             dw[i * g.kw + j] += sum;                                                          \
         })                                                                                    \
     }                                                                                         \
+    /* One output plane for stride-1 rows, vectorised along the row: xp is x with each row \
+     * at column pw of a wp-wide row (zeros around).  Each output row's vectors start at    \
+     * the bias and take the taps in the scalar form's order; lanes where a tap reads       \
+     * padding keep their value (a blend, so the padding adds nothing, not even to -0.0).   \
+     * NOTE: the scalar form passes over the output row once per tap, with a vector loop    \
+     * and its remainder each time: (64, 1, 28, 28) -> 16, 3x3 took 1.38 ms on 1 thread of  \
+     * an AMD EPYC (Zen 4). */                                                              \
+    PA_CLONES static void depthwise_plane_vec_##SUFFIX(const conv_geom *gp, const T *xp,     \
+                                                       int64_t wp, int64_t owr, const T *w,   \
+                                                       T bias, T *y) {                        \
+        enum { L = 64 / (int)sizeof(T) };                                                     \
+        typedef T vt __attribute__((vector_size(64)));                                        \
+        typedef TI vi __attribute__((vector_size(64)));                                       \
+        const conv_geom g = *gp;                                                              \
+        const int64_t nch = owr / L;                                                          \
+        vi lane, mask[DW_MAX_KW][DW_MAX_CHUNKS];                                              \
+        for (int l = 0; l < L; l++) lane[l] = (TI)l;                                          \
+        for (int64_t j = 0; j < g.kw; j++) {                                                  \
+            int64_t ox0, ox1;                                                                 \
+            valid_range(j * g.dw - g.pw, 1, g.w, g.ow, &ox0, &ox1);                           \
+            for (int64_t c = 0; c < nch; c++) {                                               \
+                vi at = lane + (TI)(c * L);                                                   \
+                mask[j][c] = (at >= (TI)ox0) & (at < (TI)ox1);                                \
+            }                                                                                 \
+        }                                                                                     \
+        for (int64_t oy = 0; oy < g.oh; oy++) {                                               \
+            vt acc[DW_MAX_CHUNKS];                                                            \
+            _Pragma("GCC unroll 8") for (int c = 0; c < DW_MAX_CHUNKS; c++) acc[c] = (vt){0} + bias; \
+            for (int64_t i = 0; i < g.kh; i++) {                                              \
+                int64_t iy = oy * g.sh + i * g.dh - g.ph;                                     \
+                if (iy < 0 || iy >= g.h) continue;                                            \
+                for (int64_t j = 0; j < g.kw; j++) {                                          \
+                    const T *src = xp + iy * wp + j * g.dw;                                   \
+                    T wv = w[i * g.kw + j];                                                   \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < DW_MAX_CHUNKS; c++) {        \
+                        if (c >= nch) break;                                                  \
+                        vt b, sum;                                                            \
+                        memcpy(&b, src + c * L, sizeof b);                                    \
+                        sum = acc[c] + wv * b;                                                \
+                        acc[c] = (vt)(((vi)sum & mask[j][c]) | ((vi)acc[c] & ~mask[j][c]));   \
+                    }                                                                         \
+                }                                                                             \
+            }                                                                                 \
+            const T *row = (const T *)acc;                                                    \
+            for (int64_t k = 0; k < g.ow; k++) y[oy * g.ow + k] = row[k];                     \
+        }                                                                                     \
+    }                                                                                         \
     /* The drivers: y = conv(x) (+ bias), dx, and dw accumulated in double (acc, O x kh*kw). */ \
     static void depthwise_forward_##SUFFIX(const conv_geom *g, const T *xs, const T *ws,      \
                                            const T *bs, T *ys) {                             \
         int64_t m = g->o / g->groups, kk = g->kh * g->kw;                                     \
         int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;                            \
         int nt = pa_threads_for_elements(g->n * g->o * out_plane * kk);                       \
+        enum { L = 64 / (int)sizeof(T) };                                                     \
+        int64_t owr = (g->ow + L - 1) / L * L, wp = owr + (g->kw - 1) * g->dw;                \
+        if (g->sw == 1 && owr <= DW_MAX_CHUNKS * L && g->kw <= DW_MAX_KW) {                   \
+            /* per input plane: x copied once into a padded plane, then its m outputs */      \
+            PA_PARALLEL_FOR2(nt, for (int64_t n = 0; n < g->n; n++)                           \
+                for (int64_t c = 0; c < g->c; c++) {                                          \
+                    const T *x = xs + (n * g->c + c) * in_plane;                              \
+                    T *xp = (T *)calloc((size_t)(g->h * wp), sizeof(T));                      \
+                    if (xp)                                                                   \
+                        for (int64_t r = 0; r < g->h; r++)                                    \
+                            for (int64_t k = 0; k < g->w; k++) xp[r * wp + g->pw + k] = x[r * g->w + k]; \
+                    for (int64_t o = c * m; o < (c + 1) * m; o++) {                           \
+                        T *y = ys + (n * g->o + o) * out_plane, bias = bs ? bs[o] : 0;        \
+                        if (xp) depthwise_plane_vec_##SUFFIX(g, xp, wp, owr, ws + o * kk, bias, y); \
+                        else depthwise_plane_##SUFFIX(g, x, ws + o * kk, bias, y);            \
+                    }                                                                         \
+                    free(xp);                                                                 \
+                });                                                                           \
+            return;                                                                           \
+        }                                                                                     \
         PA_PARALLEL_FOR2(nt, for (int64_t n = 0; n < g->n; n++)                               \
             for (int64_t o = 0; o < g->o; o++)                                                \
                 depthwise_plane_##SUFFIX(g, xs + (n * g->c + o / m) * in_plane, ws + o * kk,  \
@@ -386,9 +453,9 @@ enum { DW_MAX_CHUNKS = 8 };
                     continue;                                                                 \
                 }                                                                             \
                 for (int64_t r = 0; r < g->h; r++)                                            \
-                    memcpy(xp + r * wp + g->pw, x + r * g->w, (size_t)g->w * sizeof(T));      \
+                    for (int64_t k = 0; k < g->w; k++) xp[r * wp + g->pw + k] = x[r * g->w + k]; \
                 for (int64_t r = 0; r < g->oh; r++)                                           \
-                    memcpy(dp + r * owr, dy + r * g->ow, (size_t)g->ow * sizeof(T));          \
+                    for (int64_t k = 0; k < g->ow; k++) dp[r * owr + k] = dy[r * g->ow + k];  \
                 depthwise_grad_weight_vec_##SUFFIX(g, dp, owr, xp, wp, acc + o * kk);         \
             }                                                                                 \
             free(xp);                                                                         \

@@ -105,6 +105,9 @@ static void valid_range(int64_t off, int64_t s, int64_t size, int64_t out, int64
 static void im2col(const conv_geom *g, const pa_tensor *x, int64_t n0, int64_t nb, char *col) {
     int64_t L = g->oh * g->ow, rows = g->c * g->kh * g->kw, ld = nb * L;
     int nt = pa_threads_for_elements(rows * ld);
+    /* NOTE: row by row, a 14-pixel row costs a few loops' overhead more than its copy:
+     * (64, 16, 14, 14), 3x3, padding 1 spent 21% of its forward + backward here. */
+    const int flat = g->sh == 1 && g->sw == 1 && g->ow == g->w;
     PA_DISPATCH_FLOAT(x->dtype, T, {
         const T *xs = (const T *)x->data;
         T *cs = (T *)col;
@@ -116,6 +119,28 @@ static void im2col(const conv_geom *g, const pa_tensor *x, int64_t n0, int64_t n
                 int64_t oy0, oy1, ox0, ox1;
                 valid_range(i * g->dh - g->ph, g->sh, g->h, g->oh, &oy0, &oy1);
                 valid_range(j * g->dw - g->pw, g->sw, g->w, g->ow, &ox0, &ox1);
+                if (flat) {
+                    /* rows of the input and of the column are equally long: the valid
+                     * rows are one run of memory, from the first valid element to the
+                     * last; then the columns a tap reads outside the row are zeroed */
+                    if (oy1 <= oy0 || ox1 <= ox0) {
+                        memset(dst, 0, (size_t)L * sizeof(T));
+                        continue;
+                    }
+                    memset(dst, 0, (size_t)(oy0 * g->ow + ox0) * sizeof(T));
+                    const T *src = plane + (oy0 + i * g->dh - g->ph) * g->w + ox0 + j * g->dw - g->pw;
+                    int64_t run = (oy1 - 1 - oy0) * g->ow + ox1 - ox0;
+                    memcpy(dst + oy0 * g->ow + ox0, src, (size_t)run * sizeof(T));
+                    memset(dst + (oy1 - 1) * g->ow + ox1, 0,
+                           (size_t)(L - (oy1 - 1) * g->ow - ox1) * sizeof(T));
+                    if (ox0 > 0 || ox1 < g->ow)
+                        for (int64_t oy = oy0; oy < oy1 - 1; oy++) {
+                            T *d = dst + oy * g->ow;
+                            for (int64_t ox = ox1; ox < g->ow; ox++) d[ox] = 0;
+                            for (int64_t ox = 0; ox < ox0; ox++) d[g->ow + ox] = 0;
+                        }
+                    continue;
+                }
                 for (int64_t oy = 0; oy < g->oh; oy++) {
                     T *d = dst + oy * g->ow;
                     if (oy < oy0 || oy >= oy1) {

@@ -193,6 +193,10 @@ def np_conv2d(x, w, b, stride, padding, dilation, groups):
     ((2, 3, 7, 6), (4, 3, 3, 2), (1, 1), (0, 0), (1, 1), 1),
     ((1, 4, 9, 8), (6, 2, 3, 3), (2, 3), (1, 2), (2, 1), 2),
     ((3, 2, 5, 5), (2, 1, 1, 1), (2, 2), (0, 0), (1, 1), 2),
+    # stride 1, output rows as wide as the input's: im2col copies each tap as one run
+    ((2, 3, 6, 8), (4, 3, 3, 3), (1, 1), (0, 1), (1, 1), 1),
+    ((1, 2, 3, 3), (2, 2, 7, 7), (1, 1), (3, 3), (1, 1), 1),  # taps wholly in the padding
+    ((2, 2, 5, 9), (2, 2, 3, 3), (1, 1), (2, 2), (1, 2), 1),
 ])
 def test_conv2d_matches_numpy(xs, ws, stride, padding, dilation, groups):
     x, w, b = anyv(xs), anyv(ws), anyv(ws[0])

@@ -217,6 +217,37 @@ def test_op_b_read_in_place_is_bit_identical_to_packed(isa, dtype, threads):
         assert len(set(results)) == 1, f"in place vs packed differ: {(m, n, k)}"
 
 
+@pytest.mark.parametrize("isa", list(ISAS), indirect=True)
+@pytest.mark.parametrize("dtype", list(DTYPES), ids=lambda d: d.__name__)
+def test_few_rows_times_a_large_transposed_op_b_is_bit_identical(isa, dtype, threads):
+    # A C of at most 32 rows whose op(B) is column-major and at least 512 KiB (h @ W^T in
+    # a recurrent layer) is computed transposed, C^T = op(B)^T @ op(A)^T, through a
+    # buffer: the same bits as op(B) given row-major, for beta 0 and not, both thread
+    # counts, edge tiles and several kc blocks.
+    rng = np.random.default_rng(23)
+    es = np.dtype(dtype).itemsize
+    for m, n, k in ((32, 1024, 256), (2, 600, 500), (17, 2048, 64), (9, 300, 1000), (32, 33, 4000)):
+        assert n * k * es >= 512 << 10  # every case takes the transposed path
+        a = rng.uniform(-1, 1, (m, k)).astype(dtype)
+        w = rng.uniform(-1, 1, (n, k)).astype(dtype)  # op(B) = w^T
+        b_rows = np.ascontiguousarray(w.T)             # the same op(B), row-major
+        c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
+        for beta in (0.0, 0.3):
+            results = []
+            for nthreads in (1, 2):
+                pyautodiff.set_num_threads(nthreads)
+                for trans_b, b, ldb in ((1, w, k), (0, b_rows, n)):
+                    c = c0.copy()
+                    lib.pa_clear_error()
+                    assert lib.pa_gemm(DTYPES[dtype], 0, trans_b, m, n, k, 0.7, ffi.from_buffer(a), k, a.size,
+                                       ffi.from_buffer(b), ldb, b.size, beta,
+                                       ffi.from_buffer(c, require_writable=True), n, c.size) == 0
+                    results.append(c.tobytes())
+            check_against_numpy(dtype, 0, 0, m, n, k, a, b_rows, c0, np.frombuffer(results[0], dtype)
+                                .reshape(m, n), 0.7, beta)
+            assert len(set(results)) == 1, f"transposed product differs: {(m, n, k, beta)}"
+
+
 GEMV_LENGTHS = (1, 3, 4, 5, 255, 1025, 2100)
 GEMV_DEPTHS = (1, 15, 16, 17, 64, 65, 130, 3000)
 

@@ -390,7 +390,29 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
                 mask[j][c] = (at >= (TI)ox0) & (at < (TI)ox1);                                \
             }                                                                                 \
         }                                                                                     \
-        for (int64_t oy = 0; oy < g.oh; oy++) {                                               \
+        int64_t oy = 0;                                                                       \
+        if (nch == 1) /* one vector a row: four rows at a time, four independent chains */   \
+            for (; oy + 4 <= g.oh; oy += 4) {                                                 \
+                vt acc[4];                                                                    \
+                _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) acc[r] = (vt){0} + bias;  \
+                for (int64_t i = 0; i < g.kh; i++)                                            \
+                    for (int64_t j = 0; j < g.kw; j++) {                                      \
+                        T wv = w[i * g.kw + j];                                               \
+                        _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                 \
+                            int64_t iy = (oy + r) * g.sh + i * g.dh - g.ph;                   \
+                            if (iy < 0 || iy >= g.h) continue;                                \
+                            vt b, sum;                                                        \
+                            memcpy(&b, xp + iy * wp + j * g.dw, sizeof b);                    \
+                            sum = acc[r] + wv * b;                                            \
+                            acc[r] = (vt)(((vi)sum & mask[j][0]) | ((vi)acc[r] & ~mask[j][0])); \
+                        }                                                                     \
+                    }                                                                         \
+                _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                         \
+                    const T *row = (const T *)&acc[r];                                        \
+                    for (int64_t k = 0; k < g.ow; k++) y[(oy + r) * g.ow + k] = row[k];       \
+                }                                                                             \
+            }                                                                                 \
+        for (; oy < g.oh; oy++) {                                                             \
             vt acc[DW_MAX_CHUNKS];                                                            \
             _Pragma("GCC unroll 8") for (int c = 0; c < DW_MAX_CHUNKS; c++) acc[c] = (vt){0} + bias; \
             for (int64_t i = 0; i < g.kh; i++) {                                              \

@@ -213,6 +213,19 @@ def test_depthwise_weight_gradient_skips_padding_where_the_gradient_is_infinite(
     assert np.all(gw[1:, 1:] == np.inf) and np.all(gw[0, :] == 0) and np.all(gw[:, 0] == 0)
 
 
+def test_depthwise_input_gradient_skips_outputs_that_do_not_exist():
+    """An infinite weight multiplies only gradients of outputs that exist: where its tap
+    would read past the output (the last row and column for tap (0, 0) here) the input
+    gradient stays finite (the vector form blends those lanes out; 0 * inf is NaN)."""
+    x = torch.ones(1, 1, 4, 20, requires_grad=True)
+    w = torch.ones(1, 1, 3, 3)
+    w[0, 0, 0, 0] = float("inf")
+    F.conv2d(x, w, padding=1).sum().backward()
+    gx = x.grad.numpy()[0, 0]
+    assert np.all(gx[:-1, :-1] == np.inf)
+    assert np.all(np.isfinite(gx[-1, :])) and np.all(np.isfinite(gx[:, -1])), gx
+
+
 def test_depthwise_conv1d_against_pytorch(against_pytorch):
     x, w = np.random.randn(2, 6, 30).astype(np.float32), np.random.randn(6, 1, 7).astype(np.float32)
     against_pytorch(lambda T, x, w: T.nn.functional.conv1d(x, w, groups=6, padding=3), [x, w], 1e-5, 1e-5, 1e-4, 1e-4)

@@ -269,6 +269,23 @@ static void conv_forward(const conv_geom *g, const pa_tensor *x, const pa_tensor
 #define TAP_AT(g, i, j, oy) \
     (((oy) * (g).sh + (i) * (g).dh - (g).ph) * (g).w + (j) * (g).dw - (g).pw)
 
+/* The vector forms' step: acc += wv * (the vector at p) in the lanes of mask m, the other
+ * lanes kept as they are (a blend: a tap that reads padding adds nothing, not even to
+ * -0.0); DW_TAP_ROW takes it over the nch vectors of a row.  vt, vi and L are the
+ * calling kernel's vector types and lanes. */
+#define DW_TAP(acc, p, wv, m)                                                            \
+    do {                                                                                 \
+        vt b_, s_;                                                                       \
+        memcpy(&b_, (p), sizeof b_);                                                     \
+        s_ = (acc) + (wv) * b_;                                                          \
+        (acc) = (vt)(((vi)s_ & (m)) | ((vi)(acc) & ~(m)));                               \
+    } while (0)
+#define DW_TAP_ROW(acc, src, wv, masks, nch)                                             \
+    _Pragma("GCC unroll 8") for (int c_ = 0; c_ < DW_MAX_CHUNKS; c_++) {                 \
+        if (c_ >= (nch)) break;                                                          \
+        DW_TAP((acc)[c_], (src) + c_ * L, wv, (masks)[c_]);                              \
+    }
+
 /* Output rows of at most this many vectors take the vector weight gradient. */
 enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
 #define PA_DEPTHWISE_KERNELS(SUFFIX, T, TI)                                                       \
@@ -401,10 +418,7 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
                         _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                 \
                             int64_t iy = (oy + r) * g.sh + i * g.dh - g.ph;                   \
                             if (iy < 0 || iy >= g.h) continue;                                \
-                            vt b, sum;                                                        \
-                            memcpy(&b, xp + iy * wp + j * g.dw, sizeof b);                    \
-                            sum = acc[r] + wv * b;                                            \
-                            acc[r] = (vt)(((vi)sum & mask[j][0]) | ((vi)acc[r] & ~mask[j][0])); \
+                            DW_TAP(acc[r], xp + iy * wp + j * g.dw, wv, mask[j][0]);          \
                         }                                                                     \
                     }                                                                         \
                 _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                         \
@@ -421,13 +435,7 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
                 for (int64_t j = 0; j < g.kw; j++) {                                          \
                     const T *src = xp + iy * wp + j * g.dw;                                   \
                     T wv = w[i * g.kw + j];                                                   \
-                    _Pragma("GCC unroll 8") for (int c = 0; c < DW_MAX_CHUNKS; c++) {        \
-                        if (c >= nch) break;                                                  \
-                        vt b, sum;                                                            \
-                        memcpy(&b, src + c * L, sizeof b);                                    \
-                        sum = acc[c] + wv * b;                                                \
-                        acc[c] = (vt)(((vi)sum & mask[j][c]) | ((vi)acc[c] & ~mask[j][c]));   \
-                    }                                                                         \
+                    DW_TAP_ROW(acc, src, wv, mask[j], nch);                                   \
                 }                                                                             \
             }                                                                                 \
             const T *row = (const T *)acc;                                                    \
@@ -468,10 +476,8 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
                             _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {             \
                                 int64_t oy = iy + r - i * g.dh + g.ph;                        \
                                 if (oy < 0 || oy >= g.oh) continue;                           \
-                                vt b, sum;                                                    \
-                                memcpy(&b, dyp + (o * g.oh + oy) * dpw + off - j * g.dw + g.pw, sizeof b); \
-                                sum = acc[r] + wv * b;                                        \
-                                acc[r] = (vt)(((vi)sum & mask[j][0]) | ((vi)acc[r] & ~mask[j][0])); \
+                                DW_TAP(acc[r], dyp + (o * g.oh + oy) * dpw + off - j * g.dw + g.pw, \
+                                       wv, mask[j][0]);                                       \
                             }                                                                 \
                         }                                                                     \
                 _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                         \
@@ -489,13 +495,7 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
                     for (int64_t j = 0; j < g.kw; j++) {                                      \
                         const T *src = dyp + (o * g.oh + oy) * dpw + off - j * g.dw + g.pw;   \
                         T wv = w[o * kk + i * g.kw + j];                                      \
-                        _Pragma("GCC unroll 8") for (int c = 0; c < DW_MAX_CHUNKS; c++) {    \
-                            if (c >= nch) break;                                              \
-                            vt b, sum;                                                        \
-                            memcpy(&b, src + c * L, sizeof b);                                \
-                            sum = acc[c] + wv * b;                                            \
-                            acc[c] = (vt)(((vi)sum & mask[j][c]) | ((vi)acc[c] & ~mask[j][c])); \
-                        }                                                                     \
+                        DW_TAP_ROW(acc, src, wv, mask[j], nch);                               \
                     }                                                                         \
                 }                                                                             \
             const T *row = (const T *)acc;                                                    \

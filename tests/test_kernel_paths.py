@@ -409,6 +409,25 @@ def test_max_min_over_columns_match_numpy_first_index_and_nan(dtype, shape, dim)
         np.testing.assert_array_equal(getattr(torch.tensor(x), "a" + op)(dim).numpy(), npf(x, axis=dim))
 
 
+def test_float32_row_sums_are_the_correctly_rounded_sum_at_every_length():
+    """float32 rows sum in double (8 lanes under 64 elements, 32 from 64 on, each with
+    its tails): the result is the exact sum rounded once to float32, for any thread
+    count."""
+    import math
+    rng = np.random.default_rng(12)
+    before = torch.get_num_threads()
+    try:
+        for r in (1, 7, 8, 9, 63, 64, 65, 71, 95, 96, 100, 1000, 1031, 100_003):
+            x = (rng.standard_normal((3, r)) * rng.uniform(0.1, 1e4, (3, 1))).astype(np.float32)
+            want = np.array([math.fsum(row.astype(np.float64)) for row in x], dtype=np.float32)
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                assert np.array_equal(torch.tensor(x).sum(1).numpy(), want), (r, threads)
+                assert torch.tensor(x[0]).sum().item() == float(want[0]), (r, threads)
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
 def test_max_min_along_rows_of_every_length_match_numpy_first_index_and_nan(dtype):
     """Row kernel: short rows (one scalar pass), the 16- and 64-lane passes and their

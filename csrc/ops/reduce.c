@@ -47,12 +47,23 @@ static double finish(const reduce_how *how, double s) {
         int64_t i = 0;                                                             \
         for (; i + LANES <= n; i += LANES)                                         \
             for (int k = 0; k < LANES; k++) acc[k] += (double)TERM(x[i + k]);      \
+        for (; i + 8 <= n; i += 8)                                                 \
+            for (int k = 0; k < 8; k++) acc[k] += (double)TERM(x[i + k]);          \
         for (; i < n; i++) acc[0] += (double)TERM(x[i]);                           \
         for (int w = 1; w < LANES; w *= 2)                                         \
             for (int k = 0; k < LANES; k += 2 * w) acc[k] += acc[k + w];           \
         return acc[0];                                                             \
     }
-DEFINE_ROW_SUM(row_sum_f32, float, VALUE, 8)
+/* float32 rows of 64+ elements: 32 double lanes (four vectors: four chains of additions
+ * in flight, where 8 lanes are one chain and half the memory's pace); shorter rows keep
+ * 8, whose set-up and final pairwise additions cost less.  NOTE: sum of 1e6 float32,
+ * 2 threads, AMD EPYC (Zen 4): 75 -> 48 us (PyTorch 32-40); (100000, 10) rows with 32
+ * lanes throughout took 2.8 ms against 0.77. */
+DEFINE_ROW_SUM(row_sum8_f32, float, VALUE, 8)
+DEFINE_ROW_SUM(row_sum32_f32, float, VALUE, 32)
+static double row_sum_f32(const void *x, int64_t n) {
+    return n < 64 ? row_sum8_f32(x, n) : row_sum32_f32(x, n);
+}
 DEFINE_ROW_SUM(row_sum_f64, double, VALUE, 8)
 DEFINE_ROW_SUM(row_sum_i64, int64_t, VALUE, 8)
 DEFINE_ROW_SUM(row_sum_b8, uint8_t, VALUE, 8)

@@ -286,7 +286,8 @@ static void conv_forward(const conv_geom *g, const pa_tensor *x, const pa_tensor
         DW_TAP((acc)[c_], (src) + c_ * L, wv, (masks)[c_]);                              \
     }
 
-/* Output rows of at most this many vectors take the vector weight gradient. */
+/* Rows of at most DW_MAX_CHUNKS vectors take the vector forms (kernels at most DW_MAX_KW
+ * wide where a mask is kept per tap column). */
 enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
 #define PA_DEPTHWISE_KERNELS(SUFFIX, T, TI)                                                       \
     PA_CLONES static void depthwise_plane_##SUFFIX(const conv_geom *gp, const T *x, const T *w, \
@@ -502,6 +503,13 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
             for (int64_t k = 0; k < g.w; k++) dx[iy * g.w + k] = row[k];                      \
         }                                                                                     \
     }                                                                                         \
+    /* rows x cols elements of src (row stride sld) into dst at column dcol of rows dld  \
+     * apart: a plane into its zero-padded copy for the vector forms */                     \
+    static void pad_rows_##SUFFIX(T *dst, int64_t dld, int64_t dcol, const T *src,           \
+                                  int64_t sld, int64_t rows, int64_t cols) {                  \
+        for (int64_t r = 0; r < rows; r++)                                                    \
+            for (int64_t k = 0; k < cols; k++) dst[r * dld + dcol + k] = src[r * sld + k];    \
+    }                                                                                         \
     /* The drivers: y = conv(x) (+ bias), dx, and dw accumulated in double (acc, O x kh*kw). */ \
     static void depthwise_forward_##SUFFIX(const conv_geom *g, const T *xs, const T *ws,      \
                                            const T *bs, T *ys) {                             \
@@ -516,9 +524,7 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
                 for (int64_t c = 0; c < g->c; c++) {                                          \
                     const T *x = xs + (n * g->c + c) * in_plane;                              \
                     T *xp = (T *)calloc((size_t)(g->h * wp), sizeof(T));                      \
-                    if (xp)                                                                   \
-                        for (int64_t r = 0; r < g->h; r++)                                    \
-                            for (int64_t k = 0; k < g->w; k++) xp[r * wp + g->pw + k] = x[r * g->w + k]; \
+                    if (xp) pad_rows_##SUFFIX(xp, wp, g->pw, x, g->w, g->h, g->w);            \
                     for (int64_t o = c * m; o < (c + 1) * m; o++) {                           \
                         T *y = ys + (n * g->o + o) * out_plane, bias = bs ? bs[o] : 0;        \
                         if (xp) depthwise_plane_vec_##SUFFIX(g, xp, wp, owr, ws + o * kk, bias, y); \
@@ -547,10 +553,8 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
                 T *dx = dxs + (n * g->c + c) * in_plane;                                      \
                 T *dyp = vec ? (T *)calloc((size_t)(m * g->oh * dpw), sizeof(T)) : NULL;      \
                 if (dyp) {                                                                    \
-                    for (int64_t q = 0; q < m * g->oh; q++) {                                 \
-                        const T *src = dys + (n * g->o + c * m) * out_plane + q * g->ow;      \
-                        for (int64_t k = 0; k < g->ow; k++) dyp[q * dpw + off + k] = src[k];  \
-                    }                                                                         \
+                    pad_rows_##SUFFIX(dyp, dpw, off, dys + (n * g->o + c * m) * out_plane,    \
+                                      g->ow, m * g->oh, g->ow);                               \
                     depthwise_grad_input_vec_##SUFFIX(g, dyp, dpw, m, ws + c * m * kk, dx);   \
                     free(dyp);                                                                \
                     continue;                                                                 \
@@ -581,10 +585,8 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
                     depthwise_grad_weight_##SUFFIX(g, dy, x, acc + o * kk);                   \
                     continue;                                                                 \
                 }                                                                             \
-                for (int64_t r = 0; r < g->h; r++)                                            \
-                    for (int64_t k = 0; k < g->w; k++) xp[r * wp + g->pw + k] = x[r * g->w + k]; \
-                for (int64_t r = 0; r < g->oh; r++)                                           \
-                    for (int64_t k = 0; k < g->ow; k++) dp[r * owr + k] = dy[r * g->ow + k];  \
+                pad_rows_##SUFFIX(xp, wp, g->pw, x, g->w, g->h, g->w);                        \
+                pad_rows_##SUFFIX(dp, owr, 0, dy, g->ow, g->oh, g->ow);                       \
                 depthwise_grad_weight_vec_##SUFFIX(g, dp, owr, xp, wp, acc + o * kk);         \
             }                                                                                 \
             free(xp);                                                                         \

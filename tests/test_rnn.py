@@ -338,3 +338,83 @@ def test_lstm_with_projections_gradients_against_finite_differences():
     m = nn.LSTM(2, 3, proj_size=2, num_layers=2, bidirectional=True, dtype=torch.float64)
     x = torch.tensor(np.random.randn(3, 2, 2), requires_grad=True)
     assert gradcheck(lambda x: m(x)[0], (x,))
+
+
+# ---- the fused LSTM layer (pa_lstm_layer): one C op per layer and direction ----------
+
+def _layer_op(ih, h0, c0, w_hh, b_hh, reverse):
+    from pyautodiff._ffi import ffi, lib
+    from pyautodiff._tensor import call
+    return call(lib.pa_lstm_layer, ih._h, h0._h, c0._h, w_hh._h,
+                b_hh._h if b_hh is not None else ffi.NULL, int(reverse))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("steps", [1, 4])
+def test_lstm_layer_values_equal_the_composed_steps(reverse, steps):
+    # the fused op rounds as the per-step composition (linear, + ih, the cell) does
+    from pyautodiff.nn.modules.rnn import _rnn_step
+    rng = np.random.default_rng(3)
+    ih = torch.tensor(rng.standard_normal((steps, 3, 20)).astype(np.float32))
+    h0, c0 = (torch.tensor(rng.standard_normal((3, 5)).astype(np.float32)) for _ in range(2))
+    w_hh = torch.tensor(rng.standard_normal((20, 5)).astype(np.float32))
+    b_hh = torch.tensor(rng.standard_normal(20).astype(np.float32))
+    packed = _layer_op(ih, h0, c0, w_hh, b_hh, reverse)
+    assert tuple(packed.shape) == (steps + 1, 3, 5)
+    h, c = h0, c0
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        h, c = _rnn_step("LSTM", ih[t], h, c, w_hh, b_hh)
+        np.testing.assert_array_equal(packed[t].numpy(), h.numpy())
+    np.testing.assert_array_equal(packed[steps].numpy(), c.numpy())
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_layer_gradients_against_finite_differences(reverse, bias):
+    rng = np.random.default_rng(4)
+    args = [torch.tensor(rng.standard_normal(s), requires_grad=True)
+            for s in ((3, 2, 8), (2, 2), (2, 2), (8, 2), (8,))]
+    if not bias:
+        args = args[:4]
+    weights = torch.tensor(rng.standard_normal((4, 2, 2)))
+
+    def fn(ih, h0, c0, w_hh, b_hh=None):
+        # every part of the result: the outputs, and the final c
+        return (_layer_op(ih, h0, c0, w_hh, b_hh, reverse) * weights).sum()
+
+    assert gradcheck(fn, tuple(args))
+
+
+def test_lstm_layer_state_gradients_against_pytorch(pt):
+    ours, theirs = nn.LSTM(3, 6, num_layers=2, bidirectional=True), pt.nn.LSTM(3, 6, num_layers=2,
+                                                                               bidirectional=True)
+    _copy_weights(ours, theirs, pt)
+    rng = np.random.default_rng(5)
+    x, h0, c0 = (rng.standard_normal(s).astype(np.float32) for s in ((7, 2, 3), (4, 2, 6), (4, 2, 6)))
+    mine = [torch.tensor(v, requires_grad=True) for v in (x, h0, c0)]
+    ref = [pt.tensor(v, requires_grad=True) for v in (x, h0, c0)]
+    oa, (ha, ca) = ours(mine[0], (mine[1], mine[2]))
+    ob, (hb, cb) = theirs(ref[0], (ref[1], ref[2]))
+    for a, b in ((oa, ob), (ha, hb), (ca, cb)):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    (oa.sum() + (ha * 2).sum() + (ca * 3).sum()).backward()
+    (ob.sum() + (hb * 2).sum() + (cb * 3).sum()).backward()
+    for a, b in zip(mine, ref):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
+
+
+def test_lstm_layer_bad_calls():
+    ih, s, w, b = torch.randn(3, 2, 8), torch.randn(2, 2), torch.randn(8, 2), torch.randn(8)
+    with pytest.raises(ValueError, match=r"lstm_layer: expected ih \(T, N, 4H\) with T >= 1 and "
+                                         r"w_hh \(4H, H\), got \(3, 2, 8\) and \(8, 3\)"):
+        _layer_op(ih, s, s, torch.randn(8, 3), b, False)
+    with pytest.raises(ValueError, match=r"lstm_layer: expected ih \(T, N, 4H\) with T >= 1"):
+        _layer_op(torch.randn(0, 2, 8), s, s, w, b, False)
+    with pytest.raises(ValueError, match=r"lstm_layer: expected c0 of shape \(2, 2\), got \(2, 3\)"):
+        _layer_op(ih, s, torch.randn(2, 3), w, b, False)
+    with pytest.raises(ValueError, match=r"lstm_layer: expected b_hh of shape \(8,\), got \(4,\)"):
+        _layer_op(ih, s, s, w, torch.randn(4), False)
+    with pytest.raises(TypeError, match="lstm_layer: expected h0 to have dtype float32"):
+        _layer_op(ih, s.double(), s, w, b, False)

@@ -429,6 +429,12 @@ int pa_leaky_relu(pa_tensor *input, double negative_slope, pa_tensor **out);
  * the cell state c (N, H), both with contiguous rows, [h'; c'] (2, N, H) with
  * c' = sigmoid(f) c + sigmoid(i) tanh(g) and h' = sigmoid(o) tanh(c'). */
 int pa_lstm_cell(pa_tensor *gates, pa_tensor *c, pa_tensor **out);
+/* One LSTM layer over a sequence: from the input projection ih (T, N, 4H) (x W_ih^T +
+ * b_ih for every step), the initial state h0, c0 (N, H), W_hh (4H, H) and b_hh (4H,) or
+ * NULL, runs the steps in time order (reverse: last to first) and returns (T + 1, N, H):
+ * rows 0..T-1 the h of each time index, row T the final c. */
+int pa_lstm_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *c0, pa_tensor *w_hh, pa_tensor *b_hh,
+                  int reverse, pa_tensor **out);
 
 /* ---- optimizers ----------------------------------------------------------------- */
 /* One fused SGD step over n parameters (PyTorch's algorithm).  momentum_buffers[i] is

@@ -18,6 +18,7 @@
     X(EMBEDDING, "EmbeddingBackward")                         \
     X(LEAKY_RELU, "LeakyReluBackward")                        \
     X(LSTM_CELL, "LstmCellBackward")                          \
+    X(LSTM_LAYER, "MkldnnRnnLayerBackward")                   \
     X(PAD, "PadBackward")                                     \
     X(UPSAMPLE_LINEAR, "UpsampleLinearBackward")              \
     X(SMOOTH_L1_LOSS, "SmoothL1LossBackward")

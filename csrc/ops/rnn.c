@@ -17,7 +17,9 @@
  * are separate always-inline functions on restrict pointers: written in the callers'
  * loop over rows, GCC did not vectorise them (a 228 us cell of 32 x 256). */
 #include <math.h>
+#include <string.h>
 
+#include "../kernels/gemm.h"
 #include "../kernels/parallel.h"
 #include "layer_util.h"
 #include "vmath.h"
@@ -72,6 +74,25 @@
             backward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * cs, grad + r * H, \
                                   grad + (n + r) * H, o, o + H, o + 2 * H, o + 3 * H,       \
                                   dc + r * H);                                               \
+        }                                                                                    \
+        }                                                                                        \
+    /* the layer's step: rows [r0, r1), every matrix contiguous, h' and c' apart */         \
+    PA_CLONES static void step_forward_##SUFFIX(int64_t r0, int64_t r1, int64_t H,           \
+                                                const T *gates, const T *c, T *h1, T *c1) {   \
+        for (int64_t r = r0; r < r1; r++) {                                                  \
+            const T *g = gates + r * 4 * H;                                                  \
+            forward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * H, h1 + r * H,    \
+                                 c1 + r * H);                                                 \
+        }                                                                                    \
+    }                                                                                        \
+    PA_CLONES static void step_backward_##SUFFIX(int64_t r0, int64_t r1, int64_t H,          \
+                                                 const T *gates, const T *c, const T *dh,     \
+                                                 const T *dc1, T *dg, T *dc) {                \
+        for (int64_t r = r0; r < r1; r++) {                                                  \
+            const T *g = gates + r * 4 * H;                                                  \
+            T *o = dg + r * 4 * H;                                                           \
+            backward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * H, dh + r * H,   \
+                                  dc1 + r * H, o, o + H, o + 2 * H, o + 3 * H, dc + r * H);  \
         }                                                                                    \
     }
 LSTM_ROWS(f32, float, pa_sigmoidf, pa_tanhf)
@@ -150,4 +171,210 @@ int pa_backward_LSTM_CELL(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     grads[0] = dg;
     grads[1] = dc;
     return PA_OK;
+}
+
+/* ---- the whole layer -------------------------------------------------------------
+ * NOTE: nn.LSTM runs each layer and direction as one op: the steps' products, bias and
+ * cell in C, and a backward through time that forms the gradient of W_hh as one product
+ * over all steps, dW_hh = dG^T @ [h_prev of every step] (k = T*N), instead of T products
+ * of k = N and T accumulations of a 4H x H matrix, and no autograd node per step.  The
+ * forward rounds as the composed step did (bias rows, then the product accumulated
+ * onto them, then + ih, then the cell), so its values are unchanged.  Measured: the
+ * layers suite's LSTM training step (128 -> 256, 50 steps, batch 32, Adam), 2 threads,
+ * AMD EPYC (Zen 4): 25.3-25.7 -> 21.7-21.8 ms (best of 30; PyTorch 2.13: 23.7). */
+
+static void gemm(int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *a,
+                 int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc) {
+    if (dtype == PA_FLOAT32)
+        pa_kernel_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, (float)beta, c, ldc);
+    else
+        pa_kernel_dgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* The cell over all n rows (threads by rows), forward or backward. */
+static void step_forward(int dtype, int64_t n, int64_t H, const void *gates, const void *c,
+                         void *h1, void *c1) {
+    int nt = pa_threads_for_elements(n * 4 * H * 8);
+    if (dtype == PA_FLOAT32)
+        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
+            step_forward_f32(n * t / nt, n * (t + 1) / nt, H, gates, c, h1, c1);
+        });
+    else
+        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
+            step_forward_f64(n * t / nt, n * (t + 1) / nt, H, gates, c, h1, c1);
+        });
+}
+
+static void step_backward(int dtype, int64_t n, int64_t H, const void *gates, const void *c,
+                          const void *dh, const void *dc1, void *dg, void *dc) {
+    int nt = pa_threads_for_elements(n * 4 * H * 8);
+    if (dtype == PA_FLOAT32)
+        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
+            step_backward_f32(n * t / nt, n * (t + 1) / nt, H, gates, c, dh, dc1, dg, dc);
+        });
+    else
+        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
+            step_backward_f64(n * t / nt, n * (t + 1) / nt, H, gates, c, dh, dc1, dg, dc);
+        });
+}
+
+/* Step t of T (in the order run) works on time index tt; the h it reads is h0 at the
+ * first step, else the output of the step before. */
+static int64_t time_index(int64_t t, int64_t T, int reverse) { return reverse ? T - 1 - t : t; }
+
+static int check_state(const char *what, const pa_tensor *t, int64_t n, int64_t h, int dtype) {
+    TRY(pa_layer_check_float("lstm_layer", what, t, dtype));
+    if (t->ndim != 2 || t->shape[0] != n || t->shape[1] != h) {
+        char b[128];
+        return pa_error(PA_ERR_VALUE, "lstm_layer: expected %s of shape (%lld, %lld), got %s", what,
+                        (long long)n, (long long)h, PA_SHAPE_STR(t, b));
+    }
+    return PA_OK;
+}
+
+int pa_lstm_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *c0, pa_tensor *w_hh, pa_tensor *b_hh,
+                  int reverse, pa_tensor **out) {
+    PA_REQUIRE("lstm_layer", ih && h0 && c0 && w_hh && out, "NULL tensor or result pointer");
+    TRY(pa_layer_check_float("lstm_layer", "ih", ih, -1));
+    TRY(pa_layer_check_float("lstm_layer", "w_hh", w_hh, ih->dtype));
+    char b1[128], b2[128];
+    if (ih->ndim != 3 || ih->shape[0] < 1 || w_hh->ndim != 2 || w_hh->shape[0] != ih->shape[2] ||
+        w_hh->shape[0] != 4 * w_hh->shape[1] || w_hh->shape[1] < 1)
+        return pa_error(PA_ERR_VALUE, "lstm_layer: expected ih (T, N, 4H) with T >= 1 and w_hh "
+                        "(4H, H), got %s and %s", PA_SHAPE_STR(ih, b1), PA_SHAPE_STR(w_hh, b2));
+    int64_t T = ih->shape[0], N = ih->shape[1], H = w_hh->shape[1];
+    int dtype = ih->dtype;
+    TRY(check_state("h0", h0, N, H, dtype));
+    TRY(check_state("c0", c0, N, H, dtype));
+    if (b_hh) TRY(pa_layer_check_vector("lstm_layer", "b_hh", b_hh, 4 * H, dtype));
+    int64_t oshape[3] = {T + 1, N, H}, gshape[3] = {T, N, 4 * H}, ashape[3] = {T + 2, N, H};
+    pa_tensor *ihc = pa_contiguous_nograd(ih), *h0c = pa_contiguous_nograd(h0);
+    pa_tensor *c0c = pa_contiguous_nograd(c0), *wc = pa_contiguous_nograd(w_hh);
+    pa_tensor *bc = b_hh ? pa_contiguous_nograd(b_hh) : NULL;
+    pa_tensor *y = pa_tensor_new(3, oshape, dtype), *gates = pa_tensor_new(3, gshape, dtype);
+    pa_tensor *aux = pa_tensor_new(3, ashape, dtype);  /* c before each step, c_T, h0 */
+    int rc = ihc && h0c && c0c && wc && (bc || !b_hh) && y && gates && aux ? PA_OK : PA_ERR_MEMORY;
+    if (!rc) {
+        size_t es = pa_dtype_size(dtype), state = (size_t)(N * H) * es, grow = (size_t)(4 * H) * es;
+        char *yd = y->data, *gd = gates->data, *ad = aux->data;
+        memcpy(ad, c0c->data, state);
+        memcpy(ad + (T + 1) * state, h0c->data, state);
+        for (int64_t t = 0; t < T; t++) {
+            int64_t tt = time_index(t, T, reverse);
+            const char *hprev = t == 0 ? h0c->data : yd + time_index(t - 1, T, reverse) * state;
+            char *g = gd + tt * N * grow;
+            for (int64_t r = 0; bc && r < N; r++) memcpy(g + r * grow, bc->data, grow);
+            gemm(dtype, 0, 1, N, 4 * H, H, hprev, H, wc->data, H, bc ? 1.0 : 0.0, g, 4 * H);
+            PA_DISPATCH_FLOAT(dtype, S, {
+                S *gs = (S *)g;
+                const S *is = (const S *)(ihc->data + tt * N * grow);
+                for (int64_t i = 0; i < N * 4 * H; i++) gs[i] = gs[i] + is[i];
+            });
+            step_forward(dtype, N, H, g, ad + t * state, yd + tt * state, ad + (t + 1) * state);
+        }
+        memcpy(yd + T * state, ad + T * state, state);
+    }
+    pa_tensor_release(ihc);
+    pa_tensor_release(h0c);
+    pa_tensor_release(c0c);
+    pa_tensor_release(wc);
+    pa_tensor_release(bc);
+    pa_tensor *inputs[5] = {ih, h0, c0, w_hh, b_hh};
+    if (!rc && pa_needs_grad(5, inputs)) {
+        pa_node *node = pa_node_new(PA_OP_LSTM_LAYER, 5, inputs, y);
+        rc = node ? pa_node_save(node, 0, gates) : PA_ERR_MEMORY;
+        if (!rc) rc = pa_node_save(node, 1, aux);
+        if (!rc) rc = pa_node_save(node, 2, y);
+        if (!rc) rc = pa_node_save(node, 3, w_hh);
+        if (!rc) node->iarg[0] = reverse;
+    }
+    pa_tensor_release(gates);
+    pa_tensor_release(aux);
+    if (rc) {
+        pa_tensor_release(y);
+        return rc;
+    }
+    *out = y;
+    return PA_OK;
+}
+
+int pa_backward_LSTM_LAYER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    pa_tensor *gates = node->saved[0], *aux = node->saved[1], *y = node->saved[2];
+    int64_t T = gates->shape[0], N = gates->shape[1], H = aux->shape[2];
+    int reverse = (int)node->iarg[0], dtype = gates->dtype;
+    int64_t sshape[2] = {N, H}, wshape[2] = {4 * H, H};
+    size_t es = pa_dtype_size(dtype), state = (size_t)(N * H) * es, grow = (size_t)(4 * H) * es;
+    pa_tensor *gy = pa_contiguous_nograd(grad), *w = pa_contiguous_nograd(node->saved[3]);
+    pa_tensor *dg = pa_tensor_new(3, gates->shape, dtype);
+    pa_tensor *dh = pa_tensor_new(2, sshape, dtype), *dht = pa_tensor_new(2, sshape, dtype);
+    pa_tensor *dc = pa_tensor_new(2, sshape, dtype), *dc2 = pa_tensor_new(2, sshape, dtype);
+    pa_tensor *dw = NULL, *flat = NULL;
+    int rc = gy && w && dg && dh && dht && dc && dc2 ? PA_OK : PA_ERR_MEMORY;
+    if (!rc) {
+        const char *gyd = gy->data, *gd = gates->data, *ad = aux->data;
+        char *dgd = dg->data;
+        memcpy(dc->data, gyd + T * state, state);
+        for (int64_t t = T - 1; t >= 0; t--) {
+            int64_t tt = time_index(t, T, reverse);
+            /* the output's gradient at this step plus the next step's, through h */
+            PA_DISPATCH_FLOAT(dtype, S, {
+                const S *a = (const S *)(gyd + tt * state), *b = (const S *)dh->data;
+                S *o = (S *)dht->data;
+                for (int64_t i = 0; i < N * H; i++) o[i] = t == T - 1 ? a[i] : a[i] + b[i];
+            });
+            step_backward(dtype, N, H, gd + tt * N * grow, ad + t * state, dht->data, dc->data,
+                          dgd + tt * N * grow, dc2->data);
+            pa_tensor *swap = dc;
+            dc = dc2;
+            dc2 = swap;
+            if (t > 0 || pa_input_needs_grad(node, 1))
+                gemm(dtype, 0, 0, N, H, 4 * H, dgd + tt * N * grow, 4 * H, w->data, H, 0.0,
+                     dh->data, H);
+        }
+    }
+    if (!rc && pa_input_needs_grad(node, 3)) {
+        /* dW_hh = sum over steps of dG_tt^T @ h_prev: the steps after the first read the
+         * outputs next to them in time, one product; the first step reads h0 */
+        dw = pa_tensor_new(2, wshape, dtype);
+        if (!dw) rc = PA_ERR_MEMORY;
+        else {
+            int64_t first = time_index(0, T, reverse), rest = (T - 1) * N;
+            const char *dg_rest = dg->data + (reverse ? 0 : N * grow);
+            const char *h_rest = y->data + (reverse ? state : 0);
+            if (rest > 0) gemm(dtype, 1, 0, 4 * H, H, rest, dg_rest, 4 * H, h_rest, H, 0.0, dw->data, H);
+            gemm(dtype, 1, 0, 4 * H, H, N, dg->data + first * N * grow, 4 * H,
+                 aux->data + (T + 1) * state, H, rest > 0 ? 1.0 : 0.0, dw->data, H);
+        }
+    }
+    if (!rc && pa_input_needs_grad(node, 4)) {
+        int64_t fshape[2] = {T * N, 4 * H}, dim0 = 0;
+        rc = pa_reshape(dg, 2, fshape, &flat);
+        if (!rc) rc = pa_sum(flat, 1, &dim0, 0, &grads[4]);
+    }
+    if (!rc) {
+        grads[3] = dw;
+        dw = NULL;
+        if (pa_input_needs_grad(node, 0)) {
+            grads[0] = dg;
+            dg = NULL;
+        }
+        if (pa_input_needs_grad(node, 1)) {
+            grads[1] = dh;
+            dh = NULL;
+        }
+        if (pa_input_needs_grad(node, 2)) {
+            grads[2] = dc;
+            dc = NULL;
+        }
+    }
+    pa_tensor_release(gy);
+    pa_tensor_release(w);
+    pa_tensor_release(dg);
+    pa_tensor_release(dh);
+    pa_tensor_release(dht);
+    pa_tensor_release(dc);
+    pa_tensor_release(dc2);
+    pa_tensor_release(dw);
+    pa_tensor_release(flat);
+    return rc;
 }

@@ -225,6 +225,32 @@ def test_conv2d_large_batch_chunks_match_single_samples():
     np.testing.assert_allclose(w.grad.numpy(), wg, rtol=1e-10)
 
 
+def test_conv2d_kept_columns_survive_a_retained_second_backward_and_are_freed():
+    """The forward keeps the batch's columns for the weight gradient (when they are few
+    enough); the input gradient's own columns must not overwrite them, and they go with
+    the graph."""
+    import gc
+    from pyautodiff._ffi import lib
+    gc.collect()
+    base = lib.pa_live_storage_bytes()
+    x = torch.randn(6, 5, 9, 9, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(7, 5, 3, 3, dtype=torch.float64, requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    g = torch.randn(*y.shape, dtype=torch.float64)
+    y.backward(g, retain_graph=True)
+    gw, gx = w.grad.numpy().copy(), x.grad.numpy().copy()
+    y.backward(g)
+    np.testing.assert_array_equal(w.grad.numpy(), 2 * gw)
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * gx)
+    xp = np.pad(x.detach().numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    want = np.stack([np.einsum("nchw,nohw->oc", xp[:, :, i:i + 9, j:j + 9], g.numpy())
+                     for i in range(3) for j in range(3)], -1).reshape(7, 5, 3, 3)
+    np.testing.assert_allclose(gw, want, rtol=1e-12, atol=1e-12)
+    del x, w, y, g
+    gc.collect()
+    assert lib.pa_live_storage_bytes() == base
+
+
 # ---- modules against PyTorch ---------------------------------------------------------
 def _copy_from_torch(ours, theirs):
     ours.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
@@ -470,7 +496,8 @@ def test_no_graph_without_grad_and_no_leaks():
 
 @pytest.mark.parametrize("xs,ws,groups", [((3, 4, 7, 7), (20, 4, 3, 3), 1),      # K 36 > 20 outputs
                                           ((2, 8, 6, 6), (36, 4, 3, 3), 2),      # per group 36 > 18
-                                          ((40, 8, 24, 24), (20, 8, 3, 3), 1)])  # two batch chunks
+                                          ((40, 8, 24, 24), (20, 8, 3, 3), 1),   # kept columns
+                                          ((120, 8, 24, 24), (20, 8, 3, 3), 1)])  # five chunks
 def test_conv2d_weight_gradient_matches_numpy(xs, ws, groups):
     # With more column rows than output channels the weight gradient is formed
     # transposed (col @ dY^T) and transposed back; chunks accumulate into it.

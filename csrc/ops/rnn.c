@@ -75,7 +75,7 @@
                                   grad + (n + r) * H, o, o + H, o + 2 * H, o + 3 * H,       \
                                   dc + r * H);                                               \
         }                                                                                    \
-        }                                                                                        \
+    }                                                                                        \
     /* the layer's step: rows [r0, r1), every matrix contiguous, h' and c' apart */         \
     PA_CLONES static void step_forward_##SUFFIX(int64_t r0, int64_t r1, int64_t H,           \
                                                 const T *gates, const T *c, T *h1, T *c1) {   \

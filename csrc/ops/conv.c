@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/gemm.h"
 #include "../kernels/parallel.h"
 #include "layer_util.h"
 
@@ -86,14 +85,6 @@ static int conv_check(const pa_tensor *x, const pa_tensor *w, const pa_tensor *b
     g->oh = (hp - eh) / g->sh + 1;
     g->ow = (wp - ew) / g->sw + 1;
     return PA_OK;
-}
-
-static void gemm(int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *a,
-                 int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc) {
-    if (dtype == PA_FLOAT32)
-        pa_kernel_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, (float)beta, c, ldc);
-    else
-        pa_kernel_dgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* Range [lo, hi) of output positions o whose input position o*s + off lies in [0, size). */
@@ -243,9 +234,9 @@ static void conv_forward(const conv_geom *g, const pa_tensor *x, const pa_tensor
         int64_t cur = g->n - n0 < nb ? g->n - n0 : nb, ld = cur * L, cld = col_ld(ld);
         im2col(g, x, n0, cur, col->data, cld);
         for (int64_t gr = 0; gr < g->groups; gr++)
-            gemm(x->dtype, 0, 0, og, ld, K, w->data + gr * og * K * (int64_t)isz, K,
-                 col->data + gr * K * cld * (int64_t)isz, cld, 0.0,
-                 buf->data + gr * og * ld * (int64_t)isz, ld);
+            pa_layer_gemm(x->dtype, 0, 0, og, ld, K, w->data + gr * og * K * (int64_t)isz, K,
+                          col->data + gr * K * cld * (int64_t)isz, cld, 0.0,
+                          buf->data + gr * og * ld * (int64_t)isz, ld);
         if (b) {
             int nt = pa_threads_for_elements(g->o * ld);
             PA_DISPATCH_FLOAT(x->dtype, T, {
@@ -753,19 +744,19 @@ int pa_backward_CONV2D(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
             if (!kept) im2col(&g, x, n0, cur, col->data, cld);
             for (int64_t gr = 0; gr < g.groups; gr++)
                 if (dwt)  /* dW_g^T (K x og) += col_g @ dY_g^T, see the NOTE above */
-                    gemm(dtype, 0, 1, K, og, ld, cw + gr * K * cld * (int64_t)isz, cld,
-                         buf->data + gr * og * ld * (int64_t)isz, ld, n0 > 0 ? 1.0 : 0.0,
-                         dwt->data + gr * K * og * (int64_t)isz, og);
+                    pa_layer_gemm(dtype, 0, 1, K, og, ld, cw + gr * K * cld * (int64_t)isz, cld,
+                                  buf->data + gr * og * ld * (int64_t)isz, ld, n0 > 0 ? 1.0 : 0.0,
+                                  dwt->data + gr * K * og * (int64_t)isz, og);
                 else
-                    gemm(dtype, 0, 1, og, K, ld, buf->data + gr * og * ld * (int64_t)isz, ld,
-                         cw + gr * K * cld * (int64_t)isz, cld, n0 > 0 ? 1.0 : 0.0,
-                         dw->data + gr * og * K * (int64_t)isz, K);
+                    pa_layer_gemm(dtype, 0, 1, og, K, ld, buf->data + gr * og * ld * (int64_t)isz, ld,
+                                  cw + gr * K * cld * (int64_t)isz, cld, n0 > 0 ? 1.0 : 0.0,
+                                  dw->data + gr * og * K * (int64_t)isz, K);
         }
         if (need_x) {
             for (int64_t gr = 0; gr < g.groups; gr++)
-                gemm(dtype, 1, 0, K, ld, og, w->data + gr * og * K * (int64_t)isz, K,
-                     buf->data + gr * og * ld * (int64_t)isz, ld, 0.0,
-                     col->data + gr * K * cld * (int64_t)isz, cld);
+                pa_layer_gemm(dtype, 1, 0, K, ld, og, w->data + gr * og * K * (int64_t)isz, K,
+                              buf->data + gr * og * ld * (int64_t)isz, ld, 0.0,
+                              col->data + gr * K * cld * (int64_t)isz, cld);
             col2im(&g, col->data, n0, cur, cld, dx);
         }
     }

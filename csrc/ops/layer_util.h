@@ -3,6 +3,7 @@
 #ifndef PA_OPS_LAYER_UTIL_H
 #define PA_OPS_LAYER_UTIL_H
 
+#include "../kernels/gemm.h"
 #include "loops.h"
 
 #ifndef TRY
@@ -32,6 +33,17 @@ static inline int pa_layer_check_vector(const char *op, const char *what, const 
                         (long long)n, PA_SHAPE_STR(t, b));
     }
     return PA_OK;
+}
+
+/* C = op(A) @ op(B) + beta * C in float32 or float64 (dtype), alpha 1: the row-major
+ * GEMM kernel of that type (kernels/gemm.h). */
+static inline void pa_layer_gemm(int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                                 const void *a, int64_t lda, const void *b, int64_t ldb,
+                                 double beta, void *c, int64_t ldc) {
+    if (dtype == PA_FLOAT32)
+        pa_kernel_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, (float)beta, c, ldc);
+    else
+        pa_kernel_dgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* On failure after the output exists: drops it and returns rc. */

@@ -19,7 +19,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "../kernels/gemm.h"
 #include "../kernels/parallel.h"
 #include "layer_util.h"
 #include "vmath.h"
@@ -183,14 +182,6 @@ int pa_backward_LSTM_CELL(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
  * layers suite's LSTM training step (128 -> 256, 50 steps, batch 32, Adam), 2 threads,
  * AMD EPYC (Zen 4): 25.3-25.7 -> 21.7-21.8 ms (best of 30; PyTorch 2.13: 23.7). */
 
-static void gemm(int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *a,
-                 int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc) {
-    if (dtype == PA_FLOAT32)
-        pa_kernel_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, (float)beta, c, ldc);
-    else
-        pa_kernel_dgemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
-}
-
 /* The cell over all n rows (threads by rows), forward or backward. */
 static void step_forward(int dtype, int64_t n, int64_t H, const void *gates, const void *c,
                          void *h1, void *c1) {
@@ -264,7 +255,7 @@ int pa_lstm_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *c0, pa_tensor *w_hh, 
             const char *hprev = t == 0 ? h0c->data : yd + time_index(t - 1, T, reverse) * state;
             char *g = gd + tt * N * grow;
             for (int64_t r = 0; bc && r < N; r++) memcpy(g + r * grow, bc->data, grow);
-            gemm(dtype, 0, 1, N, 4 * H, H, hprev, H, wc->data, H, bc ? 1.0 : 0.0, g, 4 * H);
+            pa_layer_gemm(dtype, 0, 1, N, 4 * H, H, hprev, H, wc->data, H, bc ? 1.0 : 0.0, g, 4 * H);
             PA_DISPATCH_FLOAT(dtype, S, {
                 S *gs = (S *)g;
                 const S *is = (const S *)(ihc->data + tt * N * grow);
@@ -328,8 +319,8 @@ int pa_backward_LSTM_LAYER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
             dc = dc2;
             dc2 = swap;
             if (t > 0 || pa_input_needs_grad(node, 1))
-                gemm(dtype, 0, 0, N, H, 4 * H, dgd + tt * N * grow, 4 * H, w->data, H, 0.0,
-                     dh->data, H);
+                pa_layer_gemm(dtype, 0, 0, N, H, 4 * H, dgd + tt * N * grow, 4 * H, w->data, H, 0.0,
+                              dh->data, H);
         }
     }
     if (!rc && pa_input_needs_grad(node, 3)) {
@@ -341,9 +332,10 @@ int pa_backward_LSTM_LAYER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
             int64_t first = time_index(0, T, reverse), rest = (T - 1) * N;
             const char *dg_rest = dg->data + (reverse ? 0 : N * grow);
             const char *h_rest = y->data + (reverse ? state : 0);
-            if (rest > 0) gemm(dtype, 1, 0, 4 * H, H, rest, dg_rest, 4 * H, h_rest, H, 0.0, dw->data, H);
-            gemm(dtype, 1, 0, 4 * H, H, N, dg->data + first * N * grow, 4 * H,
-                 aux->data + (T + 1) * state, H, rest > 0 ? 1.0 : 0.0, dw->data, H);
+            if (rest > 0)
+                pa_layer_gemm(dtype, 1, 0, 4 * H, H, rest, dg_rest, 4 * H, h_rest, H, 0.0, dw->data, H);
+            pa_layer_gemm(dtype, 1, 0, 4 * H, H, N, dg->data + first * N * grow, 4 * H,
+                          aux->data + (T + 1) * state, H, rest > 0 ? 1.0 : 0.0, dw->data, H);
         }
     }
     if (!rc && pa_input_needs_grad(node, 4)) {

@@ -418,3 +418,78 @@ def test_lstm_layer_bad_calls():
         _layer_op(ih, s, s, w, torch.randn(4), False)
     with pytest.raises(TypeError, match="lstm_layer: expected h0 to have dtype float32"):
         _layer_op(ih, s.double(), s, w, b, False)
+
+
+# ---- the fused GRU layer (pa_gru_layer) ----------------------------------------------
+
+def _gru_op(ih, h0, w_hh, b_hh, reverse):
+    from pyautodiff._ffi import ffi, lib
+    from pyautodiff._tensor import call
+    return call(lib.pa_gru_layer, ih._h, h0._h, w_hh._h, b_hh._h if b_hh is not None else ffi.NULL,
+                int(reverse))
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("steps", [1, 4])
+def test_gru_layer_values_equal_the_composed_steps(reverse, steps):
+    from pyautodiff.nn.modules.rnn import _rnn_step
+    rng = np.random.default_rng(6)
+    ih = torch.tensor(rng.standard_normal((steps, 3, 15)).astype(np.float32))
+    h0 = torch.tensor(rng.standard_normal((3, 5)).astype(np.float32))
+    w_hh = torch.tensor(rng.standard_normal((15, 5)).astype(np.float32))
+    b_hh = torch.tensor(rng.standard_normal(15).astype(np.float32))
+    hs = _gru_op(ih, h0, w_hh, b_hh, reverse)
+    assert tuple(hs.shape) == (steps, 3, 5)
+    h = h0
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        h, _ = _rnn_step("GRU", ih[t], h, None, w_hh, b_hh)
+        np.testing.assert_array_equal(hs[t].numpy(), h.numpy())
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_gru_layer_gradients_against_finite_differences(reverse, bias):
+    rng = np.random.default_rng(7)
+    args = [torch.tensor(rng.standard_normal(s), requires_grad=True)
+            for s in ((3, 2, 6), (2, 2), (6, 2), (6,))]
+    if not bias:
+        args = args[:3]
+    weights = torch.tensor(rng.standard_normal((3, 2, 2)))
+
+    def fn(ih, h0, w_hh, b_hh=None):
+        return (_gru_op(ih, h0, w_hh, b_hh, reverse) * weights).sum()
+
+    assert gradcheck(fn, tuple(args))
+
+
+def test_gru_layer_state_gradients_against_pytorch(pt):
+    ours, theirs = nn.GRU(3, 6, num_layers=2, bidirectional=True), pt.nn.GRU(3, 6, num_layers=2,
+                                                                             bidirectional=True)
+    _copy_weights(ours, theirs, pt)
+    rng = np.random.default_rng(8)
+    x, h0 = (rng.standard_normal(s).astype(np.float32) for s in ((7, 2, 3), (4, 2, 6)))
+    mine = [torch.tensor(v, requires_grad=True) for v in (x, h0)]
+    ref = [pt.tensor(v, requires_grad=True) for v in (x, h0)]
+    oa, ha = ours(*mine)
+    ob, hb = theirs(*ref)
+    for a, b in ((oa, ob), (ha, hb)):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    (oa.sum() + (ha * 2).sum()).backward()
+    (ob.sum() + (hb * 2).sum()).backward()
+    for a, b in zip(mine, ref):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
+
+
+def test_gru_layer_bad_calls():
+    ih, h, w, b = torch.randn(3, 2, 6), torch.randn(2, 2), torch.randn(6, 2), torch.randn(6)
+    with pytest.raises(ValueError, match=r"gru_layer: expected ih \(T, N, 3H\) with T >= 1 and "
+                                         r"w_hh \(3H, H\), got \(3, 2, 6\) and \(6, 3\)"):
+        _gru_op(ih, h, torch.randn(6, 3), b, False)
+    with pytest.raises(ValueError, match=r"gru_layer: expected h0 of shape \(2, 2\), got \(3, 2\)"):
+        _gru_op(ih, torch.randn(3, 2), w, b, False)
+    with pytest.raises(ValueError, match=r"gru_layer: expected b_hh of shape \(6,\), got \(2,\)"):
+        _gru_op(ih, h, w, torch.randn(2), False)
+    with pytest.raises(TypeError, match="gru_layer: expected w_hh to have dtype float32"):
+        _gru_op(ih, h, w.double(), b, False)

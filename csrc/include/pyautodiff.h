@@ -435,6 +435,10 @@ int pa_lstm_cell(pa_tensor *gates, pa_tensor *c, pa_tensor **out);
  * rows 0..T-1 the h of each time index, row T the final c. */
 int pa_lstm_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *c0, pa_tensor *w_hh, pa_tensor *b_hh,
                   int reverse, pa_tensor **out);
+/* One GRU layer over a sequence, as pa_lstm_layer: from ih (T, N, 3H), h0 (N, H), W_hh
+ * (3H, H) and b_hh (3H,) or NULL, the h of each time index (T, N, H). */
+int pa_gru_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *w_hh, pa_tensor *b_hh, int reverse,
+                 pa_tensor **out);
 
 /* ---- optimizers ----------------------------------------------------------------- */
 /* One fused SGD step over n parameters (PyTorch's algorithm).  momentum_buffers[i] is

@@ -19,6 +19,7 @@
     X(LEAKY_RELU, "LeakyReluBackward")                        \
     X(LSTM_CELL, "LstmCellBackward")                          \
     X(LSTM_LAYER, "MkldnnRnnLayerBackward")                   \
+    X(GRU_LAYER, "GruLayerBackward")                          \
     X(PAD, "PadBackward")                                     \
     X(UPSAMPLE_LINEAR, "UpsampleLinearBackward")              \
     X(SMOOTH_L1_LOSS, "SmoothL1LossBackward")

@@ -370,3 +370,207 @@ int pa_backward_LSTM_LAYER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     pa_tensor_release(flat);
     return rc;
 }
+
+/* ---- a whole GRU layer -------------------------------------------------------------
+ * NOTE: nn.GRU's layers run as one op each, as LSTM's do: per step hh = h W_hh^T + b_hh
+ * (bias rows, then the product accumulated onto them), then
+ *   r = sigmoid(hh_r + ih_r), z = sigmoid(hh_z + ih_z), n = tanh(ih_n + hh_n r),
+ *   h' = (h - n) z + n,
+ * each rounded as the composed step rounds it (its values are unchanged), keeping r, z,
+ * n and hh_n for the backward, which forms dW_hh as one product over all steps.
+ * Measured: GRU 128 -> 256, 50 steps, batch 32, training step (Adam), 2 threads, AMD
+ * EPYC (Zen 4), best of 30 in alternating processes: 29.6-30.8 -> 16.5-18.9 ms. */
+#define GRU_ROWS(SUFFIX, T, SIG, TANH)                                                       \
+    PA_CLONES static void gru_forward_##SUFFIX(int64_t n, const T *restrict hh,              \
+                                               const T *restrict ih, const T *restrict h,    \
+                                               T *restrict keep, T *restrict h1) {           \
+        for (int64_t j = 0; j < n; j++) {                                                    \
+            T r = SIG(hh[j] + ih[j]), z = SIG(hh[n + j] + ih[n + j]);                        \
+            T hn = hh[2 * n + j], nn = TANH(ih[2 * n + j] + hn * r);                         \
+            keep[j] = r;                                                                     \
+            keep[n + j] = z;                                                                 \
+            keep[2 * n + j] = nn;                                                            \
+            keep[3 * n + j] = hn;                                                            \
+            h1[j] = (h[j] - nn) * z + nn;                                                    \
+        }                                                                                    \
+    }                                                                                        \
+    /* from dh (the gradient of h'), the gate gradients dih = [dr, dz, dn] (the             \
+     * pre-activations'), dhh = [dr, dz, dn r] and the direct part of h's gradient, dh z */ \
+    PA_CLONES static void gru_backward_##SUFFIX(int64_t n, const T *restrict keep,           \
+                                                const T *restrict h, const T *restrict dh,   \
+                                                T *restrict dih, T *restrict dhh,            \
+                                                T *restrict dh0) {                           \
+        for (int64_t j = 0; j < n; j++) {                                                    \
+            T r = keep[j], z = keep[n + j], nn = keep[2 * n + j], hn = keep[3 * n + j];      \
+            T g = dh[j], dnn = g - g * z, dz = g * (h[j] - nn);                              \
+            T dpn = dnn * ((T)1 - nn * nn), dr = dpn * hn;                                   \
+            T dpr = dr * (r * ((T)1 - r)), dpz = dz * (z * ((T)1 - z));                      \
+            dih[j] = dhh[j] = dpr;                                                           \
+            dih[n + j] = dhh[n + j] = dpz;                                                   \
+            dih[2 * n + j] = dpn;                                                            \
+            dhh[2 * n + j] = dpn * r;                                                        \
+            dh0[j] = g * z;                                                                  \
+        }                                                                                    \
+    }
+GRU_ROWS(f32, float, pa_sigmoidf, pa_tanhf)
+GRU_ROWS(f64, double, pa_sigmoid, tanh)
+
+/* The GRU rows [r0, r1) of a step; keep holds (N, 4H) rows [r z n hh_n], the gradients
+ * (N, 3H) rows. */
+static void gru_step(int dtype, int64_t N, int64_t H, const char *hh, const char *ih,
+                     const char *h, char *keep, char *h1) {
+    size_t es = pa_dtype_size(dtype);
+    int nt = pa_threads_for_elements(N * 3 * H * 8);
+    PA_PARALLEL_FOR(nt, for (int64_t r = 0; r < N; r++) {
+        size_t g3 = (size_t)(r * 3 * H) * es, g4 = (size_t)(r * 4 * H) * es, g1 = (size_t)(r * H) * es;
+        if (dtype == PA_FLOAT32)
+            gru_forward_f32(H, (const float *)(hh + g3), (const float *)(ih + g3),
+                            (const float *)(h + g1), (float *)(keep + g4), (float *)(h1 + g1));
+        else
+            gru_forward_f64(H, (const double *)(hh + g3), (const double *)(ih + g3),
+                            (const double *)(h + g1), (double *)(keep + g4), (double *)(h1 + g1));
+    });
+}
+
+static void gru_step_back(int dtype, int64_t N, int64_t H, const char *keep, const char *h,
+                          const char *dh, char *dih, char *dhh, char *dh0) {
+    size_t es = pa_dtype_size(dtype);
+    int nt = pa_threads_for_elements(N * 3 * H * 8);
+    PA_PARALLEL_FOR(nt, for (int64_t r = 0; r < N; r++) {
+        size_t g3 = (size_t)(r * 3 * H) * es, g4 = (size_t)(r * 4 * H) * es, g1 = (size_t)(r * H) * es;
+        if (dtype == PA_FLOAT32)
+            gru_backward_f32(H, (const float *)(keep + g4), (const float *)(h + g1),
+                             (const float *)(dh + g1), (float *)(dih + g3), (float *)(dhh + g3),
+                             (float *)(dh0 + g1));
+        else
+            gru_backward_f64(H, (const double *)(keep + g4), (const double *)(h + g1),
+                             (const double *)(dh + g1), (double *)(dih + g3), (double *)(dhh + g3),
+                             (double *)(dh0 + g1));
+    });
+}
+
+int pa_gru_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *w_hh, pa_tensor *b_hh, int reverse,
+                 pa_tensor **out) {
+    PA_REQUIRE("gru_layer", ih && h0 && w_hh && out, "NULL tensor or result pointer");
+    TRY(pa_layer_check_float("gru_layer", "ih", ih, -1));
+    TRY(pa_layer_check_float("gru_layer", "w_hh", w_hh, ih->dtype));
+    char b1[128], b2[128];
+    if (ih->ndim != 3 || ih->shape[0] < 1 || w_hh->ndim != 2 || w_hh->shape[0] != ih->shape[2] ||
+        w_hh->shape[0] != 3 * w_hh->shape[1] || w_hh->shape[1] < 1)
+        return pa_error(PA_ERR_VALUE, "gru_layer: expected ih (T, N, 3H) with T >= 1 and w_hh "
+                        "(3H, H), got %s and %s", PA_SHAPE_STR(ih, b1), PA_SHAPE_STR(w_hh, b2));
+    int64_t T = ih->shape[0], N = ih->shape[1], H = w_hh->shape[1];
+    int dtype = ih->dtype;
+    TRY(pa_layer_check_float("gru_layer", "h0", h0, dtype));
+    if (h0->ndim != 2 || h0->shape[0] != N || h0->shape[1] != H)
+        return pa_error(PA_ERR_VALUE, "gru_layer: expected h0 of shape (%lld, %lld), got %s",
+                        (long long)N, (long long)H, PA_SHAPE_STR(h0, b1));
+    if (b_hh) TRY(pa_layer_check_vector("gru_layer", "b_hh", b_hh, 3 * H, dtype));
+    int64_t oshape[3] = {T, N, H}, kshape[3] = {T, N, 4 * H}, hshape[2] = {N, 3 * H};
+    pa_tensor *ihc = pa_contiguous_nograd(ih), *h0c = pa_contiguous_nograd(h0);
+    pa_tensor *wc = pa_contiguous_nograd(w_hh), *bc = b_hh ? pa_contiguous_nograd(b_hh) : NULL;
+    pa_tensor *y = pa_tensor_new(3, oshape, dtype), *keep = pa_tensor_new(3, kshape, dtype);
+    pa_tensor *hh = pa_tensor_new(2, hshape, dtype);
+    int rc = ihc && h0c && wc && (bc || !b_hh) && y && keep && hh ? PA_OK : PA_ERR_MEMORY;
+    if (!rc) {
+        size_t es = pa_dtype_size(dtype), state = (size_t)(N * H) * es, grow = (size_t)(3 * H) * es;
+        char *yd = y->data;
+        for (int64_t t = 0; t < T; t++) {
+            int64_t tt = time_index(t, T, reverse);
+            const char *hprev = t == 0 ? h0c->data : yd + time_index(t - 1, T, reverse) * state;
+            for (int64_t r = 0; bc && r < N; r++) memcpy(hh->data + r * grow, bc->data, grow);
+            pa_layer_gemm(dtype, 0, 1, N, 3 * H, H, hprev, H, wc->data, H, bc ? 1.0 : 0.0,
+                          hh->data, 3 * H);
+            gru_step(dtype, N, H, hh->data, ihc->data + tt * N * grow, hprev,
+                     keep->data + tt * N * 4 * H * es, yd + tt * state);
+        }
+    }
+    pa_tensor_release(ihc);
+    pa_tensor_release(wc);
+    pa_tensor_release(bc);
+    pa_tensor_release(hh);
+    pa_tensor *inputs[4] = {ih, h0, w_hh, b_hh};
+    if (!rc && pa_needs_grad(4, inputs)) {
+        pa_node *node = pa_node_new(PA_OP_GRU_LAYER, 4, inputs, y);
+        rc = node ? pa_node_save(node, 0, keep) : PA_ERR_MEMORY;
+        if (!rc) rc = pa_node_save(node, 1, y);
+        if (!rc) rc = pa_node_save(node, 2, w_hh);
+        if (!rc) rc = pa_node_save(node, 3, h0c);
+        if (!rc) node->iarg[0] = reverse;
+    }
+    pa_tensor_release(h0c);
+    pa_tensor_release(keep);
+    if (rc) {
+        pa_tensor_release(y);
+        return rc;
+    }
+    *out = y;
+    return PA_OK;
+}
+
+int pa_backward_GRU_LAYER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    pa_tensor *keep = node->saved[0], *y = node->saved[1], *h0 = node->saved[3];
+    int64_t T = keep->shape[0], N = keep->shape[1], H = keep->shape[2] / 4;
+    int reverse = (int)node->iarg[0], dtype = keep->dtype;
+    int64_t sshape[2] = {N, H}, gshape[3] = {T, N, 3 * H}, wshape[2] = {3 * H, H};
+    size_t es = pa_dtype_size(dtype), state = (size_t)(N * H) * es, grow = (size_t)(3 * H) * es;
+    pa_tensor *gy = pa_contiguous_nograd(grad), *w = pa_contiguous_nograd(node->saved[2]);
+    pa_tensor *dih = pa_tensor_new(3, gshape, dtype), *dhh = pa_tensor_new(3, gshape, dtype);
+    pa_tensor *dh = pa_tensor_new(2, sshape, dtype), *dht = pa_tensor_new(2, sshape, dtype);
+    pa_tensor *dw = NULL, *flat = NULL;
+    int rc = gy && w && dih && dhh && dh && dht ? PA_OK : PA_ERR_MEMORY;
+    for (int64_t t = T - 1; !rc && t >= 0; t--) {
+        int64_t tt = time_index(t, T, reverse);
+        const char *hprev = t == 0 ? h0->data : y->data + time_index(t - 1, T, reverse) * state;
+        /* the output's gradient at this step plus the next step's, through h */
+        PA_DISPATCH_FLOAT(dtype, S, {
+            const S *a = (const S *)(gy->data + tt * state), *b = (const S *)dh->data;
+            S *o = (S *)dht->data;
+            for (int64_t i = 0; i < N * H; i++) o[i] = t == T - 1 ? a[i] : a[i] + b[i];
+        });
+        gru_step_back(dtype, N, H, keep->data + tt * N * 4 * H * es, hprev, dht->data,
+                      dih->data + tt * N * grow, dhh->data + tt * N * grow, dh->data);
+        if (t > 0 || pa_input_needs_grad(node, 1))  /* dh = dh z + dhh @ W_hh */
+            pa_layer_gemm(dtype, 0, 0, N, H, 3 * H, dhh->data + tt * N * grow, 3 * H, w->data, H,
+                          1.0, dh->data, H);
+    }
+    if (!rc && pa_input_needs_grad(node, 2)) {  /* dW_hh: as the LSTM layer's */
+        dw = pa_tensor_new(2, wshape, dtype);
+        if (!dw) rc = PA_ERR_MEMORY;
+        else {
+            int64_t first = time_index(0, T, reverse), rest = (T - 1) * N;
+            const char *d_rest = dhh->data + (reverse ? 0 : N * grow);
+            const char *h_rest = y->data + (reverse ? state : 0);
+            if (rest > 0)
+                pa_layer_gemm(dtype, 1, 0, 3 * H, H, rest, d_rest, 3 * H, h_rest, H, 0.0, dw->data, H);
+            pa_layer_gemm(dtype, 1, 0, 3 * H, H, N, dhh->data + first * N * grow, 3 * H, h0->data, H,
+                          rest > 0 ? 1.0 : 0.0, dw->data, H);
+        }
+    }
+    if (!rc && pa_input_needs_grad(node, 3)) {
+        int64_t fshape[2] = {T * N, 3 * H}, dim0 = 0;
+        rc = pa_reshape(dhh, 2, fshape, &flat);
+        if (!rc) rc = pa_sum(flat, 1, &dim0, 0, &grads[3]);
+    }
+    if (!rc) {
+        grads[2] = dw;
+        dw = NULL;
+        if (pa_input_needs_grad(node, 0)) {
+            grads[0] = dih;
+            dih = NULL;
+        }
+        if (pa_input_needs_grad(node, 1)) {
+            grads[1] = dh;
+            dh = NULL;
+        }
+    }
+    pa_tensor_release(gy);
+    pa_tensor_release(w);
+    pa_tensor_release(dih);
+    pa_tensor_release(dhh);
+    pa_tensor_release(dh);
+    pa_tensor_release(dht);
+    pa_tensor_release(dw);
+    pa_tensor_release(flat);
+    return rc;
+}

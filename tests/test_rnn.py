@@ -385,26 +385,6 @@ def test_lstm_layer_gradients_against_finite_differences(reverse, bias):
     assert gradcheck(fn, tuple(args))
 
 
-def test_lstm_layer_state_gradients_against_pytorch(pt):
-    ours, theirs = nn.LSTM(3, 6, num_layers=2, bidirectional=True), pt.nn.LSTM(3, 6, num_layers=2,
-                                                                               bidirectional=True)
-    _copy_weights(ours, theirs, pt)
-    rng = np.random.default_rng(5)
-    x, h0, c0 = (rng.standard_normal(s).astype(np.float32) for s in ((7, 2, 3), (4, 2, 6), (4, 2, 6)))
-    mine = [torch.tensor(v, requires_grad=True) for v in (x, h0, c0)]
-    ref = [pt.tensor(v, requires_grad=True) for v in (x, h0, c0)]
-    oa, (ha, ca) = ours(mine[0], (mine[1], mine[2]))
-    ob, (hb, cb) = theirs(ref[0], (ref[1], ref[2]))
-    for a, b in ((oa, ob), (ha, hb), (ca, cb)):
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
-    (oa.sum() + (ha * 2).sum() + (ca * 3).sum()).backward()
-    (ob.sum() + (hb * 2).sum() + (cb * 3).sum()).backward()
-    for a, b in zip(mine, ref):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
-    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
-
-
 def test_lstm_layer_bad_calls():
     ih, s, w, b = torch.randn(3, 2, 8), torch.randn(2, 2), torch.randn(8, 2), torch.randn(8)
     with pytest.raises(ValueError, match=r"lstm_layer: expected ih \(T, N, 4H\) with T >= 1 and "
@@ -462,26 +442,6 @@ def test_gru_layer_gradients_against_finite_differences(reverse, bias):
     assert gradcheck(fn, tuple(args))
 
 
-def test_gru_layer_state_gradients_against_pytorch(pt):
-    ours, theirs = nn.GRU(3, 6, num_layers=2, bidirectional=True), pt.nn.GRU(3, 6, num_layers=2,
-                                                                             bidirectional=True)
-    _copy_weights(ours, theirs, pt)
-    rng = np.random.default_rng(8)
-    x, h0 = (rng.standard_normal(s).astype(np.float32) for s in ((7, 2, 3), (4, 2, 6)))
-    mine = [torch.tensor(v, requires_grad=True) for v in (x, h0)]
-    ref = [pt.tensor(v, requires_grad=True) for v in (x, h0)]
-    oa, ha = ours(*mine)
-    ob, hb = theirs(*ref)
-    for a, b in ((oa, ob), (ha, hb)):
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
-    (oa.sum() + (ha * 2).sum()).backward()
-    (ob.sum() + (hb * 2).sum()).backward()
-    for a, b in zip(mine, ref):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
-    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
-
-
 def test_gru_layer_bad_calls():
     ih, h, w, b = torch.randn(3, 2, 6), torch.randn(2, 2), torch.randn(6, 2), torch.randn(6)
     with pytest.raises(ValueError, match=r"gru_layer: expected ih \(T, N, 3H\) with T >= 1 and "
@@ -493,3 +453,77 @@ def test_gru_layer_bad_calls():
         _gru_op(ih, h, w, torch.randn(2), False)
     with pytest.raises(TypeError, match="gru_layer: expected w_hh to have dtype float32"):
         _gru_op(ih, h, w.double(), b, False)
+
+
+# ---- the fused Elman RNN layer (pa_rnn_layer) ------------------------------------------
+
+def _rnn_op(ih, h0, w_hh, b_hh, relu, reverse):
+    from pyautodiff._ffi import ffi, lib
+    from pyautodiff._tensor import call
+    return call(lib.pa_rnn_layer, ih._h, h0._h, w_hh._h, b_hh._h if b_hh is not None else ffi.NULL,
+                int(relu), int(reverse))
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_rnn_layer_values_equal_the_composed_steps(relu, reverse):
+    from pyautodiff.nn.modules.rnn import _rnn_step
+    rng = np.random.default_rng(9)
+    ih = torch.tensor(rng.standard_normal((4, 3, 5)).astype(np.float32))
+    h0 = torch.tensor(rng.standard_normal((3, 5)).astype(np.float32))
+    w_hh = torch.tensor(rng.standard_normal((5, 5)).astype(np.float32))
+    b_hh = torch.tensor(rng.standard_normal(5).astype(np.float32))
+    hs = _rnn_op(ih, h0, w_hh, b_hh, relu, reverse)
+    h = h0
+    for t in (range(3, -1, -1) if reverse else range(4)):
+        h, _ = _rnn_step("RNN_RELU" if relu else "RNN_TANH", ih[t], h, None, w_hh, b_hh)
+        np.testing.assert_array_equal(hs[t].numpy(), h.numpy())
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_rnn_layer_gradients_against_finite_differences(relu, reverse):
+    rng = np.random.default_rng(10)
+    args = [torch.tensor(rng.standard_normal(s), requires_grad=True)
+            for s in ((3, 2, 3), (2, 3), (3, 3), (3,))]
+    weights = torch.tensor(rng.standard_normal((3, 2, 3)))
+    assert gradcheck(lambda ih, h0, w, b: (_rnn_op(ih, h0, w, b, relu, reverse) * weights).sum(),
+                     tuple(args))
+    assert gradcheck(lambda ih, h0, w: (_rnn_op(ih, h0, w, None, relu, reverse) * weights).sum(),
+                     tuple(args[:3]))
+
+
+def test_rnn_layer_bad_calls():
+    ih, h, w, b = torch.randn(3, 2, 4), torch.randn(2, 4), torch.randn(4, 4), torch.randn(4)
+    with pytest.raises(ValueError, match=r"rnn_layer: expected ih \(T, N, H\) with T >= 1 and "
+                                         r"w_hh \(H, H\), got \(3, 2, 4\) and \(4, 3\)"):
+        _rnn_op(ih, h, torch.randn(4, 3), b, False, False)
+    with pytest.raises(ValueError, match=r"rnn_layer: expected h0 of shape \(2, 4\), got \(2, 3\)"):
+        _rnn_op(ih, torch.randn(2, 3), w, b, False, False)
+    with pytest.raises(ValueError, match=r"rnn_layer: expected b_hh of shape \(4,\), got \(3,\)"):
+        _rnn_op(ih, h, w, torch.randn(3), True, False)
+
+
+@pytest.mark.parametrize("name,kw", [("LSTM", {}), ("GRU", {}), ("RNN", dict(nonlinearity="relu"))])
+def test_fused_layers_state_gradients_against_pytorch(pt, name, kw):
+    # 2 layers, both directions, given initial states: outputs, final states and every
+    # gradient (input, states, parameters) as PyTorch's
+    kw = dict(kw, num_layers=2, bidirectional=True)
+    ours, theirs = getattr(nn, name)(3, 6, **kw), getattr(pt.nn, name)(3, 6, **kw)
+    _copy_weights(ours, theirs, pt)
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in ((7, 2, 3), (4, 2, 6), (4, 2, 6))]
+    arrays = arrays if name == "LSTM" else arrays[:2]
+    results = []
+    for lib in (torch, pt):
+        leaves = [lib.tensor(v, requires_grad=True) for v in arrays]
+        model = ours if lib is torch else theirs
+        out, states = model(leaves[0], tuple(leaves[1:]) if name == "LSTM" else leaves[1])
+        states = states if name == "LSTM" else (states,)
+        (out.sum() + sum((s * (k + 2)).sum() for k, s in enumerate(states))).backward()
+        results.append([out.detach().numpy()] + [s.detach().numpy() for s in states] +
+                       [t.grad.numpy() for t in leaves])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)

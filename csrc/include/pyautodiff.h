@@ -439,6 +439,11 @@ int pa_lstm_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *c0, pa_tensor *w_hh, 
  * (3H, H) and b_hh (3H,) or NULL, the h of each time index (T, N, H). */
 int pa_gru_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *w_hh, pa_tensor *b_hh, int reverse,
                  pa_tensor **out);
+/* One Elman RNN layer over a sequence, as pa_gru_layer: from ih (T, N, H), h0 (N, H), W_hh
+ * (H, H) and b_hh (H,) or NULL, h' = tanh(hh + ih) (relu(hh + ih) when relu) at each time
+ * index (T, N, H). */
+int pa_rnn_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *w_hh, pa_tensor *b_hh, int relu,
+                 int reverse, pa_tensor **out);
 
 /* ---- optimizers ----------------------------------------------------------------- */
 /* One fused SGD step over n parameters (PyTorch's algorithm).  momentum_buffers[i] is

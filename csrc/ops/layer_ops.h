@@ -20,6 +20,7 @@
     X(LSTM_CELL, "LstmCellBackward")                          \
     X(LSTM_LAYER, "MkldnnRnnLayerBackward")                   \
     X(GRU_LAYER, "GruLayerBackward")                          \
+    X(RNN_LAYER, "RnnLayerBackward")                          \
     X(PAD, "PadBackward")                                     \
     X(UPSAMPLE_LINEAR, "UpsampleLinearBackward")              \
     X(SMOOTH_L1_LOSS, "SmoothL1LossBackward")

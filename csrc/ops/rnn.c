@@ -213,31 +213,116 @@ static void step_backward(int dtype, int64_t n, int64_t H, const void *gates, co
  * first step, else the output of the step before. */
 static int64_t time_index(int64_t t, int64_t T, int reverse) { return reverse ? T - 1 - t : t; }
 
-static int check_state(const char *what, const pa_tensor *t, int64_t n, int64_t h, int dtype) {
-    TRY(pa_layer_check_float("lstm_layer", what, t, dtype));
+static int check_state(const char *op, const char *what, const pa_tensor *t, int64_t n,
+                       int64_t h, int dtype) {
+    TRY(pa_layer_check_float(op, what, t, dtype));
     if (t->ndim != 2 || t->shape[0] != n || t->shape[1] != h) {
         char b[128];
-        return pa_error(PA_ERR_VALUE, "lstm_layer: expected %s of shape (%lld, %lld), got %s", what,
+        return pa_error(PA_ERR_VALUE, "%s: expected %s of shape (%lld, %lld), got %s", op, what,
                         (long long)n, (long long)h, PA_SHAPE_STR(t, b));
     }
+    return PA_OK;
+}
+
+/* The arguments of every layer op: ih (T, N, G*H) with T >= 1, w_hh (G*H, H), h0 (N, H)
+ * and b_hh (G*H,) or NULL, all of ih's float dtype (G gates, named gh, "4H", in messages);
+ * T, N and H out. */
+static int check_layer(const char *op, int64_t G, const char *gh, const pa_tensor *ih,
+                       const pa_tensor *h0, const pa_tensor *w_hh, const pa_tensor *b_hh,
+                       int64_t *T, int64_t *N, int64_t *H) {
+    TRY(pa_layer_check_float(op, "ih", ih, -1));
+    TRY(pa_layer_check_float(op, "w_hh", w_hh, ih->dtype));
+    char b1[128], b2[128];
+    if (ih->ndim != 3 || ih->shape[0] < 1 || w_hh->ndim != 2 || w_hh->shape[0] != ih->shape[2] ||
+        w_hh->shape[0] != G * w_hh->shape[1] || w_hh->shape[1] < 1)
+        return pa_error(PA_ERR_VALUE, "%s: expected ih (T, N, %s) with T >= 1 and w_hh (%s, H), "
+                        "got %s and %s", op, gh, gh, PA_SHAPE_STR(ih, b1), PA_SHAPE_STR(w_hh, b2));
+    *T = ih->shape[0];
+    *N = ih->shape[1];
+    *H = w_hh->shape[1];
+    TRY(check_state(op, "h0", h0, *N, *H, ih->dtype));
+    if (b_hh) TRY(pa_layer_check_vector(op, "b_hh", b_hh, G * *H, ih->dtype));
+    return PA_OK;
+}
+
+/* hh (N, G*H) = h @ W_hh^T + b_hh as linear() rounds it: the bias rows first, then the
+ * product accumulated onto them. */
+static void recurrent_product(int dtype, int64_t N, int64_t GH, int64_t H, const char *h,
+                              const pa_tensor *w, const pa_tensor *b, char *hh) {
+    size_t row = (size_t)GH * pa_dtype_size(dtype);
+    for (int64_t r = 0; b && r < N; r++) memcpy(hh + r * row, b->data, row);
+    pa_layer_gemm(dtype, 0, 1, N, GH, H, h, H, w->data, H, b ? 1.0 : 0.0, hh, GH);
+}
+
+/* out = the output's gradient at this step, plus (after the last step) the gradient that
+ * came back through h from the step after it, dh. */
+static void step_grad(int dtype, int64_t n, const char *gy, const char *dh, int last,
+                      char *out) {
+    PA_DISPATCH_FLOAT(dtype, S, {
+        const S *a = (const S *)gy, *b = (const S *)dh;
+        S *o = (S *)out;
+        for (int64_t i = 0; i < n; i++) o[i] = last ? a[i] : a[i] + b[i];
+    });
+}
+
+/* dW_hh (G*H, H) = the sum over steps of dG_tt^T @ h_prev, dg (T, N, G*H): one product
+ * over the steps after the first, whose h_prev are the outputs next to them in time in
+ * hs (T rows of N x H), then the first step's with h0. */
+static pa_tensor *recurrent_weight_grad(int dtype, int64_t T, int64_t N, int64_t GH, int64_t H,
+                                        int reverse, const char *dg, const char *hs,
+                                        const char *h0) {
+    int64_t shape[2] = {GH, H}, first = time_index(0, T, reverse), rest = (T - 1) * N;
+    size_t es = pa_dtype_size(dtype), state = (size_t)(N * H) * es, grow = (size_t)GH * es;
+    pa_tensor *dw = pa_tensor_new(2, shape, dtype);
+    if (!dw) return NULL;
+    if (rest > 0)
+        pa_layer_gemm(dtype, 1, 0, GH, H, rest, dg + (reverse ? 0 : N * grow), GH,
+                      hs + (reverse ? state : 0), H, 0.0, dw->data, H);
+    pa_layer_gemm(dtype, 1, 0, GH, H, N, dg + first * N * grow, GH, h0, H,
+                  rest > 0 ? 1.0 : 0.0, dw->data, H);
+    return dw;
+}
+
+/* db_hh: the column sums of the (rows, cols) gate gradients dg. */
+static int recurrent_bias_grad(pa_tensor *dg, int64_t rows, int64_t cols, pa_tensor **out) {
+    int64_t shape[2] = {rows, cols}, dim0 = 0;
+    pa_tensor *flat = NULL;
+    int rc = pa_reshape(dg, 2, shape, &flat);
+    if (!rc) rc = pa_sum(flat, 1, &dim0, 0, out);
+    pa_tensor_release(flat);
+    return rc;
+}
+
+/* The node of a layer op y = op(inputs), when one is needed: it saves saved[0..n_saved)
+ * in that order and the direction (iarg[0]) and relu (iarg[1]).  Then *out = y, or y is
+ * dropped on failure. */
+static int record_layer(pa_op op, int n_in, pa_tensor **inputs, pa_tensor *y,
+                        pa_tensor *const *saved, int n_saved, int reverse, int relu, int rc,
+                        pa_tensor **out) {
+    if (!rc && pa_needs_grad(n_in, inputs)) {
+        pa_node *node = pa_node_new(op, n_in, inputs, y);
+        rc = node ? PA_OK : PA_ERR_MEMORY;
+        for (int i = 0; !rc && i < n_saved; i++) rc = pa_node_save(node, i, saved[i]);
+        if (!rc) {
+            node->iarg[0] = reverse;
+            node->iarg[1] = relu;
+        }
+    }
+    if (rc) {
+        pa_tensor_release(y);
+        return rc;
+    }
+    *out = y;
     return PA_OK;
 }
 
 int pa_lstm_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *c0, pa_tensor *w_hh, pa_tensor *b_hh,
                   int reverse, pa_tensor **out) {
     PA_REQUIRE("lstm_layer", ih && h0 && c0 && w_hh && out, "NULL tensor or result pointer");
-    TRY(pa_layer_check_float("lstm_layer", "ih", ih, -1));
-    TRY(pa_layer_check_float("lstm_layer", "w_hh", w_hh, ih->dtype));
-    char b1[128], b2[128];
-    if (ih->ndim != 3 || ih->shape[0] < 1 || w_hh->ndim != 2 || w_hh->shape[0] != ih->shape[2] ||
-        w_hh->shape[0] != 4 * w_hh->shape[1] || w_hh->shape[1] < 1)
-        return pa_error(PA_ERR_VALUE, "lstm_layer: expected ih (T, N, 4H) with T >= 1 and w_hh "
-                        "(4H, H), got %s and %s", PA_SHAPE_STR(ih, b1), PA_SHAPE_STR(w_hh, b2));
-    int64_t T = ih->shape[0], N = ih->shape[1], H = w_hh->shape[1];
+    int64_t T, N, H;
+    TRY(check_layer("lstm_layer", 4, "4H", ih, h0, w_hh, b_hh, &T, &N, &H));
     int dtype = ih->dtype;
-    TRY(check_state("h0", h0, N, H, dtype));
-    TRY(check_state("c0", c0, N, H, dtype));
-    if (b_hh) TRY(pa_layer_check_vector("lstm_layer", "b_hh", b_hh, 4 * H, dtype));
+    TRY(check_state("lstm_layer", "c0", c0, N, H, dtype));
     int64_t oshape[3] = {T + 1, N, H}, gshape[3] = {T, N, 4 * H}, ashape[3] = {T + 2, N, H};
     pa_tensor *ihc = pa_contiguous_nograd(ih), *h0c = pa_contiguous_nograd(h0);
     pa_tensor *c0c = pa_contiguous_nograd(c0), *wc = pa_contiguous_nograd(w_hh);
@@ -254,8 +339,7 @@ int pa_lstm_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *c0, pa_tensor *w_hh, 
             int64_t tt = time_index(t, T, reverse);
             const char *hprev = t == 0 ? h0c->data : yd + time_index(t - 1, T, reverse) * state;
             char *g = gd + tt * N * grow;
-            for (int64_t r = 0; bc && r < N; r++) memcpy(g + r * grow, bc->data, grow);
-            pa_layer_gemm(dtype, 0, 1, N, 4 * H, H, hprev, H, wc->data, H, bc ? 1.0 : 0.0, g, 4 * H);
+            recurrent_product(dtype, N, 4 * H, H, hprev, wc, bc, g);
             PA_DISPATCH_FLOAT(dtype, S, {
                 S *gs = (S *)g;
                 const S *is = (const S *)(ihc->data + tt * N * grow);
@@ -270,95 +354,45 @@ int pa_lstm_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *c0, pa_tensor *w_hh, 
     pa_tensor_release(c0c);
     pa_tensor_release(wc);
     pa_tensor_release(bc);
-    pa_tensor *inputs[5] = {ih, h0, c0, w_hh, b_hh};
-    if (!rc && pa_needs_grad(5, inputs)) {
-        pa_node *node = pa_node_new(PA_OP_LSTM_LAYER, 5, inputs, y);
-        rc = node ? pa_node_save(node, 0, gates) : PA_ERR_MEMORY;
-        if (!rc) rc = pa_node_save(node, 1, aux);
-        if (!rc) rc = pa_node_save(node, 2, y);
-        if (!rc) rc = pa_node_save(node, 3, w_hh);
-        if (!rc) node->iarg[0] = reverse;
-    }
+    pa_tensor *inputs[5] = {ih, h0, c0, w_hh, b_hh}, *saved[4] = {gates, aux, y, w_hh};
+    rc = record_layer(PA_OP_LSTM_LAYER, 5, inputs, y, saved, 4, reverse, 0, rc, out);
     pa_tensor_release(gates);
     pa_tensor_release(aux);
-    if (rc) {
-        pa_tensor_release(y);
-        return rc;
-    }
-    *out = y;
-    return PA_OK;
+    return rc;
 }
 
 int pa_backward_LSTM_LAYER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     pa_tensor *gates = node->saved[0], *aux = node->saved[1], *y = node->saved[2];
     int64_t T = gates->shape[0], N = gates->shape[1], H = aux->shape[2];
     int reverse = (int)node->iarg[0], dtype = gates->dtype;
-    int64_t sshape[2] = {N, H}, wshape[2] = {4 * H, H};
+    int64_t sshape[2] = {N, H};
     size_t es = pa_dtype_size(dtype), state = (size_t)(N * H) * es, grow = (size_t)(4 * H) * es;
     pa_tensor *gy = pa_contiguous_nograd(grad), *w = pa_contiguous_nograd(node->saved[3]);
     pa_tensor *dg = pa_tensor_new(3, gates->shape, dtype);
     pa_tensor *dh = pa_tensor_new(2, sshape, dtype), *dht = pa_tensor_new(2, sshape, dtype);
     pa_tensor *dc = pa_tensor_new(2, sshape, dtype), *dc2 = pa_tensor_new(2, sshape, dtype);
-    pa_tensor *dw = NULL, *flat = NULL;
     int rc = gy && w && dg && dh && dht && dc && dc2 ? PA_OK : PA_ERR_MEMORY;
-    if (!rc) {
-        const char *gyd = gy->data, *gd = gates->data, *ad = aux->data;
-        char *dgd = dg->data;
-        memcpy(dc->data, gyd + T * state, state);
-        for (int64_t t = T - 1; t >= 0; t--) {
-            int64_t tt = time_index(t, T, reverse);
-            /* the output's gradient at this step plus the next step's, through h */
-            PA_DISPATCH_FLOAT(dtype, S, {
-                const S *a = (const S *)(gyd + tt * state), *b = (const S *)dh->data;
-                S *o = (S *)dht->data;
-                for (int64_t i = 0; i < N * H; i++) o[i] = t == T - 1 ? a[i] : a[i] + b[i];
-            });
-            step_backward(dtype, N, H, gd + tt * N * grow, ad + t * state, dht->data, dc->data,
-                          dgd + tt * N * grow, dc2->data);
-            pa_tensor *swap = dc;
-            dc = dc2;
-            dc2 = swap;
-            if (t > 0 || pa_input_needs_grad(node, 1))
-                pa_layer_gemm(dtype, 0, 0, N, H, 4 * H, dgd + tt * N * grow, 4 * H, w->data, H, 0.0,
-                              dh->data, H);
-        }
+    if (!rc) memcpy(dc->data, gy->data + T * state, state);
+    for (int64_t t = T - 1; !rc && t >= 0; t--) {
+        int64_t tt = time_index(t, T, reverse);
+        step_grad(dtype, N * H, gy->data + tt * state, dh->data, t == T - 1, dht->data);
+        step_backward(dtype, N, H, gates->data + tt * N * grow, aux->data + t * state, dht->data,
+                      dc->data, dg->data + tt * N * grow, dc2->data);
+        pa_tensor *swap = dc;
+        dc = dc2;
+        dc2 = swap;
+        if (t > 0 || pa_input_needs_grad(node, 1))
+            pa_layer_gemm(dtype, 0, 0, N, H, 4 * H, dg->data + tt * N * grow, 4 * H, w->data, H,
+                          0.0, dh->data, H);
     }
-    if (!rc && pa_input_needs_grad(node, 3)) {
-        /* dW_hh = sum over steps of dG_tt^T @ h_prev: the steps after the first read the
-         * outputs next to them in time, one product; the first step reads h0 */
-        dw = pa_tensor_new(2, wshape, dtype);
-        if (!dw) rc = PA_ERR_MEMORY;
-        else {
-            int64_t first = time_index(0, T, reverse), rest = (T - 1) * N;
-            const char *dg_rest = dg->data + (reverse ? 0 : N * grow);
-            const char *h_rest = y->data + (reverse ? state : 0);
-            if (rest > 0)
-                pa_layer_gemm(dtype, 1, 0, 4 * H, H, rest, dg_rest, 4 * H, h_rest, H, 0.0, dw->data, H);
-            pa_layer_gemm(dtype, 1, 0, 4 * H, H, N, dg->data + first * N * grow, 4 * H,
-                          aux->data + (T + 1) * state, H, rest > 0 ? 1.0 : 0.0, dw->data, H);
-        }
-    }
-    if (!rc && pa_input_needs_grad(node, 4)) {
-        int64_t fshape[2] = {T * N, 4 * H}, dim0 = 0;
-        rc = pa_reshape(dg, 2, fshape, &flat);
-        if (!rc) rc = pa_sum(flat, 1, &dim0, 0, &grads[4]);
-    }
-    if (!rc) {
-        grads[3] = dw;
-        dw = NULL;
-        if (pa_input_needs_grad(node, 0)) {
-            grads[0] = dg;
-            dg = NULL;
-        }
-        if (pa_input_needs_grad(node, 1)) {
-            grads[1] = dh;
-            dh = NULL;
-        }
-        if (pa_input_needs_grad(node, 2)) {
-            grads[2] = dc;
-            dc = NULL;
-        }
-    }
+    if (!rc && pa_input_needs_grad(node, 3) &&
+        !(grads[3] = recurrent_weight_grad(dtype, T, N, 4 * H, H, reverse, dg->data, y->data,
+                                           aux->data + (T + 1) * state)))
+        rc = PA_ERR_MEMORY;
+    if (!rc && pa_input_needs_grad(node, 4)) rc = recurrent_bias_grad(dg, T * N, 4 * H, &grads[4]);
+    if (!rc && pa_input_needs_grad(node, 0)) grads[0] = dg, dg = NULL;
+    if (!rc && pa_input_needs_grad(node, 1)) grads[1] = dh, dh = NULL;
+    if (!rc && pa_input_needs_grad(node, 2)) grads[2] = dc, dc = NULL;
     pa_tensor_release(gy);
     pa_tensor_release(w);
     pa_tensor_release(dg);
@@ -366,8 +400,6 @@ int pa_backward_LSTM_LAYER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     pa_tensor_release(dht);
     pa_tensor_release(dc);
     pa_tensor_release(dc2);
-    pa_tensor_release(dw);
-    pa_tensor_release(flat);
     return rc;
 }
 
@@ -452,20 +484,9 @@ static void gru_step_back(int dtype, int64_t N, int64_t H, const char *keep, con
 int pa_gru_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *w_hh, pa_tensor *b_hh, int reverse,
                  pa_tensor **out) {
     PA_REQUIRE("gru_layer", ih && h0 && w_hh && out, "NULL tensor or result pointer");
-    TRY(pa_layer_check_float("gru_layer", "ih", ih, -1));
-    TRY(pa_layer_check_float("gru_layer", "w_hh", w_hh, ih->dtype));
-    char b1[128], b2[128];
-    if (ih->ndim != 3 || ih->shape[0] < 1 || w_hh->ndim != 2 || w_hh->shape[0] != ih->shape[2] ||
-        w_hh->shape[0] != 3 * w_hh->shape[1] || w_hh->shape[1] < 1)
-        return pa_error(PA_ERR_VALUE, "gru_layer: expected ih (T, N, 3H) with T >= 1 and w_hh "
-                        "(3H, H), got %s and %s", PA_SHAPE_STR(ih, b1), PA_SHAPE_STR(w_hh, b2));
-    int64_t T = ih->shape[0], N = ih->shape[1], H = w_hh->shape[1];
+    int64_t T, N, H;
+    TRY(check_layer("gru_layer", 3, "3H", ih, h0, w_hh, b_hh, &T, &N, &H));
     int dtype = ih->dtype;
-    TRY(pa_layer_check_float("gru_layer", "h0", h0, dtype));
-    if (h0->ndim != 2 || h0->shape[0] != N || h0->shape[1] != H)
-        return pa_error(PA_ERR_VALUE, "gru_layer: expected h0 of shape (%lld, %lld), got %s",
-                        (long long)N, (long long)H, PA_SHAPE_STR(h0, b1));
-    if (b_hh) TRY(pa_layer_check_vector("gru_layer", "b_hh", b_hh, 3 * H, dtype));
     int64_t oshape[3] = {T, N, H}, kshape[3] = {T, N, 4 * H}, hshape[2] = {N, 3 * H};
     pa_tensor *ihc = pa_contiguous_nograd(ih), *h0c = pa_contiguous_nograd(h0);
     pa_tensor *wc = pa_contiguous_nograd(w_hh), *bc = b_hh ? pa_contiguous_nograd(b_hh) : NULL;
@@ -478,9 +499,7 @@ int pa_gru_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *w_hh, pa_tensor *b_hh,
         for (int64_t t = 0; t < T; t++) {
             int64_t tt = time_index(t, T, reverse);
             const char *hprev = t == 0 ? h0c->data : yd + time_index(t - 1, T, reverse) * state;
-            for (int64_t r = 0; bc && r < N; r++) memcpy(hh->data + r * grow, bc->data, grow);
-            pa_layer_gemm(dtype, 0, 1, N, 3 * H, H, hprev, H, wc->data, H, bc ? 1.0 : 0.0,
-                          hh->data, 3 * H);
+            recurrent_product(dtype, N, 3 * H, H, hprev, wc, bc, hh->data);
             gru_step(dtype, N, H, hh->data, ihc->data + tt * N * grow, hprev,
                      keep->data + tt * N * 4 * H * es, yd + tt * state);
         }
@@ -489,88 +508,159 @@ int pa_gru_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *w_hh, pa_tensor *b_hh,
     pa_tensor_release(wc);
     pa_tensor_release(bc);
     pa_tensor_release(hh);
-    pa_tensor *inputs[4] = {ih, h0, w_hh, b_hh};
-    if (!rc && pa_needs_grad(4, inputs)) {
-        pa_node *node = pa_node_new(PA_OP_GRU_LAYER, 4, inputs, y);
-        rc = node ? pa_node_save(node, 0, keep) : PA_ERR_MEMORY;
-        if (!rc) rc = pa_node_save(node, 1, y);
-        if (!rc) rc = pa_node_save(node, 2, w_hh);
-        if (!rc) rc = pa_node_save(node, 3, h0c);
-        if (!rc) node->iarg[0] = reverse;
-    }
+    pa_tensor *inputs[4] = {ih, h0, w_hh, b_hh}, *saved[4] = {keep, y, w_hh, h0c};
+    rc = record_layer(PA_OP_GRU_LAYER, 4, inputs, y, saved, 4, reverse, 0, rc, out);
     pa_tensor_release(h0c);
     pa_tensor_release(keep);
-    if (rc) {
-        pa_tensor_release(y);
-        return rc;
-    }
-    *out = y;
-    return PA_OK;
+    return rc;
 }
 
 int pa_backward_GRU_LAYER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     pa_tensor *keep = node->saved[0], *y = node->saved[1], *h0 = node->saved[3];
     int64_t T = keep->shape[0], N = keep->shape[1], H = keep->shape[2] / 4;
     int reverse = (int)node->iarg[0], dtype = keep->dtype;
-    int64_t sshape[2] = {N, H}, gshape[3] = {T, N, 3 * H}, wshape[2] = {3 * H, H};
+    int64_t sshape[2] = {N, H}, gshape[3] = {T, N, 3 * H};
     size_t es = pa_dtype_size(dtype), state = (size_t)(N * H) * es, grow = (size_t)(3 * H) * es;
     pa_tensor *gy = pa_contiguous_nograd(grad), *w = pa_contiguous_nograd(node->saved[2]);
     pa_tensor *dih = pa_tensor_new(3, gshape, dtype), *dhh = pa_tensor_new(3, gshape, dtype);
     pa_tensor *dh = pa_tensor_new(2, sshape, dtype), *dht = pa_tensor_new(2, sshape, dtype);
-    pa_tensor *dw = NULL, *flat = NULL;
     int rc = gy && w && dih && dhh && dh && dht ? PA_OK : PA_ERR_MEMORY;
     for (int64_t t = T - 1; !rc && t >= 0; t--) {
         int64_t tt = time_index(t, T, reverse);
         const char *hprev = t == 0 ? h0->data : y->data + time_index(t - 1, T, reverse) * state;
-        /* the output's gradient at this step plus the next step's, through h */
-        PA_DISPATCH_FLOAT(dtype, S, {
-            const S *a = (const S *)(gy->data + tt * state), *b = (const S *)dh->data;
-            S *o = (S *)dht->data;
-            for (int64_t i = 0; i < N * H; i++) o[i] = t == T - 1 ? a[i] : a[i] + b[i];
-        });
+        step_grad(dtype, N * H, gy->data + tt * state, dh->data, t == T - 1, dht->data);
         gru_step_back(dtype, N, H, keep->data + tt * N * 4 * H * es, hprev, dht->data,
                       dih->data + tt * N * grow, dhh->data + tt * N * grow, dh->data);
         if (t > 0 || pa_input_needs_grad(node, 1))  /* dh = dh z + dhh @ W_hh */
             pa_layer_gemm(dtype, 0, 0, N, H, 3 * H, dhh->data + tt * N * grow, 3 * H, w->data, H,
                           1.0, dh->data, H);
     }
-    if (!rc && pa_input_needs_grad(node, 2)) {  /* dW_hh: as the LSTM layer's */
-        dw = pa_tensor_new(2, wshape, dtype);
-        if (!dw) rc = PA_ERR_MEMORY;
-        else {
-            int64_t first = time_index(0, T, reverse), rest = (T - 1) * N;
-            const char *d_rest = dhh->data + (reverse ? 0 : N * grow);
-            const char *h_rest = y->data + (reverse ? state : 0);
-            if (rest > 0)
-                pa_layer_gemm(dtype, 1, 0, 3 * H, H, rest, d_rest, 3 * H, h_rest, H, 0.0, dw->data, H);
-            pa_layer_gemm(dtype, 1, 0, 3 * H, H, N, dhh->data + first * N * grow, 3 * H, h0->data, H,
-                          rest > 0 ? 1.0 : 0.0, dw->data, H);
-        }
-    }
-    if (!rc && pa_input_needs_grad(node, 3)) {
-        int64_t fshape[2] = {T * N, 3 * H}, dim0 = 0;
-        rc = pa_reshape(dhh, 2, fshape, &flat);
-        if (!rc) rc = pa_sum(flat, 1, &dim0, 0, &grads[3]);
-    }
-    if (!rc) {
-        grads[2] = dw;
-        dw = NULL;
-        if (pa_input_needs_grad(node, 0)) {
-            grads[0] = dih;
-            dih = NULL;
-        }
-        if (pa_input_needs_grad(node, 1)) {
-            grads[1] = dh;
-            dh = NULL;
-        }
-    }
+    if (!rc && pa_input_needs_grad(node, 2) &&
+        !(grads[2] = recurrent_weight_grad(dtype, T, N, 3 * H, H, reverse, dhh->data, y->data,
+                                           h0->data)))
+        rc = PA_ERR_MEMORY;
+    if (!rc && pa_input_needs_grad(node, 3)) rc = recurrent_bias_grad(dhh, T * N, 3 * H, &grads[3]);
+    if (!rc && pa_input_needs_grad(node, 0)) grads[0] = dih, dih = NULL;
+    if (!rc && pa_input_needs_grad(node, 1)) grads[1] = dh, dh = NULL;
     pa_tensor_release(gy);
     pa_tensor_release(w);
     pa_tensor_release(dih);
     pa_tensor_release(dhh);
     pa_tensor_release(dh);
     pa_tensor_release(dht);
-    pa_tensor_release(dw);
-    pa_tensor_release(flat);
+    return rc;
+}
+
+/* ---- a whole Elman RNN layer ---------------------------------------------------------
+ * NOTE: nn.RNN's layers run as one op each too: per step h' = tanh(hh + ih) (or relu)
+ * with hh = h W_hh^T + b_hh (bias rows, then the product accumulated onto them), rounded
+ * as the composed step; the backward needs only the outputs (h' gives tanh's and relu's
+ * derivatives) and forms dW_hh as one product over all steps.  Measured: RNN 128 ->
+ * 256, 50 steps, batch 32, training step (Adam), 2 threads, AMD EPYC (Zen 4), best of 40
+ * in alternating processes: 6.69-7.21 -> 5.21-5.29 ms. */
+#define RNN_ROWS(SUFFIX, T, TANH)                                                            \
+    PA_CLONES static void rnn_forward_##SUFFIX(int64_t n, int relu, const T *restrict hh,    \
+                                               const T *restrict ih, T *restrict h1) {       \
+        if (relu)                                                                            \
+            for (int64_t j = 0; j < n; j++) {                                                \
+                T x = hh[j] + ih[j];                                                         \
+                h1[j] = x > 0 ? x : (x != x ? x : (T)0);                                     \
+            }                                                                                \
+        else                                                                                 \
+            for (int64_t j = 0; j < n; j++) h1[j] = TANH(hh[j] + ih[j]);                     \
+    }                                                                                        \
+    /* the pre-activation's gradient from the output's (dh) and the output (y) */           \
+    PA_CLONES static void rnn_backward_##SUFFIX(int64_t n, int relu, const T *restrict y,    \
+                                                const T *restrict dh, T *restrict dpre) {    \
+        if (relu)                                                                            \
+            for (int64_t j = 0; j < n; j++) dpre[j] = y[j] > 0 ? dh[j] : (T)0;               \
+        else                                                                                 \
+            for (int64_t j = 0; j < n; j++) dpre[j] = dh[j] * ((T)1 - y[j] * y[j]);          \
+    }
+RNN_ROWS(f32, float, pa_tanhf)
+RNN_ROWS(f64, double, tanh)
+
+static void rnn_rows(int dtype, int backward, int64_t n, int relu, const char *a, const char *b,
+                     char *out) {
+    int nt = pa_threads_for_elements(n * (relu ? 1 : 8));
+    PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
+        int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
+        size_t es = pa_dtype_size(dtype), off = (size_t)lo * es;
+        if (dtype == PA_FLOAT32 && !backward)
+            rnn_forward_f32(hi - lo, relu, (const float *)(a + off), (const float *)(b + off),
+                            (float *)(out + off));
+        else if (dtype == PA_FLOAT32)
+            rnn_backward_f32(hi - lo, relu, (const float *)(a + off), (const float *)(b + off),
+                             (float *)(out + off));
+        else if (!backward)
+            rnn_forward_f64(hi - lo, relu, (const double *)(a + off), (const double *)(b + off),
+                            (double *)(out + off));
+        else
+            rnn_backward_f64(hi - lo, relu, (const double *)(a + off), (const double *)(b + off),
+                             (double *)(out + off));
+    });
+}
+
+int pa_rnn_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *w_hh, pa_tensor *b_hh, int relu,
+                 int reverse, pa_tensor **out) {
+    PA_REQUIRE("rnn_layer", ih && h0 && w_hh && out, "NULL tensor or result pointer");
+    int64_t T, N, H;
+    TRY(check_layer("rnn_layer", 1, "H", ih, h0, w_hh, b_hh, &T, &N, &H));
+    int dtype = ih->dtype;
+    int64_t oshape[3] = {T, N, H}, hshape[2] = {N, H};
+    pa_tensor *ihc = pa_contiguous_nograd(ih), *h0c = pa_contiguous_nograd(h0);
+    pa_tensor *wc = pa_contiguous_nograd(w_hh), *bc = b_hh ? pa_contiguous_nograd(b_hh) : NULL;
+    pa_tensor *y = pa_tensor_new(3, oshape, dtype), *hh = pa_tensor_new(2, hshape, dtype);
+    int rc = ihc && h0c && wc && (bc || !b_hh) && y && hh ? PA_OK : PA_ERR_MEMORY;
+    if (!rc) {
+        size_t state = (size_t)(N * H) * pa_dtype_size(dtype);
+        char *yd = y->data;
+        for (int64_t t = 0; t < T; t++) {
+            int64_t tt = time_index(t, T, reverse);
+            const char *hprev = t == 0 ? h0c->data : yd + time_index(t - 1, T, reverse) * state;
+            recurrent_product(dtype, N, H, H, hprev, wc, bc, hh->data);
+            rnn_rows(dtype, 0, N * H, relu, hh->data, ihc->data + tt * state, yd + tt * state);
+        }
+    }
+    pa_tensor_release(ihc);
+    pa_tensor_release(wc);
+    pa_tensor_release(bc);
+    pa_tensor_release(hh);
+    pa_tensor *inputs[4] = {ih, h0, w_hh, b_hh}, *saved[3] = {y, w_hh, h0c};
+    rc = record_layer(PA_OP_RNN_LAYER, 4, inputs, y, saved, 3, reverse, relu, rc, out);
+    pa_tensor_release(h0c);
+    return rc;
+}
+
+int pa_backward_RNN_LAYER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    pa_tensor *y = node->saved[0], *h0 = node->saved[2];
+    int64_t T = y->shape[0], N = y->shape[1], H = y->shape[2];
+    int reverse = (int)node->iarg[0], relu = (int)node->iarg[1], dtype = y->dtype;
+    int64_t sshape[2] = {N, H};
+    size_t state = (size_t)(N * H) * pa_dtype_size(dtype);
+    pa_tensor *gy = pa_contiguous_nograd(grad), *w = pa_contiguous_nograd(node->saved[1]);
+    pa_tensor *dpre = pa_tensor_new(3, y->shape, dtype);
+    pa_tensor *dh = pa_tensor_new(2, sshape, dtype), *dht = pa_tensor_new(2, sshape, dtype);
+    int rc = gy && w && dpre && dh && dht ? PA_OK : PA_ERR_MEMORY;
+    for (int64_t t = T - 1; !rc && t >= 0; t--) {
+        int64_t tt = time_index(t, T, reverse);
+        step_grad(dtype, N * H, gy->data + tt * state, dh->data, t == T - 1, dht->data);
+        rnn_rows(dtype, 1, N * H, relu, y->data + tt * state, dht->data, dpre->data + tt * state);
+        if (t > 0 || pa_input_needs_grad(node, 1))
+            pa_layer_gemm(dtype, 0, 0, N, H, H, dpre->data + tt * state, H, w->data, H, 0.0,
+                          dh->data, H);
+    }
+    if (!rc && pa_input_needs_grad(node, 2) &&
+        !(grads[2] = recurrent_weight_grad(dtype, T, N, H, H, reverse, dpre->data, y->data,
+                                           h0->data)))
+        rc = PA_ERR_MEMORY;
+    if (!rc && pa_input_needs_grad(node, 3)) rc = recurrent_bias_grad(dpre, T * N, H, &grads[3]);
+    if (!rc && pa_input_needs_grad(node, 0)) grads[0] = dpre, dpre = NULL;
+    if (!rc && pa_input_needs_grad(node, 1)) grads[1] = dh, dh = NULL;
+    pa_tensor_release(gy);
+    pa_tensor_release(w);
+    pa_tensor_release(dpre);
+    pa_tensor_release(dh);
+    pa_tensor_release(dht);
     return rc;
 }

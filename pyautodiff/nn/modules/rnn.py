@@ -9,8 +9,8 @@ compute them: per layer and direction one `linear` projects the whole input sequ
     LSTM  i, f, g, o = chunks of hh + ih;  c' = sigmoid(f) * c + sigmoid(i) * tanh(g)
           h' = sigmoid(o) * tanh(c')  (one C op, pa_lstm_cell, for the pointwise part; a
           whole LSTM layer and direction without projections is one C op, pa_lstm_layer,
-          and a GRU's is pa_gru_layer: their backward forms dW_hh as one product over all
-          steps)
+          and a GRU's and an RNN's are pa_gru_layer and pa_rnn_layer: their backward forms
+          dW_hh as one product over all steps)
     GRU   r = sigmoid(hh_r + ih_r);  z = sigmoid(hh_z + ih_z)
           n = tanh(ih_n + r * hh_n);  h' = (h - n) * z + n
 
@@ -254,6 +254,10 @@ class RNNBase(Module):
                 return packed[:steps], packed[0 if reverse else steps - 1], packed[steps]
             if mode == "GRU" and steps:
                 hs = call(lib.pa_gru_layer, ih._h, h._h, w_hh._h, _handle(b_hh), int(reverse))
+                return hs, hs[0 if reverse else steps - 1], None
+            if mode in ("RNN_TANH", "RNN_RELU") and steps:
+                hs = call(lib.pa_rnn_layer, ih._h, h._h, w_hh._h, _handle(b_hh), int(mode == "RNN_RELU"),
+                          int(reverse))
                 return hs, hs[0 if reverse else steps - 1], None
             out: list[Any] = [None] * steps
             for t in (range(steps - 1, -1, -1) if reverse else range(steps)):

@@ -527,3 +527,15 @@ def test_fused_layers_state_gradients_against_pytorch(pt, name, kw):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_fused_layers_on_an_empty_batch(name):
+    m = getattr(nn, name)(3, 4, bidirectional=True)
+    x = torch.zeros(5, 0, 3, requires_grad=True)
+    out, state = m(x)
+    assert tuple(out.shape) == (5, 0, 8)
+    assert tuple((state[0] if name == "LSTM" else state).shape) == (2, 0, 4)
+    out.sum().backward()
+    assert tuple(x.grad.shape) == (5, 0, 3)
+    assert all(np.all(p.grad.numpy() == 0) for p in m.parameters())

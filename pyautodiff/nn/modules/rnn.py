@@ -7,12 +7,13 @@ compute them: per layer and direction one `linear` projects the whole input sequ
 
     RNN   h' = tanh(hh + ih)  (or relu)
     LSTM  i, f, g, o = chunks of hh + ih;  c' = sigmoid(f) * c + sigmoid(i) * tanh(g)
-          h' = sigmoid(o) * tanh(c')  (one C op, pa_lstm_cell, for the pointwise part; a
-          whole LSTM layer and direction without projections is one C op, pa_lstm_layer,
-          and a GRU's and an RNN's are pa_gru_layer and pa_rnn_layer: their backward forms
-          dW_hh as one product over all steps)
+          h' = sigmoid(o) * tanh(c')  (one C op, pa_lstm_cell, for the pointwise part)
     GRU   r = sigmoid(hh_r + ih_r);  z = sigmoid(hh_z + ih_z)
           n = tanh(ih_n + r * hh_n);  h' = (h - n) * z + n
+
+An unpacked sequence runs each layer and direction as one C op instead (pa_rnn_layer,
+pa_gru_layer, and pa_lstm_layer without proj_size): the same steps with the same
+roundings, and a backward through time that forms dW_hh as one product over all steps.
 
 Parameters are named, shaped, ordered and initialised (uniform in ±1/sqrt(hidden_size))
 as in PyTorch, so a state_dict moves between the two.  A PackedSequence input runs each

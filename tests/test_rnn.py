@@ -340,47 +340,63 @@ def test_lstm_with_projections_gradients_against_finite_differences():
     assert gradcheck(lambda x: m(x)[0], (x,))
 
 
-# ---- the fused LSTM layer (pa_lstm_layer): one C op per layer and direction ----------
+# ---- the fused layers (pa_lstm_layer, pa_gru_layer, pa_rnn_layer): one C op per layer
+# and direction ------------------------------------------------------------------------
 
-def _layer_op(ih, h0, c0, w_hh, b_hh, reverse):
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _fused(mode, ih, h0, c0, w_hh, b_hh, reverse):
+    """The layer op of `mode`: LSTM's (T + 1, N, H) result (the h of each time index, then
+    the final c), the others' (T, N, H)."""
     from pyautodiff._ffi import ffi, lib
     from pyautodiff._tensor import call
-    return call(lib.pa_lstm_layer, ih._h, h0._h, c0._h, w_hh._h,
-                b_hh._h if b_hh is not None else ffi.NULL, int(reverse))
+    b = b_hh._h if b_hh is not None else ffi.NULL
+    if mode == "LSTM":
+        return call(lib.pa_lstm_layer, ih._h, h0._h, c0._h, w_hh._h, b, int(reverse))
+    if mode == "GRU":
+        return call(lib.pa_gru_layer, ih._h, h0._h, w_hh._h, b, int(reverse))
+    return call(lib.pa_rnn_layer, ih._h, h0._h, w_hh._h, b, int(mode == "RNN_RELU"), int(reverse))
 
 
+@pytest.mark.parametrize("mode", list(_GATES))
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("steps", [1, 4])
-def test_lstm_layer_values_equal_the_composed_steps(reverse, steps):
-    # the fused op rounds as the per-step composition (linear, + ih, the cell) does
+def test_fused_layer_values_equal_the_composed_steps(mode, reverse, steps):
+    # the fused op rounds as the per-step composition (linear, + ih, the gates) does
     from pyautodiff.nn.modules.rnn import _rnn_step
     rng = np.random.default_rng(3)
-    ih = torch.tensor(rng.standard_normal((steps, 3, 20)).astype(np.float32))
+    g = 5 * _GATES[mode]
+    ih = torch.tensor(rng.standard_normal((steps, 3, g)).astype(np.float32))
     h0, c0 = (torch.tensor(rng.standard_normal((3, 5)).astype(np.float32)) for _ in range(2))
-    w_hh = torch.tensor(rng.standard_normal((20, 5)).astype(np.float32))
-    b_hh = torch.tensor(rng.standard_normal(20).astype(np.float32))
-    packed = _layer_op(ih, h0, c0, w_hh, b_hh, reverse)
-    assert tuple(packed.shape) == (steps + 1, 3, 5)
-    h, c = h0, c0
+    w_hh = torch.tensor(rng.standard_normal((g, 5)).astype(np.float32))
+    b_hh = torch.tensor(rng.standard_normal(g).astype(np.float32))
+    hs = _fused(mode, ih, h0, c0, w_hh, b_hh, reverse)
+    assert tuple(hs.shape) == (steps + (mode == "LSTM"), 3, 5)
+    h, c = h0, (c0 if mode == "LSTM" else None)
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        h, c = _rnn_step("LSTM", ih[t], h, c, w_hh, b_hh)
-        np.testing.assert_array_equal(packed[t].numpy(), h.numpy())
-    np.testing.assert_array_equal(packed[steps].numpy(), c.numpy())
+        h, c = _rnn_step(mode, ih[t], h, c, w_hh, b_hh)
+        np.testing.assert_array_equal(hs[t].numpy(), h.numpy())
+    if mode == "LSTM":
+        np.testing.assert_array_equal(hs[steps].numpy(), c.numpy())
 
 
+@pytest.mark.parametrize("mode", list(_GATES))
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
-def test_lstm_layer_gradients_against_finite_differences(reverse, bias):
+def test_fused_layer_gradients_against_finite_differences(mode, reverse, bias):
     rng = np.random.default_rng(4)
-    args = [torch.tensor(rng.standard_normal(s), requires_grad=True)
-            for s in ((3, 2, 8), (2, 2), (2, 2), (8, 2), (8,))]
-    if not bias:
-        args = args[:4]
-    weights = torch.tensor(rng.standard_normal((4, 2, 2)))
+    g = 2 * _GATES[mode]
+    shapes = [(3, 2, g), (2, 2)] + ([(2, 2)] if mode == "LSTM" else []) + [(g, 2)] + ([(g,)] if bias else [])
+    args = [torch.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    weights = torch.tensor(rng.standard_normal((3 + (mode == "LSTM"), 2, 2)))
 
-    def fn(ih, h0, c0, w_hh, b_hh=None):
-        # every part of the result: the outputs, and the final c
-        return (_layer_op(ih, h0, c0, w_hh, b_hh, reverse) * weights).sum()
+    def fn(*a):
+        ih, h0, rest = a[0], a[1], list(a[2:])
+        c0 = rest.pop(0) if mode == "LSTM" else None
+        w_hh, b_hh = rest[0], (rest[1] if bias else None)
+        # every part of the result: the outputs (and LSTM's final c)
+        return (_fused(mode, ih, h0, c0, w_hh, b_hh, reverse) * weights).sum()
 
     assert gradcheck(fn, tuple(args))
 
@@ -389,119 +405,39 @@ def test_lstm_layer_bad_calls():
     ih, s, w, b = torch.randn(3, 2, 8), torch.randn(2, 2), torch.randn(8, 2), torch.randn(8)
     with pytest.raises(ValueError, match=r"lstm_layer: expected ih \(T, N, 4H\) with T >= 1 and "
                                          r"w_hh \(4H, H\), got \(3, 2, 8\) and \(8, 3\)"):
-        _layer_op(ih, s, s, torch.randn(8, 3), b, False)
+        _fused("LSTM", ih, s, s, torch.randn(8, 3), b, False)
     with pytest.raises(ValueError, match=r"lstm_layer: expected ih \(T, N, 4H\) with T >= 1"):
-        _layer_op(torch.randn(0, 2, 8), s, s, w, b, False)
+        _fused("LSTM", torch.randn(0, 2, 8), s, s, w, b, False)
     with pytest.raises(ValueError, match=r"lstm_layer: expected c0 of shape \(2, 2\), got \(2, 3\)"):
-        _layer_op(ih, s, torch.randn(2, 3), w, b, False)
+        _fused("LSTM", ih, s, torch.randn(2, 3), w, b, False)
     with pytest.raises(ValueError, match=r"lstm_layer: expected b_hh of shape \(8,\), got \(4,\)"):
-        _layer_op(ih, s, s, w, torch.randn(4), False)
+        _fused("LSTM", ih, s, s, w, torch.randn(4), False)
     with pytest.raises(TypeError, match="lstm_layer: expected h0 to have dtype float32"):
-        _layer_op(ih, s.double(), s, w, b, False)
-
-
-# ---- the fused GRU layer (pa_gru_layer) ----------------------------------------------
-
-def _gru_op(ih, h0, w_hh, b_hh, reverse):
-    from pyautodiff._ffi import ffi, lib
-    from pyautodiff._tensor import call
-    return call(lib.pa_gru_layer, ih._h, h0._h, w_hh._h, b_hh._h if b_hh is not None else ffi.NULL,
-                int(reverse))
-
-
-@pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("steps", [1, 4])
-def test_gru_layer_values_equal_the_composed_steps(reverse, steps):
-    from pyautodiff.nn.modules.rnn import _rnn_step
-    rng = np.random.default_rng(6)
-    ih = torch.tensor(rng.standard_normal((steps, 3, 15)).astype(np.float32))
-    h0 = torch.tensor(rng.standard_normal((3, 5)).astype(np.float32))
-    w_hh = torch.tensor(rng.standard_normal((15, 5)).astype(np.float32))
-    b_hh = torch.tensor(rng.standard_normal(15).astype(np.float32))
-    hs = _gru_op(ih, h0, w_hh, b_hh, reverse)
-    assert tuple(hs.shape) == (steps, 3, 5)
-    h = h0
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        h, _ = _rnn_step("GRU", ih[t], h, None, w_hh, b_hh)
-        np.testing.assert_array_equal(hs[t].numpy(), h.numpy())
-
-
-@pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("bias", [True, False])
-def test_gru_layer_gradients_against_finite_differences(reverse, bias):
-    rng = np.random.default_rng(7)
-    args = [torch.tensor(rng.standard_normal(s), requires_grad=True)
-            for s in ((3, 2, 6), (2, 2), (6, 2), (6,))]
-    if not bias:
-        args = args[:3]
-    weights = torch.tensor(rng.standard_normal((3, 2, 2)))
-
-    def fn(ih, h0, w_hh, b_hh=None):
-        return (_gru_op(ih, h0, w_hh, b_hh, reverse) * weights).sum()
-
-    assert gradcheck(fn, tuple(args))
+        _fused("LSTM", ih, s.double(), s, w, b, False)
 
 
 def test_gru_layer_bad_calls():
     ih, h, w, b = torch.randn(3, 2, 6), torch.randn(2, 2), torch.randn(6, 2), torch.randn(6)
     with pytest.raises(ValueError, match=r"gru_layer: expected ih \(T, N, 3H\) with T >= 1 and "
                                          r"w_hh \(3H, H\), got \(3, 2, 6\) and \(6, 3\)"):
-        _gru_op(ih, h, torch.randn(6, 3), b, False)
+        _fused("GRU", ih, h, None, torch.randn(6, 3), b, False)
     with pytest.raises(ValueError, match=r"gru_layer: expected h0 of shape \(2, 2\), got \(3, 2\)"):
-        _gru_op(ih, torch.randn(3, 2), w, b, False)
+        _fused("GRU", ih, torch.randn(3, 2), None, w, b, False)
     with pytest.raises(ValueError, match=r"gru_layer: expected b_hh of shape \(6,\), got \(2,\)"):
-        _gru_op(ih, h, w, torch.randn(2), False)
+        _fused("GRU", ih, h, None, w, torch.randn(2), False)
     with pytest.raises(TypeError, match="gru_layer: expected w_hh to have dtype float32"):
-        _gru_op(ih, h, w.double(), b, False)
-
-
-# ---- the fused Elman RNN layer (pa_rnn_layer) ------------------------------------------
-
-def _rnn_op(ih, h0, w_hh, b_hh, relu, reverse):
-    from pyautodiff._ffi import ffi, lib
-    from pyautodiff._tensor import call
-    return call(lib.pa_rnn_layer, ih._h, h0._h, w_hh._h, b_hh._h if b_hh is not None else ffi.NULL,
-                int(relu), int(reverse))
-
-
-@pytest.mark.parametrize("relu", [False, True])
-@pytest.mark.parametrize("reverse", [False, True])
-def test_rnn_layer_values_equal_the_composed_steps(relu, reverse):
-    from pyautodiff.nn.modules.rnn import _rnn_step
-    rng = np.random.default_rng(9)
-    ih = torch.tensor(rng.standard_normal((4, 3, 5)).astype(np.float32))
-    h0 = torch.tensor(rng.standard_normal((3, 5)).astype(np.float32))
-    w_hh = torch.tensor(rng.standard_normal((5, 5)).astype(np.float32))
-    b_hh = torch.tensor(rng.standard_normal(5).astype(np.float32))
-    hs = _rnn_op(ih, h0, w_hh, b_hh, relu, reverse)
-    h = h0
-    for t in (range(3, -1, -1) if reverse else range(4)):
-        h, _ = _rnn_step("RNN_RELU" if relu else "RNN_TANH", ih[t], h, None, w_hh, b_hh)
-        np.testing.assert_array_equal(hs[t].numpy(), h.numpy())
-
-
-@pytest.mark.parametrize("relu", [False, True])
-@pytest.mark.parametrize("reverse", [False, True])
-def test_rnn_layer_gradients_against_finite_differences(relu, reverse):
-    rng = np.random.default_rng(10)
-    args = [torch.tensor(rng.standard_normal(s), requires_grad=True)
-            for s in ((3, 2, 3), (2, 3), (3, 3), (3,))]
-    weights = torch.tensor(rng.standard_normal((3, 2, 3)))
-    assert gradcheck(lambda ih, h0, w, b: (_rnn_op(ih, h0, w, b, relu, reverse) * weights).sum(),
-                     tuple(args))
-    assert gradcheck(lambda ih, h0, w: (_rnn_op(ih, h0, w, None, relu, reverse) * weights).sum(),
-                     tuple(args[:3]))
+        _fused("GRU", ih, h, None, w.double(), b, False)
 
 
 def test_rnn_layer_bad_calls():
     ih, h, w, b = torch.randn(3, 2, 4), torch.randn(2, 4), torch.randn(4, 4), torch.randn(4)
     with pytest.raises(ValueError, match=r"rnn_layer: expected ih \(T, N, H\) with T >= 1 and "
                                          r"w_hh \(H, H\), got \(3, 2, 4\) and \(4, 3\)"):
-        _rnn_op(ih, h, torch.randn(4, 3), b, False, False)
+        _fused("RNN_TANH", ih, h, None, torch.randn(4, 3), b, False)
     with pytest.raises(ValueError, match=r"rnn_layer: expected h0 of shape \(2, 4\), got \(2, 3\)"):
-        _rnn_op(ih, torch.randn(2, 3), w, b, False, False)
+        _fused("RNN_TANH", ih, torch.randn(2, 3), None, w, b, False)
     with pytest.raises(ValueError, match=r"rnn_layer: expected b_hh of shape \(4,\), got \(3,\)"):
-        _rnn_op(ih, h, w, torch.randn(3), True, False)
+        _fused("RNN_RELU", ih, h, None, w, torch.randn(3), False)
 
 
 @pytest.mark.parametrize("name,kw", [("LSTM", {}), ("GRU", {}), ("RNN", dict(nonlinearity="relu"))])

@@ -53,49 +53,59 @@
             dcr[j] = dct * f;                                                                \
         }                                                                                    \
     }                                                                                        \
-    /* rows [r0, r1) of n: gates row stride gs, c row stride cs; out and grad (2, n, H),  \
-     * dg and dc contiguous */                                                              \
-    PA_CLONES static void lstm_forward_##SUFFIX(int64_t r0, int64_t r1, int64_t n, int64_t H, \
+    /* rows [r0, r1): gates rows gs apart, c rows cs apart; h' and c' (and dh, dc', dg,  \
+     * dc) contiguous */                                                                    \
+    PA_CLONES static void lstm_forward_##SUFFIX(int64_t r0, int64_t r1, int64_t H,           \
                                                 const T *gates, int64_t gs, const T *c,       \
-                                                int64_t cs, T *out) {                         \
+                                                int64_t cs, T *h1, T *c1) {                   \
         for (int64_t r = r0; r < r1; r++) {                                                  \
             const T *g = gates + r * gs;                                                     \
-            forward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * cs, out + r * H,  \
-                                 out + (n + r) * H);                                          \
-        }                                                                                    \
-    }                                                                                        \
-    PA_CLONES static void lstm_backward_##SUFFIX(int64_t r0, int64_t r1, int64_t n, int64_t H, \
-                                                 const T *gates, int64_t gs, const T *c,      \
-                                                 int64_t cs, const T *grad, T *dg, T *dc) {   \
-        for (int64_t r = r0; r < r1; r++) {                                                  \
-            const T *g = gates + r * gs;                                                     \
-            T *o = dg + r * 4 * H;                                                           \
-            backward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * cs, grad + r * H, \
-                                  grad + (n + r) * H, o, o + H, o + 2 * H, o + 3 * H,       \
-                                  dc + r * H);                                               \
-        }                                                                                    \
-    }                                                                                        \
-    /* the layer's step: rows [r0, r1), every matrix contiguous, h' and c' apart */         \
-    PA_CLONES static void step_forward_##SUFFIX(int64_t r0, int64_t r1, int64_t H,           \
-                                                const T *gates, const T *c, T *h1, T *c1) {   \
-        for (int64_t r = r0; r < r1; r++) {                                                  \
-            const T *g = gates + r * 4 * H;                                                  \
-            forward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * H, h1 + r * H,    \
+            forward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * cs, h1 + r * H,   \
                                  c1 + r * H);                                                 \
         }                                                                                    \
     }                                                                                        \
-    PA_CLONES static void step_backward_##SUFFIX(int64_t r0, int64_t r1, int64_t H,          \
-                                                 const T *gates, const T *c, const T *dh,     \
-                                                 const T *dc1, T *dg, T *dc) {                \
+    PA_CLONES static void lstm_backward_##SUFFIX(int64_t r0, int64_t r1, int64_t H,          \
+                                                 const T *gates, int64_t gs, const T *c,      \
+                                                 int64_t cs, const T *dh, const T *dc1,       \
+                                                 T *dg, T *dc) {                              \
         for (int64_t r = r0; r < r1; r++) {                                                  \
-            const T *g = gates + r * 4 * H;                                                  \
+            const T *g = gates + r * gs;                                                     \
             T *o = dg + r * 4 * H;                                                           \
-            backward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * H, dh + r * H,   \
+            backward_row_##SUFFIX(H, g, g + H, g + 2 * H, g + 3 * H, c + r * cs, dh + r * H,  \
                                   dc1 + r * H, o, o + H, o + 2 * H, o + 3 * H, dc + r * H);  \
         }                                                                                    \
     }
 LSTM_ROWS(f32, float, pa_sigmoidf, pa_tanhf)
 LSTM_ROWS(f64, double, pa_sigmoid, tanh)
+
+/* The cell over all n rows (threads by rows), forward or backward: gates rows gs apart,
+ * c rows cs apart, every other matrix contiguous. */
+static void step_forward(int dtype, int64_t n, int64_t H, const void *gates, int64_t gs,
+                         const void *c, int64_t cs, void *h1, void *c1) {
+    int nt = pa_threads_for_elements(n * 4 * H * 8);
+    if (dtype == PA_FLOAT32)
+        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
+            lstm_forward_f32(n * t / nt, n * (t + 1) / nt, H, gates, gs, c, cs, h1, c1);
+        });
+    else
+        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
+            lstm_forward_f64(n * t / nt, n * (t + 1) / nt, H, gates, gs, c, cs, h1, c1);
+        });
+}
+
+static void step_backward(int dtype, int64_t n, int64_t H, const void *gates, int64_t gs,
+                          const void *c, int64_t cs, const void *dh, const void *dc1, void *dg,
+                          void *dc) {
+    int nt = pa_threads_for_elements(n * 4 * H * 8);
+    if (dtype == PA_FLOAT32)
+        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
+            lstm_backward_f32(n * t / nt, n * (t + 1) / nt, H, gates, gs, c, cs, dh, dc1, dg, dc);
+        });
+    else
+        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
+            lstm_backward_f64(n * t / nt, n * (t + 1) / nt, H, gates, gs, c, cs, dh, dc1, dg, dc);
+        });
+}
 
 /* A 2-d tensor whose rows are contiguous: its row stride, or -1. */
 static int64_t row_stride(const pa_tensor *t) {
@@ -121,17 +131,8 @@ int pa_lstm_cell(pa_tensor *gates, pa_tensor *c, pa_tensor **out) {
     int64_t n = c->shape[0], h = c->shape[1], shape[3] = {2, n, h};
     pa_tensor *y = pa_tensor_new(3, shape, gates->dtype);
     PA_CHECK_OOM(y);
-    int nt = pa_threads_for_elements(n * 4 * h * 8);
-    if (gates->dtype == PA_FLOAT32)
-        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            lstm_forward_f32(n * t / nt, n * (t + 1) / nt, n, h, (const float *)gates->data, gs,
-                             (const float *)c->data, cs, (float *)y->data);
-        });
-    else
-        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            lstm_forward_f64(n * t / nt, n * (t + 1) / nt, n, h, (const double *)gates->data, gs,
-                             (const double *)c->data, cs, (double *)y->data);
-        });
+    step_forward(gates->dtype, n, h, gates->data, gs, c->data, cs, y->data,
+                 y->data + n * h * (int64_t)pa_dtype_size(gates->dtype));
     *out = y;
     pa_tensor *inputs[2] = {gates, c};
     if (!pa_needs_grad(2, inputs)) return PA_OK;
@@ -153,19 +154,8 @@ int pa_backward_LSTM_CELL(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
         pa_tensor_release(dg);
         return pa_error(PA_ERR_MEMORY, "lstm_cell: out of memory");
     }
-    int nt = pa_threads_for_elements(n * 4 * h * 8);
-    if (gates->dtype == PA_FLOAT32)
-        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            lstm_backward_f32(n * t / nt, n * (t + 1) / nt, n, h, (const float *)gates->data, gs,
-                              (const float *)c->data, cs, (const float *)gc->data, (float *)dg->data,
-                              (float *)dc->data);
-        });
-    else
-        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            lstm_backward_f64(n * t / nt, n * (t + 1) / nt, n, h, (const double *)gates->data, gs,
-                              (const double *)c->data, cs, (const double *)gc->data, (double *)dg->data,
-                              (double *)dc->data);
-        });
+    step_backward(gates->dtype, n, h, gates->data, gs, c->data, cs, gc->data,
+                  gc->data + n * h * (int64_t)pa_dtype_size(gates->dtype), dg->data, dc->data);
     pa_tensor_release(gc);
     grads[0] = dg;
     grads[1] = dc;
@@ -181,33 +171,6 @@ int pa_backward_LSTM_CELL(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
  * onto them, then + ih, then the cell), so its values are unchanged.  Measured: the
  * layers suite's LSTM training step (128 -> 256, 50 steps, batch 32, Adam), 2 threads,
  * AMD EPYC (Zen 4): 25.3-25.7 -> 21.7-21.8 ms (best of 30; PyTorch 2.13: 23.7). */
-
-/* The cell over all n rows (threads by rows), forward or backward. */
-static void step_forward(int dtype, int64_t n, int64_t H, const void *gates, const void *c,
-                         void *h1, void *c1) {
-    int nt = pa_threads_for_elements(n * 4 * H * 8);
-    if (dtype == PA_FLOAT32)
-        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            step_forward_f32(n * t / nt, n * (t + 1) / nt, H, gates, c, h1, c1);
-        });
-    else
-        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            step_forward_f64(n * t / nt, n * (t + 1) / nt, H, gates, c, h1, c1);
-        });
-}
-
-static void step_backward(int dtype, int64_t n, int64_t H, const void *gates, const void *c,
-                          const void *dh, const void *dc1, void *dg, void *dc) {
-    int nt = pa_threads_for_elements(n * 4 * H * 8);
-    if (dtype == PA_FLOAT32)
-        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            step_backward_f32(n * t / nt, n * (t + 1) / nt, H, gates, c, dh, dc1, dg, dc);
-        });
-    else
-        PA_PARALLEL_FOR(nt, for (int t = 0; t < nt; t++) {
-            step_backward_f64(n * t / nt, n * (t + 1) / nt, H, gates, c, dh, dc1, dg, dc);
-        });
-}
 
 /* Step t of T (in the order run) works on time index tt; the h it reads is h0 at the
  * first step, else the output of the step before. */
@@ -345,7 +308,8 @@ int pa_lstm_layer(pa_tensor *ih, pa_tensor *h0, pa_tensor *c0, pa_tensor *w_hh, 
                 const S *is = (const S *)(ihc->data + tt * N * grow);
                 for (int64_t i = 0; i < N * 4 * H; i++) gs[i] = gs[i] + is[i];
             });
-            step_forward(dtype, N, H, g, ad + t * state, yd + tt * state, ad + (t + 1) * state);
+            step_forward(dtype, N, H, g, 4 * H, ad + t * state, H, yd + tt * state,
+                         ad + (t + 1) * state);
         }
         memcpy(yd + T * state, ad + T * state, state);
     }
@@ -376,8 +340,8 @@ int pa_backward_LSTM_LAYER(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
     for (int64_t t = T - 1; !rc && t >= 0; t--) {
         int64_t tt = time_index(t, T, reverse);
         step_grad(dtype, N * H, gy->data + tt * state, dh->data, t == T - 1, dht->data);
-        step_backward(dtype, N, H, gates->data + tt * N * grow, aux->data + t * state, dht->data,
-                      dc->data, dg->data + tt * N * grow, dc2->data);
+        step_backward(dtype, N, H, gates->data + tt * N * grow, 4 * H, aux->data + t * state, H,
+                      dht->data, dc->data, dg->data + tt * N * grow, dc2->data);
         pa_tensor *swap = dc;
         dc = dc2;
         dc2 = swap;

@@ -325,7 +325,10 @@ int pa_from_data(const void *data, int64_t nbytes, int ndim, const int64_t *shap
 
 /* ---- copies -------------------------------------------------------------------- */
 /* dst[i] = (TD)src[i] over an iterator with dst as operand 0 and src as operand 1. */
-/* Elements [e0, e1) of the iteration (row by row, in order: pa_iter_next_row). */
+/* Elements [e0, e1) of the iteration (row by row, in order: pa_iter_next_row).
+ * NOTE: a broadcast source row (stride 0: the expanded gradient of a sum, made
+ * contiguous by the op it reaches) went through the strided loop: softmax(x).sum()
+ * forward + backward on (1024, 1000), 1 thread, 1.78 -> 1.35 ms with the fill. */
 #define COPY_RANGE(TD, TS, E0, E1)                                                    \
     do {                                                                              \
         int64_t idx[8], off[2], e = (E0), end = (E1), col = e % it.inner;             \
@@ -337,7 +340,10 @@ int pa_from_data(const void *data, int64_t nbytes, int ndim, const int64_t *shap
             const TS *s = (const TS *)src->data + off[1] + col * ss;                  \
             if (sd == 1 && ss == 1)                                                   \
                 for (int64_t i = 0; i < n; i++) d[i] = (TD)s[i];                      \
-            else                                                                      \
+            else if (sd == 1 && ss == 0) { /* a broadcast row: a fill */              \
+                TD v_ = (TD)s[0];                                                     \
+                for (int64_t i = 0; i < n; i++) d[i] = v_;                            \
+            } else                                                                    \
                 for (int64_t i = 0; i < n; i++) d[i * sd] = (TD)s[i * ss];            \
             e += n;                                                                   \
             col = 0;                                                                  \

@@ -190,6 +190,50 @@ def test_wide_float32_rows_with_infinities_and_nan():
                                [0.7310586, 0, 0.26894143], rtol=1e-6)
 
 
+@pytest.mark.parametrize("C", [40, 1000])
+def test_wide_float32_rows_with_values_far_below_the_max(C):
+    # exp(x - max) takes a one-scaling exp when no value of the row lies 87 below its
+    # max (the row's least value decides); a row with one such value, in the first 16
+    # lanes, the middle or the tail, must still get its subnormal or zero probability,
+    # forward and backward, in softmax, log_softmax, logsumexp and cross-entropy.
+    rng = np.random.default_rng(C)
+    x = rng.normal(0, 2, (7, C)).astype(np.float32)
+    x[1, 2] = x[1].max() - 100     # e^-100: a subnormal probability
+    x[2, C // 2] = x[2].max() - 150  # below the subnormals: 0
+    x[3, C - 1] = x[3].max() - 95  # in the tail
+    x[4, :] -= 88                  # a shift alone changes nothing
+    x[5, 7] = x[5].max() - 86.5    # just inside the fast range
+    x[6, 0] = -np.inf
+    ref = x.astype(np.float64)
+    shifted = ref - ref.max(1, keepdims=True)
+    lse = np.log(np.exp(shifted).sum(1, keepdims=True))
+    want_logp, want_p = shifted - lse, np.exp(shifted - lse)
+    xt = torch.from_numpy(x.copy()).requires_grad_()
+    logp = F.log_softmax(xt, 1)
+    np.testing.assert_allclose(logp.detach().numpy(), want_logp, rtol=2e-6, atol=2e-6)
+    g = rng.normal(size=x.shape).astype(np.float32)
+    logp.backward(torch.from_numpy(g))
+    want_glog = g - want_p * g.sum(1, keepdims=True)
+    np.testing.assert_allclose(xt.grad.numpy(), want_glog, rtol=1e-5, atol=1e-5)
+    assert xt.grad.numpy()[6, 0] == g[6, 0]
+    p = F.softmax(torch.from_numpy(x), 1).numpy()
+    tiny = np.finfo(np.float32).smallest_subnormal
+    np.testing.assert_allclose(p, want_p.astype(np.float32), rtol=4e-6, atol=tiny)
+    assert 0 < p[1, 2] < np.finfo(np.float32).tiny and p[2, C // 2] == 0 and p[6, 0] == 0
+    np.testing.assert_allclose(torch.logsumexp(torch.from_numpy(x), 1).numpy(),
+                               (ref.max(1, keepdims=True) + lse)[:, 0], rtol=1e-6)
+    xt = torch.from_numpy(x.copy()).requires_grad_()
+    target = np.array([2, 3, 5, C - 1, 1, 7, 3])
+    loss = F.cross_entropy(xt, torch.from_numpy(target), reduction="sum")
+    loss.backward()
+    rows = np.arange(7)
+    np.testing.assert_allclose(loss.item(), -want_logp[rows, target].sum(), rtol=1e-5)
+    want_g = want_p.copy()
+    want_g[rows, target] -= 1
+    np.testing.assert_allclose(xt.grad.numpy(), want_g, rtol=4e-6, atol=tiny)
+    assert 0 < xt.grad.numpy()[1, 2] < 1e-38 and xt.grad.numpy()[2, 0] != 0
+
+
 def test_float32_tanh_within_one_ulp_of_float64():
     # tanh is computed branch-free (a polynomial near 0, 1 - 2 / (e^2x + 1) beyond) so
     # that it vectorises: within 1 ulp of float64's tanh rounded, odd, +-1 at infinity.

@@ -11,12 +11,24 @@
 #include "rowstats.h"
 #include "vmath.h"
 
-/* y[c * inner] = exp((x[c * inner] - mx) - logsum) for a float32 row. */
+/* y[c * inner] = exp((x[c * inner] - mx) - logsum) for a float32 row.  A contiguous row
+ * gets its arguments first, then their exps in place, by pa_expf_normal when all are in
+ * its range (see exp_row_normal in rowstats.h).
+ * NOTE: pa_expf throughout: cross-entropy forward + backward of (1024, 1000), 1 thread,
+ * see pa_backward_CROSS_ENTROPY. */
 PA_CLONES static void exp_shifted_f32(const float *x, int64_t C, int64_t inner, float mx,
                                       double logsum, float *y) {
-    if (inner == 1)
-        for (int64_t c = 0; c < C; c++) y[c] = pa_expf((float)((double)(x[c] - mx) - logsum));
-    else
+    if (inner == 1) {
+        int32_t rare = 0;
+        for (int64_t c = 0; c < C; c++) {
+            y[c] = (float)((double)(x[c] - mx) - logsum);
+            rare |= PA_EXP_RARE(y[c]);
+        }
+        if (rare)
+            for (int64_t c = 0; c < C; c++) y[c] = pa_expf(y[c]);
+        else
+            for (int64_t c = 0; c < C; c++) y[c] = pa_expf_normal(y[c]);
+    } else
         for (int64_t c = 0; c < C; c++)
             y[c * inner] = pa_expf((float)((double)(x[c * inner] - mx) - logsum));
 }
@@ -26,15 +38,22 @@ PA_CLONES static void exp_shifted_f32(const float *x, int64_t C, int64_t inner, 
  * expsum_f32's order, and scaled by 1 / sum in double: one exp per element, and within
  * the same ulp bounds (both round x - mx to float first).  Measured on 512 x 1024, 2
  * threads: see softmax_forward. */
-PA_CLONES static void row_softmax_f32(const float *x, int64_t C, float mx, float *y) {
+PA_CLONES static void row_softmax_f32(const float *x, int64_t C, float mx, float lowest,
+                                      float *y) {
     double part[16] = {0}, s = 0;
     int64_t c = 0;
-    for (; c + 16 <= C; c += 16)
-        for (int j = 0; j < 16; j++) {
-            float e = pa_expf(x[c + j] - mx);
-            y[c + j] = e;
-            part[j] += (double)e;
+#define EXP_STORE_SUM(EXP)                                  \
+    for (; c + 16 <= C; c += 16)                            \
+        for (int j = 0; j < 16; j++) {                      \
+            float e = EXP(x[c + j] - mx);                   \
+            y[c + j] = e;                                   \
+            part[j] += (double)e;                           \
         }
+    if (!exp_row_normal(lowest, mx))
+        EXP_STORE_SUM(pa_expf)
+    else
+        EXP_STORE_SUM(pa_expf_normal)
+#undef EXP_STORE_SUM
     for (int j = 0; j < 16; j++) s += part[j];
     for (; c < C; c++) {
         float e = pa_expf(x[c] - mx);
@@ -45,21 +64,33 @@ PA_CLONES static void row_softmax_f32(const float *x, int64_t C, float mx, float
     for (c = 0; c < C; c++) y[c] = (float)((double)y[c] * inv);
 }
 
+/* Whether some exp(v[c]) leaves pa_expf_normal's range (see exp_row_normal in rowstats.h):
+ * a pass over a row about to be read anyway.  NOTE: log_softmax's backward took pa_expf
+ * throughout: forward + backward of (1024, 1000), 1 thread, 2.8 ms, PyTorch's 1.4. */
+PA_CLONES static int any_exp_rare(const float *v, int64_t C) {
+    int32_t any = 0;
+    for (int64_t c = 0; c < C; c++) any |= PA_EXP_RARE(v[c]);
+    return any != 0;
+}
+
 /* The gradient of a float32 row of softmax (gx = y (g - sum(g y))) or log_softmax
  * (gx = g - exp(y) sum(g)), its sum in 16 interleaved partial sums in double. */
 PA_CLONES static void row_softmax_grad_f32(const float *y, const float *g, int64_t C,
                                            int take_log, float *out) {
     double part[16] = {0}, s = 0;
     int64_t c = 0;
-    for (; c + 16 <= C; c += 16)
-        if (take_log)
+    if (take_log)  /* (the choice outside the loops: inside, gcc left the sum of g scalar) */
+        for (; c + 16 <= C; c += 16)
             for (int j = 0; j < 16; j++) part[j] += (double)g[c + j];
-        else
+    else
+        for (; c + 16 <= C; c += 16)
             for (int j = 0; j < 16; j++) part[j] += (double)g[c + j] * (double)y[c + j];
     for (int j = 0; j < 16; j++) s += part[j];
     for (; c < C; c++) s += take_log ? (double)g[c] : (double)g[c] * (double)y[c];
-    if (take_log)
+    if (take_log && any_exp_rare(y, C))
         for (c = 0; c < C; c++) out[c] = (float)((double)g[c] - (double)pa_expf(y[c]) * s);
+    else if (take_log)
+        for (c = 0; c < C; c++) out[c] = (float)((double)g[c] - (double)pa_expf_normal(y[c]) * s);
     else
         for (c = 0; c < C; c++) out[c] = (float)((double)y[c] * ((double)g[c] - s));
 }
@@ -330,9 +361,9 @@ static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c
 #define ROW_MAX_LOGSUM(T, x, C, inner, max_out, logsum_out)                        \
     do {                                                                           \
         T mx_ = -INFINITY;                                                         \
-        float fmx_;                                                                \
+        float fmx_, fmn_ = -INFINITY;                                              \
         if (sizeof(T) == 4 && (inner) == 1 && (C) >= 16 &&                         \
-            finite_row_max_f32((const float *)(x), (C), &fmx_))                    \
+            finite_row_max_f32((const float *)(x), (C), &fmx_, &fmn_))             \
             mx_ = (T)fmx_;                                                         \
         else                                                                       \
             for (int64_t c_ = 0; c_ < (C); c_++)                                   \
@@ -342,7 +373,7 @@ static void split_dims(const pa_tensor *t, int64_t d, int64_t *outer, int64_t *c
         max_out = mx_;                                                             \
         logsum_out = 0;                                                            \
         if (sizeof(T) == 4)                                                        \
-            s_ = expsum_f32((const float *)(x), (C), (inner), (float)mx_);         \
+            s_ = expsum_f32((const float *)(x), (C), (inner), (float)mx_, fmn_);   \
         else                                                                       \
             for (int64_t c_ = 0; c_ < (C); c_++) s_ += exp((double)((x)[c_ * (inner)] - mx_)); \
         logsum_out = log(s_);                                                      \
@@ -419,9 +450,9 @@ static void softmax_forward(const pa_tensor *x, pa_tensor *y, int64_t d, int tak
             if (sizeof(T) == 4 && inner == 1 && !take_log && C >= ROW_BLOCK) {
                 for (int64_t r = lo; r < hi; r++) {
                     const float *xr = (const float *)xs + r * C;
-                    float *yr = (float *)ys + r * C, mx;
-                    if (finite_row_max_f32(xr, C, &mx)) {
-                        row_softmax_f32(xr, C, mx, yr);
+                    float *yr = (float *)ys + r * C, mx, mn;
+                    if (finite_row_max_f32(xr, C, &mx, &mn)) {
+                        row_softmax_f32(xr, C, mx, mn, yr);
                         continue;
                     }
                     ROWS_MAX_LOGSUM(T, xs, C, inner, r, r + 1, st);  /* an inf or a NaN */
@@ -682,6 +713,28 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight, in
     return PA_OK;
 }
 
+/* A contiguous float32 row's gradient from its probabilities p (in o, overwritten), as
+ * the loop of pa_backward_CROSS_ENTROPY computes it element by element: every class as
+ * a non-target first, then the target's entry (c == tr, if in range) from its saved p.
+ * NOTE: that loop (a compare with the target and an eps test per element, not compiled
+ * per ISA) took a quarter of cross-entropy forward + backward of (1024, 1000), 1 thread. */
+PA_CLONES static void row_xent_grad_f32(float *o, int64_t C, int64_t tr, double wt,
+                                        double smooth, double csum, const float *ws, double eps) {
+    double pt = tr >= 0 && tr < C ? (double)o[tr] : 0;
+    if (eps > 0)
+        for (int64_t c = 0; c < C; c++) {
+            double p = (double)o[c];
+            o[c] = (float)(wt * p + smooth * (csum * p - (ws ? (double)ws[c] : 1.0)));
+        }
+    else
+        for (int64_t c = 0; c < C; c++) o[c] = (float)(wt * (double)o[c]);
+    if (tr >= 0 && tr < C) {
+        double v = wt * (pt - 1);
+        if (eps > 0) v += smooth * (csum * pt - (ws ? (double)ws[tr] : 1.0));
+        o[tr] = (float)v;
+    }
+}
+
 /* d loss_r / d x_c = s_r * ((1-eps) w_t (p_c - [c == t]) + eps/C (W p_c - w_c)), with
  * s_r the incoming gradient of row r (divided by the weight sum for mean). */
 int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
@@ -728,6 +781,11 @@ int pa_backward_CROSS_ENTROPY(pa_node *node, pa_tensor *grad, pa_tensor **grads)
                     if (sizeof(T) == 4)  /* the probabilities first, into the output row */
                         exp_shifted_f32((const float *)xr, C, inner, (float)ls[2 * r],
                                         ls[2 * r + 1], (float *)orow);
+                    if (sizeof(T) == 4 && inner == 1) {
+                        row_xent_grad_f32((float *)orow, C, tr, wt[r - lo], smooth[r - lo], csum,
+                                          (const float *)ws, eps);
+                        continue;
+                    }
                     for (int64_t c = 0; c < C; c++) {
                         double p = sizeof(T) == 4 ? (double)orow[c * inner]
                                                   : exp((double)(xr[c * inner] - (T)ls[2 * r]) - ls[2 * r + 1]);

@@ -871,9 +871,9 @@ LSE_ROW(lse_row_f64, double, exp, log)
  * against PyTorch's 1.0, 1 thread.  Rows of 16+ finite values take softmax's vectorised
  * max and exp-sum (rowstats.h); others the loop above. */
 static float lse_row_f32_fast(const float *row, int64_t r) {
-    float mx;
-    if (r >= 16 && finite_row_max_f32(row, r, &mx))
-        return mx + (float)log(expsum_f32(row, r, 1, mx));
+    float mx, mn;
+    if (r >= 16 && finite_row_max_f32(row, r, &mx, &mn))
+        return mx + (float)log(expsum_f32(row, r, 1, mx, mn));
     return lse_row_f32(row, r);
 }
 

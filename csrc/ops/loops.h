@@ -71,9 +71,14 @@ int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, 
  * rare inputs (RARE, a function-like macro: RARE(x), or RARE(x, y) for the binary loop):
  * a vectorised scan of the inputs first; without a rare one, the vector pass alone; with
  * one, the vector pass and SLOW for the rare elements, or, when the output is the input
- * itself (an in-place op, whose pass would overwrite what the patch reads), each element
- * by whichever of the two it needs.  Either way an element gets EXPR or SLOW by its own
- * input alone. */
+ * itself (an in-place op, whose pass would overwrite what the patch reads), block by
+ * block: the vector pass for a block without a rare input, each element by whichever of
+ * the two it needs in one with.  Either way an element gets EXPR or SLOW by its own input
+ * alone. */
+/* NOTE: an in-place op went element by element, EXPR or SLOW, over the whole range once
+ * one input was rare: exp_ of 1e6 floats holding one -100, 1 thread, 2.0 ms; blocks of
+ * PA_PATCH_BLOCK elements without a rare one take the vector pass: 0.33 ms. */
+enum { PA_PATCH_BLOCK = 512 };
 #define PA_UNARY_LOOP_PATCHED(NAME, T, EXPR, RARE, SLOW)                                   \
     PA_UNARY_LOOP(NAME##_vector, T, T, EXPR)                                             \
     PA_CLONES static void NAME(int64_t n, char **p, const int64_t *s, const double *prm) { \
@@ -84,9 +89,17 @@ int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, 
             return;                                                                      \
         }                                                                                \
         if ((const T *)o == a) {                                                         \
-            for (int64_t i = 0; i < n; i++) {                                            \
-                T x = a[i * s[1]];                                                       \
-                o[i * s[0]] = RARE(x) ? (SLOW) : (EXPR);                                 \
+            for (int64_t b0 = 0; b0 < n; b0 += PA_PATCH_BLOCK) {                         \
+                int64_t bn = n - b0 < PA_PATCH_BLOCK ? n - b0 : PA_PATCH_BLOCK;          \
+                char *q[2] = {(char *)(o + b0 * s[0]), (char *)(a + b0 * s[1])};         \
+                if (!PA_ANY_RARE(T, a + b0 * s[1], s[1], bn, RARE)) {                    \
+                    NAME##_vector(bn, q, s, prm);                                        \
+                    continue;                                                            \
+                }                                                                        \
+                for (int64_t i = b0; i < b0 + bn; i++) {                                 \
+                    T x = a[i * s[1]];                                                   \
+                    o[i * s[0]] = RARE(x) ? (SLOW) : (EXPR);                             \
+                }                                                                        \
             }                                                                            \
             return;                                                                      \
         }                                                                                \
@@ -111,9 +124,19 @@ int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, 
             return;                                                                      \
         }                                                                                \
         if ((const T *)o == a || (const T *)o == b) {                                    \
-            for (int64_t i = 0; i < n; i++) {                                            \
-                T x = a[i * s[1]], y = b[i * s[2]];                                      \
-                o[i * s[0]] = RARE(x, y) ? (SLOW) : (EXPR);                              \
+            for (int64_t b0 = 0; b0 < n; b0 += PA_PATCH_BLOCK) {                         \
+                int64_t bn = n - b0 < PA_PATCH_BLOCK ? n - b0 : PA_PATCH_BLOCK, hit = 0; \
+                char *q[3] = {(char *)(o + b0 * s[0]), (char *)(a + b0 * s[1]),          \
+                              (char *)(b + b0 * s[2])};                                  \
+                for (int64_t i = b0; i < b0 + bn; i++) hit |= RARE(a[i * s[1]], b[i * s[2]]); \
+                if (!hit) {                                                              \
+                    NAME##_vector(bn, q, s, prm);                                        \
+                    continue;                                                            \
+                }                                                                        \
+                for (int64_t i = b0; i < b0 + bn; i++) {                                 \
+                    T x = a[i * s[1]], y = b[i * s[2]];                                  \
+                    o[i * s[0]] = RARE(x, y) ? (SLOW) : (EXPR);                          \
+                }                                                                        \
             }                                                                            \
             return;                                                                      \
         }                                                                                \

@@ -146,6 +146,29 @@ def test_bad_arguments_name_the_function():
         F.silu([1.0])
     with pytest.raises(TypeError, match="^relu6: argument 'input' must be a Tensor"):
         F.relu6(1.0)
+    with pytest.raises(ValueError, match="^elu: alpha must be finite, got inf"):
+        F.elu(x, float("inf"))
+    with pytest.raises(ValueError, match="^softplus: beta must be finite and non-zero, got 0"):
+        F.softplus(x, beta=0.0)
+    with pytest.raises(ValueError, match="^softplus: threshold must not be NaN"):
+        F.softplus(x, threshold=float("nan"))
+
+
+@pytest.mark.parametrize("name, kwargs", [("elu", {"alpha": 0.7}), ("softplus", {"beta": 2.0, "threshold": 5.0})])
+def test_one_op_each_way_on_strided_and_broadcast_gradients(name, kwargs):
+    # elu and softplus are one C op each way: a transposed input, and an expanded
+    # incoming gradient, against the contiguous results and the NumPy formula.
+    rng = np.random.default_rng(1)
+    base = rng.normal(0, 4, (5, 7))
+    x = _t(base, requires_grad=True)
+    y = getattr(F, name)(x.t(), **kwargs)
+    assert y.grad_fn.name() == {"elu": "EluBackward", "softplus": "SoftplusBackward"}[name]
+    ref = ACTIVATIONS["elu_alpha" if name == "elu" else "softplus_beta"][1]
+    np.testing.assert_allclose(y.detach().numpy(), ref(base.T), rtol=1e-12, atol=1e-12)
+    y.sum().backward()  # an expanded gradient of ones
+    x2 = _t(base.T.copy(), requires_grad=True)
+    getattr(F, name)(x2, **kwargs).backward(torch.ones(7, 5))
+    np.testing.assert_array_equal(x.grad.numpy(), x2.grad.numpy().T)
 
 
 MODULES = [

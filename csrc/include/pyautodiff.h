@@ -425,6 +425,10 @@ int pa_embedding(pa_tensor *indices, pa_tensor *weight, int has_padding_idx,
                  int64_t padding_idx, pa_tensor **out);
 /* x if x > 0 else x * negative_slope. */
 int pa_leaky_relu(pa_tensor *input, double negative_slope, pa_tensor **out);
+/* x if x > 0 else alpha (e^x - 1); alpha finite. */
+int pa_elu(pa_tensor *input, double alpha, pa_tensor **out);
+/* log(1 + e^(beta x)) / beta, and x where beta x > threshold; beta finite and non-zero. */
+int pa_softplus(pa_tensor *input, double beta, double threshold, pa_tensor **out);
 /* The LSTM cell's pointwise part: from gates (N, 4H) (the i, f, g, o pre-activations) and
  * the cell state c (N, H), both with contiguous rows, [h'; c'] (2, N, H) with
  * c' = sigmoid(f) c + sigmoid(i) tanh(g) and h' = sigmoid(o) tanh(c'). */

@@ -1,4 +1,4 @@
-/* dropout and leaky_relu: elementwise layers with their backward.
+/* dropout, leaky_relu, elu and softplus: elementwise layers with their backward.
  *
  * The dropout mask is drawn from the core generator (pa_rng_uniform) one element after
  * another in row-major order, so a seed gives the same mask for any thread count; it
@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include "layer_util.h"
+#include "loops.h"
+#include "vmath.h"
 
 /* ---- dropout ------------------------------------------------------------------- */
 int pa_dropout(pa_tensor *input, double p, int training, pa_tensor **out) {
@@ -86,4 +88,99 @@ int pa_backward_LEAKY_RELU(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
                 x->shape, 3, data, strides, sizes, prm);
     grads[0] = gx;
     return PA_OK;
+}
+
+/* ---- elu and softplus ------------------------------------------------------------ */
+/* One pass each way instead of the five to seven composed ops (where, expm1 or exp and
+ * log1p, scalings) they were: both branches are computed and one kept by a blend (a
+ * ?: around the exp became a branch, which kept the loops scalar: 8.6 and 27 ms).
+ * elu: x > 0 ? x : alpha expm1(x); its gradient g (x > 0) or g alpha e^x (at 0 the
+ * negative side: alpha, as PyTorch).  prm[0] = alpha.
+ * softplus: with s = beta x, s > threshold ? x : log1p(e^s) / beta; its gradient
+ * g (s > threshold) or g z / (z + 1) with z = e^s, as PyTorch's.  prm = {beta, threshold}.
+ * NOTE: composed, forward + backward of 1e6 floats, 1 thread: elu 1.60 ms (PyTorch
+ * 1.13), softplus 2.14 (1.17); see RESULTS.md for the fused ops. */
+#define ELU(T, EXPM1, BLEND, x) BLEND(x > 0, x, (T)prm[0] * EXPM1(x))
+#define ELU_GRAD(T, EXP, BLEND, g, x) BLEND(x > 0, g, g * (T)prm[0] * EXP(x))
+#define SOFTPLUS(T, EXP, LOG1P, BLEND, x)                                                \
+    ({                                                                                   \
+        T s_ = x * (T)prm[0];                                                            \
+        BLEND(s_ > (T)prm[1], x, LOG1P(EXP(s_)) / (T)prm[0]);                            \
+    })
+#define SOFTPLUS_GRAD(T, EXP, BLEND, g, x)                                               \
+    ({                                                                                   \
+        T s_ = x * (T)prm[0], z_ = EXP(s_);                                              \
+        BLEND(s_ > (T)prm[1], g, g * z_ / (z_ + (T)1));                                  \
+    })
+PA_UNARY_LOOP(elu_f32, float, float, ELU(float, pa_expm1f, pa_blendf, x))
+PA_UNARY_LOOP(elu_f64, double, double, ELU(double, expm1, pa_blendd, x))
+PA_BINARY_LOOP(elu_grad_f32, float, float, ELU_GRAD(float, pa_expf, pa_blendf, x, y))
+PA_BINARY_LOOP(elu_grad_f64, double, double, ELU_GRAD(double, exp, pa_blendd, x, y))
+PA_UNARY_LOOP(softplus_f32, float, float, SOFTPLUS(float, pa_expf, pa_log1pf, pa_blendf, x))
+PA_UNARY_LOOP(softplus_f64, double, double, SOFTPLUS(double, exp, log1p, pa_blendd, x))
+PA_BINARY_LOOP(softplus_grad_f32, float, float, SOFTPLUS_GRAD(float, pa_expf, pa_blendf, x, y))
+PA_BINARY_LOOP(softplus_grad_f64, double, double, SOFTPLUS_GRAD(double, exp, pa_blendd, x, y))
+
+/* y = loop(x) with its node (op, the input saved, prm in farg), for elu and softplus. */
+static int pointwise_forward(int op, pa_loop_fn f32, pa_loop_fn f64, pa_tensor *input,
+                             const double *prm, int nprm, pa_tensor **out) {
+    pa_tensor *y = pa_tensor_new(input->ndim, input->shape, input->dtype);
+    PA_CHECK_OOM(y);
+    char *data[2] = {y->data, input->data};
+    const int64_t *strides[2] = {y->strides, input->strides};
+    size_t sz = pa_dtype_size(input->dtype), sizes[2] = {sz, sz};
+    pa_run_loop(input->dtype == PA_FLOAT32 ? f32 : f64, input->ndim, input->shape, 2, data,
+                strides, sizes, prm);
+    *out = y;
+    if (!pa_needs_grad(1, &input)) return PA_OK;
+    pa_node *node = pa_node_new(op, 1, &input, y);
+    int rc = node ? pa_node_save(node, 0, input) : PA_ERR_MEMORY;
+    if (node)
+        for (int k = 0; k < nprm; k++) node->farg[k] = prm[k];
+    return rc ? pa_layer_fail(rc, out) : PA_OK;
+}
+
+/* grads[0] = loop(grad, x) over the saved input x, grad broadcast to its shape. */
+static int pointwise_backward(pa_node *node, pa_tensor *grad, pa_loop_fn f32, pa_loop_fn f64,
+                              pa_tensor **grads) {
+    pa_tensor *x = node->saved[0];
+    pa_tensor *gx = pa_tensor_new(x->ndim, x->shape, x->dtype);
+    PA_CHECK_OOM(gx);
+    int64_t sg[PA_MAX_DIMS];
+    pa_broadcast_strides(grad, x->ndim, x->shape, sg);
+    char *data[3] = {gx->data, grad->data, x->data};
+    const int64_t *strides[3] = {gx->strides, sg, x->strides};
+    size_t sz = pa_dtype_size(x->dtype), sizes[3] = {sz, sz, sz};
+    double prm[2] = {node->farg[0], node->farg[1]};
+    pa_run_loop(x->dtype == PA_FLOAT32 ? f32 : f64, x->ndim, x->shape, 3, data, strides, sizes, prm);
+    grads[0] = gx;
+    return PA_OK;
+}
+
+int pa_elu(pa_tensor *input, double alpha, pa_tensor **out) {
+    PA_REQUIRE("elu", input && out, "NULL tensor or result pointer");
+    TRY(pa_layer_check_float("elu", "input", input, -1));
+    if (!isfinite(alpha))
+        return pa_error(PA_ERR_VALUE, "elu: alpha must be finite, got %g", alpha);
+    double prm[1] = {alpha};
+    return pointwise_forward(PA_OP_ELU, elu_f32, elu_f64, input, prm, 1, out);
+}
+
+int pa_backward_ELU(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    return pointwise_backward(node, grad, elu_grad_f32, elu_grad_f64, grads);
+}
+
+int pa_softplus(pa_tensor *input, double beta, double threshold, pa_tensor **out) {
+    PA_REQUIRE("softplus", input && out, "NULL tensor or result pointer");
+    TRY(pa_layer_check_float("softplus", "input", input, -1));
+    if (!isfinite(beta) || beta == 0)
+        return pa_error(PA_ERR_VALUE, "softplus: beta must be finite and non-zero, got %g", beta);
+    if (threshold != threshold)
+        return pa_error(PA_ERR_VALUE, "softplus: threshold must not be NaN");
+    double prm[2] = {beta, threshold};
+    return pointwise_forward(PA_OP_SOFTPLUS, softplus_f32, softplus_f64, input, prm, 2, out);
+}
+
+int pa_backward_SOFTPLUS(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    return pointwise_backward(node, grad, softplus_grad_f32, softplus_grad_f64, grads);
 }

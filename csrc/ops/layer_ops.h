@@ -17,6 +17,8 @@
     X(DROPOUT, "NativeDropoutBackward")                       \
     X(EMBEDDING, "EmbeddingBackward")                         \
     X(LEAKY_RELU, "LeakyReluBackward")                        \
+    X(ELU, "EluBackward")                                     \
+    X(SOFTPLUS, "SoftplusBackward")                           \
     X(LSTM_CELL, "LstmCellBackward")                          \
     X(LSTM_LAYER, "MkldnnRnnLayerBackward")                   \
     X(GRU_LAYER, "GruLayerBackward")                          \

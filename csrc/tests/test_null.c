@@ -106,6 +106,8 @@ static void test_null_tensors(void) {
     CHECK_NULL(pa_nll_loss(t, NULL, NULL, 1, -100, &out), "nll_loss");
     CHECK_NULL(pa_dropout(NULL, 0.5, 1, &out), "dropout");
     CHECK_NULL(pa_leaky_relu(NULL, 0.1, &out), "leaky_relu");
+    CHECK_NULL(pa_elu(NULL, 1.0, &out), "elu");
+    CHECK_NULL(pa_softplus(NULL, 1.0, 20.0, &out), "softplus");
     CHECK_NULL(pa_embedding(NULL, t, 0, 0, &out), "embedding");
     CHECK_NULL(pa_embedding(idx, NULL, 0, 0, &out), "embedding");
     CHECK_NULL(pa_layer_norm(NULL, 1, (int64_t[]){3}, NULL, NULL, 1e-5, &out), "layer_norm");

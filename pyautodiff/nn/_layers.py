@@ -203,23 +203,18 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return unary("silu", input)
 
 
-def _softplus(x: Tensor, beta: float, threshold: float) -> Tensor:
-    scaled = x * beta
-    linear = scaled > threshold
-    return where(linear, x, where(linear, 0.0, scaled).exp().log1p() / beta)
-
-
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch)."""
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch), one
+    C op each way; the gradient is PyTorch's g z / (z + 1), z = exp(beta x)."""
     _check_floating(input, "softplus")
-    return _softplus(input, beta, threshold)
+    return call(lib.pa_softplus, input._h, float(beta), float(threshold))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x where x > 0, else alpha (exp(x) - 1); the gradient at 0 is alpha, as PyTorch's."""
+    """x where x > 0, else alpha (exp(x) - 1), one C op each way; the gradient is
+    alpha exp(x) on the negative side, alpha at 0, as PyTorch's."""
     _check_floating(input, "elu")
-    positive = input > 0
-    return where(positive, input, where(positive, 0.0, input).expm1() * alpha)
+    return call(lib.pa_elu, input._h, float(alpha))
 
 
 def _hardtanh(x: Tensor, min_val: float, max_val: float) -> Tensor:
@@ -246,7 +241,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
     _check_floating(input, "mish")
     # softplus(x) is x beyond 20 in PyTorch's too; tanh is exactly 1 there either way.
-    return input * _softplus(input, 1.0, 20.0).tanh()
+    return input * softplus(input, 1.0, 20.0).tanh()
 
 
 def _relu6_of_shifted(x: Tensor) -> Tensor:

@@ -517,8 +517,10 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
             for (int64_t k = 0; k < cols; k++) dst[r * dld + dcol + k] = src[r * sld + k];    \
     }                                                                                         \
     /* The drivers: y = conv(x) (+ bias), dx, and dw accumulated in double (acc, O x kh*kw). */ \
-    static void depthwise_forward_##SUFFIX(const conv_geom *g, const T *xs, const T *ws,      \
-                                           const T *bs, T *ys) {                             \
+    static void depthwise_forward_##SUFFIX(const conv_geom *g, const void *xs_, const void *ws_, \
+                                           const void *bs_, void *ys_) {                     \
+        const T *xs = (const T *)xs_, *ws = (const T *)ws_, *bs = (const T *)bs_;             \
+        T *ys = (T *)ys_;                                                                     \
         int64_t m = g->o / g->groups, kk = g->kh * g->kw;                                     \
         int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;                            \
         int nt = pa_threads_for_elements(g->n * g->o * out_plane * kk);                       \
@@ -545,8 +547,10 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
                 depthwise_plane_##SUFFIX(g, xs + (n * g->c + o / m) * in_plane, ws + o * kk,  \
                                          bs ? bs[o] : 0, ys + (n * g->o + o) * out_plane););  \
     }                                                                                         \
-    static void depthwise_grad_x_##SUFFIX(const conv_geom *g, const T *dys, const T *ws,     \
-                                          T *dxs) {                                           \
+    static void depthwise_grad_x_##SUFFIX(const conv_geom *g, const void *dys_, const void *ws_, \
+                                          void *dxs_) {                                       \
+        const T *dys = (const T *)dys_, *ws = (const T *)ws_;                                 \
+        T *dxs = (T *)dxs_;                                                                   \
         int64_t m = g->o / g->groups, kk = g->kh * g->kw;                                     \
         int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;                            \
         int nt = pa_threads_for_elements(g->n * g->o * out_plane * kk);                       \
@@ -571,8 +575,10 @@ enum { DW_MAX_CHUNKS = 8, DW_MAX_KW = 16 };
                                                   ws + o * kk, dx);                           \
             });                                                                               \
     }                                                                                         \
-    static void depthwise_grad_w_##SUFFIX(const conv_geom *g, const T *dys, const T *xs,     \
-                                          double *acc, T *dws) {                              \
+    static void depthwise_grad_w_##SUFFIX(const conv_geom *g, const void *dys_, const void *xs_, \
+                                          double *acc, void *dws_) {                          \
+        const T *dys = (const T *)dys_, *xs = (const T *)xs_;                                 \
+        T *dws = (T *)dws_;                                                                   \
         enum { L = 64 / (int)sizeof(T) };                                                     \
         int64_t m = g->o / g->groups, kk = g->kh * g->kw;                                     \
         int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;                            \

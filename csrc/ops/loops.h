@@ -39,16 +39,18 @@ int pa_broadcast_shapes(const char *op, const pa_tensor *a, const pa_tensor *b, 
         TO *o = (TO *)p[0];                                                              \
         const TI *a = (const TI *)p[1], *b = (const TI *)p[2];                           \
         if (s[0] == 1 && s[1] == 1 && s[2] == 1) {                                       \
-            for (int64_t i = 0; i < n; i++) { TI x = a[i], y = b[i]; o[i] = (EXPR); }    \
+            for (int64_t i = 0; i < n; i++) { TI x = a[i], y = b[i]; (void)y; o[i] = (EXPR); } \
         } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {                                \
             TI y = b[0];                                                                 \
+            (void)y; /* (EXPR may read x alone: pow's special exponents) */              \
             for (int64_t i = 0; i < n; i++) { TI x = a[i]; o[i] = (EXPR); }              \
         } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {                                \
             TI x = a[0];                                                                 \
-            for (int64_t i = 0; i < n; i++) { TI y = b[i]; o[i] = (EXPR); }              \
+            for (int64_t i = 0; i < n; i++) { TI y = b[i]; (void)y; o[i] = (EXPR); }     \
         } else {                                                                         \
             for (int64_t i = 0; i < n; i++) {                                            \
                 TI x = a[i * s[1]], y = b[i * s[2]];                                     \
+                (void)y;                                                                 \
                 o[i * s[0]] = (EXPR);                                                    \
             }                                                                            \
         }                                                                                \

@@ -53,75 +53,8 @@ PA_UNARY_LOOP(leaky_relu_f64, double, double, LEAKY(double, x, x))
 PA_BINARY_LOOP(leaky_relu_grad_f32, float, float, LEAKY(float, y, x))
 PA_BINARY_LOOP(leaky_relu_grad_f64, double, double, LEAKY(double, y, x))
 
-int pa_leaky_relu(pa_tensor *input, double negative_slope, pa_tensor **out) {
-    PA_REQUIRE("leaky_relu", input && out, "NULL tensor or result pointer");
-    TRY(pa_layer_check_float("leaky_relu", "input", input, -1));
-    if (!isfinite(negative_slope))
-        return pa_error(PA_ERR_VALUE, "leaky_relu: negative_slope must be finite, got %g", negative_slope);
-    pa_tensor *y = pa_tensor_new(input->ndim, input->shape, input->dtype);
-    PA_CHECK_OOM(y);
-    char *data[2] = {y->data, input->data};
-    const int64_t *strides[2] = {y->strides, input->strides};
-    size_t sz = pa_dtype_size(input->dtype), sizes[2] = {sz, sz};
-    double prm[1] = {negative_slope};
-    pa_run_loop(input->dtype == PA_FLOAT32 ? leaky_relu_f32 : leaky_relu_f64, input->ndim,
-                input->shape, 2, data, strides, sizes, prm);
-    *out = y;
-    if (!pa_needs_grad(1, &input)) return PA_OK;
-    pa_node *node = pa_node_new(PA_OP_LEAKY_RELU, 1, &input, y);
-    int rc = node ? pa_node_save(node, 0, input) : PA_ERR_MEMORY;
-    if (node) node->farg[0] = negative_slope;
-    return rc ? pa_layer_fail(rc, out) : PA_OK;
-}
-
-int pa_backward_LEAKY_RELU(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
-    pa_tensor *x = node->saved[0];
-    pa_tensor *gx = pa_tensor_new(x->ndim, x->shape, x->dtype);
-    PA_CHECK_OOM(gx);
-    int64_t sg[PA_MAX_DIMS];
-    pa_broadcast_strides(grad, x->ndim, x->shape, sg);
-    char *data[3] = {gx->data, grad->data, x->data};
-    const int64_t *strides[3] = {gx->strides, sg, x->strides};
-    size_t sz = pa_dtype_size(x->dtype), sizes[3] = {sz, sz, sz};
-    double prm[1] = {node->farg[0]};
-    pa_run_loop(x->dtype == PA_FLOAT32 ? leaky_relu_grad_f32 : leaky_relu_grad_f64, x->ndim,
-                x->shape, 3, data, strides, sizes, prm);
-    grads[0] = gx;
-    return PA_OK;
-}
-
-/* ---- elu and softplus ------------------------------------------------------------ */
-/* One pass each way instead of the five to seven composed ops (where, expm1 or exp and
- * log1p, scalings) they were: both branches are computed and one kept by a blend (a
- * ?: around the exp became a branch, which kept the loops scalar: 8.6 and 27 ms).
- * elu: x > 0 ? x : alpha expm1(x); its gradient g (x > 0) or g alpha e^x (at 0 the
- * negative side: alpha, as PyTorch).  prm[0] = alpha.
- * softplus: with s = beta x, s > threshold ? x : log1p(e^s) / beta; its gradient
- * g (s > threshold) or g z / (z + 1) with z = e^s, as PyTorch's.  prm = {beta, threshold}.
- * NOTE: composed, forward + backward of 1e6 floats, 1 thread: elu 1.60 ms (PyTorch
- * 1.13), softplus 2.14 (1.17); see RESULTS.md for the fused ops. */
-#define ELU(T, EXPM1, BLEND, x) BLEND(x > 0, x, (T)prm[0] * EXPM1(x))
-#define ELU_GRAD(T, EXP, BLEND, g, x) BLEND(x > 0, g, g * (T)prm[0] * EXP(x))
-#define SOFTPLUS(T, EXP, LOG1P, BLEND, x)                                                \
-    ({                                                                                   \
-        T s_ = x * (T)prm[0];                                                            \
-        BLEND(s_ > (T)prm[1], x, LOG1P(EXP(s_)) / (T)prm[0]);                            \
-    })
-#define SOFTPLUS_GRAD(T, EXP, BLEND, g, x)                                               \
-    ({                                                                                   \
-        T s_ = x * (T)prm[0], z_ = EXP(s_);                                              \
-        BLEND(s_ > (T)prm[1], g, g * z_ / (z_ + (T)1));                                  \
-    })
-PA_UNARY_LOOP(elu_f32, float, float, ELU(float, pa_expm1f, pa_blendf, x))
-PA_UNARY_LOOP(elu_f64, double, double, ELU(double, expm1, pa_blendd, x))
-PA_BINARY_LOOP(elu_grad_f32, float, float, ELU_GRAD(float, pa_expf, pa_blendf, x, y))
-PA_BINARY_LOOP(elu_grad_f64, double, double, ELU_GRAD(double, exp, pa_blendd, x, y))
-PA_UNARY_LOOP(softplus_f32, float, float, SOFTPLUS(float, pa_expf, pa_log1pf, pa_blendf, x))
-PA_UNARY_LOOP(softplus_f64, double, double, SOFTPLUS(double, exp, log1p, pa_blendd, x))
-PA_BINARY_LOOP(softplus_grad_f32, float, float, SOFTPLUS_GRAD(float, pa_expf, pa_blendf, x, y))
-PA_BINARY_LOOP(softplus_grad_f64, double, double, SOFTPLUS_GRAD(double, exp, pa_blendd, x, y))
-
-/* y = loop(x) with its node (op, the input saved, prm in farg), for elu and softplus. */
+/* y = loop(x) with its node (op, the input saved, prm in farg): leaky_relu, elu and
+ * softplus. */
 static int pointwise_forward(int op, pa_loop_fn f32, pa_loop_fn f64, pa_tensor *input,
                              const double *prm, int nprm, pa_tensor **out) {
     pa_tensor *y = pa_tensor_new(input->ndim, input->shape, input->dtype);
@@ -156,6 +89,50 @@ static int pointwise_backward(pa_node *node, pa_tensor *grad, pa_loop_fn f32, pa
     grads[0] = gx;
     return PA_OK;
 }
+
+int pa_leaky_relu(pa_tensor *input, double negative_slope, pa_tensor **out) {
+    PA_REQUIRE("leaky_relu", input && out, "NULL tensor or result pointer");
+    TRY(pa_layer_check_float("leaky_relu", "input", input, -1));
+    if (!isfinite(negative_slope))
+        return pa_error(PA_ERR_VALUE, "leaky_relu: negative_slope must be finite, got %g", negative_slope);
+    double prm[1] = {negative_slope};
+    return pointwise_forward(PA_OP_LEAKY_RELU, leaky_relu_f32, leaky_relu_f64, input, prm, 1, out);
+}
+
+int pa_backward_LEAKY_RELU(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
+    return pointwise_backward(node, grad, leaky_relu_grad_f32, leaky_relu_grad_f64, grads);
+}
+
+/* ---- elu and softplus ------------------------------------------------------------ */
+/* One pass each way instead of the five to seven composed ops (where, expm1 or exp and
+ * log1p, scalings) they were: both branches are computed and one kept by a blend (a
+ * ?: around the exp became a branch, which kept the loops scalar: 8.6 and 27 ms).
+ * elu: x > 0 ? x : alpha expm1(x); its gradient g (x > 0) or g alpha e^x (at 0 the
+ * negative side: alpha, as PyTorch).  prm[0] = alpha.
+ * softplus: with s = beta x, s > threshold ? x : log1p(e^s) / beta; its gradient
+ * g (s > threshold) or g z / (z + 1) with z = e^s, as PyTorch's.  prm = {beta, threshold}.
+ * NOTE: composed, forward + backward of 1e6 floats, 1 thread: elu 1.60 ms (PyTorch
+ * 1.13), softplus 2.14 (1.17); see RESULTS.md for the fused ops. */
+#define ELU(T, EXPM1, BLEND, x) BLEND(x > 0, x, (T)prm[0] * EXPM1(x))
+#define ELU_GRAD(T, EXP, BLEND, g, x) BLEND(x > 0, g, g * (T)prm[0] * EXP(x))
+#define SOFTPLUS(T, EXP, LOG1P, BLEND, x)                                                \
+    ({                                                                                   \
+        T s_ = x * (T)prm[0];                                                            \
+        BLEND(s_ > (T)prm[1], x, LOG1P(EXP(s_)) / (T)prm[0]);                            \
+    })
+#define SOFTPLUS_GRAD(T, EXP, BLEND, g, x)                                               \
+    ({                                                                                   \
+        T s_ = x * (T)prm[0], z_ = EXP(s_);                                              \
+        BLEND(s_ > (T)prm[1], g, g * z_ / (z_ + (T)1));                                  \
+    })
+PA_UNARY_LOOP(elu_f32, float, float, ELU(float, pa_expm1f, pa_blendf, x))
+PA_UNARY_LOOP(elu_f64, double, double, ELU(double, expm1, pa_blendd, x))
+PA_BINARY_LOOP(elu_grad_f32, float, float, ELU_GRAD(float, pa_expf, pa_blendf, x, y))
+PA_BINARY_LOOP(elu_grad_f64, double, double, ELU_GRAD(double, exp, pa_blendd, x, y))
+PA_UNARY_LOOP(softplus_f32, float, float, SOFTPLUS(float, pa_expf, pa_log1pf, pa_blendf, x))
+PA_UNARY_LOOP(softplus_f64, double, double, SOFTPLUS(double, exp, log1p, pa_blendd, x))
+PA_BINARY_LOOP(softplus_grad_f32, float, float, SOFTPLUS_GRAD(float, pa_expf, pa_blendf, x, y))
+PA_BINARY_LOOP(softplus_grad_f64, double, double, SOFTPLUS_GRAD(double, exp, pa_blendd, x, y))
 
 int pa_elu(pa_tensor *input, double alpha, pa_tensor **out) {
     PA_REQUIRE("elu", input && out, "NULL tensor or result pointer");

@@ -219,6 +219,28 @@ def test_smooth_l1_and_huber_match_pytorch(pt, name, param, reduction, beta):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+def test_fused_mse_and_l1_match_pytorch(pt, name, reduction):
+    # one C op each way (pa_pointwise_loss) for a same-shape float target: values and
+    # both gradients against PyTorch, d == 0 included (l1's gradient is 0 there).
+    for dtype, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
+        a, t = _loss_inputs(dtype)
+        ta, tt = pt.tensor(a, requires_grad=True), pt.tensor(t, requires_grad=True)
+        want = getattr(pt.nn.functional, name)(ta, tt, reduction=reduction)
+        g = np.random.default_rng(5).standard_normal(tuple(want.shape)).astype(dtype)
+        want.backward(pt.tensor(g))
+        oa, ot = torch.tensor(a, requires_grad=True), torch.tensor(t, requires_grad=True)
+        got = getattr(F, name)(oa, ot, reduction=reduction)
+        assert got.grad_fn.name() == {"mse_loss": "MseLossBackward", "l1_loss": "L1LossBackward"}[name]
+        got.backward(torch.tensor(g))
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(oa.grad.numpy(), ta.grad.numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(ot.grad.numpy(), tt.grad.numpy(), rtol=tol, atol=tol)
+        if name == "l1_loss" and reduction == "sum":
+            assert (oa.grad.numpy().flat[:5] == 0).all()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_smooth_l1_and_huber_values_and_gradients(reduction):
     a, t = _loss_inputs(np.float64, (4, 5))
     d = a - t

@@ -358,11 +358,13 @@ int pa_cross_entropy(pa_tensor *logits, pa_tensor *target, pa_tensor *weight,
 int pa_nll_loss(pa_tensor *input, pa_tensor *target, pa_tensor *weight, int reduction,
                 int64_t ignore_index, pa_tensor **out);
 
-/* Smooth L1 loss of input against target (same shape and float dtype): with d = input -
- * target, 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; with `huber`, Huber loss
- * 0.5 d^2 where |d| < beta, else beta (|d| - 0.5 beta).  beta > 0.  reduction as for
+/* An elementwise loss of input against target (same shape and float dtype), with
+ * d = input - target: PA_LOSS_SMOOTH_L1 0.5 d^2 / beta where |d| < beta, else
+ * |d| - 0.5 beta; PA_LOSS_HUBER 0.5 d^2 where |d| < beta, else beta (|d| - 0.5 beta)
+ * (both beta > 0); PA_LOSS_MSE d^2; PA_LOSS_L1 |d| (beta unused).  reduction as for
  * pa_cross_entropy. */
-int pa_smooth_l1_loss(pa_tensor *input, pa_tensor *target, int reduction, double beta, int huber,
+enum { PA_LOSS_SMOOTH_L1 = 0, PA_LOSS_HUBER = 1, PA_LOSS_MSE = 2, PA_LOSS_L1 = 3 };
+int pa_pointwise_loss(pa_tensor *input, pa_tensor *target, int kind, int reduction, double beta,
                       pa_tensor **out);
 
 /* ---- layers: convolution, pooling, normalisation, dropout, embedding ------------ */

@@ -25,6 +25,9 @@
     X(RNN_LAYER, "RnnLayerBackward")                          \
     X(PAD, "PadBackward")                                     \
     X(UPSAMPLE_LINEAR, "UpsampleLinearBackward")              \
-    X(SMOOTH_L1_LOSS, "SmoothL1LossBackward")
+    X(SMOOTH_L1_LOSS, "SmoothL1LossBackward")                 \
+    X(HUBER_LOSS, "HuberLossBackward")                        \
+    X(MSE_LOSS, "MseLossBackward")                            \
+    X(L1_LOSS, "L1LossBackward")
 
 #endif

@@ -1,6 +1,6 @@
 """Functional forms of the losses beyond cross_entropy/mse/l1, re-exported by
-nn.functional.  smooth_l1 and huber are one fused C op (pa_smooth_l1_loss) when input and
-target agree in shape and float dtype; the rest is composed from differentiable core ops
+nn.functional.  smooth_l1 and huber are one fused C op (pa_pointwise_loss, as mse and l1
+are) when input and target agree in shape and float dtype; the rest is composed from differentiable core ops
 in a form that is exact and numerically stable, so its gradient comes from the ops' own
 backward rules."""
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__: list[str] = ["smooth_l1_loss", "huber_loss", "nll_loss", "binary_cross_
 
 
 def _fused(input: Tensor, target: Tensor) -> bool:
-    """Whether pa_smooth_l1_loss takes these (one float dtype, one shape); other calls
+    """Whether pa_pointwise_loss takes these (one float dtype, one shape); other calls
     (broadcast targets, mixed dtypes) are composed of core ops below."""
     return (input.dtype.name in ("float32", "float64") and target.dtype == input.dtype
             and tuple(input.shape) == tuple(target.shape))
@@ -33,8 +33,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     if beta < 0:
         raise ValueError("smooth_l1_loss does not support negative values for beta.")
     if beta > 0 and _fused(input, target):
-        return call(lib.pa_smooth_l1_loss, input._h, target._h, _reduction(reduction, "smooth_l1_loss"),
-                    float(beta), 0)
+        return call(lib.pa_pointwise_loss, input._h, target._h, lib.PA_LOSS_SMOOTH_L1,
+                    _reduction(reduction, "smooth_l1_loss"), float(beta))
     diff = input - target
     distance = diff.abs()
     if beta == 0:   # the L1 loss (PyTorch calls l1_loss: its gradient at 0 is 0)
@@ -50,8 +50,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     if _fused(input, target):
-        return call(lib.pa_smooth_l1_loss, input._h, target._h, _reduction(reduction, "huber_loss"),
-                    float(delta), 1)
+        return call(lib.pa_pointwise_loss, input._h, target._h, lib.PA_LOSS_HUBER,
+                    _reduction(reduction, "huber_loss"), float(delta))
     diff = input - target
     distance = diff.abs()
     loss = where(distance < delta, 0.5 * diff * diff, delta * (distance - 0.5 * delta))

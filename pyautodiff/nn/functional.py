@@ -147,14 +147,31 @@ def _check_target_broadcasts(input: Tensor, target: Tensor, op: str) -> None:
                       "Please ensure they have the same size.", stacklevel=3)
 
 
+def _pointwise_loss(input: Tensor, target: Tensor, kind: int, reduction: str, op: str) -> Tensor | None:
+    """One fused C op (pa_pointwise_loss) when input and target agree in shape and float
+    dtype, else None: broadcast targets and mixed dtypes are composed of core ops.
+    NOTE: composed, mse_loss forward + backward on (512, 1024) float32 took 434 us
+    (sub, mul, mean and their backward; PyTorch 216)."""
+    if not (input.dtype.name in ("float32", "float64") and target.dtype == input.dtype
+            and tuple(input.shape) == tuple(target.shape)):
+        return None
+    return call(lib.pa_pointwise_loss, input._h, target._h, kind, _reduction(reduction, op), 0.0)
+
+
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     _check_target_broadcasts(input, target, "mse_loss")
+    fused = _pointwise_loss(input, target, lib.PA_LOSS_MSE, reduction, "mse_loss")
+    if fused is not None:
+        return fused
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     _check_target_broadcasts(input, target, "l1_loss")
+    fused = _pointwise_loss(input, target, lib.PA_LOSS_L1, reduction, "l1_loss")
+    if fused is not None:
+        return fused
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 

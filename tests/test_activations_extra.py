@@ -154,16 +154,21 @@ def test_bad_arguments_name_the_function():
         F.softplus(x, threshold=float("nan"))
 
 
-@pytest.mark.parametrize("name, kwargs", [("elu", {"alpha": 0.7}), ("softplus", {"beta": 2.0, "threshold": 5.0})])
-def test_one_op_each_way_on_strided_and_broadcast_gradients(name, kwargs):
-    # elu and softplus are one C op each way: a transposed input, and an expanded
-    # incoming gradient, against the contiguous results and the NumPy formula.
+@pytest.mark.parametrize("name, key, node", [("elu", "elu_alpha", "EluBackward"),
+                                             ("softplus", "softplus_beta", "SoftplusBackward"),
+                                             ("hardsigmoid", "hardsigmoid", "HardsigmoidBackward"),
+                                             ("hardswish", "hardswish", "HardswishBackward")])
+def test_one_op_each_way_on_strided_and_broadcast_gradients(name, key, node):
+    # these are one C op each way: a transposed input, and an expanded incoming gradient,
+    # against the contiguous results and the NumPy formula; NaN stays NaN.
+    kwargs = ACTIVATIONS[key][0]
     rng = np.random.default_rng(1)
     base = rng.normal(0, 4, (5, 7))
     x = _t(base, requires_grad=True)
     y = getattr(F, name)(x.t(), **kwargs)
-    assert y.grad_fn.name() == {"elu": "EluBackward", "softplus": "SoftplusBackward"}[name]
-    ref = ACTIVATIONS["elu_alpha" if name == "elu" else "softplus_beta"][1]
+    assert y.grad_fn.name() == node
+    assert np.isnan(getattr(F, name)(_t([np.nan]), **kwargs).numpy()).all()
+    ref = ACTIVATIONS[key][1]
     np.testing.assert_allclose(y.detach().numpy(), ref(base.T), rtol=1e-12, atol=1e-12)
     y.sum().backward()  # an expanded gradient of ones
     x2 = _t(base.T.copy(), requires_grad=True)

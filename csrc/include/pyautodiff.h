@@ -431,6 +431,8 @@ int pa_leaky_relu(pa_tensor *input, double negative_slope, pa_tensor **out);
 int pa_elu(pa_tensor *input, double alpha, pa_tensor **out);
 /* log(1 + e^(beta x)) / beta, and x where beta x > threshold; beta finite and non-zero. */
 int pa_softplus(pa_tensor *input, double beta, double threshold, pa_tensor **out);
+/* min(max(x + 3, 0), 6) / 6 (hardsigmoid), or x times that with `swish` (hardswish). */
+int pa_hardsigmoid(pa_tensor *input, int swish, pa_tensor **out);
 /* The LSTM cell's pointwise part: from gates (N, 4H) (the i, f, g, o pre-activations) and
  * the cell state c (N, H), both with contiguous rows, [h'; c'] (2, N, H) with
  * c' = sigmoid(f) c + sigmoid(i) tanh(g) and h' = sigmoid(o) tanh(c'). */

@@ -19,6 +19,8 @@
     X(LEAKY_RELU, "LeakyReluBackward")                        \
     X(ELU, "EluBackward")                                     \
     X(SOFTPLUS, "SoftplusBackward")                           \
+    X(HARDSIGMOID, "HardsigmoidBackward")                     \
+    X(HARDSWISH, "HardswishBackward")                         \
     X(LSTM_CELL, "LstmCellBackward")                          \
     X(LSTM_LAYER, "MkldnnRnnLayerBackward")                   \
     X(GRU_LAYER, "GruLayerBackward")                          \

@@ -244,22 +244,18 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     return input * softplus(input, 1.0, 20.0).tanh()
 
 
-def _relu6_of_shifted(x: Tensor) -> Tensor:
-    """min(max(x + 3, 0), 6) with a zero gradient at x = -3 and x = 3, as PyTorch's
-    hardsigmoid and hardswish."""
-    return where(x <= -3, 0.0, where(x >= 3, 6.0, x + 3))
-
-
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
-    """min(max(x + 3, 0), 6) / 6."""
+    """min(max(x + 3, 0), 6) / 6, one C op each way; the gradient is 1/6 strictly inside
+    (-3, 3), else 0, as PyTorch's."""
     _check_floating(input, "hardsigmoid")
-    return _relu6_of_shifted(input) / 6
+    return call(lib.pa_hardsigmoid, input._h, 0)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x * min(max(x + 3, 0), 6) / 6."""
+    """x * min(max(x + 3, 0), 6) / 6, one C op each way; the gradient is PyTorch's:
+    0 up to -3, x / 3 + 1/2 below 3, 1 from 3 on."""
     _check_floating(input, "hardswish")
-    return input * _relu6_of_shifted(input) / 6
+    return call(lib.pa_hardsigmoid, input._h, 1)
 
 
 def softsign(input: Tensor) -> Tensor:

@@ -157,7 +157,9 @@ def test_bad_arguments_name_the_function():
 @pytest.mark.parametrize("name, key, node", [("elu", "elu_alpha", "EluBackward"),
                                              ("softplus", "softplus_beta", "SoftplusBackward"),
                                              ("hardsigmoid", "hardsigmoid", "HardsigmoidBackward"),
-                                             ("hardswish", "hardswish", "HardswishBackward")])
+                                             ("hardswish", "hardswish", "HardswishBackward"),
+                                             ("hardtanh", "hardtanh_range", "HardtanhBackward"),
+                                             ("relu6", "relu6", "HardtanhBackward")])
 def test_one_op_each_way_on_strided_and_broadcast_gradients(name, key, node):
     # these are one C op each way: a transposed input, and an expanded incoming gradient,
     # against the contiguous results and the NumPy formula; NaN stays NaN.

@@ -433,6 +433,8 @@ int pa_elu(pa_tensor *input, double alpha, pa_tensor **out);
 int pa_softplus(pa_tensor *input, double beta, double threshold, pa_tensor **out);
 /* min(max(x + 3, 0), 6) / 6 (hardsigmoid), or x times that with `swish` (hardswish). */
 int pa_hardsigmoid(pa_tensor *input, int swish, pa_tensor **out);
+/* x clamped to [min_val, max_val] (min_val <= max_val), its gradient 0 at the bounds. */
+int pa_hardtanh(pa_tensor *input, double min_val, double max_val, pa_tensor **out);
 /* The LSTM cell's pointwise part: from gates (N, 4H) (the i, f, g, o pre-activations) and
  * the cell state c (N, H), both with contiguous rows, [h'; c'] (2, N, H) with
  * c' = sigmoid(f) c + sigmoid(i) tanh(g) and h' = sigmoid(o) tanh(c'). */

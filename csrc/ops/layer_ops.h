@@ -21,6 +21,7 @@
     X(SOFTPLUS, "SoftplusBackward")                           \
     X(HARDSIGMOID, "HardsigmoidBackward")                     \
     X(HARDSWISH, "HardswishBackward")                         \
+    X(HARDTANH, "HardtanhBackward")                           \
     X(LSTM_CELL, "LstmCellBackward")                          \
     X(LSTM_LAYER, "MkldnnRnnLayerBackward")                   \
     X(GRU_LAYER, "GruLayerBackward")                          \

@@ -219,7 +219,10 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 def _hardtanh(x: Tensor, min_val: float, max_val: float) -> Tensor:
     # NOTE: not clamp: PyTorch's hardtanh passes the gradient only strictly inside
-    # (min_val, max_val), while clamp's passes it at the bounds too.
+    # (min_val, max_val), while clamp's passes it at the bounds too.  Floats take one C
+    # op each way (pa_hardtanh); integers (forward only) the wheres.
+    if x.is_floating_point():
+        return call(lib.pa_hardtanh, x._h, float(min_val), float(max_val))
     return where(x <= min_val, min_val, where(x >= max_val, max_val, x))
 
 

@@ -54,8 +54,7 @@ PA_UNARY_LOOP(leaky_relu_f64, double, double, LEAKY(double, x, x))
 PA_BINARY_LOOP(leaky_relu_grad_f32, float, float, LEAKY(float, y, x))
 PA_BINARY_LOOP(leaky_relu_grad_f64, double, double, LEAKY(double, y, x))
 
-/* y = loop(x) with its node (op, the input saved, prm in farg): leaky_relu, elu and
- * softplus. */
+/* y = loop(x) with its node (op, the input saved, prm in farg): the activations below. */
 static int pointwise_forward(int op, pa_loop_fn f32, pa_loop_fn f64, pa_tensor *input,
                              const double *prm, int nprm, pa_tensor **out) {
     pa_tensor *y = pa_tensor_new(input->ndim, input->shape, input->dtype);
@@ -112,7 +111,7 @@ int pa_backward_LEAKY_RELU(pa_node *node, pa_tensor *grad, pa_tensor **grads) {
  * negative side: alpha, as PyTorch).  prm[0] = alpha.
  * softplus: with s = beta x, s > threshold ? x : log1p(e^s) / beta; its gradient
  * g (s > threshold) or g z / (z + 1) with z = e^s, as PyTorch's.  prm = {beta, threshold}.
- * NOTE: composed, forward + backward of 1e6 floats, 1 thread: elu 1.60 ms (PyTorch
+ * NOTE: composed, forward + backward of 1e6 floats, 2 threads: elu 1.60 ms (PyTorch
  * 1.13), softplus 2.14 (1.17); see RESULTS.md for the fused ops. */
 #define ELU(T, EXPM1, BLEND, x) BLEND(x > 0, x, (T)prm[0] * EXPM1(x))
 #define ELU_GRAD(T, EXP, BLEND, g, x) BLEND(x > 0, g, g * (T)prm[0] * EXP(x))

@@ -11,17 +11,10 @@ from .._ffi import ffi, lib
 from .._functions import where
 from .._tensor import Tensor, call
 from .functional import (_check_same_shape, _check_target_broadcasts, _check_tensor, _check_weight_not_differentiated,
-                         _reduce, _reduction)
+                         _pointwise_loss, _reduce, _reduction)
 
 __all__: list[str] = ["smooth_l1_loss", "huber_loss", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div"]
-
-
-def _fused(input: Tensor, target: Tensor) -> bool:
-    """Whether pa_pointwise_loss takes these (one float dtype, one shape); other calls
-    (broadcast targets, mixed dtypes) are composed of core ops below."""
-    return (input.dtype.name in ("float32", "float64") and target.dtype == input.dtype
-            and tuple(input.shape) == tuple(target.shape))
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
@@ -32,9 +25,10 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     _reduction(reduction, "smooth_l1_loss")
     if beta < 0:
         raise ValueError("smooth_l1_loss does not support negative values for beta.")
-    if beta > 0 and _fused(input, target):
-        return call(lib.pa_pointwise_loss, input._h, target._h, lib.PA_LOSS_SMOOTH_L1,
-                    _reduction(reduction, "smooth_l1_loss"), float(beta))
+    fused = _pointwise_loss(input, target, lib.PA_LOSS_SMOOTH_L1, reduction, "smooth_l1_loss", beta) \
+        if beta > 0 else None
+    if fused is not None:
+        return fused
     diff = input - target
     distance = diff.abs()
     if beta == 0:   # the L1 loss (PyTorch calls l1_loss: its gradient at 0 is 0)
@@ -49,9 +43,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _reduction(reduction, "huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    if _fused(input, target):
-        return call(lib.pa_pointwise_loss, input._h, target._h, lib.PA_LOSS_HUBER,
-                    _reduction(reduction, "huber_loss"), float(delta))
+    fused = _pointwise_loss(input, target, lib.PA_LOSS_HUBER, reduction, "huber_loss", delta)
+    if fused is not None:
+        return fused
     diff = input - target
     distance = diff.abs()
     loss = where(distance < delta, 0.5 * diff * diff, delta * (distance - 0.5 * delta))

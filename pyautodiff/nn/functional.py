@@ -147,15 +147,17 @@ def _check_target_broadcasts(input: Tensor, target: Tensor, op: str) -> None:
                       "Please ensure they have the same size.", stacklevel=3)
 
 
-def _pointwise_loss(input: Tensor, target: Tensor, kind: int, reduction: str, op: str) -> Tensor | None:
+def _pointwise_loss(input: Tensor, target: Tensor, kind: int, reduction: str, op: str,
+                    beta: float = 0.0) -> Tensor | None:
     """One fused C op (pa_pointwise_loss) when input and target agree in shape and float
-    dtype, else None: broadcast targets and mixed dtypes are composed of core ops.
-    NOTE: composed, mse_loss forward + backward on (512, 1024) float32 took 434 us
-    (sub, mul, mean and their backward; PyTorch 216)."""
+    dtype, else None: broadcast targets and mixed dtypes are composed of core ops.  beta:
+    smooth_l1's beta or huber's delta (> 0; unused by mse and l1)."""
+    # NOTE: composed, mse_loss forward + backward on (512, 1024) float32 took 434 us
+    # (sub, mul, mean and their backward; PyTorch 216).
     if not (input.dtype.name in ("float32", "float64") and target.dtype == input.dtype
             and tuple(input.shape) == tuple(target.shape)):
         return None
-    return call(lib.pa_pointwise_loss, input._h, target._h, kind, _reduction(reduction, op), 0.0)
+    return call(lib.pa_pointwise_loss, input._h, target._h, kind, _reduction(reduction, op), float(beta))
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
